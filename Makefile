@@ -1,0 +1,41 @@
+# The two commands a user needs are `make test` (and, later, `make demo`); the rest are parts.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON
+
+.PHONY: test bootstrap cpp-test cpp-asan-test python-test lint format clean
+
+test: bootstrap cpp-test cpp-asan-test python-test lint
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+# C++ unit tests, plain debug build.
+cpp-test: bootstrap
+	cmake -S . -B build/debug $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug
+	cmake --build build/debug -j $(JOBS)
+	ctest --test-dir build/debug --output-on-failure -j $(JOBS)
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+cpp-asan-test: bootstrap
+	cmake -S . -B build/asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DDAGSTER_DMS_SANITIZE=ON
+	cmake --build build/asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+
+# Python tests against real peers (moto server, fault-injecting servers, botocore's signer).
+python-test: bootstrap
+	$(VENV)/bin/pytest -q
+
+lint: bootstrap
+	$(VENV)/bin/ruff check python tests/python
+	$(VENV)/bin/ruff format --check python tests/python
+	$(VENV)/bin/mypy
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/cpp/*.cpp' 'tests/cpp/*.hpp')
+	$(VENV)/bin/ruff format python tests/python
+
+clean:
+	rm -rf build

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything `make test` needs, idempotently: Debian packages, then a virtualenv
+# with the Python dependencies and the project itself (`pip install -e .[test]`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libgtest-dev libgmock-dev libtinyxml2-dev
+  clang-format clang-tidy
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "bootstrap: creating virtualenv $VENV"
+  python3 -m venv "$VENV"
+fi
+stamp="$VENV/.bootstrap-stamp"
+# Reinstall when the dependency list or the native sources changed since the last bootstrap.
+digest=$(cat pyproject.toml CMakeLists.txt $(git ls-files 'src/*' 2>/dev/null || find src -type f) 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "bootstrap: installing the project and its Python dependencies into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q nanobind scikit-build-core
+  "$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[test]'
+  echo "$digest" > "$stamp"
+fi
