@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
-  libgtest-dev libgmock-dev libtinyxml2-dev
+  libgtest-dev libgmock-dev libtinyxml2-dev libre2-dev
   clang-format clang-tidy
 )
 

@@ -22,10 +22,12 @@ struct ChainContext {
   std::string region;                    // region for STS / SSO calls when a profile names none
 };
 
-// The standard chain, in boto3's order: explicit keys > environment > shared files (static keys,
-// role_arn + source_profile / credential_source, credential_process, SSO) > web identity >
-// ECS container > EC2 IMDSv2. Wrapped in a cache that refreshes temporary credentials before they
-// expire. An explicit profile that does not exist throws ConfigError.
+// The standard chain, in botocore's order: explicit keys > environment > the profile's role_arn
+// (source_profile / credential_source) > web identity (environment, then profile) > SSO > static
+// keys > credential_process > ECS container > EC2 IMDSv2. An explicit `profile` turns off the
+// environment keys and the environment's web identity settings. Wrapped in a cache that refreshes
+// temporary credentials before they expire. A named profile that does not exist throws
+// ConfigError; when nothing yields credentials, resolve() throws CredentialsError.
 CredentialsProviderPtr make_default_credentials_chain(const ChainContext& context,
                                                       std::optional<Credentials> explicit_keys);
 

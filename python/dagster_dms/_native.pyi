@@ -1,0 +1,52 @@
+"""Type stubs for the C++ extension module."""
+
+from collections.abc import Callable
+from typing import Any
+
+__version__: str
+
+class NativeClient:
+    def __init__(
+        self,
+        region: str | None,
+        profile: str | None,
+        endpoint_url: str | None,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+        session_token: str | None,
+        max_attempts: int | None,
+        retry_mode: str | None,
+        verify: bool,
+        ca_bundle: str | None,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+    ) -> None: ...
+    def invoke(self, service: str, operation: str, input: str) -> str: ...
+    @property
+    def region(self) -> str: ...
+    def endpoint(self, service: str) -> str: ...
+    def credentials_provider(self) -> str: ...
+    def list_all(self, operation: str, input: str) -> str: ...
+    def tags_for_resources(self, arns: list[str]) -> str: ...
+    def metric_data_all(self, input: str) -> str: ...
+    def run_task(
+        self,
+        task: str,
+        options: str,
+        on_progress: Callable[[dict[str, Any]], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> str: ...
+    def discover(self, kind: str, options: str) -> str: ...
+
+def sigv4_sign(
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    region: str,
+    service: str,
+    access_key_id: str,
+    secret_access_key: str,
+    session_token: str | None,
+    epoch_seconds: float,
+) -> dict[str, object]: ...

@@ -1,0 +1,671 @@
+"""``DmsClient``: a typed client for AWS DMS, CloudWatch and CloudWatch Logs.
+
+Every call goes through the C++ core (SigV4, the standard credential chain, retries, endpoint
+resolution); the GIL is released while it waits on the network. Results are the typed shapes of
+:mod:`dagster_dms.models`; errors are :class:`dagster_dms.errors.DmsError` subclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dagster_dms import models
+from dagster_dms._native import NativeClient
+
+__all__ = ["DmsClient", "Discovered", "StartType", "TaskProgress", "TaskRunResult", "WaitGoal"]
+
+StartType = Literal["start-replication", "resume-processing", "reload-target"]
+WaitGoal = Literal["completion", "running", "stopped", "full-load-complete"]
+FilterSpec = Mapping[str, str | Sequence[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProgress:
+    """One poll of a task being waited for."""
+
+    status: str
+    phase: str
+    percent: int | None
+    tables_loaded: int
+    tables_loading: int
+    tables_queued: int
+    tables_errored: int
+    waited_seconds: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRunResult:
+    """How a run, wait or stop ended.
+
+    ``outcome`` is ``succeeded``, ``failed``, ``timed-out`` or ``cancelled``; ``phase`` is the
+    judged state of the task (``succeeded``, ``replicating``, ``failed``, ``stopped-by-user``...).
+    """
+
+    outcome: str
+    phase: str
+    task: models.ReplicationTask
+    started: bool
+    start_type_sent: str
+    message: str
+    notes: list[str]
+    waited_seconds: float
+    table_statistics: list[models.TableStatistics] | None = None
+    table_statistics_error: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """A resource found by :meth:`DmsClient.discover`, with its tags when they were read."""
+
+    resource: Any
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _filters(filters: FilterSpec | None) -> list[dict[str, Any]] | None:
+    if not filters:
+        return None
+    return [
+        {"Name": name, "Values": [values] if isinstance(values, str) else list(values)}
+        for name, values in filters.items()
+    ]
+
+
+def _task_filter(task: str) -> list[dict[str, Any]]:
+    name = "replication-task-arn" if task.startswith("arn:") else "replication-task-id"
+    return [{"Name": name, "Values": [task]}]
+
+
+def _epoch(value: dt.datetime) -> float:
+    if value.tzinfo is None:
+        raise ValueError(f"{value!r} has no timezone; pass an aware datetime (e.g. tzinfo=UTC)")
+    return value.timestamp()
+
+
+def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+class DmsClient:
+    """A client for DMS and the CloudWatch metrics and logs a DMS task produces.
+
+    Configuration follows boto3: anything not given here comes from the environment
+    (``AWS_REGION``, ``AWS_PROFILE``, ``AWS_ENDPOINT_URL_DMS``...), the shared config files, and the
+    standard credential chain. ``endpoint_url`` applies to DMS, CloudWatch and Logs alike (one local
+    endpoint such as dms-local serves them all).
+
+    Raises :class:`dagster_dms.errors.ConfigurationError` at construction when the configuration
+    cannot work (no region, unknown profile, bad URL); credentials are resolved on the first call.
+    """
+
+    def __init__(
+        self,
+        region_name: str | None = None,
+        profile_name: str | None = None,
+        endpoint_url: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        max_attempts: int | None = None,
+        retry_mode: str | None = None,
+        verify: bool | str = True,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        # `verify` is a bool or, as in boto3, the path of a CA bundle to verify against.
+        ca_bundle = verify if isinstance(verify, str) else None
+        self._native = NativeClient(
+            region_name,
+            profile_name,
+            endpoint_url,
+            aws_access_key_id,
+            aws_secret_access_key,
+            aws_session_token,
+            max_attempts,
+            retry_mode,
+            verify is not False,
+            ca_bundle,
+            connect_timeout,
+            read_timeout,
+        )
+        self._profile_name = profile_name
+        self._endpoint_url = endpoint_url
+
+    def __repr__(self) -> str:
+        parts = [f"region_name={self.region_name!r}"]
+        if self._profile_name:
+            parts.append(f"profile_name={self._profile_name!r}")
+        if self._endpoint_url:
+            parts.append(f"endpoint_url={self._endpoint_url!r}")
+        return f"DmsClient({', '.join(parts)})"
+
+    @property
+    def region_name(self) -> str:
+        """The resolved region."""
+        return self._native.region
+
+    def endpoint(self, service: Literal["dms", "cloudwatch", "logs", "sts"] = "dms") -> str:
+        """The endpoint URL this client uses for ``service``."""
+        return self._native.endpoint(service)
+
+    def credentials_provider(self) -> str:
+        """Which provider of the chain supplied credentials (``environment``, ``profile``...)."""
+        return self._native.credentials_provider()
+
+    # ---- generic access --------------------------------------------------------------------
+
+    def call(
+        self,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        service: Literal["dms", "cloudwatch", "logs"] = "dms",
+    ) -> dict[str, Any]:
+        """Calls ``operation`` (API spelling, e.g. ``DescribeEndpoints``) with wire-named params.
+
+        The request is checked against the API model before it is sent.
+        """
+        result: dict[str, Any] = json.loads(
+            self._native.invoke(service, operation, json.dumps(dict(params or {}), default=_json))
+        )
+        return result
+
+    def _list(self, operation: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = json.loads(
+            self._native.list_all(operation, json.dumps(_drop_none(params), default=_json))
+        )
+        return items
+
+    # ---- replication tasks -----------------------------------------------------------------
+
+    def describe_replication_tasks(
+        self, filters: FilterSpec | None = None, *, without_settings: bool = True
+    ) -> list[models.ReplicationTask]:
+        """Every replication task matching ``filters`` (e.g. ``{"migration-type": "cdc"}``).
+
+        Filters that match nothing give an empty list.
+        """
+        items = self._list(
+            "DescribeReplicationTasks",
+            {"Filters": _filters(filters), "WithoutSettings": without_settings},
+        )
+        return [models.ReplicationTask.from_api(item) for item in items]
+
+    def describe_replication_task(
+        self, task: str, *, without_settings: bool = True
+    ) -> models.ReplicationTask:
+        """The task named by identifier or ARN. Raises ResourceNotFoundError when absent."""
+        response = self.call(
+            "DescribeReplicationTasks",
+            {"Filters": _task_filter(task), "WithoutSettings": without_settings},
+        )
+        tasks = response.get("ReplicationTasks") or []
+        return models.ReplicationTask.from_api(tasks[0])
+
+    def _task_arn(self, task: str) -> str:
+        if task.startswith("arn:"):
+            return task
+        arn = self.describe_replication_task(task).replication_task_arn
+        assert arn is not None
+        return arn
+
+    def start_replication_task(
+        self,
+        task: str,
+        start_type: StartType = "start-replication",
+        *,
+        cdc_start_time: dt.datetime | None = None,
+        cdc_start_position: str | None = None,
+        cdc_stop_position: str | None = None,
+    ) -> models.ReplicationTask:
+        """Sends StartReplicationTask exactly as asked (see :meth:`run_task` for the judged run)."""
+        response = self.call(
+            "StartReplicationTask",
+            _drop_none(
+                {
+                    "ReplicationTaskArn": self._task_arn(task),
+                    "StartReplicationTaskType": start_type,
+                    "CdcStartTime": _epoch(cdc_start_time) if cdc_start_time else None,
+                    "CdcStartPosition": cdc_start_position,
+                    "CdcStopPosition": cdc_stop_position,
+                }
+            ),
+        )
+        return models.ReplicationTask.from_api(response["ReplicationTask"])
+
+    def stop_replication_task(self, task: str) -> models.ReplicationTask:
+        """Sends StopReplicationTask."""
+        response = self.call("StopReplicationTask", {"ReplicationTaskArn": self._task_arn(task)})
+        return models.ReplicationTask.from_api(response["ReplicationTask"])
+
+    def describe_table_statistics(
+        self, task: str, filters: FilterSpec | None = None
+    ) -> list[models.TableStatistics]:
+        """Per-table statistics of a task (every page)."""
+        items = self._list(
+            "DescribeTableStatistics",
+            {"ReplicationTaskArn": self._task_arn(task), "Filters": _filters(filters)},
+        )
+        return [models.TableStatistics.from_api(item) for item in items]
+
+    def reload_tables(
+        self,
+        task: str,
+        tables: Iterable[tuple[str, str]],
+        reload_option: Literal["data-reload", "validate-only"] = "data-reload",
+    ) -> str:
+        """Reloads (schema, table) pairs of a running task; returns the task ARN."""
+        response = self.call(
+            "ReloadTables",
+            {
+                "ReplicationTaskArn": self._task_arn(task),
+                "TablesToReload": [{"SchemaName": s, "TableName": t} for s, t in tables],
+                "ReloadOption": reload_option,
+            },
+        )
+        return str(response.get("ReplicationTaskArn", ""))
+
+    def run_task(
+        self,
+        task: str,
+        start_type: StartType = "start-replication",
+        *,
+        until: WaitGoal = "completion",
+        start_timeout: float = 600.0,
+        completion_timeout: float | None = None,
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 30.0,
+        stop_on_cancel: bool = True,
+        cdc_start_time: dt.datetime | None = None,
+        cdc_start_position: str | None = None,
+        cdc_stop_position: str | None = None,
+        table_statistics: bool = True,
+        on_progress: Callable[[TaskProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TaskRunResult:
+        """Starts a task (or decides not to), waits the right way and judges the end.
+
+        A task that has never run is sent ``start-replication`` whatever ``start_type`` says; one
+        that ran before and is asked for ``start-replication`` gets ``reload-target`` (full load)
+        or ``resume-processing`` (CDC); the result's ``notes`` say so. A task already running is
+        waited for, not started again. Completion is judged from Status and StopReason: a full
+        load that finished before ``running`` was seen is a success, a FATAL_ERROR stop is not.
+        ``should_stop`` is polled while waiting; when it returns True the task this call started
+        is stopped (``stop_on_cancel``) and the outcome is ``cancelled``.
+        """
+        options = {
+            "mode": "run",
+            "start_type": start_type,
+            "until": until,
+            "start_timeout_seconds": start_timeout,
+            "completion_timeout_seconds": completion_timeout,
+            "poll_interval_seconds": poll_interval,
+            "max_poll_interval_seconds": max_poll_interval,
+            "stop_on_cancel": stop_on_cancel,
+            "cdc_start_time": _epoch(cdc_start_time) if cdc_start_time else None,
+            "cdc_start_position": cdc_start_position,
+            "cdc_stop_position": cdc_stop_position,
+            "table_statistics": table_statistics,
+        }
+        return self._run(task, options, on_progress, should_stop)
+
+    def wait_for_task(
+        self,
+        task: str,
+        until: WaitGoal = "completion",
+        *,
+        timeout: float | None = None,
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 30.0,
+        on_progress: Callable[[TaskProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TaskRunResult:
+        """Waits for a task to reach ``until`` without starting it."""
+        options = {
+            "mode": "wait",
+            "until": until,
+            "completion_timeout_seconds": timeout,
+            "start_timeout_seconds": timeout if timeout is not None else 600.0,
+            "poll_interval_seconds": poll_interval,
+            "max_poll_interval_seconds": max_poll_interval,
+            "table_statistics": False,
+        }
+        return self._run(task, options, on_progress, should_stop)
+
+    def stop_task(
+        self,
+        task: str,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+        poll_interval: float = 5.0,
+        on_progress: Callable[[TaskProgress], None] | None = None,
+    ) -> TaskRunResult:
+        """Stops a running task; with ``wait``, returns once it is ``stopped``."""
+        options = {
+            "mode": "stop",
+            "wait": wait,
+            "completion_timeout_seconds": timeout,
+            "poll_interval_seconds": poll_interval,
+            "table_statistics": False,
+        }
+        return self._run(task, options, on_progress, None)
+
+    def _run(
+        self,
+        task: str,
+        options: Mapping[str, Any],
+        on_progress: Callable[[TaskProgress], None] | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> TaskRunResult:
+        progress_callback = None
+        if on_progress is not None:
+            callback = on_progress
+
+            def progress_callback(progress: dict[str, Any]) -> None:
+                callback(TaskProgress(**progress))
+
+        raw: dict[str, Any] = json.loads(
+            self._native.run_task(task, json.dumps(options), progress_callback, should_stop)
+        )
+        tables = raw.get("table_statistics")
+        return TaskRunResult(
+            outcome=raw["outcome"],
+            phase=raw["phase"],
+            task=models.ReplicationTask.from_api(raw["task"]),
+            started=raw["started"],
+            start_type_sent=raw["start_type_sent"],
+            message=raw["message"],
+            notes=list(raw["notes"]),
+            waited_seconds=raw["waited_seconds"],
+            table_statistics=(
+                [models.TableStatistics.from_api(t) for t in tables]
+                if tables is not None
+                else None
+            ),
+            table_statistics_error=raw.get("table_statistics_error"),
+        )
+
+    # ---- discovery -------------------------------------------------------------------------
+
+    def discover(
+        self,
+        kind: Literal["tasks", "endpoints", "instances", "replication-configs"] = "tasks",
+        *,
+        name_pattern: str | None = None,
+        exclude_pattern: str | None = None,
+        tags: str | None = None,
+        read_tags: bool = False,
+    ) -> tuple[list[Discovered], list[str]]:
+        """Lists resources, keeping names that match ``name_pattern`` (search semantics) and not
+        ``exclude_pattern``, and whose tags satisfy ``tags`` (``"env,team=data"``).
+
+        Returns the kept resources and warnings worth showing (e.g. filters that matched nothing).
+        """
+        model: type[models.ApiModel] = {
+            "tasks": models.ReplicationTask,
+            "endpoints": models.Endpoint,
+            "instances": models.ReplicationInstance,
+            "replication-configs": models.ReplicationConfig,
+        }[kind]
+        raw = json.loads(
+            self._native.discover(
+                kind,
+                json.dumps(
+                    {
+                        "name_pattern": name_pattern,
+                        "exclude_pattern": exclude_pattern,
+                        "tags": tags,
+                        "read_tags": read_tags,
+                    }
+                ),
+            )
+        )
+        items = [
+            Discovered(resource=model.from_api(item["resource"]), tags=dict(item["tags"]))
+            for item in raw["items"]
+        ]
+        return items, list(raw["warnings"])
+
+    # ---- endpoints, instances, connections -------------------------------------------------
+
+    def describe_endpoints(self, filters: FilterSpec | None = None) -> list[models.Endpoint]:
+        """Every endpoint matching ``filters`` (e.g. ``{"engine-name": "postgres"}``)."""
+        items = self._list("DescribeEndpoints", {"Filters": _filters(filters)})
+        return [models.Endpoint.from_api(item) for item in items]
+
+    def describe_replication_instances(
+        self, filters: FilterSpec | None = None
+    ) -> list[models.ReplicationInstance]:
+        """Every replication instance matching ``filters``."""
+        items = self._list("DescribeReplicationInstances", {"Filters": _filters(filters)})
+        return [models.ReplicationInstance.from_api(item) for item in items]
+
+    def test_connection(self, endpoint_arn: str, replication_instance_arn: str) -> models.Connection:
+        """Starts a connection test; poll :meth:`describe_connections` for its result."""
+        response = self.call(
+            "TestConnection",
+            {"EndpointArn": endpoint_arn, "ReplicationInstanceArn": replication_instance_arn},
+        )
+        return models.Connection.from_api(response["Connection"])
+
+    def describe_connections(self, filters: FilterSpec | None = None) -> list[models.Connection]:
+        """Connection test results matching ``filters`` (``endpoint-arn``...)."""
+        items = self._list("DescribeConnections", {"Filters": _filters(filters)})
+        return [models.Connection.from_api(item) for item in items]
+
+    # ---- tags ------------------------------------------------------------------------------
+
+    def list_tags(self, arns: Sequence[str]) -> dict[str, dict[str, str]]:
+        """Tags of each ARN, fetched in ResourceArnList batches."""
+        tags: dict[str, dict[str, str]] = json.loads(self._native.tags_for_resources(list(arns)))
+        return tags
+
+    def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
+        """Adds or overwrites tags on a resource."""
+        self.call(
+            "AddTagsToResource",
+            {"ResourceArn": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]},
+        )
+
+    def remove_tags(self, arn: str, keys: Iterable[str]) -> None:
+        """Removes tags by key."""
+        self.call("RemoveTagsFromResource", {"ResourceArn": arn, "TagKeys": list(keys)})
+
+    # ---- serverless replications -----------------------------------------------------------
+
+    def describe_replication_configs(
+        self, filters: FilterSpec | None = None
+    ) -> list[models.ReplicationConfig]:
+        """Every serverless replication config matching ``filters``."""
+        items = self._list("DescribeReplicationConfigs", {"Filters": _filters(filters)})
+        return [models.ReplicationConfig.from_api(item) for item in items]
+
+    def describe_replications(self, filters: FilterSpec | None = None) -> list[models.Replication]:
+        """Every serverless replication matching ``filters``."""
+        items = self._list("DescribeReplications", {"Filters": _filters(filters)})
+        return [models.Replication.from_api(item) for item in items]
+
+    def start_replication(
+        self,
+        replication_config_arn: str,
+        start_type: StartType = "start-replication",
+        *,
+        cdc_start_time: dt.datetime | None = None,
+        cdc_start_position: str | None = None,
+        cdc_stop_position: str | None = None,
+    ) -> models.Replication:
+        """Starts a serverless replication."""
+        response = self.call(
+            "StartReplication",
+            _drop_none(
+                {
+                    "ReplicationConfigArn": replication_config_arn,
+                    "StartReplicationType": start_type,
+                    "CdcStartTime": _epoch(cdc_start_time) if cdc_start_time else None,
+                    "CdcStartPosition": cdc_start_position,
+                    "CdcStopPosition": cdc_stop_position,
+                }
+            ),
+        )
+        return models.Replication.from_api(response["Replication"])
+
+    def stop_replication(self, replication_config_arn: str) -> models.Replication:
+        """Stops a serverless replication."""
+        response = self.call("StopReplication", {"ReplicationConfigArn": replication_config_arn})
+        return models.Replication.from_api(response["Replication"])
+
+    # ---- account ---------------------------------------------------------------------------
+
+    def describe_account_attributes(self) -> list[models.AccountQuota]:
+        """The account's DMS quotas and their use."""
+        response = self.call("DescribeAccountAttributes", {})
+        return [models.AccountQuota.from_api(q) for q in response.get("AccountQuotas") or []]
+
+    # ---- create / modify / delete ----------------------------------------------------------
+
+    def create_endpoint(self, **params: Any) -> models.Endpoint:
+        """CreateEndpoint with snake_case parameters (``endpoint_identifier=...``)."""
+        message = models.CreateEndpointMessage(**params)
+        return models.Endpoint.from_api(self.call("CreateEndpoint", message.to_api())["Endpoint"])
+
+    def modify_endpoint(self, **params: Any) -> models.Endpoint:
+        """ModifyEndpoint with snake_case parameters."""
+        message = models.ModifyEndpointMessage(**params)
+        return models.Endpoint.from_api(self.call("ModifyEndpoint", message.to_api())["Endpoint"])
+
+    def delete_endpoint(self, endpoint_arn: str) -> models.Endpoint:
+        """DeleteEndpoint."""
+        response = self.call("DeleteEndpoint", {"EndpointArn": endpoint_arn})
+        return models.Endpoint.from_api(response["Endpoint"])
+
+    def create_replication_instance(self, **params: Any) -> models.ReplicationInstance:
+        """CreateReplicationInstance with snake_case parameters."""
+        message = models.CreateReplicationInstanceMessage(**params)
+        response = self.call("CreateReplicationInstance", message.to_api())
+        return models.ReplicationInstance.from_api(response["ReplicationInstance"])
+
+    def modify_replication_instance(self, **params: Any) -> models.ReplicationInstance:
+        """ModifyReplicationInstance with snake_case parameters."""
+        message = models.ModifyReplicationInstanceMessage(**params)
+        response = self.call("ModifyReplicationInstance", message.to_api())
+        return models.ReplicationInstance.from_api(response["ReplicationInstance"])
+
+    def delete_replication_instance(self, replication_instance_arn: str) -> models.ReplicationInstance:
+        """DeleteReplicationInstance."""
+        response = self.call(
+            "DeleteReplicationInstance", {"ReplicationInstanceArn": replication_instance_arn}
+        )
+        return models.ReplicationInstance.from_api(response["ReplicationInstance"])
+
+    def create_replication_task(self, **params: Any) -> models.ReplicationTask:
+        """CreateReplicationTask with snake_case parameters."""
+        message = models.CreateReplicationTaskMessage(**params)
+        response = self.call("CreateReplicationTask", message.to_api())
+        return models.ReplicationTask.from_api(response["ReplicationTask"])
+
+    def modify_replication_task(self, **params: Any) -> models.ReplicationTask:
+        """ModifyReplicationTask with snake_case parameters."""
+        message = models.ModifyReplicationTaskMessage(**params)
+        response = self.call("ModifyReplicationTask", message.to_api())
+        return models.ReplicationTask.from_api(response["ReplicationTask"])
+
+    def delete_replication_task(self, task: str) -> models.ReplicationTask:
+        """DeleteReplicationTask (by identifier or ARN)."""
+        response = self.call("DeleteReplicationTask", {"ReplicationTaskArn": self._task_arn(task)})
+        return models.ReplicationTask.from_api(response["ReplicationTask"])
+
+    def create_replication_config(self, **params: Any) -> models.ReplicationConfig:
+        """CreateReplicationConfig with snake_case parameters."""
+        message = models.CreateReplicationConfigMessage(**params)
+        response = self.call("CreateReplicationConfig", message.to_api())
+        return models.ReplicationConfig.from_api(response["ReplicationConfig"])
+
+    def modify_replication_config(self, **params: Any) -> models.ReplicationConfig:
+        """ModifyReplicationConfig with snake_case parameters."""
+        message = models.ModifyReplicationConfigMessage(**params)
+        response = self.call("ModifyReplicationConfig", message.to_api())
+        return models.ReplicationConfig.from_api(response["ReplicationConfig"])
+
+    def delete_replication_config(self, replication_config_arn: str) -> models.ReplicationConfig:
+        """DeleteReplicationConfig."""
+        response = self.call(
+            "DeleteReplicationConfig", {"ReplicationConfigArn": replication_config_arn}
+        )
+        return models.ReplicationConfig.from_api(response["ReplicationConfig"])
+
+    # ---- CloudWatch metrics and Logs -------------------------------------------------------
+
+    def get_metric_data(
+        self,
+        queries: Sequence[models.MetricDataQuery | Mapping[str, Any]],
+        start_time: dt.datetime,
+        end_time: dt.datetime,
+    ) -> list[models.MetricDataResult]:
+        """GetMetricData for any number of queries (batched by 500, following NextToken)."""
+        wire = [q.to_api() if isinstance(q, models.ApiModel) else dict(q) for q in queries]
+        request = {
+            "MetricDataQueries": wire,
+            "StartTime": _epoch(start_time),
+            "EndTime": _epoch(end_time),
+        }
+        response = json.loads(self._native.metric_data_all(json.dumps(request)))
+        return [models.MetricDataResult.from_api(r) for r in response.get("MetricDataResults") or []]
+
+    def get_metric_statistics(self, **params: Any) -> models.GetMetricStatisticsOutput:
+        """GetMetricStatistics with snake_case parameters (``namespace``, ``metric_name``...)."""
+        message = models.GetMetricStatisticsInput(**params)
+        response = self.call("GetMetricStatistics", message.to_api(), service="cloudwatch")
+        return models.GetMetricStatisticsOutput.from_api(response)
+
+    def get_log_events(
+        self,
+        log_group_name: str,
+        log_stream_name: str,
+        *,
+        limit: int | None = None,
+        start_from_head: bool | None = None,
+    ) -> list[models.OutputLogEvent]:
+        """One page of events from a log stream (the newest ``limit`` unless from head)."""
+        response = self.call(
+            "GetLogEvents",
+            _drop_none(
+                {
+                    "logGroupName": log_group_name,
+                    "logStreamName": log_stream_name,
+                    "limit": limit,
+                    "startFromHead": start_from_head,
+                }
+            ),
+            service="logs",
+        )
+        return [models.OutputLogEvent.from_api(e) for e in response.get("events") or []]
+
+    def filter_log_events(self, **params: Any) -> list[models.FilteredLogEvent]:
+        """One page of FilterLogEvents with snake_case parameters."""
+        message = models.FilterLogEventsRequest(**params)
+        response = self.call("FilterLogEvents", message.to_api(), service="logs")
+        return [models.FilteredLogEvent.from_api(e) for e in response.get("events") or []]
+
+    def describe_log_streams(self, log_group_name: str, **params: Any) -> list[models.LogStream]:
+        """One page of DescribeLogStreams."""
+        message = models.DescribeLogStreamsRequest(log_group_name=log_group_name, **params)
+        response = self.call("DescribeLogStreams", message.to_api(), service="logs")
+        return [models.LogStream.from_api(s) for s in response.get("logStreams") or []]
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return _epoch(value)
+    if isinstance(value, models.ApiModel):
+        return value.to_api()
+    raise TypeError(f"cannot send {type(value).__name__} to AWS")

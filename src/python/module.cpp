@@ -1,0 +1,20 @@
+// The dagster_dms._native extension: the C++ core seen from Python. Kept thin on purpose: Python
+// decides Dagster things, the core decides AWS things, and this file only translates between them
+// (options in, JSON documents out, C++ exceptions to dagster_dms.errors).
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <dagster_dms/version.hpp>
+
+#include "python/errors_bridge.hpp"
+#include "python/native_client.hpp"
+
+namespace nb = nanobind;
+
+NB_MODULE(_native, m) {
+  m.doc() = "The dagster-dms C++ core (AWS plumbing, typed DMS/CloudWatch/Logs clients, task runner).";
+  m.attr("__version__") = dagster_dms::kVersion;
+  dagster_dms::python::register_error_translation(m);
+  dagster_dms::python::bind_native_client(m);
+}

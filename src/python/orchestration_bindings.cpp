@@ -1,0 +1,221 @@
+#include "python/orchestration_bindings.hpp"
+
+#include <nanobind/stl/string.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+
+#include "aws/errors.hpp"
+#include "orchestrate/discovery.hpp"
+#include "orchestrate/task_runner.hpp"
+
+namespace nb = nanobind;
+using nlohmann::json;
+
+namespace dagster_dms::python {
+namespace {
+
+std::chrono::milliseconds seconds_option(const json& options, const char* key,
+                                         std::chrono::milliseconds fallback) {
+  if (!options.contains(key) || options[key].is_null()) return fallback;
+  if (!options[key].is_number() || options[key].get<double>() < 0) {
+    throw std::invalid_argument(std::string(key) + " must be a number of seconds >= 0");
+  }
+  return std::chrono::milliseconds(static_cast<long long>(options[key].get<double>() * 1000.0));
+}
+
+orchestrate::WaitGoal parse_goal(const std::string& goal) {
+  if (goal == "completion") return orchestrate::WaitGoal::kCompletion;
+  if (goal == "running") return orchestrate::WaitGoal::kRunning;
+  if (goal == "stopped") return orchestrate::WaitGoal::kStopped;
+  if (goal == "full-load-complete") return orchestrate::WaitGoal::kFullLoadComplete;
+  throw std::invalid_argument("until: '" + goal +
+                              "' is not one of completion, running, stopped, full-load-complete");
+}
+
+orchestrate::RunOptions parse_run_options(const json& options) {
+  orchestrate::RunOptions run;
+  run.start_type = options.value("start_type", run.start_type);
+  if (run.start_type != "start-replication" && run.start_type != "resume-processing" &&
+      run.start_type != "reload-target") {
+    throw std::invalid_argument("start_type: '" + run.start_type +
+                                "' is not one of start-replication, resume-processing, "
+                                "reload-target");
+  }
+  run.goal = parse_goal(options.value("until", std::string("completion")));
+  run.start_timeout = seconds_option(options, "start_timeout_seconds", run.start_timeout);
+  if (options.contains("completion_timeout_seconds") &&
+      !options["completion_timeout_seconds"].is_null()) {
+    run.completion_timeout =
+        seconds_option(options, "completion_timeout_seconds", std::chrono::milliseconds(0));
+  }
+  run.poll_interval_min = seconds_option(options, "poll_interval_seconds", run.poll_interval_min);
+  run.poll_interval_max =
+      std::max(run.poll_interval_min,
+               seconds_option(options, "max_poll_interval_seconds", run.poll_interval_max));
+  run.stop_on_cancel = options.value("stop_on_cancel", true);
+  if (options.contains("cdc_start_time") && !options["cdc_start_time"].is_null()) {
+    run.cdc_start_time = dms::parse_timestamp(options["cdc_start_time"]);
+    if (!run.cdc_start_time) throw std::invalid_argument("cdc_start_time is not a timestamp");
+  }
+  if (options.contains("cdc_start_position") && options["cdc_start_position"].is_string()) {
+    run.cdc_start_position = options["cdc_start_position"].get<std::string>();
+  }
+  if (options.contains("cdc_stop_position") && options["cdc_stop_position"].is_string()) {
+    run.cdc_stop_position = options["cdc_stop_position"].get<std::string>();
+  }
+  return run;
+}
+
+json progress_to_json(const orchestrate::Progress& progress) {
+  return json{{"status", progress.status},
+              {"phase", orchestrate::to_string(progress.phase)},
+              {"percent", progress.percent ? json(*progress.percent) : json(nullptr)},
+              {"tables_loaded", progress.tables_loaded},
+              {"tables_loading", progress.tables_loading},
+              {"tables_queued", progress.tables_queued},
+              {"tables_errored", progress.tables_errored},
+              {"waited_seconds", static_cast<double>(progress.waited.count()) / 1000.0},
+              {"message", progress.message}};
+}
+
+json result_to_json(const orchestrate::RunResult& result) {
+  json task;
+  to_json(task, result.task);
+  return json{{"outcome", orchestrate::to_string(result.outcome)},
+              {"phase", orchestrate::to_string(result.phase)},
+              {"task", task},
+              {"started", result.started},
+              {"start_type_sent", result.start_type_sent},
+              {"message", result.message},
+              {"notes", result.notes},
+              {"waited_seconds", static_cast<double>(result.waited.count()) / 1000.0}};
+}
+
+// Table statistics are an optional extra: without dms:DescribeTableStatistics the run still
+// reports, and says which permission would add them.
+void add_table_statistics(dms::DmsClient& client, const std::string& task_arn, json& out) {
+  try {
+    dms::DescribeTableStatisticsMessage request;
+    request.replication_task_arn = task_arn;
+    json tables = json::array();
+    for (const auto& table : client.describe_table_statistics_all(request)) {
+      json value;
+      to_json(value, table);
+      tables.push_back(std::move(value));
+    }
+    out["table_statistics"] = std::move(tables);
+  } catch (const aws::ServiceError& e) {
+    out["table_statistics"] = nullptr;
+    out["table_statistics_error"] =
+        e.is_access_denied()
+            ? "grant dms:DescribeTableStatistics to see per-table row counts (" + e.code() + ")"
+            : std::string(e.what());
+  }
+}
+
+template <class Resource>
+json discovered_to_json(const orchestrate::DiscoveryResult<Resource>& result) {
+  json items = json::array();
+  for (const auto& item : result.items) {
+    json resource;
+    to_json(resource, item.resource);
+    items.push_back(json{{"resource", std::move(resource)}, {"tags", item.tags}});
+  }
+  return json{{"items", std::move(items)}, {"listed", result.listed}, {"warnings", result.warnings}};
+}
+
+}  // namespace
+
+std::string run_task(dms::DmsClient& client, aws::Clock& clock, const std::string& task,
+                     const std::string& options_text, nb::object on_progress,
+                     nb::object should_stop) {
+  const json options = options_text.empty() ? json::object() : json::parse(options_text);
+  const orchestrate::RunOptions run_options = parse_run_options(options);
+  const std::string mode = options.value("mode", std::string("run"));
+  if (mode != "run" && mode != "wait" && mode != "stop") {
+    throw std::invalid_argument("mode: '" + mode + "' is not one of run, wait, stop");
+  }
+  const bool with_tables = options.value("table_statistics", false);
+
+  // A Python callback that raises ends the wait; its exception is raised again once the GIL is
+  // back, so nothing is swallowed.
+  std::optional<nb::python_error> callback_error;
+  bool stop_requested = false;
+  orchestrate::ProgressCallback progress_callback;
+  if (!on_progress.is_none()) {
+    progress_callback = [&](const orchestrate::Progress& progress) {
+      nb::gil_scoped_acquire acquire;
+      if (callback_error) return;
+      try {
+        on_progress(nb::module_::import_("json").attr("loads")(progress_to_json(progress).dump()));
+      } catch (nb::python_error& e) {
+        callback_error.emplace(std::move(e));
+      }
+    };
+  }
+  orchestrate::CancelCheck cancel_check = [&]() {
+    if (stop_requested) return true;
+    nb::gil_scoped_acquire acquire;
+    if (callback_error) return stop_requested = true;
+    if (should_stop.is_none()) return false;
+    try {
+      stop_requested = nb::cast<bool>(should_stop());
+    } catch (nb::python_error& e) {
+      callback_error.emplace(std::move(e));
+      stop_requested = true;
+    }
+    return stop_requested;
+  };
+
+  json out;
+  {
+    nb::gil_scoped_release release;
+    orchestrate::TaskRunner runner(client, clock);
+    orchestrate::RunResult result;
+    if (mode == "run") {
+      result = runner.run(task, run_options, progress_callback, cancel_check);
+    } else if (mode == "wait") {
+      result = runner.wait(task, run_options, progress_callback, cancel_check);
+    } else {
+      result = runner.stop(task, options.value("wait", true), run_options, progress_callback);
+    }
+    out = result_to_json(result);
+    if (with_tables && result.task.replication_task_arn) {
+      add_table_statistics(client, *result.task.replication_task_arn, out);
+    }
+  }
+  if (callback_error) throw *callback_error;
+  return out.dump();
+}
+
+std::string discover(dms::DmsClient& client, const std::string& kind,
+                     const std::string& options_text) {
+  const json options = options_text.empty() ? json::object() : json::parse(options_text);
+  auto optional_string = [&](const char* key) -> std::optional<std::string> {
+    if (options.contains(key) && options[key].is_string()) return options[key].get<std::string>();
+    return std::nullopt;
+  };
+  const auto tag_text = optional_string("tags");
+  const orchestrate::ResourceFilter filter(
+      optional_string("name_pattern"), optional_string("exclude_pattern"),
+      tag_text ? orchestrate::parse_tag_filter(*tag_text) : std::vector<orchestrate::TagRequirement>{});
+  orchestrate::DiscoveryOptions discovery_options;
+  discovery_options.read_tags = options.value("read_tags", false);
+  orchestrate::Discovery discovery(client);
+  if (kind == "tasks") return discovered_to_json(discovery.tasks(filter, discovery_options)).dump();
+  if (kind == "endpoints") {
+    return discovered_to_json(discovery.endpoints(filter, discovery_options)).dump();
+  }
+  if (kind == "instances") {
+    return discovered_to_json(discovery.instances(filter, discovery_options)).dump();
+  }
+  if (kind == "replication-configs") {
+    return discovered_to_json(discovery.replication_configs(filter, discovery_options)).dump();
+  }
+  throw std::invalid_argument("kind: '" + kind +
+                              "' is not one of tasks, endpoints, instances, replication-configs");
+}
+
+}  // namespace dagster_dms::python
