@@ -11,11 +11,9 @@ test: bootstrap cpp-test cpp-asan-test python-test lint
 bootstrap:
 	@scripts/bootstrap.sh
 
-# C++ unit tests, plain debug build.
+# C++ unit tests, from the Release tree that `pip install -e .` built for the extension.
 cpp-test: bootstrap
-	cmake -S . -B build/debug $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug
-	cmake --build build/debug -j $(JOBS)
-	ctest --test-dir build/debug --output-on-failure -j $(JOBS)
+	ctest --test-dir build/python --output-on-failure -j $(JOBS)
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 cpp-asan-test: bootstrap

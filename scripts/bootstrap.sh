@@ -35,6 +35,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "bootstrap: installing the project and its Python dependencies into $VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q nanobind scikit-build-core
-  "$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[test]'
+  # The C++ unit tests are built in the same (Release) build tree as the extension, so
+  # `make test` compiles the core once for them and once more under the sanitizers.
+  "$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[test]' \
+    -C cmake.define.DAGSTER_DMS_TESTS=ON
   echo "$digest" > "$stamp"
 fi

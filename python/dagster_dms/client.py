@@ -16,7 +16,7 @@ from typing import Any, Literal
 from dagster_dms import models
 from dagster_dms._native import NativeClient
 
-__all__ = ["DmsClient", "Discovered", "StartType", "TaskProgress", "TaskRunResult", "WaitGoal"]
+__all__ = ["Discovered", "DmsClient", "StartType", "TaskProgress", "TaskRunResult", "WaitGoal"]
 
 StartType = Literal["start-replication", "resume-processing", "reload-target"]
 WaitGoal = Literal["completion", "running", "stopped", "full-load-complete"]
@@ -388,9 +388,7 @@ class DmsClient:
             notes=list(raw["notes"]),
             waited_seconds=raw["waited_seconds"],
             table_statistics=(
-                [models.TableStatistics.from_api(t) for t in tables]
-                if tables is not None
-                else None
+                [models.TableStatistics.from_api(t) for t in tables] if tables is not None else None
             ),
             table_statistics_error=raw.get("table_statistics_error"),
         )
@@ -450,7 +448,9 @@ class DmsClient:
         items = self._list("DescribeReplicationInstances", {"Filters": _filters(filters)})
         return [models.ReplicationInstance.from_api(item) for item in items]
 
-    def test_connection(self, endpoint_arn: str, replication_instance_arn: str) -> models.Connection:
+    def test_connection(
+        self, endpoint_arn: str, replication_instance_arn: str
+    ) -> models.Connection:
         """Starts a connection test; poll :meth:`describe_connections` for its result."""
         response = self.call(
             "TestConnection",
@@ -560,7 +560,9 @@ class DmsClient:
         response = self.call("ModifyReplicationInstance", message.to_api())
         return models.ReplicationInstance.from_api(response["ReplicationInstance"])
 
-    def delete_replication_instance(self, replication_instance_arn: str) -> models.ReplicationInstance:
+    def delete_replication_instance(
+        self, replication_instance_arn: str
+    ) -> models.ReplicationInstance:
         """DeleteReplicationInstance."""
         response = self.call(
             "DeleteReplicationInstance", {"ReplicationInstanceArn": replication_instance_arn}
@@ -619,7 +621,9 @@ class DmsClient:
             "EndTime": _epoch(end_time),
         }
         response = json.loads(self._native.metric_data_all(json.dumps(request)))
-        return [models.MetricDataResult.from_api(r) for r in response.get("MetricDataResults") or []]
+        return [
+            models.MetricDataResult.from_api(r) for r in response.get("MetricDataResults") or []
+        ]
 
     def get_metric_statistics(self, **params: Any) -> models.GetMetricStatisticsOutput:
         """GetMetricStatistics with snake_case parameters (``namespace``, ``metric_name``...)."""

@@ -48,9 +48,10 @@ bool goal_reached(WaitGoal goal, TaskPhase phase, const TaskSnapshot& snapshot) 
 
 // Whether reaching the goal in this phase counts as success.
 bool goal_success(WaitGoal goal, TaskPhase phase) {
-  if (phase == TaskPhase::kFailed) return false;
+  // Waiting for `stopped` succeeds once the task is stopped, whatever the reason: the message
+  // still says how it ended.
   if (goal == WaitGoal::kStopped) return true;
-  return phase != TaskPhase::kStoppedByUser;
+  return phase != TaskPhase::kFailed && phase != TaskPhase::kStoppedByUser;
 }
 
 std::string describe_end(const dms::ReplicationTask& task, TaskPhase phase) {
@@ -268,7 +269,7 @@ RunResult TaskRunner::wait_for(const std::string& task_arn, const RunOptions& op
       if (options.stop_on_cancel && result.started) {
         RunOptions stop_options = options;
         stop_options.goal = WaitGoal::kStopped;
-        RunResult stopped = stop(task_arn, true, stop_options, on_progress);
+        RunResult stopped = stop(task_arn, true, stop_options, on_progress, {});
         result.task = stopped.task;
         result.message = "cancelled; the task was stopped";
       } else {
@@ -328,7 +329,7 @@ RunResult TaskRunner::wait_for(const std::string& task_arn, const RunOptions& op
 }
 
 RunResult TaskRunner::stop(const std::string& task, bool wait, const RunOptions& options,
-                           const ProgressCallback& on_progress) {
+                           const ProgressCallback& on_progress, const CancelCheck& cancelled) {
   const aws::TimePoint started_at = clock_.now();
   RunResult result;
   dms::ReplicationTask current = describe(task);
@@ -348,14 +349,18 @@ RunResult TaskRunner::stop(const std::string& task, bool wait, const RunOptions&
     return result;
   }
   result.task = current;
+  result.phase = judge(snapshot_of(current));
   if (!wait) {
     result.outcome = RunOutcome::kSucceeded;
-    result.message = fmt::format("{} is stopping", current.replication_task_identifier.value_or(arn));
+    result.message = fmt::format("{} is {}", current.replication_task_identifier.value_or(arn),
+                                 current.status.value_or("stopping"));
     return result;
   }
   RunOptions stop_options = options;
   stop_options.goal = WaitGoal::kStopped;
-  return wait_for(arn, stop_options, std::move(result), started_at, on_progress, {});
+  // A cancelled wait for a stop leaves the stop request in place; there is nothing to undo.
+  stop_options.stop_on_cancel = false;
+  return wait_for(arn, stop_options, std::move(result), started_at, on_progress, cancelled);
 }
 
 }  // namespace dagster_dms::orchestrate

@@ -89,7 +89,7 @@ class TaskRunner {
 
   // Stops the task if it is running or starting; with `wait`, waits until it has stopped.
   RunResult stop(const std::string& task_arn, bool wait, const RunOptions& options,
-                 const ProgressCallback& on_progress = {});
+                 const ProgressCallback& on_progress = {}, const CancelCheck& cancelled = {});
 
   // The task with this ARN, or with this identifier when `task` is not an ARN.
   dms::ReplicationTask describe(const std::string& task);

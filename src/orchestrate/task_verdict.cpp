@@ -32,7 +32,10 @@ TaskPhase judge(const TaskSnapshot& s) {
   if (s.status == "failed") return TaskPhase::kFailed;
   if (s.status == "stopped") {
     if (is_success_stop_reason(s.stop_reason)) return TaskPhase::kSucceeded;
-    if (stop_reason_code(s.stop_reason) == "NORMAL") return TaskPhase::kStoppedByUser;
+    // NORMAL is a requested stop; no reason at all says nothing went wrong either (AWS always
+    // sets one, some emulators never do).
+    const std::string_view code = stop_reason_code(s.stop_reason);
+    if (code == "NORMAL" || code.empty()) return TaskPhase::kStoppedByUser;
     return TaskPhase::kFailed;
   }
   if (s.status == "running") {

@@ -179,7 +179,8 @@ std::string run_task(dms::DmsClient& client, aws::Clock& clock, const std::strin
     } else if (mode == "wait") {
       result = runner.wait(task, run_options, progress_callback, cancel_check);
     } else {
-      result = runner.stop(task, options.value("wait", true), run_options, progress_callback);
+      result = runner.stop(task, options.value("wait", true), run_options, progress_callback,
+                           cancel_check);
     }
     out = result_to_json(result);
     if (with_tables && result.task.replication_task_arn) {

@@ -31,6 +31,7 @@ TEST(Judge, ConfiguredStopsAreSuccesses) {
 
 TEST(Judge, NormalStopIsAUserStop) {
   EXPECT_EQ(judge(stopped("Stop Reason NORMAL", "cdc")), TaskPhase::kStoppedByUser);
+  EXPECT_EQ(judge(stopped("", "cdc")), TaskPhase::kStoppedByUser);
 }
 
 TEST(Judge, RunningTasksAreLoadingUntilEveryTableIsLoaded) {

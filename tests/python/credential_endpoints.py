@@ -53,7 +53,12 @@ class CredentialEndpoints:
                 split = urlsplit(self.path)
                 form = parse_qs(body) if self.command == "POST" else parse_qs(split.query)
                 endpoints.requests.append(
-                    Seen(self.command, split.path, {k.lower(): v for k, v in self.headers.items()}, form)
+                    Seen(
+                        self.command,
+                        split.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        form,
+                    )
                 )
                 if split.path == "/" and self.command == "POST":
                     self.sts(form)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import MotoServer
-from dms_seed import SeededAccount, seed_account
 
+from conftest import MotoServer
 from dagster_dms import DmsClient, ResourceNotFoundError, ServiceError
 from dagster_dms.errors import ConfigurationError, InvalidResourceStateError
+from dms_seed import SeededAccount, seed_account
 
 TASKS = {
     "prod-orders-full-load": {"tags": {"env": "prod", "team": "orders"}},
@@ -56,7 +56,9 @@ def test_describe_one_task_by_identifier_and_by_arn(
 ) -> None:
     by_id = client.describe_replication_task("dev-orders")
     by_arn = client.describe_replication_task(seeded.task_arns["dev-orders"])
-    assert by_id.replication_task_arn == by_arn.replication_task_arn == seeded.task_arns["dev-orders"]
+    assert (
+        by_id.replication_task_arn == by_arn.replication_task_arn == seeded.task_arns["dev-orders"]
+    )
 
 
 def test_missing_task_raises_resource_not_found_with_aws_details(client: DmsClient) -> None:
@@ -98,7 +100,9 @@ def test_run_task_waits_for_an_already_running_cdc_task(
 
 def test_wait_times_out_with_a_clear_outcome(client: DmsClient, seeded: SeededAccount) -> None:
     client.start_replication_task("prod-orders-full-load")
-    result = client.wait_for_task("prod-orders-full-load", "stopped", timeout=0.3, poll_interval=0.05)
+    result = client.wait_for_task(
+        "prod-orders-full-load", "stopped", timeout=0.3, poll_interval=0.05
+    )
     assert result.outcome == "timed-out"
     assert "prod-orders-full-load" in result.message
 
@@ -134,7 +138,10 @@ def test_bad_pattern_is_a_value_error_naming_the_field(
 
 def test_endpoints_instances_and_connections(client: DmsClient, seeded: SeededAccount) -> None:
     endpoints = client.describe_endpoints()
-    assert sorted(e.endpoint_identifier or "" for e in endpoints) == ["src-postgres", "tgt-postgres"]
+    assert sorted(e.endpoint_identifier or "" for e in endpoints) == [
+        "src-postgres",
+        "tgt-postgres",
+    ]
     assert all("never-shown" not in repr(e) for e in endpoints)
     sources = client.describe_endpoints({"endpoint-type": "source"})
     assert [e.endpoint_identifier for e in sources] == ["src-postgres"]
@@ -153,7 +160,9 @@ def test_tags_of_many_resources(client: DmsClient, seeded: SeededAccount) -> Non
     assert tags[seeded.task_arns["prod-untagged"]] == {}
 
 
-def test_create_and_delete_through_typed_parameters(client: DmsClient, seeded: SeededAccount) -> None:
+def test_create_and_delete_through_typed_parameters(
+    client: DmsClient, seeded: SeededAccount
+) -> None:
     endpoint = client.create_endpoint(
         endpoint_identifier="extra-target",
         endpoint_type="target",
@@ -227,7 +236,8 @@ def test_log_events_read_what_boto3_wrote(
         logGroupName="dms-tasks-rep-instance-1",
         logStreamName="dms-task-ABC",
         logEvents=[
-            {"timestamp": now_ms + i, "message": f"[TASK_MANAGER    ]I:  line {i}"} for i in range(5)
+            {"timestamp": now_ms + i, "message": f"[TASK_MANAGER    ]I:  line {i}"}
+            for i in range(5)
         ],
     )
     events = client.get_log_events("dms-tasks-rep-instance-1", "dms-task-ABC", start_from_head=True)

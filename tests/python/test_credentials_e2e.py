@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from credential_endpoints import CredentialEndpoints
-from fault_server import Fault, FaultServer
 
+from credential_endpoints import CredentialEndpoints
 from dagster_dms import CredentialsError, DmsClient
 from dagster_dms.errors import ConfigurationError
+from fault_server import Fault, FaultServer
 
 
 @pytest.fixture
@@ -68,7 +68,9 @@ def test_explicit_keys_beat_the_environment(dms_endpoint: FaultServer) -> None:
     assert key_used(dms_endpoint) == "AKIAEXPLICIT"
 
 
-def test_a_named_profile_turns_the_environment_off(dms_endpoint: FaultServer, aws_env: Path) -> None:
+def test_a_named_profile_turns_the_environment_off(
+    dms_endpoint: FaultServer, aws_env: Path
+) -> None:
     write(
         aws_env / ".aws" / "credentials",
         "[analytics]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profile-secret\n",

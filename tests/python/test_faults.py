@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_server import Fault, FaultServer
 
 from dagster_dms import (
     DmsClient,
@@ -15,6 +14,7 @@ from dagster_dms import (
     ThrottlingError,
     TransportError,
 )
+from fault_server import Fault, FaultServer
 
 SECRET = "wJalrXUtnFEMI-super-secret-key"
 TOKEN = "session-token-that-must-stay-hidden"

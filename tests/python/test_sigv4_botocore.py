@@ -41,7 +41,9 @@ def _generate_request(rng: random.Random) -> dict[str, Any]:
         for _ in range(rng.randint(0, 4))
     ]
     query = "&".join(f"{k}={v}" for k, v in query_items)
-    host = rng.choice(["dms.us-east-1.amazonaws.com", "127.0.0.1:4566", "localhost:8080", "example.com"])
+    host = rng.choice(
+        ["dms.us-east-1.amazonaws.com", "127.0.0.1:4566", "localhost:8080", "example.com"]
+    )
     url = f"{rng.choice(['http', 'https'])}://{host}{path}" + (f"?{query}" if query else "")
     headers = [("Content-Type", "application/x-amz-json-1.1")]
     if rng.random() < 0.8:
