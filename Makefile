@@ -27,8 +27,8 @@ python-test: bootstrap
 	$(VENV)/bin/pytest -q
 
 lint: bootstrap
-	$(VENV)/bin/ruff check python tests/python
-	$(VENV)/bin/ruff format --check python tests/python
+	$(VENV)/bin/ruff check python tests/python scripts
+	$(VENV)/bin/ruff format --check python tests/python scripts
 	$(VENV)/bin/mypy
 
 format:
