@@ -8,6 +8,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libtinyxml2-dev libre2-dev
+  libpq-dev libsqlite3-dev libcpp-httplib-dev postgresql awscli
   clang-format clang-tidy
 )
 
