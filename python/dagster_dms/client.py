@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from dagster_dms import models
 from dagster_dms._native import NativeClient
+from dagster_dms.errors import ResourceNotFoundError
 
 __all__ = ["Discovered", "DmsClient", "StartType", "TaskProgress", "TaskRunResult", "WaitGoal"]
 
@@ -209,6 +210,20 @@ class DmsClient:
             {"Filters": _task_filter(task), "WithoutSettings": without_settings},
         )
         tasks = response.get("ReplicationTasks") or []
+        if not tasks:
+            message = (
+                f"Replication task '{task}' not found in region {self.region_name}: check the "
+                "identifier or ARN and the region"
+            )
+            raise ResourceNotFoundError(
+                message,
+                code="ResourceNotFoundFault",
+                aws_message=message,
+                http_status=400,
+                request_id="",
+                service="DMS",
+                operation="DescribeReplicationTasks",
+            )
         return models.ReplicationTask.from_api(tasks[0])
 
     def _task_arn(self, task: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 from dagster_dms import (
     DmsClient,
     ProtocolError,
+    ResourceNotFoundError,
     ServiceError,
     ThrottlingError,
     TransportError,
@@ -164,3 +165,12 @@ def test_errors_never_show_secrets(server: tuple[FaultServer, str]) -> None:
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert faults.requests[0].headers["x-amz-security-token"] == TOKEN
     assert faults.requests[0].headers["user-agent"].startswith("dagster-dms/")
+
+
+def test_an_empty_answer_for_one_task_is_resource_not_found(
+    server: tuple[FaultServer, str],
+) -> None:
+    faults, url = server
+    faults.push(Fault("ok", body={"ReplicationTasks": []}))
+    with pytest.raises(ResourceNotFoundError, match="'orders' not found in region us-east-1"):
+        make_client(url).describe_replication_task("orders")
