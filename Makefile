@@ -15,9 +15,11 @@ bootstrap:
 cpp-test: bootstrap
 	ctest --test-dir build/python --output-on-failure -j $(JOBS)
 
-# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (no executables: only the
+# unit tests run here).
 cpp-asan-test: bootstrap
-	cmake -S . -B build/asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DDAGSTER_DMS_SANITIZE=ON
+	cmake -S . -B build/asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DDAGSTER_DMS_SANITIZE=ON \
+		-DDAGSTER_DMS_TOOLS=OFF
 	cmake --build build/asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir build/asan --output-on-failure -j $(JOBS)

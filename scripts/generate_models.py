@@ -376,7 +376,7 @@ def generate_cpp(model: Model, sources: str) -> tuple[str, str]:
     return "\n".join(hpp) + "\n", "\n".join(cpp) + "\n"
 
 
-PY_PRELUDE = '''
+PY_PRELUDE = """
 from __future__ import annotations
 
 import dataclasses
@@ -401,7 +401,7 @@ from dagster_dms._model_runtime import ApiModel as ApiModel
 from dagster_dms._model_runtime import ModelError as ModelError
 from dagster_dms._model_runtime import parse_timestamp as parse_timestamp
 from dagster_dms._model_runtime import timestamp_to_api as timestamp_to_api
-'''
+"""
 
 
 def generate_python(models: list[Model], sources: str) -> str:
