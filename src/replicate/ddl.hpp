@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "replicate/catalog.hpp"
+#include "replicate/table_mapping.hpp"
+
+namespace dagster_dms::replicate {
+
+// SQL text for identifiers and literals. Identifiers are always quoted, so names keep their case
+// (DMS names are case-sensitive); literals assume standard_conforming_strings (on since 9.1).
+std::string quote_ident(std::string_view name);
+std::string quote_literal(std::string_view value);
+std::string quote_qualified(const QualifiedName& name);
+
+// Target preparation. Like DMS, only the table and its primary key are created: no secondary
+// indexes, foreign keys, defaults or other constraints.
+std::string create_schema_sql(std::string_view schema);
+std::string create_table_sql(const TablePlan& plan);
+std::string drop_table_sql(const QualifiedName& target);
+std::string truncate_table_sql(const QualifiedName& target);
+
+// `COPY (SELECT ...) TO STDOUT` on the source, in COPY's text format. With `for_files`, values
+// are rendered the way the file target writes them (booleans as true/false, timestamps with
+// microseconds, timestamptz in UTC).
+std::string copy_out_sql(const TablePlan& plan, bool for_files);
+// `COPY target (cols) FROM STDIN` on the target.
+std::string copy_in_sql(const TablePlan& plan);
+
+}  // namespace dagster_dms::replicate

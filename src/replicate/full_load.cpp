@@ -1,0 +1,399 @@
+#include "replicate/full_load.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "replicate/copy_stream.hpp"
+#include "replicate/copy_text.hpp"
+#include "replicate/ddl.hpp"
+#include "replicate/table_mapping.hpp"
+#include "replicate/task_settings.hpp"
+#include "replicate/thread_pool.hpp"
+
+namespace dagster_dms::replicate {
+
+std::string_view table_state_name(TableState state) {
+  switch (state) {
+    case TableState::kBeforeLoad:
+      return "Before load";
+    case TableState::kFullLoad:
+      return "Full load";
+    case TableState::kCompleted:
+      return "Table completed";
+    case TableState::kCancelled:
+      return "Table cancelled";
+    case TableState::kError:
+      return "Table error";
+  }
+  return "Table error";
+}
+
+namespace {
+
+constexpr std::string_view kApplicationName = "dms-local full load";
+
+// Turns COPY text rows into the file target's CSV rows.
+class FileSink : public RowSink {
+ public:
+  explicit FileSink(LoadFileWriter& writer) : writer_(writer) {}
+  void write_row(std::string_view row) override { writer_.write_row(decode_copy_text_row(row)); }
+
+ private:
+  LoadFileWriter& writer_;
+};
+
+// The connections one worker keeps across the tables it loads; a connection left in an unknown
+// state by a failed table is replaced before the next one.
+struct WorkerConnections {
+  std::optional<PgConnection> source;
+  std::optional<PgConnection> target;
+};
+
+class Engine {
+ public:
+  Engine(const FullLoadRequest& request, FullLoadObserver& observer)
+      : request_(request), observer_(observer) {}
+
+  FullLoadResult run() {
+    result_.start_time = Clock::now();
+    try {
+      prepare();
+      if (result_.outcome == FullLoadOutcome::kFinished && !plans_.empty()) load_all();
+    } catch (const std::exception& error) {
+      fail(error.what());
+    }
+    result_.end_time = Clock::now();
+    result_.tables = tables_;
+    result_.progress = progress_locked();
+    if (result_.outcome == FullLoadOutcome::kFinished) {
+      log(LogSeverity::kInfo, "TASK_MANAGER",
+          fmt::format("All tables are loaded. Loaded {} of {} tables; {} in error.",
+                      result_.progress.tables_loaded, tables_.size(),
+                      result_.progress.tables_errored));
+    }
+    return std::move(result_);
+  }
+
+ private:
+  void fail(const std::string& message) {
+    result_.outcome = FullLoadOutcome::kFailed;
+    result_.failure_message = message;
+    log(LogSeverity::kError, "TASK_MANAGER", message);
+  }
+
+  void log(LogSeverity severity, std::string_view component, const std::string& message) {
+    const std::lock_guard lock(mutex_);
+    observer_.on_log(severity, component, message);
+  }
+
+  void prepare() {
+    try {
+      settings_ = parse_full_load_settings(request_.task_settings);
+    } catch (const std::invalid_argument& error) {
+      return fail(fmt::format("Invalid task settings: {}", error.what()));
+    }
+    TableMapping mapping;
+    try {
+      mapping = TableMapping::parse(request_.table_mappings);
+    } catch (const MappingError& error) {
+      return fail(error.what());
+    }
+    PgConnection source = open_source();
+    try {
+      plans_ = mapping.plan(read_catalog(source, mapping.wants_views()));
+    } catch (const MappingError& error) {
+      return fail(error.what());
+    }
+    if (plans_.empty()) {
+      if (settings_.fail_on_no_tables) {
+        return fail(
+            "No tables were found at task initialization. Either the selected table(s) or "
+            "schemas(s) no longer exist or no table(s) match the selection rules.");
+      }
+      log(LogSeverity::kWarning, "TASK_MANAGER", "No tables match the selection rules.");
+      return;
+    }
+    for (auto& plan : plans_) {
+      if (!settings_.target_schema.empty() && plan.target.schema == plan.source.schema) {
+        plan.target.schema = settings_.target_schema;
+      }
+      // Never-analysed tables have no estimate; count them so the percentage means something.
+      if (plan.estimated_rows < 0) plan.estimated_rows = count_rows(source, plan.source);
+      TableStatus status;
+      status.source = plan.source;
+      status.target = plan.target;
+      status.estimated_rows = plan.estimated_rows;
+      status.last_update_time = Clock::now();
+      tables_.push_back(std::move(status));
+    }
+    if (const auto* target = std::get_if<PostgresTarget>(&request_.target)) {
+      PgConnection connection = open_target(*target);
+      std::set<std::string> schemas;
+      for (const auto& plan : plans_) schemas.insert(plan.target.schema);
+      for (const auto& schema : schemas) connection.exec(create_schema_sql(schema));
+    }
+    const std::lock_guard lock(mutex_);
+    observer_.on_tables_planned(tables_);
+  }
+
+  PgConnection open_source() {
+    try {
+      return PgConnection::open(request_.source, kApplicationName);
+    } catch (const PgError& error) {
+      throw std::runtime_error(
+          fmt::format("Error connecting to source database: {}", error.what()));
+    }
+  }
+
+  PgConnection open_target(const PostgresTarget& target) {
+    try {
+      return PgConnection::open(target.endpoint, kApplicationName);
+    } catch (const PgError& error) {
+      throw std::runtime_error(
+          fmt::format("Error connecting to target database: {}", error.what()));
+    }
+  }
+
+  void load_all() {
+    // A failed task stops the other subtasks; so does the caller's stop request.
+    std::stop_callback forward(request_.stop, [this] { abort_.request_stop(); });
+    const auto workers =
+        std::min<std::size_t>(static_cast<std::size_t>(settings_.max_subtasks), plans_.size());
+    log(LogSeverity::kInfo, "TASK_MANAGER",
+        fmt::format("Full load started: {} tables selected, up to {} loaded in parallel.",
+                    plans_.size(), workers));
+    run_workers(workers, [this](std::size_t worker) {
+      WorkerConnections connections;
+      for (;;) {
+        if (abort_.stop_requested()) return;
+        const std::size_t index = next_table_.fetch_add(1);
+        if (index >= plans_.size()) return;
+        load_table(index, worker + 1, connections);
+      }
+    });
+    if (failed_) {
+      fail(escalation_message_);
+    } else if (request_.stop.stop_requested()) {
+      result_.outcome = FullLoadOutcome::kStopped;
+      log(LogSeverity::kInfo, "TASK_MANAGER", "Full load stopped on request.");
+    }
+  }
+
+  void set_state(std::size_t index, TableState state, std::int64_t rows = -1,
+                 std::string error = {}) {
+    const std::lock_guard lock(mutex_);
+    auto& table = tables_[index];
+    const auto now = Clock::now();
+    table.state = state;
+    if (rows >= 0) table.full_load_rows = rows;
+    if (state == TableState::kFullLoad) table.full_load_start_time = now;
+    if (state == TableState::kCompleted || state == TableState::kError ||
+        state == TableState::kCancelled) {
+      table.full_load_end_time = now;
+    }
+    if (!error.empty()) table.error_message = std::move(error);
+    table.last_update_time = now;
+    observer_.on_table_changed(table);
+    observer_.on_progress(progress_locked());
+  }
+
+  FullLoadProgress progress_locked() const {
+    FullLoadProgress progress;
+    double done = 0, total = 0;
+    for (const auto& table : tables_) {
+      const auto rows = static_cast<double>(table.full_load_rows);
+      switch (table.state) {
+        case TableState::kBeforeLoad:
+          ++progress.tables_queued;
+          break;
+        case TableState::kFullLoad:
+          ++progress.tables_loading;
+          break;
+        case TableState::kCompleted:
+          ++progress.tables_loaded;
+          break;
+        case TableState::kError:
+        case TableState::kCancelled:
+          ++progress.tables_errored;
+          break;
+      }
+      progress.rows_loaded += table.full_load_rows;
+      // A finished table counts as exactly what it loaded; others by their estimate.
+      const bool finished =
+          table.state == TableState::kCompleted || table.state == TableState::kError;
+      done += finished ? std::max(rows, table.estimated_rows) : rows;
+      total +=
+          finished ? std::max(rows, table.estimated_rows) : std::max(rows, table.estimated_rows);
+    }
+    progress.bytes_loaded = bytes_loaded_;
+    const bool all_finished = progress.tables_queued == 0 && progress.tables_loading == 0;
+    if (all_finished && !tables_.empty()) {
+      progress.percent = 100;
+    } else if (total > 0) {
+      progress.percent = std::min(99, static_cast<int>(std::floor(done * 100.0 / total)));
+    }
+    return progress;
+  }
+
+  void load_table(std::size_t index, std::size_t subtask, WorkerConnections& connections) {
+    const auto& plan = plans_[index];
+    set_state(index, TableState::kFullLoad, 0);
+    log(LogSeverity::kInfo, "TASK_MANAGER",
+        fmt::format("Start loading table {} (Id = {}) by subtask {}.", plan.source.display(),
+                    index + 1, subtask));
+    const auto on_rows = [this, index](std::int64_t rows) {
+      const std::lock_guard lock(mutex_);
+      auto& table = tables_[index];
+      table.full_load_rows = rows;
+      table.last_update_time = Clock::now();
+      observer_.on_table_changed(table);
+      observer_.on_progress(progress_locked());
+    };
+    try {
+      if (!connections.source || !connections.source->healthy()) connections.source = open_source();
+      CopyOutcome outcome;
+      if (const auto* target = std::get_if<PostgresTarget>(&request_.target)) {
+        if (!connections.target || !connections.target->healthy()) {
+          connections.target = open_target(*target);
+        }
+        outcome = load_into_postgres(plan, *connections.source, *connections.target, on_rows);
+      } else {
+        outcome = load_into_files(plan, std::get<FileTarget>(request_.target), *connections.source,
+                                  on_rows);
+      }
+      if (outcome.cancelled) {
+        set_state(index, TableState::kCancelled, outcome.rows);
+        return;
+      }
+      {
+        const std::lock_guard lock(mutex_);
+        bytes_loaded_ += outcome.bytes;
+      }
+      set_state(index, TableState::kCompleted, outcome.rows);
+      log(LogSeverity::kInfo, "TARGET_LOAD",
+          fmt::format("Load finished for table {} (Id = {}). {} rows received. 0 rows skipped. "
+                      "Volume transferred {}.",
+                      plan.target.display(), index + 1, outcome.rows, outcome.bytes));
+    } catch (const std::exception& error) {
+      const std::string message =
+          fmt::format("Failed to load table {} into {}: {}", plan.source.display(),
+                      plan.target.display(), error.what());
+      set_state(index, TableState::kError, -1, message);
+      log(LogSeverity::kError, "TARGET_LOAD", message);
+      if (connections.target && PQtransactionStatus(connections.target->get()) != PQTRANS_IDLE) {
+        PgResult ignored{PQexec(connections.target->get(), "ROLLBACK")};
+      }
+      escalate();
+    }
+  }
+
+  // DMS's ErrorBehavior: a table error suspends the table, unless the policy or the escalation
+  // count says to stop the task.
+  void escalate() {
+    const std::lock_guard lock(mutex_);
+    const int errored =
+        static_cast<int>(std::count_if(tables_.begin(), tables_.end(), [](const TableStatus& t) {
+          return t.state == TableState::kError;
+        }));
+    const bool escalated = settings_.table_error_escalation_count > 0 &&
+                           errored >= settings_.table_error_escalation_count;
+    if (!settings_.stop_task_on_table_error && !escalated) return;
+    if (!failed_) {
+      failed_ = true;
+      const auto& first = *std::find_if(tables_.begin(), tables_.end(), [](const TableStatus& t) {
+        return t.state == TableState::kError;
+      });
+      escalation_message_ =
+          escalated ? fmt::format(
+                          "Task stopped: {} tables failed to load (TableErrorEscalationCount "
+                          "is {}). First error: {}",
+                          errored, settings_.table_error_escalation_count, first.error_message)
+                    : fmt::format("Task stopped on a table error (TableErrorPolicy STOP_TASK): {}",
+                                  first.error_message);
+    }
+    abort_.request_stop();
+  }
+
+  CopyOutcome load_into_postgres(const TablePlan& plan, PgConnection& source, PgConnection& target,
+                                 const std::function<void(std::int64_t)>& on_rows) {
+    // One transaction per table: the target never shows a half-prepared or half-loaded table.
+    target.exec("BEGIN");
+    const auto exists =
+        target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
+    const bool present = std::string_view(PQgetvalue(exists.get(), 0, 0)) == "t";
+    switch (settings_.prep_mode) {
+      case TablePrepMode::kDropAndCreate:
+        if (present) target.exec(drop_table_sql(plan.target));
+        target.exec(create_table_sql(plan));
+        break;
+      case TablePrepMode::kTruncateBeforeLoad:
+        target.exec(present ? truncate_table_sql(plan.target) : create_table_sql(plan));
+        break;
+      case TablePrepMode::kDoNothing:
+        // Our reading of DMS: existing tables are left alone, missing ones are created.
+        if (!present) target.exec(create_table_sql(plan));
+        break;
+    }
+    PgCopyInSink sink(target, copy_in_sql(plan));
+    const auto outcome =
+        stream_copy_out(source, copy_out_sql(plan, false), sink, abort_.get_token(), on_rows);
+    if (outcome.cancelled) {
+      sink.abort("full load stopped");
+      target.exec("ROLLBACK");
+      return outcome;
+    }
+    sink.finish();
+    target.exec("COMMIT");
+    return outcome;
+  }
+
+  CopyOutcome load_into_files(const TablePlan& plan, const FileTarget& target, PgConnection& source,
+                              const std::function<void(std::int64_t)>& on_rows) {
+    std::filesystem::path folder = target.root / target.bucket;
+    if (!target.folder.empty()) folder /= target.folder;
+    folder = folder / plan.target.schema / plan.target.table;
+    std::uint32_t first_index = 1;
+    if (settings_.prep_mode == TablePrepMode::kDoNothing) {
+      first_index = next_load_index(folder);
+    } else {
+      remove_load_files(folder);
+    }
+    const std::uint64_t max_kb =
+        settings_.load_max_file_kb > 0 ? settings_.load_max_file_kb : target.max_file_size_kb;
+    std::vector<std::string> names;
+    for (const auto& column : plan.columns) names.push_back(column.target_name);
+    LoadFileWriter writer(folder, target.csv, max_kb * 1024, names, first_index);
+    FileSink sink(writer);
+    const auto outcome =
+        stream_copy_out(source, copy_out_sql(plan, true), sink, abort_.get_token(), on_rows);
+    if (!outcome.cancelled) writer.finish();
+    return outcome;
+  }
+
+  const FullLoadRequest& request_;
+  FullLoadObserver& observer_;
+  FullLoadSettings settings_;
+  std::vector<TablePlan> plans_;
+  std::vector<TableStatus> tables_;
+  FullLoadResult result_;
+  mutable std::mutex mutex_;
+  std::atomic<std::size_t> next_table_{0};
+  std::stop_source abort_;
+  bool failed_ = false;
+  std::string escalation_message_;
+  std::uint64_t bytes_loaded_ = 0;
+};
+
+}  // namespace
+
+FullLoadResult run_full_load(const FullLoadRequest& request, FullLoadObserver& observer) {
+  return Engine(request, observer).run();
+}
+
+}  // namespace dagster_dms::replicate

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "replicate/catalog.hpp"
+#include "replicate/csv_writer.hpp"
+#include "replicate/pg_connection.hpp"
+
+namespace dagster_dms::replicate {
+
+using Clock = std::chrono::system_clock;
+
+// A PostgreSQL database as the target.
+struct PostgresTarget {
+  PgEndpoint endpoint;
+};
+
+// The s3 target, written to a local directory: `<root>/<bucket>/<folder>/<schema>/<table>/`.
+struct FileTarget {
+  std::filesystem::path root;
+  std::string bucket;
+  std::string folder;                        // S3Settings.BucketFolder; may be empty
+  std::uint64_t max_file_size_kb = 1048576;  // S3Settings.MaxFileSize (1 GB)
+  CsvFormat csv;
+};
+
+struct FullLoadRequest {
+  PgEndpoint source;
+  std::variant<PostgresTarget, FileTarget> target;
+  std::string table_mappings;  // the TableMappings JSON document
+  std::string task_settings;   // ReplicationTaskSettings JSON; empty = DMS defaults
+  std::stop_token stop;        // checked between chunks of rows
+};
+
+// DescribeTableStatistics' TableState values.
+enum class TableState { kBeforeLoad, kFullLoad, kCompleted, kCancelled, kError };
+std::string_view table_state_name(TableState state);
+
+struct TableStatus {
+  QualifiedName source;
+  QualifiedName target;
+  TableState state = TableState::kBeforeLoad;
+  std::int64_t full_load_rows = 0;
+  double estimated_rows = 0;
+  std::optional<Clock::time_point> full_load_start_time;
+  std::optional<Clock::time_point> full_load_end_time;
+  Clock::time_point last_update_time;
+  std::string error_message;  // set in kError
+};
+
+// What ReplicationTaskStats shows while a load runs.
+struct FullLoadProgress {
+  int percent = 0;  // FullLoadProgressPercent, from row estimates
+  std::int64_t rows_loaded = 0;
+  std::uint64_t bytes_loaded = 0;
+  int tables_loaded = 0, tables_loading = 0, tables_queued = 0, tables_errored = 0;
+};
+
+enum class LogSeverity { kInfo, kWarning, kError };
+
+// Receives a load's events. Calls are serialised by the engine (never two at once), but they
+// come from worker threads, so an implementation must not assume the caller's thread.
+class FullLoadObserver {
+ public:
+  virtual ~FullLoadObserver() = default;
+  // Every selected table, in load order, all "Before load".
+  virtual void on_tables_planned(const std::vector<TableStatus>& /*tables*/) {}
+  // A table changed state or loaded more rows.
+  virtual void on_table_changed(const TableStatus& /*table*/) {}
+  virtual void on_progress(const FullLoadProgress& /*progress*/) {}
+  // `component` is a DMS log component: TASK_MANAGER, SOURCE_UNLOAD, TARGET_LOAD...
+  virtual void on_log(LogSeverity /*severity*/, std::string_view /*component*/,
+                      std::string_view /*message*/) {}
+};
+
+enum class FullLoadOutcome {
+  kFinished,  // every table was attempted; some may be in "Table error" (see tables_errored)
+  kStopped,   // the stop token fired
+  kFailed,    // the task failed: see failure_message (DMS's LastFailureMessage)
+};
+
+struct FullLoadResult {
+  FullLoadOutcome outcome = FullLoadOutcome::kFinished;
+  std::string failure_message;
+  std::vector<TableStatus> tables;
+  FullLoadProgress progress;
+  Clock::time_point start_time, end_time;
+};
+
+// Runs one full load to the end (or until stopped). Never throws for data-plane problems: a
+// failure is reported in the result, in DMS's words. Passwords never appear in any message.
+FullLoadResult run_full_load(const FullLoadRequest& request, FullLoadObserver& observer);
+
+}  // namespace dagster_dms::replicate

@@ -1,0 +1,96 @@
+#include "replicate/pg_connection.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cstdlib>
+
+namespace dagster_dms::replicate {
+
+std::string PgEndpoint::describe() const {
+  return fmt::format("{}@{}:{}/{}", user, host, port, dbname);
+}
+
+PgError::PgError(std::string sqlstate, const std::string& message)
+    : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+
+std::string first_line(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view application_name) {
+  // Keyword arrays rather than a connection string: no quoting rules to get wrong, and the
+  // password never passes through a string we might print.
+  const std::string port = std::to_string(endpoint.port);
+  const std::string timeout = std::to_string(endpoint.connect_timeout_seconds);
+  const std::string app(application_name);
+  std::vector<const char*> keys{
+      "host", "port", "dbname", "user", "connect_timeout", "application_name", "client_encoding"};
+  std::vector<const char*> values{endpoint.host.c_str(),
+                                  port.c_str(),
+                                  endpoint.dbname.c_str(),
+                                  endpoint.user.c_str(),
+                                  timeout.c_str(),
+                                  app.c_str(),
+                                  "UTF8"};
+  if (!endpoint.password.empty()) {
+    keys.push_back("password");
+    values.push_back(endpoint.password.reveal().c_str());
+  }
+  if (!endpoint.sslmode.empty()) {
+    keys.push_back("sslmode");
+    values.push_back(endpoint.sslmode.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PgConnection connection(PQconnectdbParams(keys.data(), values.data(), 0));
+  if (!connection.conn_) throw PgError("08001", "out of memory creating a PostgreSQL connection");
+  if (PQstatus(connection.get()) != CONNECTION_OK) {
+    throw PgError("08001",
+                  fmt::format("Failed to connect to {}: RetCode: SQL_ERROR SqlState: 08001 "
+                              "NativeError: 101 Message: {}",
+                              endpoint.describe(), first_line(PQerrorMessage(connection.get()))));
+  }
+  return connection;
+}
+
+bool PgConnection::healthy() const {
+  return conn_ && PQstatus(conn_.get()) == CONNECTION_OK &&
+         PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+}
+
+PgError PgConnection::error_from(const PGresult* result) const {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* text = result ? PQresultErrorMessage(result) : nullptr;
+  if (text == nullptr || *text == '\0') text = PQerrorMessage(conn_.get());
+  const std::string sqlstate = state ? state : "08006";
+  return PgError(sqlstate, fmt::format("RetCode: SQL_ERROR SqlState: {} NativeError: 1 Message: {}",
+                                       sqlstate, first_line(text)));
+}
+
+namespace {
+bool succeeded(const PGresult* result) {
+  const auto status = PQresultStatus(result);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+}  // namespace
+
+PgResult PgConnection::exec(const std::string& sql) {
+  PgResult result(PQexec(conn_.get(), sql.c_str()));
+  if (!result || !succeeded(result.get())) throw error_from(result.get());
+  return result;
+}
+
+PgResult PgConnection::exec_params(const std::string& sql,
+                                   const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& param : params) values.push_back(param ? param->c_str() : nullptr);
+  PgResult result(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0));
+  if (!result || !succeeded(result.get())) throw error_from(result.get());
+  return result;
+}
+
+}  // namespace dagster_dms::replicate

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aws/secret.hpp"
+
+namespace dagster_dms::replicate {
+
+// Where a PostgreSQL database lives, as a DMS endpoint describes it.
+struct PgEndpoint {
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string dbname;
+  std::string user;
+  aws::Secret password;
+  std::string sslmode;  // empty: libpq's default
+  int connect_timeout_seconds = 10;
+
+  // `user@host:port/dbname`: safe for logs and messages (never the password).
+  [[nodiscard]] std::string describe() const;
+};
+
+// A failed statement or connection, with DMS's way of naming the driver error.
+class PgError : public std::runtime_error {
+ public:
+  PgError(std::string sqlstate, const std::string& message);
+  [[nodiscard]] const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+
+struct PgResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// One libpq connection. Move-only; closed on destruction.
+class PgConnection {
+ public:
+  // Throws PgError (SqlState 08001) when the server cannot be reached or refuses the login.
+  static PgConnection open(const PgEndpoint& endpoint, std::string_view application_name);
+
+  [[nodiscard]] PGconn* get() const { return conn_.get(); }
+  [[nodiscard]] bool healthy() const;
+
+  // Runs one statement; throws PgError unless it succeeded.
+  PgResult exec(const std::string& sql);
+  // Runs one statement with text parameters ($1, $2, ...); nullopt is SQL NULL.
+  PgResult exec_params(const std::string& sql,
+                       const std::vector<std::optional<std::string>>& params);
+
+  // Turns a failed result (or, without one, the connection's last error) into a PgError.
+  [[nodiscard]] PgError error_from(const PGresult* result) const;
+
+ private:
+  struct ConnDeleter {
+    void operator()(PGconn* conn) const { PQfinish(conn); }
+  };
+  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  std::unique_ptr<PGconn, ConnDeleter> conn_;
+};
+
+// libpq's first error line, without the trailing newline.
+std::string first_line(std::string_view text);
+
+}  // namespace dagster_dms::replicate

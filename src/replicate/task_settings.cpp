@@ -1,0 +1,62 @@
+#include "replicate/task_settings.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace dagster_dms::replicate {
+
+FullLoadSettings parse_full_load_settings(std::string_view text) {
+  FullLoadSettings settings;
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return settings;
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error&) {
+    throw std::invalid_argument("Invalid task settings JSON");
+  }
+  if (!doc.is_object()) throw std::invalid_argument("Task settings must be a JSON object");
+  const auto section = [&](const char* name) -> const nlohmann::json* {
+    const auto found = doc.find(name);
+    return found != doc.end() && found->is_object() ? &*found : nullptr;
+  };
+  if (const auto* full_load = section("FullLoadSettings")) {
+    const std::string mode =
+        full_load->value("TargetTablePrepMode", std::string("DROP_AND_CREATE"));
+    if (mode == "DROP_AND_CREATE") {
+      settings.prep_mode = TablePrepMode::kDropAndCreate;
+    } else if (mode == "TRUNCATE_BEFORE_LOAD") {
+      settings.prep_mode = TablePrepMode::kTruncateBeforeLoad;
+    } else if (mode == "DO_NOTHING") {
+      settings.prep_mode = TablePrepMode::kDoNothing;
+    } else {
+      throw std::invalid_argument(
+          fmt::format("Invalid TargetTablePrepMode '{}': expected DO_NOTHING, DROP_AND_CREATE or "
+                      "TRUNCATE_BEFORE_LOAD",
+                      mode));
+    }
+    settings.max_subtasks = full_load->value("MaxFullLoadSubTasks", 8);
+    if (settings.max_subtasks < 1 || settings.max_subtasks > 49) {
+      throw std::invalid_argument("MaxFullLoadSubTasks must be between 1 and 49");
+    }
+  }
+  if (const auto* metadata = section("TargetMetadata")) {
+    const auto size = metadata->value("LoadMaxFileSize", 0LL);
+    if (size < 0 || size > 100000) {
+      throw std::invalid_argument("LoadMaxFileSize must be between 0 and 100000 (KB)");
+    }
+    settings.load_max_file_kb = static_cast<std::uint64_t>(size);
+    const auto schema = metadata->find("TargetSchema");
+    if (schema != metadata->end() && schema->is_string()) settings.target_schema = *schema;
+  }
+  if (const auto* errors = section("ErrorBehavior")) {
+    settings.fail_on_no_tables = errors->value("FailOnNoTablesCaptured", true);
+    settings.stop_task_on_table_error =
+        errors->value("TableErrorPolicy", std::string("SUSPEND_TABLE")) == "STOP_TASK";
+    settings.table_error_escalation_count = errors->value("TableErrorEscalationCount", 0);
+  }
+  return settings;
+}
+
+}  // namespace dagster_dms::replicate

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace dagster_dms::replicate {
+
+enum class TablePrepMode { kDropAndCreate, kTruncateBeforeLoad, kDoNothing };
+
+// The parts of ReplicationTaskSettings that steer a full load, with DMS's service defaults.
+struct FullLoadSettings {
+  TablePrepMode prep_mode = TablePrepMode::kDropAndCreate;
+  int max_subtasks = 8;                   // FullLoadSettings.MaxFullLoadSubTasks (1-49)
+  std::uint64_t load_max_file_kb = 0;     // TargetMetadata.LoadMaxFileSize; 0 = the target's own
+  std::string target_schema;              // TargetMetadata.TargetSchema; empty = source schema
+  bool fail_on_no_tables = true;          // ErrorBehavior.FailOnNoTablesCaptured
+  bool stop_task_on_table_error = false;  // ErrorBehavior.TableErrorPolicy == STOP_TASK
+  int table_error_escalation_count = 0;   // ErrorBehavior.TableErrorEscalationCount; 0 = never
+};
+
+// Reads a ReplicationTaskSettings JSON document (empty text = all defaults). Throws
+// std::invalid_argument with a DMS-style message for malformed JSON or out-of-range values.
+FullLoadSettings parse_full_load_settings(std::string_view json);
+
+}  // namespace dagster_dms::replicate

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string_view>
+
+namespace dagster_dms::replicate {
+
+// DMS's object-locator wildcards (SQL LIKE style, case-sensitive): `%` any run of characters,
+// `_` exactly one, `[abc]` one of a set, `[a-d]` a range and `[_]` a literal underscore.
+bool wildcard_match(std::string_view pattern, std::string_view text);
+
+// Whether a locator value contains any wildcard character.
+bool has_wildcard(std::string_view pattern);
+
+}  // namespace dagster_dms::replicate
