@@ -1,0 +1,155 @@
+#include "server/http_front.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "server/api_error.hpp"
+#include "server/identifiers.hpp"
+
+namespace dagster_dms::server {
+
+namespace {
+
+// The JSON-protocol services one port serves, by X-Amz-Target prefix.
+struct TargetService {
+  std::string_view target_prefix;
+  std::string_view signing_name;
+  std::string_view content_type;
+};
+constexpr TargetService kServices[] = {
+    {"AmazonDMSv20160101", "dms", "application/x-amz-json-1.1"},
+    {"GraniteServiceVersion20100801", "monitoring", "application/x-amz-json-1.0"},
+    {"Logs_20140328", "logs", "application/x-amz-json-1.1"},
+};
+
+// Headers httplib adds for the application; not part of what the client sent or signed.
+bool is_synthetic_header(const std::string& name) {
+  return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+         name == "LOCAL_PORT";
+}
+
+std::string new_request_id() {
+  // Unique enough to correlate a client's error with our log line.
+  static std::atomic<std::uint64_t> counter{0};
+  const auto id = random_resource_id();
+  return fmt::format("{}-{}-{}-{}-{:012x}", to_lower(id.substr(0, 8)), to_lower(id.substr(8, 4)),
+                     to_lower(id.substr(12, 4)), to_lower(id.substr(16, 4)), ++counter);
+}
+
+}  // namespace
+
+HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger)
+    : verifier_(verifier),
+      dms_(dms),
+      logger_(logger),
+      server_(std::make_unique<httplib::Server>()) {
+  server_->Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
+    handle(request, response);
+  });
+  // Unsigned readiness probe; it reveals nothing about the state.
+  server_->Get("/_dms-local/health", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("ok\n", "text/plain");
+  });
+}
+
+HttpFront::~HttpFront() = default;
+
+int HttpFront::bind(const std::string& host, int port) {
+  if (port == 0) {
+    const int bound = server_->bind_to_any_port(host);
+    if (bound <= 0) throw std::runtime_error(fmt::format("cannot listen on {}:0", host));
+    return bound;
+  }
+  if (!server_->bind_to_port(host, port)) {
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}", host, port));
+  }
+  return port;
+}
+
+void HttpFront::serve() {
+  server_->listen_after_bind();
+}
+
+void HttpFront::stop() {
+  server_->stop();
+}
+
+void HttpFront::handle(const httplib::Request& request, httplib::Response& response) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string request_id = new_request_id();
+  response.set_header("x-amzn-RequestId", request_id);
+  std::string operation = "-";
+  std::string content_type = "application/x-amz-json-1.1";
+  int status = 200;
+  std::string error_code;
+  try {
+    aws::HttpRequest signed_request;
+    signed_request.method = request.method;
+    const std::string host = request.get_header_value("Host");
+    signed_request.url = "http://" + (host.empty() ? std::string("localhost") : host) +
+                         (request.target.empty() ? std::string("/") : request.target);
+    for (const auto& [name, value] : request.headers) {
+      if (!is_synthetic_header(name)) signed_request.headers.add(name, value);
+    }
+    signed_request.body = request.body;
+
+    const std::string target = request.get_header_value("X-Amz-Target");
+    const auto dot = target.find('.');
+    const TargetService* service = nullptr;
+    for (const auto& candidate : kServices) {
+      if (dot != std::string::npos && target.compare(0, dot, candidate.target_prefix) == 0) {
+        service = &candidate;
+      }
+    }
+    if (service == nullptr) {
+      throw ApiError(400, "UnknownOperationException",
+                     target.empty() ? "The request has no X-Amz-Target header."
+                                    : fmt::format("Unknown operation {}.", target));
+    }
+    operation = target.substr(dot + 1);
+    content_type = std::string(service->content_type);
+    const Caller caller = verifier_.verify(signed_request, service->signing_name);
+    if (service->signing_name != "dms") {
+      throw ApiError(400, "UnknownOperationException",
+                     fmt::format("Operation {} is not supported by dms-local yet.", operation));
+    }
+    nlohmann::json body = nlohmann::json::object();
+    if (!request.body.empty()) {
+      body = nlohmann::json::parse(request.body, nullptr, false);
+      if (body.is_discarded()) throw ApiError(400, "SerializationException", "Malformed JSON body");
+    }
+    const auto result =
+        dms_.handle(RequestContext{caller.account_id, caller.region}, operation, body);
+    response.set_content(result.dump(), content_type);
+  } catch (const ApiError& error) {
+    status = error.http_status();
+    error_code = error.code();
+    response.status = status;
+    response.set_header("x-amzn-ErrorType", error.code());
+    response.set_content(error.body().dump(), content_type);
+  } catch (const std::exception& error) {
+    status = 500;
+    error_code = "InternalFailure";
+    logger_.log(LogLevel::kError,
+                fmt::format("request {} ({}) failed: {}", request_id, operation, error.what()));
+    response.status = 500;
+    response.set_header("x-amzn-ErrorType", "InternalFailure");
+    response.set_content(nlohmann::json{{"__type", "InternalFailure"},
+                                        {"message",
+                                         "The request processing has failed because of an unknown "
+                                         "error, exception or failure."}}
+                             .dump(),
+                         content_type);
+  }
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count();
+  logger_.log(status < 400 ? LogLevel::kDebug : LogLevel::kInfo,
+              fmt::format("{} {} {}{} {}ms", request_id, operation, status,
+                          error_code.empty() ? "" : " " + error_code, millis));
+}
+
+}  // namespace dagster_dms::server

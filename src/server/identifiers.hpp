@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dagster_dms::server {
+
+// DMS identifier rules: ASCII letters, digits and hyphens, starting with a letter, no trailing
+// hyphen and no "--". Returns the AWS-style complaint, or nullopt when `value` is valid.
+std::optional<std::string> identifier_problem(std::string_view parameter, std::string_view value,
+                                              std::size_t max_length);
+
+// Throws InvalidParameterValueException when identifier_problem finds one.
+void require_valid_identifier(std::string_view parameter, std::string_view value,
+                              std::size_t max_length);
+
+// A random ARN resource id the way DMS makes them: 26 characters of A-Z and 0-9.
+std::string random_resource_id();
+
+// The kinds of DMS ARN dms-local issues, with their ARN resource type.
+enum class ResourceKind { kEndpoint, kInstance, kTask };
+std::string_view arn_resource_type(ResourceKind kind);  // "endpoint", "rep", "task"
+
+std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,
+                     std::string_view resource_id);
+
+struct ParsedArn {
+  std::string region;
+  std::string account;
+  std::string resource_type;  // "endpoint", "rep", "task", ...
+  std::string resource_id;
+};
+// Parses arn:aws:dms:<region>:<account>:<type>:<id>; nullopt for anything else.
+std::optional<ParsedArn> parse_dms_arn(std::string_view arn);
+
+std::string to_lower(std::string_view text);
+
+}  // namespace dagster_dms::server

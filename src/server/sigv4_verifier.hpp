@@ -1,0 +1,57 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "aws/clock.hpp"
+#include "aws/http.hpp"
+#include "aws/secret.hpp"
+
+namespace dagster_dms::server {
+
+// One key pair dms-local accepts, with the account its resources belong to.
+struct KeyPair {
+  std::string access_key_id;
+  aws::Secret secret_access_key;
+  std::string account_id = "000000000000";
+};
+
+// The local-emulator convention: test/test in account 000000000000.
+KeyPair default_key_pair();
+// Reads [{"access_key_id","secret_access_key","account_id"}]; throws std::runtime_error naming
+// the file and the problem (never a secret).
+std::vector<KeyPair> load_key_pairs(const std::filesystem::path& file);
+
+// Who signed a request, once the signature checked out.
+struct Caller {
+  std::string access_key_id;
+  std::string account_id;
+  std::string region;   // from the credential scope
+  std::string service;  // signing name from the credential scope, e.g. "dms"
+};
+
+// Verifies AWS Signature Version 4 (Authorization header form) by recomputing the signature
+// over the headers the client said it signed. Errors are ApiErrors with AWS's codes and wording.
+class SigV4Verifier {
+ public:
+  SigV4Verifier(std::vector<KeyPair> key_pairs, const aws::Clock& clock);
+
+  // `request.url` must be absolute (http://host/path?query) and carry the raw path and query.
+  // `expected_service` is the signing name the target service needs ("dms", "monitoring", "logs").
+  [[nodiscard]] Caller verify(const aws::HttpRequest& request,
+                              std::string_view expected_service) const;
+
+  // AWS rejects requests whose date is further than this from its clock.
+  static constexpr std::chrono::minutes kMaxSkew{15};
+
+ private:
+  std::map<std::string, KeyPair, std::less<>> key_pairs_;
+  const aws::Clock& clock_;
+};
+
+// Parses "20150830T123600Z"; nullopt when malformed.
+std::optional<aws::TimePoint> parse_amz_date(std::string_view text);
+
+}  // namespace dagster_dms::server

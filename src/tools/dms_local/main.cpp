@@ -1,0 +1,191 @@
+// dms-local: a local, DMS-compatible service. `dms-local serve --state-dir DIR`.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "aws/clock.hpp"
+#include "server/dms_service.hpp"
+#ifdef DAGSTER_DMS_HAVE_DATA_PLANE
+#include "server/full_load_executor.hpp"
+#endif
+#include "server/http_front.hpp"
+#include "server/logger.hpp"
+#include "server/sigv4_verifier.hpp"
+#include "server/store.hpp"
+#include "server/task_executor.hpp"
+
+namespace server = dagster_dms::server;
+
+namespace {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 4566;
+  std::string port_file;
+  std::string state_dir;
+  std::string s3_root;
+  std::string credentials_file;
+  std::string log_level = "info";
+  int instance_create_delay_ms = 1000;
+  int task_create_delay_ms = 1000;
+  int task_start_delay_ms = 500;
+  std::string test_executor;
+};
+
+// Written to a temporary name and renamed, so a reader never sees a partial port number.
+void write_port_file(const std::string& path, int port) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << port << '\n';
+    if (!out) throw std::runtime_error("cannot write port file " + path);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+int serve(const ServeOptions& options) {
+  // Block the stop signals in every thread; one thread waits for them with sigwait, so the
+  // shutdown runs as ordinary code instead of inside a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  server::Logger logger(server::parse_log_level(options.log_level));
+  std::vector<server::KeyPair> key_pairs{server::default_key_pair()};
+  if (!options.credentials_file.empty()) {
+    for (auto& pair : server::load_key_pairs(options.credentials_file)) {
+      key_pairs.push_back(std::move(pair));
+    }
+  }
+  dagster_dms::aws::SystemClock clock;
+  server::SigV4Verifier verifier(std::move(key_pairs), clock);
+  server::Store store(options.state_dir);
+
+  std::unique_ptr<server::TaskExecutor> executor;
+  if (options.test_executor == "hold") {
+    executor = std::make_unique<server::HoldExecutor>();
+  } else if (options.test_executor == "none") {
+    executor = std::make_unique<server::NoDataPlaneExecutor>();
+  } else {
+#ifdef DAGSTER_DMS_HAVE_DATA_PLANE
+    server::FullLoadExecutorOptions executor_options;
+    if (!options.s3_root.empty()) {
+      std::filesystem::create_directories(options.s3_root);
+      executor_options.s3_root = std::filesystem::absolute(options.s3_root);
+    }
+    executor_options.logger = &logger;
+    executor = std::make_unique<server::FullLoadExecutor>(std::move(executor_options));
+#else
+    // A build without the data plane: starts fail and say why.
+    executor = std::make_unique<server::NoDataPlaneExecutor>();
+#endif
+  }
+
+  server::ServiceOptions service_options;
+  service_options.instance_create_delay =
+      std::chrono::milliseconds(options.instance_create_delay_ms);
+  service_options.task_create_delay = std::chrono::milliseconds(options.task_create_delay_ms);
+  service_options.task_start_delay = std::chrono::milliseconds(options.task_start_delay_ms);
+  server::DmsService dms(store, *executor, clock, service_options);
+  // However serve() ends (an exception included), running loads are stopped and their threads
+  // joined while `dms`, which their reports go to, still exists. shutdown() runs once.
+  struct ShutdownGuard {
+    server::DmsService& service;
+    ~ShutdownGuard() {
+      try {
+        service.shutdown();
+      } catch (const std::exception& error) {
+        std::cerr << "dms-local: shutdown: " << error.what() << '\n';
+      }
+    }
+  } shutdown_guard{dms};
+  dms.recover_interrupted_tasks();
+
+  server::HttpFront front(verifier, dms, logger);
+  const int port = front.bind(options.host, options.port);
+  if (!options.port_file.empty()) write_port_file(options.port_file, port);
+  logger.log(server::LogLevel::kInfo, fmt::format("dms-local listening on http://{}:{} (state {})",
+                                                  options.host, port, store.path().string()));
+
+  std::atomic<bool> signalled{false};
+  std::thread waiter([&] {
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    signalled = true;
+    front.stop();
+  });
+  front.serve();
+  if (!signalled) {
+    // The server ended on its own; wake the waiter so it can be joined.
+    kill(getpid(), SIGTERM);
+  }
+  waiter.join();
+  logger.log(server::LogLevel::kInfo, "shutting down: stopping running tasks");
+  dms.shutdown();
+  logger.log(server::LogLevel::kInfo, "dms-local stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dms-local: a local, DMS-compatible service"};
+  app.require_subcommand(1);
+  ServeOptions options;
+  auto* serve_command = app.add_subcommand("serve", "Serve the DMS API on a local port");
+  serve_command->add_option("--host", options.host, "Address to listen on")->capture_default_str();
+  serve_command->add_option("--port", options.port, "Port; 0 picks a free one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serve_command->add_option("--port-file", options.port_file, "Write the port here once listening");
+  serve_command->add_option("--state-dir", options.state_dir, "Directory for the state file")
+      ->required();
+  serve_command->add_option("--s3-root", options.s3_root,
+                            "Directory that s3 target endpoints write to "
+                            "(<root>/<bucket>/<folder>/<schema>/<table>/LOAD*.csv)");
+  serve_command
+      ->add_option("--credentials-file", options.credentials_file,
+                   "JSON list of extra key pairs: access_key_id, secret_access_key, "
+                   "account_id")
+      ->check(CLI::ExistingFile);
+  serve_command->add_option("--log-level", options.log_level, "error, warning, info or debug")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"}));
+  serve_command
+      ->add_option("--instance-create-delay-ms", options.instance_create_delay_ms,
+                   "How long a new replication instance stays creating")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve_command
+      ->add_option("--task-create-delay-ms", options.task_create_delay_ms,
+                   "How long a new replication task stays creating")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve_command
+      ->add_option("--task-start-delay-ms", options.task_start_delay_ms,
+                   "How long a started task shows starting")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve_command
+      ->add_option("--test-executor", options.test_executor,
+                   "For control-plane tests: 'hold' keeps started tasks running, moving no data, "
+                   "until stopped; 'none' fails every start as a build without a data plane does")
+      ->check(CLI::IsMember({"hold", "none"}));
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return serve(options);
+  } catch (const std::exception& error) {
+    std::cerr << "dms-local: " << error.what() << '\n';
+    return 1;
+  }
+}
