@@ -1,0 +1,373 @@
+#include "server/full_load_executor.hpp"
+
+#include <fmt/format.h>
+
+#include <exception>
+#include <utility>
+#include <vector>
+
+namespace dagster_dms::server {
+
+namespace {
+
+namespace rep = replicate;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr const char* kFullLoadFinished = "Stop Reason FULL_LOAD_ONLY_FINISHED";
+
+bool is_postgres(const std::optional<std::string>& engine) {
+  return engine == "postgres" || engine == "aurora-postgresql";
+}
+
+std::string endpoint_name(const dms::Endpoint& endpoint) {
+  return endpoint.endpoint_identifier.value_or(endpoint.endpoint_arn.value_or("(unknown)"));
+}
+
+// DMS's SslMode values to libpq's sslmode. DMS's `none` means no TLS at all, which is libpq's
+// `disable` (libpq's own default, `prefer`, would try TLS first).
+std::string libpq_sslmode(const std::optional<std::string>& ssl_mode) {
+  if (!ssl_mode || ssl_mode->empty()) return {};
+  if (*ssl_mode == "none") return "disable";
+  return *ssl_mode;  // require, verify-ca, verify-full: the same words in libpq
+}
+
+// The connection members live at the top of the endpoint; PostgreSQLSettings may carry them too
+// (DMS mirrors them there), so either place counts, top level first.
+rep::PgEndpoint pg_endpoint(const dms::Endpoint& endpoint,
+                            const std::optional<std::string>& password) {
+  const auto& settings = endpoint.postgresql_settings;
+  const auto pick = [&](const std::optional<std::string>& top,
+                        std::optional<std::string> dms::PostgreSQLSettings::*member) {
+    if (top && !top->empty()) return *top;
+    if (settings && (*settings).*member) return *((*settings).*member);
+    return std::string();
+  };
+  rep::PgEndpoint out;
+  out.host = pick(endpoint.server_name, &dms::PostgreSQLSettings::server_name);
+  if (out.host.empty()) out.host = "127.0.0.1";
+  if (endpoint.port) {
+    out.port = static_cast<int>(*endpoint.port);
+  } else if (settings && settings->port) {
+    out.port = static_cast<int>(*settings->port);
+  }
+  out.dbname = pick(endpoint.database_name, &dms::PostgreSQLSettings::database_name);
+  out.user = pick(endpoint.username, &dms::PostgreSQLSettings::username);
+  if (password) out.password = aws::Secret(*password);
+  out.sslmode = libpq_sslmode(endpoint.ssl_mode);
+  return out;
+}
+
+// The s3 target as local files, or why these settings cannot be written the way DMS would.
+std::variant<rep::FileTarget, std::string> file_target(const dms::Endpoint& endpoint,
+                                                       const FullLoadExecutorOptions& options) {
+  if (!options.s3_root) {
+    return fmt::format(
+        "Target endpoint {} is an s3 endpoint, but dms-local was started without --s3-root; "
+        "restart it with --s3-root DIR to write s3 targets to a local directory.",
+        endpoint_name(endpoint));
+  }
+  const dms::S3Settings settings = endpoint.s3_settings.value_or(dms::S3Settings{});
+  if (settings.data_format && *settings.data_format != "csv") {
+    return fmt::format("S3Settings.DataFormat {} is not supported by dms-local; use csv.",
+                       *settings.data_format);
+  }
+  if (settings.compression_type && *settings.compression_type != "NONE" &&
+      *settings.compression_type != "none") {
+    return fmt::format("S3Settings.CompressionType {} is not supported by dms-local; use NONE.",
+                       *settings.compression_type);
+  }
+  if (settings.include_op_for_full_load.value_or(false) ||
+      !settings.timestamp_column_name.value_or("").empty()) {
+    return std::string(
+        "S3Settings.IncludeOpForFullLoad and TimestampColumnName are not supported by dms-local "
+        "yet.");
+  }
+  rep::FileTarget target;
+  target.root = *options.s3_root;
+  target.bucket = settings.bucket_name.value_or("");
+  target.folder = settings.bucket_folder.value_or("");
+  if (settings.max_file_size && *settings.max_file_size > 0) {
+    target.max_file_size_kb = static_cast<std::uint64_t>(*settings.max_file_size);
+  }
+  if (settings.csv_delimiter) target.csv.delimiter = *settings.csv_delimiter;
+  if (settings.csv_row_delimiter) target.csv.row_delimiter = *settings.csv_row_delimiter;
+  if (settings.csv_null_value) target.csv.null_value = *settings.csv_null_value;
+  if (settings.add_column_name) target.csv.add_column_name = *settings.add_column_name;
+  if (target.bucket.empty()) {
+    return fmt::format("Target endpoint {} has no S3Settings.BucketName.", endpoint_name(endpoint));
+  }
+  return target;
+}
+
+dms::TableStatistics table_statistics(const rep::TableStatus& table) {
+  dms::TableStatistics out;
+  // DMS names a table by its source schema and name, whatever the mapping renamed it to.
+  out.schema_name = table.source.schema;
+  out.table_name = table.source.table;
+  out.inserts = 0;
+  out.deletes = 0;
+  out.updates = 0;
+  out.ddls = 0;
+  out.applied_inserts = 0;
+  out.applied_deletes = 0;
+  out.applied_updates = 0;
+  out.applied_ddls = 0;
+  out.full_load_rows = table.full_load_rows;
+  out.full_load_condtnl_chk_failed_rows = 0;
+  out.full_load_error_rows = 0;
+  out.full_load_start_time = table.full_load_start_time;
+  out.full_load_end_time = table.full_load_end_time;
+  out.full_load_reloaded = false;
+  out.last_update_time = table.last_update_time;
+  out.table_state = std::string(rep::table_state_name(table.state));
+  out.validation_pending_records = 0;
+  out.validation_failed_records = 0;
+  out.validation_suspended_records = 0;
+  out.validation_state = "Not enabled";
+  return out;
+}
+
+// Turns the engine's events into the task's stored state. The engine calls one method at a
+// time, so the state here needs no lock; reports are throttled because each one is a SQLite
+// write under the control plane's lock.
+class Reporter final : public rep::FullLoadObserver {
+ public:
+  Reporter(std::shared_ptr<TaskCallbacks> callbacks, const FullLoadExecutorOptions& options,
+           std::string task_id, rep::Clock::time_point task_start)
+      : callbacks_(std::move(callbacks)),
+        options_(options),
+        task_id_(std::move(task_id)),
+        task_start_(task_start),
+        load_start_(rep::Clock::now()) {}
+
+  void on_tables_planned(const std::vector<rep::TableStatus>& tables) override {
+    tables_ = tables;
+    progress_.tables_queued = static_cast<int>(tables.size());
+    // The plan is worth showing at once: every table "Before load".
+    publish(std::nullopt);
+  }
+
+  void on_table_changed(const rep::TableStatus& table) override {
+    for (auto& known : tables_) {
+      if (known.source == table.source) {
+        known = table;
+        return;
+      }
+    }
+    tables_.push_back(table);
+  }
+
+  void on_progress(const rep::FullLoadProgress& progress) override {
+    progress_ = progress;
+    if (SteadyClock::now() - last_report_ >= options_.report_interval) publish(std::nullopt);
+  }
+
+  void on_log(rep::LogSeverity severity, std::string_view component,
+              std::string_view message) override {
+    if (options_.logger == nullptr) return;
+    const LogLevel level = severity == rep::LogSeverity::kError     ? LogLevel::kError
+                           : severity == rep::LogSeverity::kWarning ? LogLevel::kWarning
+                                                                    : LogLevel::kInfo;
+    if (!options_.logger->enabled(level)) return;
+    const char letter = severity == rep::LogSeverity::kError     ? 'E'
+                        : severity == rep::LogSeverity::kWarning ? 'W'
+                                                                 : 'I';
+    options_.logger->log(
+        level, fmt::format("task {}: [{:<16}]{}:  {}", task_id_, component, letter, message));
+  }
+
+  // The last word: the engine's final table list and progress, unthrottled.
+  void finish(const rep::FullLoadResult& result) {
+    tables_ = result.tables;
+    progress_ = result.progress;
+    load_start_ = result.start_time;
+    std::optional<rep::Clock::time_point> finish_date;
+    if (result.outcome == rep::FullLoadOutcome::kFinished) {
+      finish_date = result.end_time;
+      // A load with nothing left to do is complete, as DMS shows it (100%, even with no tables).
+      progress_.percent = 100;
+    }
+    publish(finish_date);
+  }
+
+ private:
+  void publish(std::optional<rep::Clock::time_point> finish_date) {
+    last_report_ = SteadyClock::now();
+    dms::ReplicationTaskStats stats;
+    stats.full_load_progress_percent = progress_.percent;
+    stats.tables_loaded = progress_.tables_loaded;
+    stats.tables_loading = progress_.tables_loading;
+    stats.tables_queued = progress_.tables_queued;
+    stats.tables_errored = progress_.tables_errored;
+    // Measured from the task's StartDate, as the control plane does when the run ends.
+    stats.elapsed_time_millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(rep::Clock::now() - task_start_)
+            .count();
+    stats.full_load_start_date = load_start_;
+    stats.full_load_finish_date = finish_date;
+    callbacks_->on_progress(stats);
+
+    std::vector<dms::TableStatistics> statistics;
+    statistics.reserve(tables_.size());
+    for (const auto& table : tables_) statistics.push_back(table_statistics(table));
+    callbacks_->on_table_statistics(statistics);
+  }
+
+  std::shared_ptr<TaskCallbacks> callbacks_;
+  const FullLoadExecutorOptions& options_;
+  std::string task_id_;
+  rep::Clock::time_point task_start_;
+  rep::Clock::time_point load_start_;
+  std::vector<rep::TableStatus> tables_;
+  rep::FullLoadProgress progress_;
+  SteadyClock::time_point last_report_{};
+};
+
+}  // namespace
+
+std::variant<rep::FullLoadRequest, std::string> make_full_load_request(
+    const TaskRun& run, const FullLoadExecutorOptions& options) {
+  const auto& task = run.task;
+  const auto task_id = task.replication_task_identifier.value_or("(unknown)");
+  const auto migration = task.migration_type.value_or("full-load");
+  if (migration != "full-load") {
+    return fmt::format(
+        "CDC is not supported by this dms-local build yet: task {} has MigrationType {}; only "
+        "full-load tasks can run.",
+        task_id, migration);
+  }
+  if (!is_postgres(run.source.engine_name)) {
+    return fmt::format(
+        "Source endpoint {} has engine {}; dms-local reads from postgres and aurora-postgresql "
+        "sources only.",
+        endpoint_name(run.source), run.source.engine_name.value_or("(none)"));
+  }
+  rep::FullLoadRequest request;
+  request.source = pg_endpoint(run.source, run.source_password);
+  if (is_postgres(run.target.engine_name)) {
+    request.target = rep::PostgresTarget{pg_endpoint(run.target, run.target_password)};
+  } else if (run.target.engine_name == "s3") {
+    auto target = file_target(run.target, options);
+    if (auto* message = std::get_if<std::string>(&target)) return std::move(*message);
+    request.target = std::get<rep::FileTarget>(std::move(target));
+  } else {
+    return fmt::format(
+        "Target endpoint {} has engine {}; dms-local writes to postgres, aurora-postgresql and s3 "
+        "targets only.",
+        endpoint_name(run.target), run.target.engine_name.value_or("(none)"));
+  }
+  request.table_mappings = task.table_mappings.value_or("");
+  request.task_settings = task.replication_task_settings.value_or("");
+  return request;
+}
+
+FullLoadExecutor::FullLoadExecutor(FullLoadExecutorOptions options)
+    : options_(std::move(options)) {}
+
+FullLoadExecutor::~FullLoadExecutor() {
+  shutdown();
+}
+
+void FullLoadExecutor::reap_finished_locked() {
+  for (auto it = runs_.begin(); it != runs_.end();) {
+    // A done run's thread has nothing left to do but return: joining it is immediate.
+    if (it->second->done) {
+      it = runs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> callbacks) {
+  const auto arn = run.task.replication_task_arn.value_or("");
+  auto prepared = make_full_load_request(run, options_);
+  if (auto* message = std::get_if<std::string>(&prepared)) {
+    callbacks->on_failed(*message);
+    return;
+  }
+
+  std::unique_ptr<Run> previous;
+  auto next = std::make_unique<Run>();
+  Run* const slot = next.get();
+  {
+    const std::lock_guard lock(mutex_);
+    if (shutting_down_) return;
+    reap_finished_locked();
+    if (auto it = runs_.find(arn); it != runs_.end()) previous = std::move(it->second);
+    runs_[arn] = std::move(next);
+  }
+  // An earlier run of the same task is over as far as the control plane knows; make sure its
+  // thread is too before a second load writes the same tables. Outside our lock: its callbacks
+  // may still be reporting (and are ignored as a past run's).
+  if (previous) {
+    previous->thread.request_stop();
+    previous.reset();
+  }
+
+  const auto task_id = run.task.replication_task_identifier.value_or(arn);
+  const auto task_start =
+      run.task.replication_task_stats && run.task.replication_task_stats->start_date
+          ? *run.task.replication_task_stats->start_date
+          : rep::Clock::now();
+  if (options_.logger) {
+    options_.logger->log(LogLevel::kInfo,
+                         fmt::format("task {}: full load starting ({})", task_id, run.start_type));
+  }
+  slot->thread = std::jthread([this, slot, task_id, task_start,
+                               request = std::get<rep::FullLoadRequest>(std::move(prepared)),
+                               callbacks = std::move(callbacks)](std::stop_token stop) mutable {
+    try {
+      request.stop = std::move(stop);
+      Reporter reporter(callbacks, options_, task_id, task_start);
+      const auto result = rep::run_full_load(request, reporter);
+      reporter.finish(result);
+      switch (result.outcome) {
+        case rep::FullLoadOutcome::kFinished:
+          callbacks->on_finished(kFullLoadFinished);
+          break;
+        case rep::FullLoadOutcome::kStopped:
+          callbacks->on_stopped();
+          break;
+        case rep::FullLoadOutcome::kFailed:
+          callbacks->on_failed(result.failure_message);
+          break;
+      }
+    } catch (const std::exception& error) {
+      // Never let a thread end the process: the task fails and says why.
+      try {
+        callbacks->on_failed(fmt::format("dms-local internal error: {}", error.what()));
+      } catch (const std::exception& report_error) {
+        if (options_.logger) {
+          options_.logger->log(LogLevel::kError,
+                               fmt::format("task {}: cannot record the end of a run: {}", task_id,
+                                           report_error.what()));
+        }
+      }
+    }
+    slot->done = true;
+  });
+}
+
+void FullLoadExecutor::stop(const std::string& task_arn) {
+  const std::lock_guard lock(mutex_);
+  const auto it = runs_.find(task_arn);
+  if (it == runs_.end()) return;
+  // The engine notices between chunks of rows and ends with kStopped -> on_stopped.
+  it->second->thread.request_stop();
+}
+
+void FullLoadExecutor::shutdown() {
+  std::map<std::string, std::unique_ptr<Run>> runs;
+  {
+    const std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+    runs.swap(runs_);
+  }
+  for (auto& [arn, run] : runs) run->thread.request_stop();
+  // Destroying the runs joins their threads (outside our lock: a run's last report may wait
+  // for the control plane).
+  runs.clear();
+}
+
+}  // namespace dagster_dms::server
