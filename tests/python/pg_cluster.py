@@ -247,6 +247,17 @@ class PgCluster:
             raise RuntimeError(f"psql failed on {dbname}: {result.stderr.strip()}")
         return result.stdout
 
+    def table_checksum(self, dbname: str, table: str) -> tuple[int, str]:
+        """Row count and md5 of the table's rows in text form, in a stable order: two tables
+        hold the same data exactly when their checksums are equal."""
+        out = self.psql(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+            f"FROM {table} t",
+            dbname,
+        )
+        count, digest = out.strip().split("|")
+        return int(count), digest
+
     def create_database(self, name: str) -> str:
         """Creates a database (dropping an old one of that name) and returns its DSN."""
         quoted = '"' + name.replace('"', '""') + '"'

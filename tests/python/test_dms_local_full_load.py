@@ -208,21 +208,11 @@ def wait_for_end(dms: Any, arn: str, timeout: float = 300.0) -> dict[str, Any]:
     return seen
 
 
-def checksum(cluster: PgCluster, db: str, table: str) -> tuple[int, str]:
-    out = cluster.psql(
-        f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
-        f"FROM {table} t",
-        db,
-    )
-    count, digest = out.strip().split("|")
-    return int(count), digest
-
-
 def assert_same_data(cluster: PgCluster, source: str, target: str) -> None:
     for name, table in QUOTED.items():
-        got = checksum(cluster, target, table)
+        got = cluster.table_checksum(target, table)
         assert got[0] == TABLES[name], table
-        assert got == checksum(cluster, source, table), table
+        assert got == cluster.table_checksum(source, table), table
 
 
 def table_rows(dms: Any, arn: str) -> dict[str, dict[str, Any]]:

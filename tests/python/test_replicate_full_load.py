@@ -108,16 +108,6 @@ def run_load(
     return result
 
 
-def checksum(cluster: PgCluster, db: str, table: str) -> tuple[int, str]:
-    out = cluster.psql(
-        f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
-        f"FROM {table} t",
-        db,
-    )
-    count, digest = out.strip().split("|")
-    return int(count), digest
-
-
 def column_types(cluster: PgCluster, db: str, schema: str, table: str) -> list[str]:
     out = cluster.psql(
         "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || "
@@ -188,8 +178,8 @@ def test_postgres_to_postgres_round_trips_every_type(
     assert result["rows_loaded"] == sum(ROWS[n] for n in tables)
 
     for table in ["public.all_types", "public.orders", "sales.items", 'public."MixedCase"']:
-        assert checksum(pg_cluster, "replicate_target", table) == checksum(
-            pg_cluster, "replicate_source", table
+        assert pg_cluster.table_checksum("replicate_target", table) == pg_cluster.table_checksum(
+            "replicate_source", table
         ), table
     for schema, table in [("public", "all_types"), ("public", "orders"), ("sales", "items")]:
         assert column_types(pg_cluster, "replicate_target", schema, table) == column_types(
@@ -278,9 +268,9 @@ def test_transformations_rename_prefix_case_and_remove_column(
     assert primary_key(pg_cluster, "replicate_target", "public.old_orders") == (
         'PRIMARY KEY ("REGION", "ORDER_NO")'
     )
-    assert checksum(pg_cluster, "replicate_target", "public.old_orders") == checksum(
-        pg_cluster, "replicate_source", "public.orders"
-    )
+    assert pg_cluster.table_checksum(
+        "replicate_target", "public.old_orders"
+    ) == pg_cluster.table_checksum("replicate_source", "public.orders")
 
 
 def test_truncate_and_do_nothing_keep_the_existing_table(
