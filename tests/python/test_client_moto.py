@@ -279,3 +279,35 @@ def test_repr_shows_no_secret(moto: MotoServer) -> None:
     assert "eu-west-1" in text
     assert "super-secret-value" not in text and "session-token-value" not in text
     assert client.credentials_provider() == "explicit"
+
+
+def test_instance_and_task_lifecycle_through_typed_parameters(
+    client: DmsClient, seeded: SeededAccount
+) -> None:
+    instance = client.create_replication_instance(
+        replication_instance_identifier="Extra-Instance",
+        replication_instance_class="dms.t3.micro",
+    )
+    assert instance.replication_instance_arn is not None
+    modified = client.modify_replication_instance(
+        replication_instance_arn=instance.replication_instance_arn,
+        replication_instance_class="dms.t3.large",
+        apply_immediately=True,
+    )
+    assert modified.replication_instance_class == "dms.t3.large"
+    client.delete_replication_instance(instance.replication_instance_arn)
+    assert [i.replication_instance_arn for i in client.describe_replication_instances()] == [
+        seeded.instance_arn
+    ]
+    task = client.create_replication_task(
+        replication_task_identifier="extra-task",
+        source_endpoint_arn=seeded.source_arn,
+        target_endpoint_arn=seeded.target_arn,
+        replication_instance_arn=seeded.instance_arn,
+        migration_type="cdc",
+        table_mappings='{"rules": []}',
+    )
+    assert task.migration_type == "cdc"
+    deleted = client.delete_replication_task("extra-task")
+    assert deleted.replication_task_arn == task.replication_task_arn
+    assert client.describe_replication_tasks({"replication-task-id": "extra-task"}) == []
