@@ -2,7 +2,11 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 JOBS ?= $(shell nproc)
-CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON
+# ccache (installed by bootstrap) makes rebuilds after small changes quick.
+CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+# Paths relative to the checkout, so clones in other folders share the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: test bootstrap cpp-test cpp-asan-test python-test lint format tidy clean
 

@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libtinyxml2-dev libre2-dev
   libpq-dev libsqlite3-dev libcpp-httplib-dev postgresql awscli
-  clang-format clang-tidy
+  libyaml-cpp-dev clang clang-format clang-tidy ccache
 )
 
 missing=()
@@ -25,6 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 VENV=${VENV:-.venv}
+# Paths relative to the checkout, so clones in other folders share the compiler cache.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 if [ ! -x "$VENV/bin/python" ]; then
   echo "bootstrap: creating virtualenv $VENV"
   python3 -m venv "$VENV"
@@ -39,6 +41,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   # The C++ unit tests are built in the same (Release) build tree as the extension, so
   # `make test` compiles the core once for them and once more under the sanitizers.
   "$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[test]' \
-    -C cmake.define.DAGSTER_DMS_TESTS=ON
+    -C cmake.define.DAGSTER_DMS_TESTS=ON \
+    -C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache
   echo "$digest" > "$stamp"
 fi
