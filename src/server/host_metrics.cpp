@@ -48,14 +48,17 @@ std::optional<std::uint64_t> read_process_ticks() {
   return std::nullopt;
 }
 
-// A "Name:   123 kB" line of a /proc status-style file, in bytes.
+// A "Name:   123 kB" line of a /proc status-style file, in bytes. Other lines may hold words
+// ("State:  S (sleeping)"), so each line is read on its own.
 std::optional<double> read_kb_field(const char* file, const std::string& name) {
   std::ifstream in(file);
-  std::string key;
-  double kb = 0;
-  std::string unit;
-  while (in >> key >> kb >> unit) {
-    if (key == name + ":") return kb * 1024.0;
+  const std::string prefix = name + ":";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    std::istringstream fields(line.substr(prefix.size()));
+    double kb = 0;
+    if (fields >> kb) return kb * 1024.0;
+    return std::nullopt;
   }
   return std::nullopt;
 }
