@@ -1,6 +1,8 @@
 #include "server/cbor_codec.hpp"
 
 #include <bit>
+#include <climits>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 
@@ -98,14 +100,148 @@ void encode(std::string& out, const nlohmann::json& value, bool timestamp,
   }
 }
 
+// Reads one CBOR data item into JSON. Ours because nlohmann's reader rejects tags 0-5, and
+// Smithy sends every timestamp as tag 1; a tag here just yields its value. Byte strings become
+// text (no CloudWatch input member is a blob).
+class CborReader {
+ public:
+  explicit CborReader(std::string_view data) : data_(data) {}
+  [[nodiscard]] bool at_end() const { return position_ == data_.size(); }
+
+  nlohmann::json item(int depth) {
+    if (depth > 64) fail("nesting too deep");
+    const std::uint8_t initial = byte();
+    const auto major = static_cast<std::uint8_t>(initial >> 5);
+    const auto info = static_cast<std::uint8_t>(initial & 0x1f);
+    if (major == 7) return simple(info);
+    if (info == 31) return indefinite(major, depth);
+    const std::uint64_t value = argument(info);
+    switch (major) {
+      case kUnsigned:
+        return value;
+      case kNegative:
+        if (value > static_cast<std::uint64_t>(INT64_MAX)) fail("negative integer out of range");
+        return -1 - static_cast<std::int64_t>(value);
+      case 2:  // byte string
+      case kText:
+        return std::string(take(value));
+      case kArray: {
+        nlohmann::json out = nlohmann::json::array();
+        for (std::uint64_t i = 0; i < value; ++i) out.push_back(item(depth + 1));
+        return out;
+      }
+      case kMap: {
+        nlohmann::json out = nlohmann::json::object();
+        for (std::uint64_t i = 0; i < value; ++i) {
+          auto key = item(depth + 1);
+          if (!key.is_string()) fail("map key is not a string");
+          out[key.get<std::string>()] = item(depth + 1);
+        }
+        return out;
+      }
+      default:  // kTag
+        return item(depth + 1);
+    }
+  }
+
+ private:
+  [[noreturn]] static void fail(const char* why) {
+    throw std::invalid_argument(std::string("Malformed CBOR body: ") + why);
+  }
+  std::uint8_t byte() {
+    if (position_ >= data_.size()) fail("unexpected end");
+    return static_cast<std::uint8_t>(data_[position_++]);
+  }
+  std::string_view take(std::uint64_t count) {
+    if (count > data_.size() - position_) fail("unexpected end");
+    const auto out = data_.substr(position_, count);
+    position_ += count;
+    return out;
+  }
+  std::uint64_t big_endian(int bytes) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < bytes; ++i) value = (value << 8) | byte();
+    return value;
+  }
+  std::uint64_t argument(std::uint8_t info) {
+    if (info < 24) return info;
+    if (info == 24) return big_endian(1);
+    if (info == 25) return big_endian(2);
+    if (info == 26) return big_endian(4);
+    if (info == 27) return big_endian(8);
+    fail("reserved additional information");
+  }
+  nlohmann::json simple(std::uint8_t info) {
+    switch (info) {
+      case 20:
+        return false;
+      case 21:
+        return true;
+      case 22:
+      case 23:
+        return nullptr;
+      case 25: {  // half precision
+        const auto half = static_cast<std::uint16_t>(big_endian(2));
+        const int exponent = (half >> 10) & 0x1f;
+        const int mantissa = half & 0x3ff;
+        double value = exponent == 0    ? std::ldexp(mantissa, -24)
+                       : exponent == 31 ? (mantissa == 0 ? INFINITY : NAN)
+                                        : std::ldexp(mantissa + 1024, exponent - 25);
+        return (half & 0x8000) != 0 ? -value : value;
+      }
+      case 26:
+        return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(big_endian(4))));
+      case 27:
+        return std::bit_cast<double>(big_endian(8));
+      default:
+        fail("unsupported simple value");
+    }
+  }
+  // Indefinite-length strings, arrays and maps end with the break byte 0xff.
+  nlohmann::json indefinite(std::uint8_t major, int depth) {
+    const auto is_break = [&] {
+      if (position_ >= data_.size()) fail("unexpected end");
+      if (static_cast<std::uint8_t>(data_[position_]) != 0xff) return false;
+      ++position_;
+      return true;
+    };
+    if (major == 2 || major == kText) {
+      std::string out;
+      while (!is_break()) {
+        auto chunk = item(depth + 1);
+        if (!chunk.is_string()) fail("bad string chunk");
+        out += chunk.get<std::string>();
+      }
+      return out;
+    }
+    if (major == kArray) {
+      nlohmann::json out = nlohmann::json::array();
+      while (!is_break()) out.push_back(item(depth + 1));
+      return out;
+    }
+    if (major == kMap) {
+      nlohmann::json out = nlohmann::json::object();
+      while (!is_break()) {
+        auto key = item(depth + 1);
+        if (!key.is_string()) fail("map key is not a string");
+        out[key.get<std::string>()] = item(depth + 1);
+      }
+      return out;
+    }
+    fail("indefinite length on a type that has none");
+  }
+
+  std::string_view data_;
+  std::size_t position_ = 0;
+};
+
 }  // namespace
 
 nlohmann::json decode_cbor_body(std::string_view body) {
   if (body.empty()) return nlohmann::json::object();
-  auto document = nlohmann::json::from_cbor(body.begin(), body.end(), /*strict=*/true,
-                                            /*allow_exceptions=*/false,
-                                            nlohmann::json::cbor_tag_handler_t::ignore);
-  if (document.is_discarded()) throw std::invalid_argument("Malformed CBOR body");
+  CborReader reader(body);
+  auto document = reader.item(0);
+  if (!reader.at_end()) throw std::invalid_argument("Malformed CBOR body: trailing bytes");
   return document;
 }
 
