@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -423,7 +424,7 @@ def test_query_protocol_get_metric_statistics(loaded: Loaded) -> None:
         "Statistics.member.1": "Sum",
     }
     content = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-    body = "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in form.items()).encode()
+    body = urllib.parse.urlencode(form).encode()
     answer = signed_post(loaded.server, "monitoring", body, content)
     assert answer.status_code == 200, answer.text
     root = ET.fromstring(answer.text)
