@@ -92,6 +92,7 @@ std::optional<std::string> cloudwatch_query_code(std::string_view exception_name
       {"InvalidParameterCombinationException", "InvalidParameterCombination"},
       {"MissingRequiredParameterException", "MissingParameter"},
       {"InternalServiceFault", "InternalServiceError"},
+      {"UnknownOperationException", "InvalidAction"},
   };
   const auto found = kCodes.find(exception_name);
   if (found == kCodes.end()) return std::nullopt;

@@ -93,7 +93,7 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
     const std::string smithy_protocol = request.get_header_value("smithy-protocol");
     route = route_request(WireInput{target, request.path, smithy_protocol, content_type,
                                     authorization, request.body});
-    operation = route.operation.empty() ? operation : route.operation;
+    if (!route.operation.empty()) operation = route.operation;  // named in the request log line
     const Caller caller = verifier_.verify(signed_request, route.signing_name);
     const nlohmann::json body = decode_request_body(route, request.body);
     operation = route.operation;

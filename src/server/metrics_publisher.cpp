@@ -95,6 +95,9 @@ void MetricsPublisher::task_ended(const TaskTelemetryIdentity& task) {
 }
 
 void MetricsPublisher::publish_once() {
+  // Asked before taking our lock: the lister takes the control plane's lock, and the control
+  // plane's threads report into this publisher.
+  const auto instances = instances_();
   const std::lock_guard lock(mutex_);
   const auto now_ms = epoch_millis(clock_.now());
   const double seconds = std::chrono::duration<double>(options_.interval).count();
@@ -106,7 +109,7 @@ void MetricsPublisher::publish_once() {
     batches[{account, region}].push_back({std::move(key), std::move(unit), now_ms, value});
   };
 
-  for (const auto& instance : instances_()) {
+  for (const auto& instance : instances) {
     const std::vector<std::pair<std::string, std::string>> dims{
         {"ReplicationInstanceIdentifier", instance.identifier}};
     if (host.cpu_percent) {

@@ -102,6 +102,9 @@ TEST(QueryProtocol, XmlAnswersListMembersAndIsoTimestamps) {
             std::string::npos)
       << error.body;
   EXPECT_NE(error.body.find("<Type>Sender</Type>"), std::string::npos);
+  const auto unknown =
+      encode_error(route, ApiError(400, "UnknownOperationException", "no such action"), "req-3");
+  EXPECT_NE(unknown.body.find("<Code>InvalidAction</Code>"), std::string::npos) << unknown.body;
 }
 
 TEST(RpcV2Cbor, TimestampsAreTaggedAndRequestsDecode) {
