@@ -230,6 +230,20 @@ def test_settings_name_the_log_group_and_stream(loaded: Loaded) -> None:
     assert logging["CloudWatchLogGroup"] == "dms-tasks-local"
     assert logging["CloudWatchLogStream"] == f"dms-task-{loaded.ok_id}"
 
+    # As in DMS: the names are filled only while logging is on, also across modifications.
+    def modify(enabled: bool) -> dict[str, Any]:
+        settings = json.dumps({"Logging": {"EnableLogging": enabled}})
+        task = dms.modify_replication_task(
+            ReplicationTaskArn=loaded.failed_arn, ReplicationTaskSettings=settings
+        )["ReplicationTask"]
+        return dict(json.loads(task["ReplicationTaskSettings"])["Logging"])
+
+    off = modify(False)
+    assert (off["CloudWatchLogGroup"], off["CloudWatchLogStream"]) == (None, None)
+    on = modify(True)
+    assert on["CloudWatchLogGroup"] == "dms-tasks-local"
+    assert on["CloudWatchLogStream"] == f"dms-task-{loaded.failed_id}"
+
 
 def test_task_log_lines_in_dms_format(loaded: Loaded) -> None:
     logs = client(loaded.server, "logs")
