@@ -528,3 +528,141 @@ def test_sensor_call_budget_with_250_tasks(
                 proxy.total()
                 == proxy.counts["DescribeReplicationTasks"] + proxy.counts["GetMetricData"]
             ), proxy.counts
+
+
+DG_PYPROJECT = """
+[project]
+name = "dms-cli-project"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = ["dagster-dms"]
+
+[tool.dg]
+directory_type = "project"
+
+[tool.dg.project]
+root_module = "dms_cli_project"
+registry_modules = ["dagster_dms"]
+"""
+
+DG_DEFINITIONS = """
+from pathlib import Path
+
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+"""
+
+
+def dg_project(root: Path, attributes: dict[str, Any]) -> Path:
+    """A minimal dg project whose one component is AWSDMSComponent with `attributes`."""
+    package = root / "src" / "dms_cli_project"
+    (package / "defs" / "dms").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(DG_PYPROJECT)
+    (package / "__init__.py").write_text("")
+    (package / "definitions.py").write_text(DG_DEFINITIONS)
+    (package / "defs" / "dms" / "defs.yaml").write_text(
+        json.dumps({"type": "dagster_dms.AWSDMSComponent", "attributes": attributes}, indent=2)
+    )
+    return root
+
+
+def run_dg(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(project / "src"),
+        "DAGSTER_HOME": str(project / ".dagster_home"),
+    }
+    (project / ".dagster_home").mkdir(exist_ok=True)
+    return subprocess.run(
+        [str(Path(bin_dir) / "dg"), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_dg_lists_exactly_what_the_advanced_example_selects(
+    account: dict[str, str], tmp_path: Path
+) -> None:
+    """The issue's acceptance: the Advanced Example with the hyphen pattern, through `dg`."""
+    project = dg_project(
+        tmp_path / "project", {**ADVANCED_EXAMPLE, "filter_by_name_pattern": "^prod-.*"}
+    )
+    components = run_dg(project, "list", "components")
+    assert "dagster_dms.AWSDMSComponent" in components.stdout, components.stderr
+    refreshed = run_dg(project, "utils", "refresh-defs-state")
+    assert refreshed.returncode == 0, refreshed.stderr
+    listed = run_dg(project, "list", "defs", "--json")
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    asset_keys = {a["asset_key"] for a in document["assets"]}
+    assert asset_keys == {
+        "dms_task_prod_orders_full_load",
+        "dms_task_prod_orders_cdc",
+        "dms_task_prod_catalog_reload",
+        "dms_endpoint_prod_orders_source",
+        "dms_endpoint_prod_orders_target",
+        "dms_instance_prod_instance",
+    }, listed.stdout
+    assert [s["name"] for s in document["sensors"]] == ["dms_prod_observation_sensor"]
+
+
+def test_dg_check_defs_names_a_bad_field(tmp_path: Path, aws_env: Path) -> None:
+    # Templated YAML accepts any string at schema level; the load validates the value.
+    project = dg_project(
+        tmp_path / "project", {**BASIC_EXAMPLE, "replication_task_type": "restart-everything"}
+    )
+    checked = run_dg(project, "check", "defs")
+    assert checked.returncode != 0
+    output = checked.stdout + checked.stderr
+    assert "replication_task_type" in output, output
+    assert "restart-everything" in output, output
+
+
+def test_endpoint_and_instance_observations(account: dict[str, str]) -> None:
+    from dagster._core.definitions.observe import observe  # not re-exported by dagster
+
+    attributes = {**ADVANCED_EXAMPLE, "filter_by_name_pattern": "^prod-.*"}
+    with loaded(attributes) as (_, defs, _root):
+        endpoint = defs.get_assets_def("dms_endpoint_prod_orders_source")
+        instance = defs.get_assets_def("dms_instance_prod_instance")
+        # dms-local publishes instance metrics every few seconds: observe until they show.
+        deadline = time.monotonic() + 30
+        while True:
+            result = observe([endpoint, instance])
+            assert result.success
+            events = {
+                e.asset_key.to_user_string(): e.event_specific_data.asset_observation  # type: ignore[union-attr]
+                for e in result.all_events
+                if e.event_type_value == "ASSET_OBSERVATION"
+            }
+            metrics = events["dms_instance_prod_instance"].metadata
+            if "dms/FreeStorageSpace" in metrics or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        source = {
+            k: getattr(v, "value", v)
+            for k, v in events["dms_endpoint_prod_orders_source"].metadata.items()
+        }
+        assert source["dms/status"] == "active"
+        assert source["dms/engine"] == "postgres"
+        assert source["dms/server"] == "127.0.0.1" and source["dms/port"] == 5432
+        assert "never-shown-pw" not in json.dumps(source, default=str)
+        assert events["dms_endpoint_prod_orders_source"].data_version is not None
+        inst = {
+            k: getattr(v, "value", v)
+            for k, v in events["dms_instance_prod_instance"].metadata.items()
+        }
+        assert inst["dms/status"] == "available"
+        assert inst["dms/instance_class"] == "dms.t3.medium"
+        # dms-local publishes host figures for the instance (CPU, memory, storage).
+        assert inst["dms/FreeStorageSpace"] > 0, inst
+        assert inst["dms/FreeableMemory"] > 0, inst

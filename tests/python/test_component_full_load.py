@@ -117,6 +117,8 @@ def component(server: DmsLocal, databases: PgCluster) -> AWSDMSComponent:
             ReplicationInstanceArn=instance,
             MigrationType="full-load",
             TableMappings=selection(table),
+            # Logging on, as DMS needs it for the task's CloudWatch log the failure quotes.
+            ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
         )
     while any(t["Status"] != "ready" for t in dms.describe_replication_tasks()["ReplicationTasks"]):
         assert time.monotonic() < deadline
@@ -183,3 +185,6 @@ def test_a_failing_task_fails_the_run_with_the_reason(component: AWSDMSComponent
     assert "shop-missing failed" in description, description
     assert "no_such_table" in description or "no table" in description.lower(), description
     assert "component-pw" not in description
+    # The last error lines of the task's CloudWatch log, in DMS's format.
+    assert "Last error lines of the task log" in description, description
+    assert "]E:" in description, description

@@ -1,0 +1,142 @@
+"""AWSDMSComponent smoke run against moto server, an independent implementation of the DMS and
+CloudWatch APIs: discovery and tags, the sensor's observations, and the CDC latency check fed
+from CloudWatch datapoints that moto stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+
+from conftest import MotoServer
+from dagster_dms import AWSDMSComponent
+
+MAPPINGS = json.dumps(
+    {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "rule-name": "all",
+                "object-locator": {"schema-name": "public", "table-name": "%"},
+                "rule-action": "include",
+            }
+        ]
+    }
+)
+
+
+def seed(dms: Any) -> dict[str, str]:
+    def endpoint(name: str, kind: str) -> str:
+        return str(
+            dms.create_endpoint(
+                EndpointIdentifier=name,
+                EndpointType=kind,
+                EngineName="postgres",
+                ServerName="db.example",
+                Port=5432,
+                DatabaseName="shop",
+                Username="dms",
+                Password="pw",
+            )["Endpoint"]["EndpointArn"]
+        )
+
+    source, target = endpoint("prod-src", "source"), endpoint("prod-dst", "target")
+    instance = dms.create_replication_instance(
+        ReplicationInstanceIdentifier="prod-instance",
+        ReplicationInstanceClass="dms.t3.medium",
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    arns = {}
+    for name, migration, tags in (
+        ("prod-orders-cdc", "cdc", [{"Key": "env", "Value": "prod"}]),
+        ("prod-orders-load", "full-load", [{"Key": "env", "Value": "prod"}]),
+        ("dev-orders-cdc", "cdc", [{"Key": "env", "Value": "dev"}]),
+    ):
+        arns[name] = dms.create_replication_task(
+            ReplicationTaskIdentifier=name,
+            SourceEndpointArn=source,
+            TargetEndpointArn=target,
+            ReplicationInstanceArn=instance,
+            MigrationType=migration,
+            TableMappings=MAPPINGS,
+            Tags=tags,
+        )["ReplicationTask"]["ReplicationTaskArn"]
+    return arns
+
+
+def test_component_on_moto(moto: MotoServer, boto3_client: Callable[[str], Any]) -> None:
+    dms = boto3_client("dms")
+    arns = seed(dms)
+    component = AWSDMSComponent(
+        aws_region="us-east-1",
+        endpoint_url=moto.url,
+        filter_by_tags="env=prod",
+        cdc_latency_threshold_seconds=60,
+    )
+    state = component.discover()
+    assert sorted(t.identifier for t in state.tasks) == ["prod-orders-cdc", "prod-orders-load"]
+    assert all(t.tags == {"env": "prod"} for t in state.tasks)
+    defs = component.build_defs_from_discovery(state)
+    sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+
+    dms.start_replication_task(
+        ReplicationTaskArn=arns["prod-orders-cdc"], StartReplicationTaskType="start-replication"
+    )
+    resource_id = arns["prod-orders-cdc"].rsplit(":", 1)[-1]
+    now = dt.datetime.now(dt.timezone.utc)
+    cloudwatch = boto3_client("cloudwatch")
+    dimensions = [
+        {"Name": "ReplicationInstanceIdentifier", "Value": "prod-instance"},
+        {"Name": "ReplicationTaskIdentifier", "Value": resource_id},
+    ]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/DMS",
+        MetricData=[
+            {
+                "MetricName": "CDCLatencySource",
+                "Dimensions": dimensions,
+                "Value": 12.0,
+                "Timestamp": now - dt.timedelta(minutes=2),
+            },
+            {
+                "MetricName": "CDCLatencyTarget",
+                "Dimensions": dimensions,
+                "Value": 15.0,
+                "Timestamp": now - dt.timedelta(minutes=2),
+            },
+        ],
+    )
+    with dg.instance_for_test() as instance:
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+        observed = {
+            e.asset_key.to_user_string()
+            for e in first.asset_events
+            if isinstance(e, dg.AssetObservation)
+        }
+        assert observed == {"dms_task_prod_orders_cdc", "dms_task_prod_orders_load"}
+        [check] = [e for e in first.asset_events if isinstance(e, dg.AssetCheckEvaluation)]
+        assert check.check_name == "cdc_latency_under_threshold"
+        assert check.passed
+        assert check.metadata["CDCLatencyTarget_seconds"].value == 15.0
+
+        # Latency over the threshold fails the check on the next tick.
+        cloudwatch.put_metric_data(
+            Namespace="AWS/DMS",
+            MetricData=[
+                {
+                    "MetricName": "CDCLatencyTarget",
+                    "Dimensions": dimensions,
+                    "Value": 240.0,
+                    "Timestamp": now - dt.timedelta(seconds=30),
+                },
+            ],
+        )
+        second = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
+        )
+        [check] = [e for e in second.asset_events if isinstance(e, dg.AssetCheckEvaluation)]
+        assert not check.passed
+        assert check.metadata["CDCLatencyTarget_seconds"].value == 240.0
