@@ -154,6 +154,18 @@ nlohmann::json DmsService::describe_connections(const RequestContext& context,
   return out;
 }
 
+void DmsService::recover_interrupted_connections_locked() {
+  for (auto& record : store_.list_all(ResourceKind::kConnection)) {
+    if (record.doc.value("Status", "") != "testing") continue;
+    record.doc["Status"] = "failed";
+    record.doc["LastFailureMessage"] =
+        "Test Endpoint failed: the test was interrupted when dms-local stopped; test again.";
+    // A result still on its way belongs to the interrupted test.
+    record.internal["test_id"] = record.internal.value("test_id", std::int64_t{0}) + 1;
+    store_.update(ResourceKind::kConnection, record);
+  }
+}
+
 void DmsService::remove_connections(const RequestContext& context, const std::string& arn) {
   for (const auto& record :
        store_.list(ResourceKind::kConnection, context.account, context.region)) {

@@ -91,6 +91,8 @@ class DmsService {
   nlohmann::json describe_connections(const RequestContext& context, const nlohmann::json& body);
   void finish_connection_test(const std::string& key, std::int64_t test_id,
                               const std::optional<std::string>& failure);
+  // At start-up: a test that was running when the process died comes back failed.
+  void recover_interrupted_connections_locked();
   // Connections of an endpoint or instance that is being deleted.
   void remove_connections(const RequestContext& context, const std::string& arn);
   // ReloadTables (dms_handlers_reload.cpp).

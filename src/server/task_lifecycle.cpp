@@ -225,6 +225,7 @@ void DmsService::recover_interrupted_tasks() {
       store_.update(ResourceKind::kTask, record);
     }
     recover_interrupted_replications_locked();
+    recover_interrupted_connections_locked();
   });
 }
 

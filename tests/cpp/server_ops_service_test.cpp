@@ -2,6 +2,8 @@
 // fake executor that the tests drive.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -81,6 +83,7 @@ class ServiceTest : public ::testing::Test {
     out.instance_create_delay = std::chrono::milliseconds(0);
     out.task_create_delay = std::chrono::milliseconds(0);
     out.task_start_delay = std::chrono::milliseconds(0);
+    out.connection_test_timeout = std::chrono::seconds(2);
     return out;
   }
 
@@ -284,6 +287,44 @@ TEST_F(ServiceTest, ServerlessFailureAndRestartRecovery) {
   EXPECT_EQ(recovered["Status"], "failed");
   EXPECT_THAT(recovered["FailureMessages"][0].get<std::string>(),
               HasSubstr("dms-local stopped unexpectedly"));
+}
+
+TEST_F(ServiceTest, ConnectionTestsRunInTheBackgroundAndSurviveARestartAsFailed) {
+  // A server that accepts TCP connections (in its backlog) and never answers: libpq waits for
+  // its connect timeout, so the test is still `testing` when we look.
+  const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(silent, 8), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length);
+  const auto rep = instance("rep");
+  const auto arn = call("CreateEndpoint", {{"EndpointIdentifier", "silent"},
+                                           {"EndpointType", "source"},
+                                           {"EngineName", "postgres"},
+                                           {"ServerName", "127.0.0.1"},
+                                           {"Port", ntohs(address.sin_port)},
+                                           {"DatabaseName", "db"},
+                                           {"Username", "u"}})["Endpoint"]["EndpointArn"]
+                       .get<std::string>();
+  const Json test = {{"ReplicationInstanceArn", rep}, {"EndpointArn", arn}};
+  EXPECT_EQ(call("TestConnection", test)["Connection"]["Status"], "testing");
+  EXPECT_EQ(code("TestConnection", test), "InvalidResourceStateFault");  // one at a time
+  service_.recover_interrupted_tasks();
+  const auto connection = call("DescribeConnections", Json::object())["Connections"][0];
+  EXPECT_EQ(connection["Status"], "failed");
+  EXPECT_THAT(connection["LastFailureMessage"].get<std::string>(), HasSubstr("interrupted"));
+  // The interrupted test's own result, when it comes, does not overwrite that.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_THAT(call("DescribeConnections", Json::object())["Connections"][0]["LastFailureMessage"]
+                  .get<std::string>(),
+              HasSubstr("interrupted"));
+  ::close(silent);
+  // Deleting the endpoint deletes its connection.
+  call("DeleteEndpoint", {{"EndpointArn", arn}});
+  EXPECT_TRUE(call("DescribeConnections", Json::object())["Connections"].empty());
 }
 
 }  // namespace
