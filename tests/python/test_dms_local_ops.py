@@ -532,6 +532,11 @@ def test_connection_against_real_postgres(
     )["Endpoint"]["EndpointArn"]
     for endpoint in (good, missing_db, lake):
         dms.test_connection(ReplicationInstanceArn=instance, EndpointArn=endpoint)
+    # The stock waiter (DescribeConnections until successful) works against dms-local.
+    dms.get_waiter("test_connection_succeeds").wait(
+        Filters=[{"Name": "endpoint-arn", "Values": [good]}],
+        WaiterConfig={"Delay": 1, "MaxAttempts": 20},
+    )
     assert finished_connection(dms, instance, good)["Status"] == "successful"
     assert "LastFailureMessage" not in finished_connection(dms, instance, good)
     failed = finished_connection(dms, instance, missing_db)
