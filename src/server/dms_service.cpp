@@ -42,6 +42,7 @@ nlohmann::json DmsService::handle(const RequestContext& context, const std::stri
       {"TestConnection", &DmsService::test_connection},
       {"DescribeConnections", &DmsService::describe_connections},
       {"ReloadTables", &DmsService::reload_tables},
+      {"ReloadReplicationTables", &DmsService::reload_replication_tables},
       {"CreateReplicationConfig", &DmsService::create_replication_config},
       {"DescribeReplicationConfigs", &DmsService::describe_replication_configs},
       {"ModifyReplicationConfig", &DmsService::modify_replication_config},

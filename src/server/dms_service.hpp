@@ -95,8 +95,12 @@ class DmsService {
   void recover_interrupted_connections_locked();
   // Connections of an endpoint or instance that is being deleted.
   void remove_connections(const RequestContext& context, const std::string& arn);
-  // ReloadTables (dms_handlers_reload.cpp).
+  // ReloadTables, ReloadReplicationTables (dms_handlers_reload.cpp).
   nlohmann::json reload_tables(const RequestContext& context, const nlohmann::json& body);
+  nlohmann::json reload_replication_tables(const RequestContext& context,
+                                           const nlohmann::json& body);
+  void reload_known_tables(const std::string& arn, const std::string& what,
+                           const std::vector<dms::TableToReload>& tables);
   // Serverless replication configs (dms_handlers_replications.cpp).
   nlohmann::json create_replication_config(const RequestContext& context,
                                            const nlohmann::json& body);

@@ -236,6 +236,23 @@ TEST_F(ServiceTest, ServerlessRunsEndAsTheDataPlaneSays) {
   progress.full_load_progress_percent = 100;
   progress.tables_loaded = 3;
   auto callbacks = executor_.take(arn);
+  // ReloadReplicationTables: the serverless ReloadTables, same rules.
+  dms::TableStatistics table;
+  table.schema_name = "public";
+  table.table_name = "a";
+  table.table_state = "Table completed";
+  callbacks->on_table_statistics({table});
+  const Json reload = {{"ReplicationConfigArn", arn},
+                       {"TablesToReload", {{{"SchemaName", "public"}, {"TableName", "a"}}}}};
+  EXPECT_EQ(call("ReloadReplicationTables", reload)["ReplicationConfigArn"], arn);
+  EXPECT_EQ(executor_.reloads(arn), 1u);
+  EXPECT_EQ(call("DescribeReplicationTableStatistics",
+                 {{"ReplicationConfigArn", arn}})["ReplicationTableStatistics"][0]["TableState"],
+            "Table is being reloaded");
+  EXPECT_EQ(code("ReloadReplicationTables",
+                 {{"ReplicationConfigArn", arn},
+                  {"TablesToReload", {{{"SchemaName", "public"}, {"TableName", "zz"}}}}}),
+            "InvalidParameterValueException");
   callbacks->on_progress(progress);
   EXPECT_EQ(replication(arn)["ReplicationStats"]["TablesLoaded"], 3);
   callbacks->on_finished("Stop Reason FULL_LOAD_ONLY_FINISHED");
@@ -243,6 +260,7 @@ TEST_F(ServiceTest, ServerlessRunsEndAsTheDataPlaneSays) {
   EXPECT_EQ(done["Status"], "stopped");
   EXPECT_EQ(done["StopReason"], "Stop Reason FULL_LOAD_ONLY_FINISHED");
   EXPECT_TRUE(done.contains("ReplicationLastStopTime"));
+  EXPECT_EQ(code("ReloadReplicationTables", reload), "InvalidResourceStateFault");
   // Reports of a run that is over change nothing.
   progress.tables_loaded = 99;
   callbacks->on_progress(progress);

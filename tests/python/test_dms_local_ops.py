@@ -312,7 +312,7 @@ def test_reload_tables_rules(dms_local: DmsLocal) -> None:
     # The hold executor moved nothing: the table is not one of the task's, and it says so.
     code, message = error_of(lambda: dms.reload_tables(ReplicationTaskArn=task, TablesToReload=one))
     assert code == "InvalidParameterValueException"
-    assert "public.t: not a table of this task" in message
+    assert "public.t: not a table of this replication" in message
     dms.stop_replication_task(ReplicationTaskArn=task)
 
 
@@ -404,6 +404,13 @@ def test_replication_config_lifecycle_rules_and_tags(dms_local: DmsLocal) -> Non
         lambda: start(ReplicationConfigArn=arn, StartReplicationType="reload-target"),
     ):
         assert error_of(call)[0] == "InvalidResourceStateFault"
+    # ReloadReplicationTables follows ReloadTables: the hold executor loaded no table.
+    one = [{"SchemaName": "public", "TableName": "t"}]
+    code, message = error_of(
+        lambda: dms.reload_replication_tables(ReplicationConfigArn=arn, TablesToReload=one)
+    )
+    assert code == "InvalidParameterValueException"
+    assert "public.t: not a table of this replication" in message
     # An endpoint in use by a config cannot go.
     assert error_of(lambda: dms.delete_endpoint(EndpointArn=source))[0] == (
         "InvalidResourceStateFault"
@@ -412,6 +419,10 @@ def test_replication_config_lifecycle_rules_and_tags(dms_local: DmsLocal) -> Non
     wait_until(lambda: replication(dms, arn)["Status"] == "stopped")
     stopped = replication(dms, arn)
     assert stopped["StopReason"] == "Stop Reason NORMAL"
+    code, _ = error_of(
+        lambda: dms.reload_replication_tables(ReplicationConfigArn=arn, TablesToReload=one)
+    )
+    assert code == "InvalidResourceStateFault"
     assert "ReplicationLastStopTime" in stopped
     assert error_of(
         lambda: start(ReplicationConfigArn=arn, StartReplicationType="start-replication")
