@@ -418,11 +418,13 @@ class DmsClient:
         exclude_pattern: str | None = None,
         tags: str | None = None,
         read_tags: bool = False,
+        with_settings: bool = False,
     ) -> tuple[list[Discovered], list[str]]:
         """Lists resources, keeping names that match ``name_pattern`` (search semantics) and not
         ``exclude_pattern``, and whose tags satisfy ``tags`` (``"env,team=data"``).
 
         Returns the kept resources and warnings worth showing (e.g. filters that matched nothing).
+        ``with_settings`` also reads tasks' table mappings and settings (same number of calls).
         """
         model: type[models.ApiModel] = {
             "tasks": models.ReplicationTask,
@@ -439,6 +441,7 @@ class DmsClient:
                         "exclude_pattern": exclude_pattern,
                         "tags": tags,
                         "read_tags": read_tags,
+                        "with_settings": with_settings,
                     }
                 ),
             )

@@ -48,7 +48,7 @@ Tags to_tag_map(const std::vector<dms::Tag>& tags) {
 DiscoveryResult<dms::ReplicationTask> Discovery::tasks(const ResourceFilter& filter,
                                                        const DiscoveryOptions& options) {
   dms::DescribeReplicationTasksMessage request;
-  request.without_settings = true;
+  request.without_settings = !options.with_settings;
   return filter_resources(
       client_, client_.describe_replication_tasks_all(request), filter, options,
       "replication tasks",

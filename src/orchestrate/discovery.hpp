@@ -20,6 +20,9 @@ struct Discovered {
 struct DiscoveryOptions {
   // Read tags even when no tag filter needs them (the component shows them on assets).
   bool read_tags = false;
+  // Ask DescribeReplicationTasks for table mappings and task settings too (larger answers, the
+  // same number of calls): the component summarizes mappings and notices validation.
+  bool with_settings = false;
 };
 
 // What one listing found, and what a user should be told about the filters.

@@ -11,7 +11,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-bool is_arn(const std::string& text) { return text.starts_with("arn:"); }
+bool is_arn(const std::string& text) {
+  return text.starts_with("arn:");
+}
 
 std::chrono::milliseconds since(aws::Clock& clock, aws::TimePoint start) {
   return std::chrono::duration_cast<milliseconds>(clock.now() - start);
@@ -82,10 +84,14 @@ std::string describe_end(const dms::ReplicationTask& task, TaskPhase phase) {
 
 std::string_view to_string(RunOutcome outcome) {
   switch (outcome) {
-    case RunOutcome::kSucceeded: return "succeeded";
-    case RunOutcome::kFailed: return "failed";
-    case RunOutcome::kTimedOut: return "timed-out";
-    case RunOutcome::kCancelled: return "cancelled";
+    case RunOutcome::kSucceeded:
+      return "succeeded";
+    case RunOutcome::kFailed:
+      return "failed";
+    case RunOutcome::kTimedOut:
+      return "timed-out";
+    case RunOutcome::kCancelled:
+      return "cancelled";
   }
   return "failed";
 }
@@ -117,12 +123,12 @@ Progress progress_of(const dms::ReplicationTask& task, milliseconds waited) {
     progress.tables_queued = stats->tables_queued.value_or(0);
     progress.tables_errored = stats->tables_errored.value_or(0);
   }
-  progress.message = fmt::format(
-      "{}: {} {}% tables loaded {}, loading {}, queued {}, errored {} ({} s)",
-      task.replication_task_identifier.value_or("task"), progress.status,
-      progress.percent ? std::to_string(*progress.percent) : std::string("-"),
-      progress.tables_loaded, progress.tables_loading, progress.tables_queued,
-      progress.tables_errored, waited.count() / 1000);
+  progress.message =
+      fmt::format("{}: {} {}% tables loaded {}, loading {}, queued {}, errored {} ({} s)",
+                  task.replication_task_identifier.value_or("task"), progress.status,
+                  progress.percent ? std::to_string(*progress.percent) : std::string("-"),
+                  progress.tables_loaded, progress.tables_loading, progress.tables_queued,
+                  progress.tables_errored, waited.count() / 1000);
   return progress;
 }
 
@@ -132,6 +138,14 @@ std::string effective_start_type(const dms::ReplicationTask& task, const std::st
     if (reason != nullptr) *reason = std::move(text);
   };
   if (!ever_ran(task)) {
+    // There is no stop position to continue from: guessing a full load here could copy a
+    // large source the user meant to resume, so say so instead.
+    if (requested == "resume-processing") {
+      throw aws::ConfigError(fmt::format(
+          "task {} has never run, so there is nothing to resume: resume-processing continues a "
+          "previous run; use start-replication for its first run",
+          task.replication_task_identifier.value_or(task.replication_task_arn.value_or("?"))));
+    }
     if (requested != "start-replication") {
       explain(fmt::format("the task has never run, so {} is not valid; sent start-replication",
                           requested));
@@ -216,8 +230,8 @@ RunResult TaskRunner::run(const std::string& task_arn, const RunOptions& options
 
   const std::string status = task.status.value_or("");
   if (status == "starting" || status == "running") {
-    result.notes.push_back(fmt::format("the task was already {}; waited for it instead of starting it",
-                                       status));
+    result.notes.push_back(
+        fmt::format("the task was already {}; waited for it instead of starting it", status));
   } else {
     std::string reason;
     const std::string type = effective_start_type(task, options.start_type, &reason);
@@ -248,8 +262,8 @@ RunResult TaskRunner::run(const std::string& task_arn, const RunOptions& options
 RunResult TaskRunner::wait(const std::string& task_arn, const RunOptions& options,
                            const ProgressCallback& on_progress, const CancelCheck& cancelled) {
   const dms::ReplicationTask task = describe(task_arn);
-  return wait_for(task.replication_task_arn.value_or(task_arn), options, RunResult{},
-                  clock_.now(), on_progress, cancelled);
+  return wait_for(task.replication_task_arn.value_or(task_arn), options, RunResult{}, clock_.now(),
+                  on_progress, cancelled);
 }
 
 RunResult TaskRunner::wait_for(const std::string& task_arn, const RunOptions& options,
@@ -302,9 +316,9 @@ RunResult TaskRunner::wait_for(const std::string& task_arn, const RunOptions& op
     }
     if (!left_starting && waited > options.start_timeout) {
       result.outcome = RunOutcome::kTimedOut;
-      result.message = fmt::format(
-          "{} did not leave 'starting' within the start timeout ({} s)",
-          task.replication_task_identifier.value_or(task_arn), options.start_timeout.count() / 1000);
+      result.message = fmt::format("{} did not leave 'starting' within the start timeout ({} s)",
+                                   task.replication_task_identifier.value_or(task_arn),
+                                   options.start_timeout.count() / 1000);
       return result;
     }
     if (options.completion_timeout && waited > *options.completion_timeout) {
@@ -315,9 +329,9 @@ RunResult TaskRunner::wait_for(const std::string& task_arn, const RunOptions& op
       return result;
     }
     // Back off while nothing moves; poll quickly again once something changes.
-    const std::string signature = fmt::format("{}|{}|{}|{}", progress.status,
-                                              progress.percent.value_or(-1), progress.tables_loaded,
-                                              progress.tables_loading);
+    const std::string signature =
+        fmt::format("{}|{}|{}|{}", progress.status, progress.percent.value_or(-1),
+                    progress.tables_loaded, progress.tables_loading);
     if (last_progress && *last_progress == signature) {
       interval = std::min(options.poll_interval_max,
                           milliseconds(static_cast<long long>(interval.count() * 3 / 2)));

@@ -204,6 +204,7 @@ std::string discover(dms::DmsClient& client, const std::string& kind,
       tag_text ? orchestrate::parse_tag_filter(*tag_text) : std::vector<orchestrate::TagRequirement>{});
   orchestrate::DiscoveryOptions discovery_options;
   discovery_options.read_tags = options.value("read_tags", false);
+  discovery_options.with_settings = options.value("with_settings", false);
   orchestrate::Discovery discovery(client);
   if (kind == "tasks") return discovered_to_json(discovery.tasks(filter, discovery_options)).dump();
   if (kind == "endpoints") {

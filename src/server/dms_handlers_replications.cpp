@@ -44,8 +44,12 @@ nlohmann::json public_config(const Record& record) {
 std::string complete_replication_settings(const std::optional<std::string>& given,
                                           const std::string& resource_id, bool on_create) {
   auto settings = nlohmann::json::parse(complete_task_settings(given, "", resource_id, on_create));
-  settings["Logging"]["CloudWatchLogGroup"] = "dms-serverless-replication-" + resource_id;
-  settings["Logging"]["CloudWatchLogStream"] = "dms-serverless-serv-res-id-" + resource_id;
+  // As for tasks, the names are set only while logging is on.
+  auto& logging = settings["Logging"];
+  if (logging.is_object() && logging.value("EnableLogging", false)) {
+    logging["CloudWatchLogGroup"] = "dms-serverless-replication-" + resource_id;
+    logging["CloudWatchLogStream"] = "dms-serverless-serv-res-id-" + resource_id;
+  }
   return settings.dump();
 }
 

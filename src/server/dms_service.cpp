@@ -98,6 +98,13 @@ Record DmsService::require(const RequestContext& context, ResourceKind kind,
   return *record;
 }
 
+std::vector<Record> DmsService::replication_instances() {
+  const std::lock_guard lock(mutex_);
+  auto records = store_.list_all(ResourceKind::kInstance);
+  for (auto& record : records) refresh(ResourceKind::kInstance, record);
+  return records;
+}
+
 void DmsService::refresh(ResourceKind kind, Record& record) {
   const auto ready_at = record.internal.value("ready_at_ms", std::int64_t{0});
   if (now_millis() < ready_at) return;

@@ -55,6 +55,9 @@ class DmsService {
   void recover_interrupted_tasks();
   // At shutdown: running tasks are stopped and recorded as stopped; no new work starts.
   void shutdown();
+  // Every replication instance of every account and region, as stored (the metrics publisher
+  // reads which instances to publish instance metrics for).
+  std::vector<Record> replication_instances();
 
  private:
   using Handler = nlohmann::json (DmsService::*)(const RequestContext&, const nlohmann::json&);

@@ -141,9 +141,11 @@ class Reporter final : public rep::FullLoadObserver {
   using ReloadQuery = std::function<std::vector<rep::QualifiedName>()>;
 
   Reporter(std::shared_ptr<TaskCallbacks> callbacks, const FullLoadExecutorOptions& options,
-           std::string task_id, rep::Clock::time_point task_start, ReloadQuery reloads)
+           std::string task_id, rep::Clock::time_point task_start,
+           const TaskTelemetryIdentity& identity, ReloadQuery reloads)
       : callbacks_(std::move(callbacks)),
         options_(options),
+        identity_(identity),
         task_id_(std::move(task_id)),
         task_start_(task_start),
         load_start_(rep::Clock::now()),
@@ -181,19 +183,24 @@ class Reporter final : public rep::FullLoadObserver {
 
   void on_progress(const rep::FullLoadProgress& progress) override {
     progress_ = progress;
+    if (options_.telemetry != nullptr) {
+      options_.telemetry->full_load_totals(identity_, progress.rows_loaded, progress.bytes_loaded);
+    }
     if (SteadyClock::now() - last_report_ >= options_.report_interval) publish(std::nullopt);
   }
 
   void on_log(rep::LogSeverity severity, std::string_view component,
               std::string_view message) override {
+    const char letter = severity == rep::LogSeverity::kError     ? 'E'
+                        : severity == rep::LogSeverity::kWarning ? 'W'
+                                                                 : 'I';
+    if (options_.telemetry != nullptr)
+      options_.telemetry->log(identity_, letter, component, message);
     if (options_.logger == nullptr) return;
     const LogLevel level = severity == rep::LogSeverity::kError     ? LogLevel::kError
                            : severity == rep::LogSeverity::kWarning ? LogLevel::kWarning
                                                                     : LogLevel::kInfo;
     if (!options_.logger->enabled(level)) return;
-    const char letter = severity == rep::LogSeverity::kError     ? 'E'
-                        : severity == rep::LogSeverity::kWarning ? 'W'
-                                                                 : 'I';
     options_.logger->log(
         level, fmt::format("task {}: [{:<16}]{}:  {}", task_id_, component, letter, message));
   }
@@ -204,6 +211,10 @@ class Reporter final : public rep::FullLoadObserver {
     for (const auto& table : reloaded_tables_) replace(tables_, table);
     progress_ = result.progress;
     load_start_ = result.start_time;
+    if (options_.telemetry != nullptr) {
+      options_.telemetry->full_load_totals(identity_, progress_.rows_loaded,
+                                           progress_.bytes_loaded);
+    }
     std::optional<rep::Clock::time_point> finish_date;
     if (result.outcome == rep::FullLoadOutcome::kFinished) {
       finish_date = result.end_time;
@@ -261,6 +272,7 @@ class Reporter final : public rep::FullLoadObserver {
 
   std::shared_ptr<TaskCallbacks> callbacks_;
   const FullLoadExecutorOptions& options_;
+  const TaskTelemetryIdentity& identity_;
   std::string task_id_;
   rep::Clock::time_point task_start_;
   rep::Clock::time_point load_start_;
@@ -346,8 +358,21 @@ void FullLoadExecutor::reap_finished_locked() {
 
 void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> callbacks) {
   const auto arn = run.task.replication_task_arn.value_or("");
+  const auto identity = task_telemetry_identity(run);
+  TaskTelemetry* const telemetry = options_.telemetry;
+  if (telemetry != nullptr) {
+    telemetry->log(identity, 'I', "TASK_MANAGER",
+                   fmt::format("Task '{}' is starting: full load, start type {}.",
+                               identity.task_identifier, run.start_type));
+  }
   auto prepared = make_full_load_request(run, options_);
   if (auto* message = std::get_if<std::string>(&prepared)) {
+    if (telemetry != nullptr) {
+      telemetry->log(identity, 'E', "TASK_MANAGER",
+                     fmt::format("Task '{}' failed ({}): {}", identity.task_identifier,
+                                 "Stop Reason FATAL_ERROR", *message));
+      telemetry->run_ended(identity);
+    }
     callbacks->on_failed(*message);
     return;
   }
@@ -379,12 +404,12 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
     options_.logger->log(LogLevel::kInfo,
                          fmt::format("task {}: full load starting ({})", task_id, run.start_type));
   }
-  slot->thread = std::jthread([this, slot, task_id, task_start,
+  slot->thread = std::jthread([this, slot, task_id, task_start, identity, telemetry,
                                request = std::get<rep::FullLoadRequest>(std::move(prepared)),
                                callbacks = std::move(callbacks)](std::stop_token stop) mutable {
     try {
       request.stop = std::move(stop);
-      Reporter reporter(callbacks, options_, task_id, task_start, [slot] {
+      Reporter reporter(callbacks, options_, task_id, task_start, identity, [slot] {
         const std::lock_guard lock(slot->reload_mutex);
         auto names = slot->pending_reloads;
         names.insert(names.end(), slot->reloading.begin(), slot->reloading.end());
@@ -431,6 +456,27 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
         slot->closed = true;
       }
       reporter.finish(result);
+      if (telemetry != nullptr) {
+        switch (result.outcome) {
+          case rep::FullLoadOutcome::kFinished:
+            telemetry->log(identity, 'I', "TASK_MANAGER",
+                           fmt::format("Task '{}' finished: {}. {} rows loaded in {} tables.",
+                                       task_id, kFullLoadFinished, result.progress.rows_loaded,
+                                       result.progress.tables_loaded));
+            break;
+          case rep::FullLoadOutcome::kStopped:
+            telemetry->log(
+                identity, 'I', "TASK_MANAGER",
+                fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
+            break;
+          case rep::FullLoadOutcome::kFailed:
+            telemetry->log(identity, 'E', "TASK_MANAGER",
+                           fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
+                                       result.failure_message));
+            break;
+        }
+        telemetry->run_ended(identity);
+      }
       switch (result.outcome) {
         case rep::FullLoadOutcome::kFinished:
           callbacks->on_finished(kFullLoadFinished);

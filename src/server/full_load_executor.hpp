@@ -14,6 +14,7 @@
 #include "replicate/full_load.hpp"
 #include "server/logger.hpp"
 #include "server/task_executor.hpp"
+#include "server/task_telemetry.hpp"
 
 namespace dagster_dms::server {
 
@@ -26,6 +27,8 @@ struct FullLoadExecutorOptions {
   std::chrono::milliseconds report_interval{250};
   // The engine's log lines go here (optional; not owned).
   Logger* logger = nullptr;
+  // Where the task's CloudWatch log lines and metric counters go (optional; not owned).
+  TaskTelemetry* telemetry = nullptr;
 };
 
 // What a task run turns into for the engine, or why it cannot run (a message for

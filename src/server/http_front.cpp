@@ -7,23 +7,14 @@
 #include <chrono>
 
 #include "server/api_error.hpp"
+#include "server/cloudwatch_service.hpp"
 #include "server/identifiers.hpp"
+#include "server/logs_service.hpp"
+#include "server/wire_protocol.hpp"
 
 namespace dagster_dms::server {
 
 namespace {
-
-// The JSON-protocol services one port serves, by X-Amz-Target prefix.
-struct TargetService {
-  std::string_view target_prefix;
-  std::string_view signing_name;
-  std::string_view content_type;
-};
-constexpr TargetService kServices[] = {
-    {"AmazonDMSv20160101", "dms", "application/x-amz-json-1.1"},
-    {"GraniteServiceVersion20100801", "monitoring", "application/x-amz-json-1.0"},
-    {"Logs_20140328", "logs", "application/x-amz-json-1.1"},
-};
 
 // Headers httplib adds for the application; not part of what the client sent or signed.
 bool is_synthetic_header(const std::string& name) {
@@ -82,7 +73,7 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
   const std::string request_id = new_request_id();
   response.set_header("x-amzn-RequestId", request_id);
   std::string operation = "-";
-  std::string content_type = "application/x-amz-json-1.1";
+  Route route;
   int status = 200;
   std::string error_code;
   try {
@@ -97,52 +88,51 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
     signed_request.body = request.body;
 
     const std::string target = request.get_header_value("X-Amz-Target");
-    const auto dot = target.find('.');
-    const TargetService* service = nullptr;
-    for (const auto& candidate : kServices) {
-      if (dot != std::string::npos && target.compare(0, dot, candidate.target_prefix) == 0) {
-        service = &candidate;
-      }
-    }
-    if (service == nullptr) {
+    const std::string authorization = request.get_header_value("Authorization");
+    const std::string content_type = request.get_header_value("Content-Type");
+    const std::string smithy_protocol = request.get_header_value("smithy-protocol");
+    route = route_request(WireInput{target, request.path, smithy_protocol, content_type,
+                                    authorization, request.body});
+    if (!route.operation.empty()) operation = route.operation;  // named in the request log line
+    const Caller caller = verifier_.verify(signed_request, route.signing_name);
+    const nlohmann::json body = decode_request_body(route, request.body);
+    operation = route.operation;
+    const RequestContext context{caller.account_id, caller.region};
+    nlohmann::json result;
+    if (route.signing_name == "dms") {
+      result = dms_.handle(context, operation, body);
+    } else if (route.signing_name == "monitoring" && telemetry_.cloudwatch != nullptr) {
+      result = telemetry_.cloudwatch->handle(context, operation, body);
+    } else if (route.signing_name == "logs" && telemetry_.logs != nullptr) {
+      result = telemetry_.logs->handle(context, operation, body);
+    } else {
       throw ApiError(400, "UnknownOperationException",
-                     target.empty() ? "The request has no X-Amz-Target header."
-                                    : fmt::format("Unknown operation {}.", target));
+                     fmt::format("Operation {} is not served by this dms-local.", operation));
     }
-    operation = target.substr(dot + 1);
-    content_type = std::string(service->content_type);
-    const Caller caller = verifier_.verify(signed_request, service->signing_name);
-    if (service->signing_name != "dms") {
-      throw ApiError(400, "UnknownOperationException",
-                     fmt::format("Operation {} is not supported by dms-local yet.", operation));
-    }
-    nlohmann::json body = nlohmann::json::object();
-    if (!request.body.empty()) {
-      body = nlohmann::json::parse(request.body, nullptr, false);
-      if (body.is_discarded()) throw ApiError(400, "SerializationException", "Malformed JSON body");
-    }
-    const auto result =
-        dms_.handle(RequestContext{caller.account_id, caller.region}, operation, body);
-    response.set_content(result.dump(), content_type);
+    const auto encoded = encode_result(route, result, request_id);
+    for (const auto& [name, value] : encoded.headers) response.set_header(name, value);
+    response.set_content(encoded.body, encoded.content_type);
   } catch (const ApiError& error) {
     status = error.http_status();
     error_code = error.code();
-    response.status = status;
-    response.set_header("x-amzn-ErrorType", error.code());
-    response.set_content(error.body().dump(), content_type);
+    const auto encoded = encode_error(route, error, request_id);
+    response.status = encoded.status;
+    for (const auto& [name, value] : encoded.headers) response.set_header(name, value);
+    response.set_content(encoded.body, encoded.content_type);
   } catch (const std::exception& error) {
     status = 500;
     error_code = "InternalFailure";
     logger_.log(LogLevel::kError,
                 fmt::format("request {} ({}) failed: {}", request_id, operation, error.what()));
+    const auto encoded = encode_error(
+        route,
+        ApiError(500, "InternalFailure",
+                 "The request processing has failed because of an unknown error, exception or "
+                 "failure."),
+        request_id);
     response.status = 500;
-    response.set_header("x-amzn-ErrorType", "InternalFailure");
-    response.set_content(nlohmann::json{{"__type", "InternalFailure"},
-                                        {"message",
-                                         "The request processing has failed because of an unknown "
-                                         "error, exception or failure."}}
-                             .dump(),
-                         content_type);
+    for (const auto& [name, value] : encoded.headers) response.set_header(name, value);
+    response.set_content(encoded.body, encoded.content_type);
   }
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)

@@ -15,14 +15,27 @@ struct Response;
 
 namespace dagster_dms::server {
 
-// The HTTP side: one port for every service. Each POST is SigV4-verified, routed by its
-// X-Amz-Target prefix, and answered in the AWS JSON protocol (errors included).
+class CloudWatchService;
+class LogsService;
+
+// The CloudWatch metrics and Logs APIs the front serves besides DMS (not owned; optional).
+struct TelemetryApis {
+  CloudWatchService* cloudwatch = nullptr;
+  LogsService* logs = nullptr;
+};
+
+// The HTTP side: one port for every service. Each POST is SigV4-verified, routed to DMS,
+// CloudWatch or Logs (see wire_protocol.hpp: X-Amz-Target, the RPC v2 CBOR path, or the query
+// protocol's credential scope) and answered in the protocol it came in (errors included).
 class HttpFront {
  public:
   HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger);
   ~HttpFront();
   HttpFront(const HttpFront&) = delete;
   HttpFront& operator=(const HttpFront&) = delete;
+
+  // Serves CloudWatch and Logs too; call before serve().
+  void set_telemetry_apis(TelemetryApis apis) { telemetry_ = apis; }
 
   // Binds and listens; port 0 picks a free one. Returns the port. Throws on failure.
   int bind(const std::string& host, int port);
@@ -37,6 +50,7 @@ class HttpFront {
   const SigV4Verifier& verifier_;
   DmsService& dms_;
   Logger& logger_;
+  TelemetryApis telemetry_;
   std::unique_ptr<httplib::Server> server_;
 };
 

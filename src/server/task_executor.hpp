@@ -20,6 +20,8 @@ struct TaskRun {
   std::optional<std::string> source_password;
   dms::Endpoint target;
   std::optional<std::string> target_password;
+  // The ReplicationInstanceIdentifier its CloudWatch metrics and log group are named after.
+  std::string instance_identifier;
 };
 
 // How a data plane reports back. Calls may come from any thread; each one is applied to the

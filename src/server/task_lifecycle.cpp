@@ -174,6 +174,10 @@ void DmsService::begin_run(const std::string& task_arn, std::int64_t run_id) {
     };
     load_endpoint(record->doc.value("SourceEndpointArn", ""), run.source, run.source_password);
     load_endpoint(record->doc.value("TargetEndpointArn", ""), run.target, run.target_password);
+    if (auto instance = store_.find_by_arn(ResourceKind::kInstance,
+                                           record->doc.value("ReplicationInstanceArn", ""))) {
+      run.instance_identifier = instance->identifier;
+    }
   }
   executor_.start(run, std::make_shared<RunCallbacks>(*this, task_arn, run_id));
 }

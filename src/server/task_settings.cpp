@@ -164,8 +164,16 @@ std::string complete_task_settings(const std::optional<std::string>& given,
     }
     merge_into(settings, parsed);
   }
-  settings["Logging"]["CloudWatchLogGroup"] = "dms-tasks-" + instance_id;
-  settings["Logging"]["CloudWatchLogStream"] = "dms-task-" + task_resource_id;
+  // DMS names the task's CloudWatch log only while logging is on; otherwise both stay null.
+  auto& logging = settings["Logging"];
+  const auto enabled = logging.find("EnableLogging");
+  if (enabled != logging.end() && enabled->is_boolean() && enabled->get<bool>()) {
+    logging["CloudWatchLogGroup"] = "dms-tasks-" + instance_id;
+    logging["CloudWatchLogStream"] = "dms-task-" + task_resource_id;
+  } else {
+    logging["CloudWatchLogGroup"] = nullptr;
+    logging["CloudWatchLogStream"] = nullptr;
+  }
   return settings.dump();
 }
 

@@ -26,7 +26,9 @@ json task(const std::string& status, const std::string& stop_reason = "",
   return t;
 }
 
-json listing(const json& t) { return json{{"ReplicationTasks", json::array({t})}}; }
+json listing(const json& t) {
+  return json{{"ReplicationTasks", json::array({t})}};
+}
 
 RunOptions fast_options() {
   RunOptions options;
@@ -103,11 +105,19 @@ TEST_F(TaskRunnerTest, StartReplicationOnATaskThatRanBeforeBecomesReloadTarget) 
   EXPECT_EQ(harness.calls()[1].body["StartReplicationTaskType"], "reload-target");
 }
 
-TEST_F(TaskRunnerTest, ResumeOnATaskThatNeverRanBecomesStartReplication) {
+TEST_F(TaskRunnerTest, ResumeOnATaskThatNeverRanIsRefusedWithAReason) {
   std::string reason;
   dms::ReplicationTask fresh;
   fresh.status = "ready";
-  EXPECT_EQ(effective_start_type(fresh, "resume-processing", &reason), "start-replication");
+  fresh.replication_task_identifier = "orders";
+  try {
+    effective_start_type(fresh, "resume-processing", &reason);
+    FAIL() << "resume-processing on a task that never ran was accepted";
+  } catch (const aws::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("orders has never run"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("start-replication"), std::string::npos);
+  }
+  EXPECT_EQ(effective_start_type(fresh, "reload-target", &reason), "start-replication");
   EXPECT_FALSE(reason.empty());
   dms::ReplicationTask cdc;
   cdc.status = "stopped";
@@ -152,13 +162,18 @@ TEST_F(TaskRunnerTest, PollingBacksOffWhileNothingChanges) {
   harness.transport->set_handler([&](const aws::HttpRequest&) {
     ++polls;
     return aws::HttpResponse{
-        200, {}, listing(polls < 8 ? task("running") : task("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED")).dump()};
+        200,
+        {},
+        listing(polls < 8 ? task("running")
+                          : task("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED"))
+            .dump()};
   });
   const RunResult result = runner.run("orders", fast_options());
   EXPECT_EQ(result.outcome, RunOutcome::kSucceeded);
   // Seven gaps between eight polls: at a fixed 1 s they would add up to 7 s; growing by half each
   // time from 1 s, capped at 8 s, they add up to 28.78 s.
-  EXPECT_EQ(result.waited, std::chrono::milliseconds(1000 + 1500 + 2250 + 3375 + 5062 + 7593 + 8000));
+  EXPECT_EQ(result.waited,
+            std::chrono::milliseconds(1000 + 1500 + 2250 + 3375 + 5062 + 7593 + 8000));
 }
 
 TEST_F(TaskRunnerTest, CancellationStopsTheTaskThisRunStarted) {
@@ -169,8 +184,7 @@ TEST_F(TaskRunnerTest, CancellationStopsTheTaskThisRunStarted) {
   harness.reply(json{{"ReplicationTask", task("stopping")}});
   harness.reply(listing(task("stopped", "Stop Reason NORMAL")));
   int checks = 0;
-  const RunResult result =
-      runner.run("orders", fast_options(), {}, [&] { return ++checks > 1; });
+  const RunResult result = runner.run("orders", fast_options(), {}, [&] { return ++checks > 1; });
   EXPECT_EQ(result.outcome, RunOutcome::kCancelled);
   EXPECT_NE(result.message.find("stopped"), std::string::npos);
   const auto ops = operations(harness);

@@ -145,8 +145,9 @@ def test_task_describe_filters_settings_and_errors(dms_local: DmsLocal) -> None:
     assert [t["ReplicationTaskIdentifier"] for t in full] == ["orders"]
     settings = json.loads(full[0]["ReplicationTaskSettings"])
     assert settings["FullLoadSettings"]["TargetTablePrepMode"] == "DROP_AND_CREATE"
-    assert settings["Logging"]["CloudWatchLogGroup"] == "dms-tasks-local-instance"
-    assert settings["Logging"]["CloudWatchLogStream"] == "dms-task-" + arn.rsplit(":", 1)[1]
+    # Logging is off by default, and DMS names the CloudWatch log only while it is on.
+    assert settings["Logging"]["CloudWatchLogGroup"] is None
+    assert settings["Logging"]["CloudWatchLogStream"] is None
     lean = dms.describe_replication_tasks(WithoutSettings=True)["ReplicationTasks"]
     assert all("ReplicationTaskSettings" not in t for t in lean)
     by_endpoint = dms.describe_replication_tasks(

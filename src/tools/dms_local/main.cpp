@@ -12,16 +12,22 @@
 #include <thread>
 
 #include "aws/clock.hpp"
+#include "server/cloudwatch_service.hpp"
 #include "server/dms_service.hpp"
 #ifdef DAGSTER_DMS_HAVE_DATA_PLANE
 #include "server/full_load_executor.hpp"
 #endif
 #include "server/http_front.hpp"
+#include "server/log_store.hpp"
 #include "server/logger.hpp"
+#include "server/logs_service.hpp"
+#include "server/metrics_publisher.hpp"
+#include "server/metrics_store.hpp"
 #include "server/seed.hpp"
 #include "server/sigv4_verifier.hpp"
 #include "server/store.hpp"
 #include "server/task_executor.hpp"
+#include "server/telemetry_hub.hpp"
 
 namespace server = dagster_dms::server;
 
@@ -38,6 +44,7 @@ struct ServeOptions {
   int instance_create_delay_ms = 1000;
   int task_create_delay_ms = 1000;
   int task_start_delay_ms = 500;
+  int metrics_interval_ms = 5000;
   std::string test_executor;
   std::string seed_file;
 };
@@ -72,6 +79,26 @@ int serve(const ServeOptions& options) {
   dagster_dms::aws::SystemClock clock;
   server::SigV4Verifier verifier(std::move(key_pairs), clock);
   server::Store store(options.state_dir);
+  // CloudWatch metrics and task logs live in the same state file, on their own connection.
+  server::SqliteDb telemetry_db(store.path());
+  server::MetricsStore metrics_store(telemetry_db);
+  server::LogStore log_store(telemetry_db);
+  server::DmsService* instances_source = nullptr;  // set once the control plane exists
+  server::MetricsPublisherOptions publisher_options;
+  publisher_options.interval = std::chrono::milliseconds(options.metrics_interval_ms);
+  server::MetricsPublisher publisher(
+      metrics_store, server::HostSampler(options.state_dir),
+      [&instances_source] {
+        std::vector<server::InstanceRef> out;
+        if (instances_source == nullptr) return out;
+        for (const auto& record : instances_source->replication_instances()) {
+          if (record.doc.value("ReplicationInstanceStatus", "") != "available") continue;
+          out.push_back({record.account, record.region, record.identifier});
+        }
+        return out;
+      },
+      clock, publisher_options, &logger);
+  server::TelemetryHub telemetry(log_store, publisher, clock, &logger);
 
   std::unique_ptr<server::TaskExecutor> executor;
   if (options.test_executor == "hold") {
@@ -86,6 +113,7 @@ int serve(const ServeOptions& options) {
       executor_options.s3_root = std::filesystem::absolute(options.s3_root);
     }
     executor_options.logger = &logger;
+    executor_options.telemetry = &telemetry;
     executor = std::make_unique<server::FullLoadExecutor>(std::move(executor_options));
 #else
     // A build without the data plane: starts fail and say why.
@@ -123,8 +151,18 @@ int serve(const ServeOptions& options) {
                fmt::format("seed {}: {} resources created, {} already present", options.seed_file,
                            outcome.created, outcome.existing));
   }
+  instances_source = &dms;
+  publisher.start();
+  // The publisher reads instances from `dms`: it stops before `dms` goes away.
+  struct PublisherGuard {
+    server::MetricsPublisher& publisher;
+    ~PublisherGuard() { publisher.stop(); }
+  } publisher_guard{publisher};
+  server::CloudWatchService cloudwatch(metrics_store, clock);
+  server::LogsService logs(log_store);
 
   server::HttpFront front(verifier, dms, logger);
+  front.set_telemetry_apis({&cloudwatch, &logs});
   const int port = front.bind(options.host, options.port);
   if (!options.port_file.empty()) write_port_file(options.port_file, port);
   logger.log(server::LogLevel::kInfo, fmt::format("dms-local listening on http://{}:{} (state {})",
@@ -189,6 +227,11 @@ int main(int argc, char** argv) {
                    "How long a started task shows starting")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  serve_command
+      ->add_option("--metrics-interval-ms", options.metrics_interval_ms,
+                   "How often CloudWatch metrics are published (AWS: every 60000)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
   serve_command
       ->add_option("--test-executor", options.test_executor,
                    "For control-plane tests: 'hold' keeps started tasks running, moving no data, "

@@ -1,0 +1,283 @@
+"""One materialization of a replication task: start it the right way, wait, report.
+
+C++ decides the AWS side (what to send, how to wait, how to judge the end); this module turns the
+judged result into Dagster events: progress lines in the run log, result metadata, check results
+and a failure that explains itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+
+from dagster_dms.client import DmsClient, StartType, TaskProgress, TaskRunResult
+from dagster_dms.component import cloudwatch
+from dagster_dms.component.diagnosis import diagnose_start_failure
+from dagster_dms.component.state import TaskState
+from dagster_dms.errors import DmsError
+
+# Check names shared by the asset definitions, the materialization and the sensor.
+CHECK_NO_ERRORED_TABLES = "no_errored_tables"
+CHECK_CDC_LATENCY = "cdc_latency_under_threshold"
+CHECK_VALIDATION = "no_validation_failures"
+
+
+@dataclass(frozen=True)
+class TaskRunSettings:
+    start_type: StartType
+    start_timeout_seconds: float
+    completion_timeout_seconds: float | None
+    stop_task_on_termination: bool
+    cdc_latency_threshold_seconds: float
+
+
+class ProgressReporter:
+    """Writes a progress line when something changed, and at least once a minute."""
+
+    def __init__(self, log: Any, task: str) -> None:
+        self._log = log
+        self._task = task
+        self._last: tuple[object, ...] | None = None
+        self._last_time = 0.0
+
+    def __call__(self, progress: TaskProgress) -> None:
+        key = (
+            progress.status,
+            progress.percent,
+            progress.tables_loaded,
+            progress.tables_loading,
+            progress.tables_queued,
+            progress.tables_errored,
+        )
+        now = time.monotonic()
+        if key == self._last and now - self._last_time < 60:
+            return
+        self._last, self._last_time = key, now
+        percent = f"{progress.percent}%" if progress.percent is not None else "-"
+        self._log.info(
+            f"{self._task}: {progress.status} {percent}, tables loaded {progress.tables_loaded}, "
+            f"loading {progress.tables_loading}, queued {progress.tables_queued}, "
+            f"errored {progress.tables_errored} ({progress.waited_seconds:.0f}s)"
+        )
+
+
+def cdc_latency(
+    client: DmsClient, task: TaskState, instance_identifier: str, notes: list[str]
+) -> dict[str, float]:
+    """CDCLatencySource/Target (seconds) of a CDC task, from CloudWatch; missing ones absent."""
+    dims = cloudwatch.task_dimensions(instance_identifier, task.resource_id)
+    queries = [
+        cloudwatch.MetricQuery(f"m{i}", metric, dims)
+        for i, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
+    ]
+    values = cloudwatch.latest_values(client, queries, notes=notes)
+    return {
+        metric: values[f"m{i}"]
+        for i, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
+        if f"m{i}" in values
+    }
+
+
+def result_metadata(result: TaskRunResult) -> dict[str, Any]:
+    """What a finished run reports: status, progress, tables, rows, per-table statistics."""
+    task = result.task
+    stats = task.replication_task_stats
+    metadata: dict[str, Any] = {
+        "dms/status": task.status or "",
+        "dms/stop_reason": task.stop_reason or "",
+        "dms/outcome": result.outcome,
+        "dms/phase": result.phase,
+        "dms/start_type_sent": result.start_type_sent or "(not started: already running)",
+        "dms/waited_seconds": round(result.waited_seconds, 1),
+    }
+    if stats is not None:
+        metadata.update(
+            {
+                "dms/full_load_progress_percent": stats.full_load_progress_percent or 0,
+                "dms/tables_loaded": stats.tables_loaded or 0,
+                "dms/tables_loading": stats.tables_loading or 0,
+                "dms/tables_queued": stats.tables_queued or 0,
+                "dms/tables_errored": stats.tables_errored or 0,
+                "dms/elapsed_time_millis": stats.elapsed_time_millis or 0,
+            }
+        )
+        if stats.stop_date is not None:
+            metadata["dms/stop_date"] = stats.stop_date.isoformat()
+    if result.notes:
+        metadata["dms/notes"] = "\n".join(result.notes)
+    tables = result.table_statistics
+    if tables is not None:
+        metadata["dms/full_load_rows"] = sum(t.full_load_rows or 0 for t in tables)
+        metadata["dms/table_statistics"] = dg.MetadataValue.table(
+            records=[
+                dg.TableRecord(
+                    {
+                        "schema": t.schema_name or "",
+                        "table": t.table_name or "",
+                        "state": t.table_state or "",
+                        "full_load_rows": t.full_load_rows or 0,
+                        "inserts": t.inserts or 0,
+                        "updates": t.updates or 0,
+                        "deletes": t.deletes or 0,
+                        "validation_state": t.validation_state or "",
+                        "validation_failed_records": t.validation_failed_records or 0,
+                    }
+                )
+                for t in tables
+            ],
+            schema=dg.TableSchema(
+                columns=[
+                    dg.TableColumn("schema", "string"),
+                    dg.TableColumn("table", "string"),
+                    dg.TableColumn("state", "string"),
+                    dg.TableColumn("full_load_rows", "int"),
+                    dg.TableColumn("inserts", "int"),
+                    dg.TableColumn("updates", "int"),
+                    dg.TableColumn("deletes", "int"),
+                    dg.TableColumn("validation_state", "string"),
+                    dg.TableColumn("validation_failed_records", "int"),
+                ]
+            ),
+        )
+    elif result.table_statistics_error:
+        metadata["dms/table_statistics_error"] = result.table_statistics_error
+    return metadata
+
+
+def check_results(
+    asset_key: dg.AssetKey,
+    task: TaskState,
+    result: TaskRunResult,
+    latency: Mapping[str, float],
+    settings: TaskRunSettings,
+) -> list[dg.AssetCheckResult]:
+    """The task's checks, judged from what the run saw."""
+    checks: list[dg.AssetCheckResult] = []
+    stats = result.task.replication_task_stats
+    errored_tables = [
+        f"{t.schema_name}.{t.table_name}"
+        for t in result.table_statistics or []
+        if (t.table_state or "").lower().startswith("table error")
+    ]
+    errored = max(stats.tables_errored or 0 if stats else 0, len(errored_tables))
+    checks.append(
+        dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=CHECK_NO_ERRORED_TABLES,
+            passed=errored == 0,
+            metadata={"tables_errored": errored, "tables": ", ".join(errored_tables)},
+        )
+    )
+    if task.is_cdc:
+        checks.append(latency_check_result(asset_key, latency, settings))
+    if task.validation_enabled:
+        failed = sum(t.validation_failed_records or 0 for t in result.table_statistics or [])
+        checks.append(
+            dg.AssetCheckResult(
+                asset_key=asset_key,
+                check_name=CHECK_VALIDATION,
+                passed=failed == 0,
+                metadata={"validation_failed_records": failed},
+            )
+        )
+    return checks
+
+
+def latency_check_result(
+    asset_key: dg.AssetKey, latency: Mapping[str, float], settings: TaskRunSettings
+) -> dg.AssetCheckResult:
+    threshold = settings.cdc_latency_threshold_seconds
+    if not latency:
+        return dg.AssetCheckResult(
+            asset_key=asset_key,
+            check_name=CHECK_CDC_LATENCY,
+            passed=True,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="No CDC latency datapoints yet (CloudWatch publishes once a minute).",
+            metadata={"threshold_seconds": threshold},
+        )
+    worst = max(latency.values())
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=CHECK_CDC_LATENCY,
+        passed=worst <= threshold,
+        metadata={
+            "threshold_seconds": threshold,
+            **{f"{name}_seconds": value for name, value in latency.items()},
+        },
+    )
+
+
+def run_task_asset(
+    context: dg.AssetExecutionContext,
+    client: DmsClient,
+    task: TaskState,
+    instance_identifier: str,
+    settings: TaskRunSettings,
+    check_names: Sequence[str],
+) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+    """Runs the task and yields its materialization, then its checks; raises dg.Failure."""
+    asset_key = context.asset_key
+    reporter = ProgressReporter(context.log, task.identifier)
+    context.log.info(
+        f"Starting DMS task {task.identifier} ({task.migration_type}) with {settings.start_type}"
+    )
+    try:
+        result = client.run_task(
+            task.arn,
+            settings.start_type,
+            start_timeout=settings.start_timeout_seconds,
+            completion_timeout=settings.completion_timeout_seconds,
+            stop_on_cancel=settings.stop_task_on_termination,
+            on_progress=reporter,
+            # Dagster's termination arrives as an exception raised inside this callback; the
+            # core then stops the task this run started and raises it again.
+            should_stop=lambda: False,
+        )
+    except DmsError as error:
+        findings = diagnose_start_failure(client, task, error)
+        raise dg.Failure(
+            description=_explain(
+                f"DMS task {task.identifier} could not be started: {error}", findings
+            ),
+            metadata={"dms/error": str(error), "dms/diagnosis": "\n".join(findings)},
+        ) from error
+    for note in result.notes:
+        context.log.info(f"{task.identifier}: {note}")
+    metadata = result_metadata(result)
+    notes: list[str] = []
+    latency: dict[str, float] = {}
+    if task.is_cdc and result.succeeded:
+        latency = cdc_latency(client, task, instance_identifier, notes)
+        for name, value in latency.items():
+            metadata[f"dms/{name}_seconds"] = value
+    if not result.succeeded:
+        tail = cloudwatch.error_log_tail(client, instance_identifier, task.resource_id, notes=notes)
+        failure = result.task.last_failure_message or ""
+        lines = [f"DMS task {task.identifier} {result.outcome}: {result.message}"]
+        if failure and failure not in result.message:
+            lines.append(f"LastFailureMessage: {failure}")
+        if tail:
+            lines.append("Last error lines of the task log:")
+            lines.extend(f"  {line}" for line in tail)
+        lines.extend(notes)
+        raise dg.Failure(
+            description="\n".join(lines),
+            metadata={**metadata, "dms/log_tail": "\n".join(tail)},
+        )
+    if notes:
+        metadata["dms/metric_notes"] = "\n".join(notes)
+    yield dg.MaterializeResult(asset_key=asset_key, metadata=metadata)
+    for check in check_results(asset_key, task, result, latency, settings):
+        if check.check_name in check_names:
+            yield check
+
+
+def _explain(message: str, findings: Sequence[str]) -> str:
+    if not findings:
+        return message
+    return message + "\nLikely cause:\n" + "\n".join(f"- {f}" for f in findings)

@@ -1,0 +1,530 @@
+"""AWSDMSComponent end to end on dms-local: discovery into defs state, filters and tags,
+translation, configuration errors, the sensor's call budget, the stop job and termination."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import dagster as dg
+import pytest
+from botocore.config import Config
+from dagster.components.testing import create_defs_folder_sandbox
+
+from counting_proxy import counting_proxy
+from dagster_dms import AWSDMSComponent
+from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (provides `dms_local`)
+
+MAPPINGS = json.dumps(
+    {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "rule-name": "orders",
+                "object-locator": {"schema-name": "shop", "table-name": "orders%"},
+                "rule-action": "include",
+            }
+        ]
+    }
+)
+
+BASIC_EXAMPLE: dict[str, Any] = {
+    "aws_region": "us-east-1",
+    "aws_access_key_id": "{{ env('AWS_ACCESS_KEY_ID') }}",
+    "aws_secret_access_key": "{{ env('AWS_SECRET_ACCESS_KEY') }}",
+    "import_replication_tasks": True,
+}
+
+ADVANCED_EXAMPLE: dict[str, Any] = {
+    "aws_region": "us-east-1",
+    "aws_access_key_id": "{{ env('AWS_ACCESS_KEY_ID') }}",
+    "aws_secret_access_key": "{{ env('AWS_SECRET_ACCESS_KEY') }}",
+    "import_replication_tasks": True,
+    "import_endpoints": True,
+    "import_replication_instances": True,
+    "filter_by_name_pattern": "^prod_.*",
+    "exclude_name_pattern": "test|dev",
+    "filter_by_tags": "env,team",
+    "replication_task_type": "start-replication",
+    "generate_sensor": True,
+    "poll_interval_seconds": 60,
+    "group_name": "dms_prod",
+    "description": "Production database migrations",
+}
+
+TAGGED = [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "data"}]
+
+
+def dms_client(url: str) -> Any:
+    return boto3.client(
+        "dms",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def account(dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An account shaped like the demo's: prod, dev and test resources, tagged and not."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", dms_local.url)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    dms = dms_client(dms_local.url)
+    arns: dict[str, str] = {}
+
+    def endpoint(name: str, kind: str, tags: list[dict[str, str]]) -> str:
+        arns[name] = dms.create_endpoint(
+            EndpointIdentifier=name,
+            EndpointType=kind,
+            EngineName="postgres",
+            ServerName="127.0.0.1",
+            Port=5432,
+            DatabaseName="shop",
+            Username="dms",
+            Password="never-shown-pw",
+            Tags=tags,
+        )["Endpoint"]["EndpointArn"]
+        return arns[name]
+
+    source = endpoint("prod-orders-source", "source", TAGGED)
+    target = endpoint("prod-orders-target", "target", TAGGED)
+    endpoint("dev-orders-source", "source", [{"Key": "env", "Value": "dev"}])
+    instance = dms.create_replication_instance(
+        ReplicationInstanceIdentifier="prod-instance",
+        ReplicationInstanceClass="dms.t3.medium",
+        Tags=TAGGED,
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    arns["prod-instance"] = instance
+    deadline = time.monotonic() + 30
+    while (
+        dms.describe_replication_instances()["ReplicationInstances"][0]["ReplicationInstanceStatus"]
+        != "available"
+    ):
+        assert time.monotonic() < deadline, "the instance never became available"
+        time.sleep(0.05)
+    tasks = {
+        "prod-orders-full-load": ("full-load", TAGGED),
+        "prod-orders-cdc": ("cdc", TAGGED),
+        "prod-catalog-reload": ("full-load-and-cdc", TAGGED),
+        "prod-untagged": ("full-load", []),
+        "dev-orders": ("full-load", TAGGED),
+        "prod-test-orders": ("full-load", TAGGED),
+    }
+    for name, (migration, tags) in tasks.items():
+        arns[name] = dms.create_replication_task(
+            ReplicationTaskIdentifier=name,
+            SourceEndpointArn=source,
+            TargetEndpointArn=target,
+            ReplicationInstanceArn=instance,
+            MigrationType=migration,
+            TableMappings=MAPPINGS,
+            Tags=tags,
+        )["ReplicationTask"]["ReplicationTaskArn"]
+    while any(t["Status"] != "ready" for t in dms.describe_replication_tasks()["ReplicationTasks"]):
+        assert time.monotonic() < deadline + 30, "the tasks never became ready"
+        time.sleep(0.05)
+    return arns
+
+
+@contextmanager
+def loaded(
+    attributes: dict[str, Any], *, refresh: bool = True
+) -> Iterator[tuple[AWSDMSComponent, dg.Definitions, Path]]:
+    """Scaffolds the component in a sandbox project, refreshes its state, loads it again."""
+    with create_defs_folder_sandbox() as sandbox:
+        defs_path = sandbox.scaffold_component(
+            component_cls=AWSDMSComponent,
+            defs_yaml_contents={"type": "dagster_dms.AWSDMSComponent", "attributes": attributes},
+        )
+        if refresh:
+            with sandbox.load_component_and_build_defs(defs_path=defs_path) as (component, _):
+                assert isinstance(component, AWSDMSComponent)
+                asyncio.run(component.refresh_state(sandbox.project_root))
+        with sandbox.load_component_and_build_defs(defs_path=defs_path) as (component, defs):
+            assert isinstance(component, AWSDMSComponent)
+            yield component, defs, sandbox.project_root
+
+
+def keys(defs: dg.Definitions) -> set[str]:
+    return {
+        key.to_user_string()
+        for assets_def in defs.assets or []
+        if isinstance(assets_def, dg.AssetsDefinition)
+        for key in assets_def.keys
+    }
+
+
+def test_basic_example_imports_every_task(account: dict[str, str]) -> None:
+    with loaded(BASIC_EXAMPLE) as (_, defs, _root):
+        assert keys(defs) == {
+            "dms_task_prod_orders_full_load",
+            "dms_task_prod_orders_cdc",
+            "dms_task_prod_catalog_reload",
+            "dms_task_prod_untagged",
+            "dms_task_dev_orders",
+            "dms_task_prod_test_orders",
+        }
+        sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+        assert sensor.minimum_interval_seconds == 60
+        assert defs.get_job_def("aws_dms_stop_tasks") is not None
+
+
+def test_advanced_example_as_written_matches_nothing_and_says_why(
+    account: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with loaded(ADVANCED_EXAMPLE) as (_, defs, _root):
+        assert keys(defs) == set()
+    messages = "\n".join(r.getMessage() for r in caplog.records)
+    assert "^prod-.*" in messages, messages
+
+
+def test_advanced_example_with_the_hyphen_pattern_selects_exactly(
+    account: dict[str, str],
+) -> None:
+    attributes = {**ADVANCED_EXAMPLE, "filter_by_name_pattern": "^prod-.*"}
+    with loaded(attributes) as (_, defs, _root):
+        assert keys(defs) == {
+            "dms_task_prod_orders_full_load",
+            "dms_task_prod_orders_cdc",
+            "dms_task_prod_catalog_reload",
+            "dms_endpoint_prod_orders_source",
+            "dms_endpoint_prod_orders_target",
+            "dms_instance_prod_instance",
+        }
+        full_load = defs.get_assets_def("dms_task_prod_orders_full_load")
+        spec = next(iter(full_load.specs))
+        assert spec.group_name == "dms_prod"
+        assert spec.description is not None
+        assert spec.description.startswith("Production database migrations")
+        assert set(spec.kinds) == {"dms", "postgres"}
+        assert spec.metadata["dms/arn"] == account["prod-orders-full-load"]
+        assert spec.metadata["dms/source_endpoint"] == "prod-orders-source"
+        assert spec.metadata["dms/replication_instance"] == "prod-instance"
+        assert "shop.orders%" in spec.metadata["dms/table_mappings"]
+        assert spec.tags["dms/env"] == "prod"
+        assert [d.asset_key for d in spec.deps] == [dg.AssetKey("dms_endpoint_prod_orders_source")]
+        checks = {c.name for c in defs.get_assets_def("dms_task_prod_orders_cdc").check_specs}
+        assert checks == {"no_errored_tables", "cdc_latency_under_threshold"}
+        assert defs.get_sensor_def("dms_prod_observation_sensor") is not None
+        assert defs.get_job_def("dms_prod_stop_tasks") is not None
+
+
+def test_loading_with_state_makes_no_aws_call(dms_local: DmsLocal, account: dict[str, str]) -> None:
+    with counting_proxy(dms_local.url) as proxy:
+        attributes = {**ADVANCED_EXAMPLE, "filter_by_name_pattern": "^prod-.*"}
+        attributes["endpoint_url"] = proxy.url
+        with create_defs_folder_sandbox() as sandbox:
+            defs_path = sandbox.scaffold_component(
+                component_cls=AWSDMSComponent,
+                defs_yaml_contents={
+                    "type": "dagster_dms.AWSDMSComponent",
+                    "attributes": attributes,
+                },
+            )
+            with sandbox.load_component_and_build_defs(defs_path=defs_path) as (component, defs):
+                assert keys(defs) == set()  # no state yet
+                assert proxy.total() == 0
+                asyncio.run(component.refresh_state(sandbox.project_root))
+            refresh_calls = proxy.counts
+            assert refresh_calls["DescribeReplicationTasks"] >= 1
+            assert refresh_calls["ListTagsForResource"] >= 1
+            proxy.reset()
+            with sandbox.load_component_and_build_defs(defs_path=defs_path) as (_, defs):
+                assert len(keys(defs)) == 6
+            assert proxy.total() == 0, proxy.counts
+            state_files = list((sandbox.project_root).rglob("*state*"))
+            text = "".join(p.read_text() for p in state_files if p.is_file())
+            assert "never-shown-pw" not in text
+            state = json.loads(text)
+            assert state["tasks"] and state["endpoints"], state
+            for word in ("secret", "password", "session_token", "access_key"):
+                assert word not in text.lower(), word
+
+
+def test_translation_renames_and_regroups(account: dict[str, str]) -> None:
+    attributes = {
+        **BASIC_EXAMPLE,
+        "filter_by_name_pattern": "^prod-orders",
+        "translation": {
+            "key_prefix": "migrations",
+            "group_name": "{{ 'dms_' + props.kind }}",
+            "owners": ["team:data"],
+            "metadata": {"dms/identifier_copy": "{{ props.identifier }}"},
+        },
+    }
+    with loaded(attributes) as (_, defs, _root):
+        assert keys(defs) == {
+            "migrations/dms_task_prod_orders_full_load",
+            "migrations/dms_task_prod_orders_cdc",
+        }
+        spec = next(
+            iter(defs.get_assets_def(dg.AssetKey(["migrations", "dms_task_prod_orders_cdc"])).specs)
+        )
+        assert spec.group_name == "dms_task"
+        assert spec.owners == ["team:data"]
+        assert spec.metadata["dms/identifier_copy"] == "prod-orders-cdc"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"filter_by_name_pattern": "prod-("}, "filter_by_name_pattern"),
+        ({"poll_interval_seconds": 0}, "poll_interval_seconds"),
+        ({"replication_task_type": "resume"}, "replication_task_type"),
+        ({"filter_by_tags": "env,,team"}, "filter_by_tags"),
+        ({"group_name": "dms prod"}, "group_name"),
+    ],
+)
+def test_bad_configuration_names_the_field(
+    dms_local: DmsLocal, change: dict[str, Any], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", dms_local.url)
+    # Dagster wraps the validation error in its own types; the message is what users see.
+    with pytest.raises(Exception) as raised, loaded({**BASIC_EXAMPLE, **change}, refresh=False):
+        pass
+    # The field is named in the error chain dg shows (the tree error wraps the validation one).
+    chain = "".join(traceback.format_exception(raised.value))
+    assert expected in chain
+
+
+def test_secrets_stay_out_of_reprs(account: dict[str, str]) -> None:
+    with loaded(BASIC_EXAMPLE, refresh=False) as (component, _, _root):
+        assert component.aws_secret_access_key == "test"
+        assert "aws_secret_access_key" not in repr(component)
+        assert "test" not in repr(component.aws_settings).replace("aws_access_key_id='test'", "")
+
+
+def start_all(dms: Any, arns: dict[str, str], names: list[str]) -> None:
+    for name in names:
+        dms.start_replication_task(
+            ReplicationTaskArn=arns[name], StartReplicationTaskType="start-replication"
+        )
+
+
+def test_stop_job_stops_running_tasks(account: dict[str, str], dms_local: DmsLocal) -> None:
+    dms = dms_client(dms_local.url)
+    start_all(dms, account, ["prod-orders-cdc", "prod-catalog-reload"])
+    with loaded(BASIC_EXAMPLE) as (_, defs, _root):
+        job = defs.get_job_def("aws_dms_stop_tasks")
+        result = job.execute_in_process(
+            run_config={
+                "ops": {
+                    "aws_dms_stop_tasks_op": {
+                        "config": {"tasks": ["prod-orders-cdc", "prod-catalog-reload"]}
+                    }
+                }
+            }
+        )
+        assert result.success
+    for name in ("prod-orders-cdc", "prod-catalog-reload"):
+        task = dms.describe_replication_tasks(
+            Filters=[{"Name": "replication-task-id", "Values": [name]}]
+        )["ReplicationTasks"][0]
+        assert task["Status"] == "stopped"
+        assert task["StopReason"] == "Stop Reason NORMAL"
+
+
+def test_stop_job_refuses_unknown_tasks(account: dict[str, str]) -> None:
+    with loaded(BASIC_EXAMPLE) as (_, defs, _root):
+        result = defs.get_job_def("aws_dms_stop_tasks").execute_in_process(
+            run_config={"ops": {"aws_dms_stop_tasks_op": {"config": {"tasks": ["nope"]}}}},
+            raise_on_error=False,
+        )
+        assert not result.success
+        failure = result.get_step_failure_events()[0].step_failure_data.error
+        assert failure is not None
+        assert "Unknown task(s) nope" in failure.message
+
+
+def test_sensor_observes_changes_only_and_counts_its_calls(
+    account: dict[str, str], dms_local: DmsLocal
+) -> None:
+    dms = dms_client(dms_local.url)
+    with counting_proxy(dms_local.url) as proxy:
+        attributes = {**BASIC_EXAMPLE, "endpoint_url": proxy.url}
+        with loaded(attributes) as (_, defs, _root), dg.instance_for_test() as instance:
+            sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+            proxy.reset()
+            first = sensor.evaluate_tick(
+                dg.build_sensor_context(instance=instance, definitions=defs)
+            )
+            assert proxy.counts["DescribeReplicationTasks"] == 1
+            assert proxy.total() == 1  # nothing running: no metric query
+            observed = {e.asset_key.to_user_string() for e in first.asset_events}
+            assert len(observed) == 6
+            proxy.reset()
+            second = sensor.evaluate_tick(
+                dg.build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
+            )
+            assert second.asset_events == []
+            start_all(dms, account, ["prod-orders-cdc"])
+            proxy.reset()
+            third = sensor.evaluate_tick(
+                dg.build_sensor_context(instance=instance, cursor=second.cursor, definitions=defs)
+            )
+            changed = [e for e in third.asset_events if isinstance(e, dg.AssetObservation)]
+            assert [e.asset_key.to_user_string() for e in changed] == ["dms_task_prod_orders_cdc"]
+            # A running CDC task: its latency is read in one batched GetMetricData.
+            assert proxy.counts["DescribeReplicationTasks"] == 1
+            assert proxy.counts["GetMetricData"] <= 1
+
+
+TERMINATION_SCRIPT = """
+import sys
+
+import dagster as dg
+
+from dagster_dms import AWSDMSComponent
+
+component = AWSDMSComponent(
+    aws_region="us-east-1",
+    endpoint_url=sys.argv[1],
+    aws_access_key_id="test",
+    aws_secret_access_key="test",
+    filter_by_name_pattern="^prod-orders-full-load$",
+    start_timeout_seconds=30,
+)
+defs = component.build_defs_from_discovery(component.discover())
+asset = defs.get_assets_def("dms_task_prod_orders_full_load")
+with dg.DagsterInstance.get() as instance:
+    result = dg.materialize([asset], instance=instance, raise_on_error=False)
+    run = instance.get_run_by_id(result.run_id)
+    print("RUN-STATUS", run.status.value if run else "missing", flush=True)
+"""
+
+
+def test_terminating_the_run_stops_the_task(
+    account: dict[str, str], dms_local: DmsLocal, tmp_path: Path
+) -> None:
+    """With the hold executor a full load never finishes: the run waits until interrupted the
+    way Dagster terminates a run (SIGINT to the run worker), and must stop the task it started."""
+    dms = dms_client(dms_local.url)
+    script = tmp_path / "materialize.py"
+    script.write_text(TERMINATION_SCRIPT)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    process = subprocess.Popen(
+        [sys.executable, str(script), dms_local.url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while describe(dms, "prod-orders-full-load")["Status"] != "running":
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, "the materialization never started the task"
+            time.sleep(0.1)
+        time.sleep(1)  # the run is now inside its wait
+        # What Dagster's run launcher does on "Terminate": mark the run CANCELING, then interrupt
+        # the run worker (SIGINT).
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            [run] = instance.get_runs(limit=1)
+            instance.report_run_canceling(run)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "RUN-STATUS CANCELED" in output, output
+    task = describe(dms, "prod-orders-full-load")
+    assert task["Status"] == "stopped", task
+    assert task["StopReason"] == "Stop Reason NORMAL", task
+
+
+def describe(dms: Any, name: str) -> dict[str, Any]:
+    found = dms.describe_replication_tasks(
+        Filters=[{"Name": "replication-task-id", "Values": [name]}]
+    )["ReplicationTasks"]
+    return dict(found[0])
+
+
+def test_sensor_call_budget_with_250_tasks(
+    dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One tick lists 250 tasks in ceil(250/100) describe calls and reads every running CDC task's
+    latency in one GetMetricData call, whatever the number of tasks."""
+    dms = dms_client(dms_local.url)
+    source = dms.create_endpoint(
+        EndpointIdentifier="src",
+        EndpointType="source",
+        EngineName="postgres",
+        ServerName="127.0.0.1",
+        Port=5432,
+        DatabaseName="d",
+        Username="u",
+        Password="p",
+    )["Endpoint"]["EndpointArn"]
+    target = dms.create_endpoint(
+        EndpointIdentifier="dst",
+        EndpointType="target",
+        EngineName="postgres",
+        ServerName="127.0.0.1",
+        Port=5432,
+        DatabaseName="d",
+        Username="u",
+        Password="p",
+    )["Endpoint"]["EndpointArn"]
+    # 200 tasks per instance at most (the DMS quota): two instances.
+    instances = [
+        dms.create_replication_instance(
+            ReplicationInstanceIdentifier=name, ReplicationInstanceClass="dms.t3.large"
+        )["ReplicationInstance"]["ReplicationInstanceArn"]
+        for name in ("big-1", "big-2")
+    ]
+    while any(
+        i["ReplicationInstanceStatus"] != "available"
+        for i in dms.describe_replication_instances()["ReplicationInstances"]
+    ):
+        time.sleep(0.05)
+    arns = []
+    for i in range(250):
+        arns.append(
+            dms.create_replication_task(
+                ReplicationTaskIdentifier=f"task-{i:03d}",
+                SourceEndpointArn=source,
+                TargetEndpointArn=target,
+                ReplicationInstanceArn=instances[i % 2],
+                MigrationType="cdc" if i % 2 else "full-load",
+                TableMappings=MAPPINGS,
+            )["ReplicationTask"]["ReplicationTaskArn"]
+        )
+    time.sleep(0.3)  # past the creating -> ready delay
+    for arn in arns[1:60:2]:  # 30 CDC tasks running
+        dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+        )
+    with counting_proxy(dms_local.url) as proxy:
+        attributes = {**BASIC_EXAMPLE, "endpoint_url": proxy.url}
+        with loaded(attributes) as (_, defs, _root), dg.instance_for_test() as dagster_instance:
+            proxy.reset()
+            sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+            result = sensor.evaluate_tick(
+                dg.build_sensor_context(instance=dagster_instance, definitions=defs)
+            )
+            assert (
+                len([e for e in result.asset_events if isinstance(e, dg.AssetObservation)]) == 250
+            )
+            assert proxy.counts["DescribeReplicationTasks"] == 3, proxy.counts
+            assert proxy.counts["GetMetricData"] <= 1, proxy.counts
+            assert (
+                proxy.total()
+                == proxy.counts["DescribeReplicationTasks"] + proxy.counts["GetMetricData"]
+            ), proxy.counts
