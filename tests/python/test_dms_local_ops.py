@@ -146,9 +146,31 @@ def replication(dms: Any, arn: str) -> dict[str, Any]:
 # --- connections (control plane) -----------------------------------------------------------
 
 
+@pytest.fixture()
+def slow_instances(
+    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DmsLocal]:
+    """dms-local whose instances stay `creating` for 1.5 s: long enough to be seen, whatever
+    the machine's load."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    binary = dms_local_binary()
+    if binary is None:
+        pytest.skip("dms-local is not built")
+    args = ["--instance-create-delay-ms", "1500", "--test-executor", "hold"]
+    server = DmsLocal(binary, tmp_path / "state", args)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None:
+            assert server.stop() == 0
+
+
 def test_connection_to_unreachable_port_fails_and_names_host_and_port(
-    dms_local: DmsLocal,
+    slow_instances: DmsLocal,
 ) -> None:
+    dms_local = slow_instances
     dms = client(dms_local)
     instance = str(
         dms.create_replication_instance(
