@@ -110,6 +110,12 @@ class Engine {
     } catch (const MappingError& error) {
       return fail(error.what());
     }
+    if (!request_.only_tables.empty()) {
+      std::erase_if(plans_, [&](const auto& plan) {
+        return std::find(request_.only_tables.begin(), request_.only_tables.end(), plan.source) ==
+               request_.only_tables.end();
+      });
+    }
     if (plans_.empty()) {
       if (settings_.fail_on_no_tables) {
         return fail(

@@ -38,6 +38,9 @@ struct FullLoadRequest {
   std::string table_mappings;  // the TableMappings JSON document
   std::string task_settings;   // ReplicationTaskSettings JSON; empty = DMS defaults
   std::stop_token stop;        // checked between chunks of rows
+  // When not empty, only these source tables (among those the mappings select) are loaded:
+  // how ReloadTables reloads a few tables of a task.
+  std::vector<QualifiedName> only_tables;
 };
 
 // DescribeTableStatistics' TableState values.

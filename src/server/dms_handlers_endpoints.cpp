@@ -223,6 +223,16 @@ nlohmann::json DmsService::delete_endpoint(const RequestContext& context,
                       record.arn, task.identifier));
     }
   }
+  for (const auto& config :
+       store_.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
+    if (config.doc.value("SourceEndpointArn", "") == record.arn ||
+        config.doc.value("TargetEndpointArn", "") == record.arn) {
+      throw invalid_state(
+          fmt::format("Endpoint {} is used by replication config {}; delete the config first.",
+                      record.arn, config.identifier));
+    }
+  }
+  remove_connections(context, record.arn);
   store_.remove(ResourceKind::kEndpoint, record.arn);
   record.doc["Status"] = "deleting";
   return {{"Endpoint", public_endpoint(record)}};

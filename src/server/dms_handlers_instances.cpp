@@ -177,6 +177,7 @@ nlohmann::json DmsService::delete_instance(const RequestContext& context,
           record.identifier, task.identifier));
     }
   }
+  remove_connections(context, record.arn);
   store_.remove(ResourceKind::kInstance, record.arn);
   record.doc["ReplicationInstanceStatus"] = "deleting";
   return {{"ReplicationInstance", public_instance(record)}};

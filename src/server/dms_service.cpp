@@ -14,6 +14,7 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
 
 DmsService::~DmsService() {
   scheduler_.shutdown();
+  background_.shutdown();
 }
 
 nlohmann::json DmsService::handle(const RequestContext& context, const std::string& operation,
@@ -38,6 +39,18 @@ nlohmann::json DmsService::handle(const RequestContext& context, const std::stri
       {"RemoveTagsFromResource", &DmsService::remove_tags},
       {"ListTagsForResource", &DmsService::list_tags},
       {"DescribeAccountAttributes", &DmsService::describe_account_attributes},
+      {"TestConnection", &DmsService::test_connection},
+      {"DescribeConnections", &DmsService::describe_connections},
+      {"ReloadTables", &DmsService::reload_tables},
+      {"ReloadReplicationTables", &DmsService::reload_replication_tables},
+      {"CreateReplicationConfig", &DmsService::create_replication_config},
+      {"DescribeReplicationConfigs", &DmsService::describe_replication_configs},
+      {"ModifyReplicationConfig", &DmsService::modify_replication_config},
+      {"DeleteReplicationConfig", &DmsService::delete_replication_config},
+      {"StartReplication", &DmsService::start_replication},
+      {"StopReplication", &DmsService::stop_replication},
+      {"DescribeReplications", &DmsService::describe_replications},
+      {"DescribeReplicationTableStatistics", &DmsService::describe_replication_table_statistics},
   };
   const auto handler = kHandlers.find(operation);
   if (handler == kHandlers.end()) {
@@ -75,6 +88,10 @@ Record DmsService::require(const RequestContext& context, ResourceKind kind,
         throw not_found(fmt::format("Replication instance {} not found", arn));
       case ResourceKind::kTask:
         throw not_found(fmt::format("Replication Task {} not found", arn));
+      case ResourceKind::kConnection:
+        throw not_found(fmt::format("Connection {} not found", arn));
+      case ResourceKind::kReplicationConfig:
+        throw not_found(fmt::format("Replication config {} not found", arn));
     }
   }
   refresh(kind, *record);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "aws/clock.hpp"
 #include "dms/model/dms_model.hpp"
 #include "server/api_error.hpp"
+#include "server/background_work.hpp"
 #include "server/scheduler.hpp"
 #include "server/store.hpp"
 #include "server/task_executor.hpp"
@@ -23,6 +25,10 @@ struct ServiceOptions {
   std::chrono::milliseconds task_create_delay{1000};
   // How long a started task shows `starting` before the data plane gets it.
   std::chrono::milliseconds task_start_delay{500};
+  // Where s3 endpoints live locally (--s3-root), for TestConnection; unset: s3 tests fail.
+  std::optional<std::filesystem::path> s3_root;
+  // TestConnection's connect timeout for database endpoints.
+  std::chrono::seconds connection_test_timeout{5};
 };
 
 // Whose request this is: resources live per account and per region.
@@ -56,6 +62,8 @@ class DmsService {
  private:
   using Handler = nlohmann::json (DmsService::*)(const RequestContext&, const nlohmann::json&);
   friend class RunCallbacks;
+  friend class ReplicationRunCallbacks;
+  friend class SeedLoader;
 
   // Endpoints (dms_handlers_endpoints.cpp).
   nlohmann::json create_endpoint(const RequestContext& context, const nlohmann::json& body);
@@ -81,6 +89,42 @@ class DmsService {
   // Applies a data-plane report if run `run_id` is still the task's current run.
   void apply_report(const std::string& task_arn, std::int64_t run_id,
                     const std::function<void(Record&)>& change);
+  // TestConnection, DescribeConnections (dms_handlers_connections.cpp).
+  nlohmann::json test_connection(const RequestContext& context, const nlohmann::json& body);
+  nlohmann::json describe_connections(const RequestContext& context, const nlohmann::json& body);
+  void finish_connection_test(const std::string& key, std::int64_t test_id,
+                              const std::optional<std::string>& failure);
+  // At start-up: a test that was running when the process died comes back failed.
+  void recover_interrupted_connections_locked();
+  // Connections of an endpoint or instance that is being deleted.
+  void remove_connections(const RequestContext& context, const std::string& arn);
+  // ReloadTables, ReloadReplicationTables (dms_handlers_reload.cpp).
+  nlohmann::json reload_tables(const RequestContext& context, const nlohmann::json& body);
+  nlohmann::json reload_replication_tables(const RequestContext& context,
+                                           const nlohmann::json& body);
+  void reload_known_tables(const std::string& arn, const std::string& what,
+                           const std::vector<dms::TableToReload>& tables);
+  // Serverless replication configs (dms_handlers_replications.cpp).
+  nlohmann::json create_replication_config(const RequestContext& context,
+                                           const nlohmann::json& body);
+  nlohmann::json describe_replication_configs(const RequestContext& context,
+                                              const nlohmann::json& body);
+  nlohmann::json modify_replication_config(const RequestContext& context,
+                                           const nlohmann::json& body);
+  nlohmann::json delete_replication_config(const RequestContext& context,
+                                           const nlohmann::json& body);
+  nlohmann::json describe_replications(const RequestContext& context, const nlohmann::json& body);
+  nlohmann::json describe_replication_table_statistics(const RequestContext& context,
+                                                       const nlohmann::json& body);
+  // Serverless start/stop and the data plane's reports (replication_lifecycle.cpp).
+  nlohmann::json start_replication(const RequestContext& context, const nlohmann::json& body);
+  nlohmann::json stop_replication(const RequestContext& context, const nlohmann::json& body);
+  void begin_replication_run(const std::string& config_arn, std::int64_t run_id);
+  void apply_replication_report(const std::string& config_arn, std::int64_t run_id,
+                                const std::function<void(Record&)>& change);
+  // The serverless parts of recover_interrupted_tasks() and shutdown(), with the lock held.
+  void recover_interrupted_replications_locked();
+  void stop_replications_for_shutdown_locked(std::vector<std::string>& running);
   // Tags and account attributes (dms_handlers_tags.cpp).
   nlohmann::json add_tags(const RequestContext& context, const nlohmann::json& body);
   nlohmann::json remove_tags(const RequestContext& context, const nlohmann::json& body);
@@ -108,7 +152,8 @@ class DmsService {
   std::mutex mutex_;
   std::vector<std::function<void()>> deferred_;
   bool shutting_down_ = false;
-  Scheduler scheduler_;  // last: its thread stops before the members it uses go away
+  Scheduler scheduler_;        // its thread stops before the members it uses go away
+  BackgroundWork background_;  // last, for the same reason (connection tests)
 };
 
 // Request parsing with the generated models; a malformed member becomes
@@ -123,6 +168,12 @@ T parse_request(const nlohmann::json& body) {
   }
   return value;
 }
+
+// A serverless replication's public document (stored with its config).
+nlohmann::json public_replication(const Record& config);
+
+// The password stored for an endpoint (top level, or only inside PostgreSQLSettings).
+std::optional<std::string> stored_password(const Record& endpoint);
 
 // Endpoint passwords and other secrets never leave the service: moved from `doc` to `internal`.
 void move_secrets(nlohmann::json& doc, nlohmann::json& internal);

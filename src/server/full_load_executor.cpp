@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <exception>
+#include <functional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -99,7 +102,8 @@ std::variant<rep::FileTarget, std::string> file_target(const dms::Endpoint& endp
   return target;
 }
 
-dms::TableStatistics table_statistics(const rep::TableStatus& table) {
+dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reloading,
+                                      bool reloaded) {
   dms::TableStatistics out;
   // DMS names a table by its source schema and name, whatever the mapping renamed it to.
   out.schema_name = table.source.schema;
@@ -117,9 +121,11 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table) {
   out.full_load_error_rows = 0;
   out.full_load_start_time = table.full_load_start_time;
   out.full_load_end_time = table.full_load_end_time;
-  out.full_load_reloaded = false;
+  out.full_load_reloaded = reloaded;
   out.last_update_time = table.last_update_time;
-  out.table_state = std::string(rep::table_state_name(table.state));
+  // A reload shows as its own state until the table is loaded again (DMS's wording).
+  out.table_state = reloading ? std::string("Table is being reloaded")
+                              : std::string(rep::table_state_name(table.state));
   out.validation_pending_records = 0;
   out.validation_failed_records = 0;
   out.validation_suspended_records = 0;
@@ -132,15 +138,30 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table) {
 // write under the control plane's lock.
 class Reporter final : public rep::FullLoadObserver {
  public:
+  using ReloadQuery = std::function<std::vector<rep::QualifiedName>()>;
+
   Reporter(std::shared_ptr<TaskCallbacks> callbacks, const FullLoadExecutorOptions& options,
            std::string task_id, rep::Clock::time_point task_start,
-           const TaskTelemetryIdentity& identity)
+           const TaskTelemetryIdentity& identity, ReloadQuery reloads)
       : callbacks_(std::move(callbacks)),
         options_(options),
         identity_(identity),
         task_id_(std::move(task_id)),
         task_start_(task_start),
-        load_start_(rep::Clock::now()) {}
+        load_start_(rep::Clock::now()),
+        reloads_(std::move(reloads)) {}
+
+  // A table of a reload run changed: it replaces the first load's status.
+  void on_reload_table_changed(const rep::TableStatus& table) { on_table_changed(table); }
+
+  // A reload run ended: its tables count as reloaded (FullLoadReloaded) from now on.
+  void finish_reload(const rep::FullLoadResult& reload) {
+    for (const auto& table : reload.tables) {
+      replace(tables_, table);
+      replace(reloaded_tables_, table);
+    }
+    publish(std::nullopt);
+  }
 
   void on_tables_planned(const std::vector<rep::TableStatus>& tables) override {
     tables_ = tables;
@@ -150,13 +171,14 @@ class Reporter final : public rep::FullLoadObserver {
   }
 
   void on_table_changed(const rep::TableStatus& table) override {
-    for (auto& known : tables_) {
-      if (known.source == table.source) {
-        known = table;
-        return;
-      }
-    }
-    tables_.push_back(table);
+    // A table changing state (loading, completed, error) is shown at once, unthrottled: a long
+    // load of another table may not report progress for a while. Row counts wait for the next
+    // throttled report.
+    const bool state_changed = std::none_of(tables_.begin(), tables_.end(), [&](const auto& known) {
+      return known.source == table.source && known.state == table.state;
+    });
+    replace(tables_, table);
+    if (state_changed) publish(std::nullopt);
   }
 
   void on_progress(const rep::FullLoadProgress& progress) override {
@@ -186,6 +208,7 @@ class Reporter final : public rep::FullLoadObserver {
   // The last word: the engine's final table list and progress, unthrottled.
   void finish(const rep::FullLoadResult& result) {
     tables_ = result.tables;
+    for (const auto& table : reloaded_tables_) replace(tables_, table);
     progress_ = result.progress;
     load_start_ = result.start_time;
     if (options_.telemetry != nullptr) {
@@ -218,10 +241,33 @@ class Reporter final : public rep::FullLoadObserver {
     stats.full_load_finish_date = finish_date;
     callbacks_->on_progress(stats);
 
+    const auto reloading = reloads_();
+    const auto contains = [](const auto& list, const rep::QualifiedName& name) {
+      return std::any_of(list.begin(), list.end(), [&](const auto& item) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(item)>, rep::QualifiedName>) {
+          return item == name;
+        } else {
+          return item.source == name;
+        }
+      });
+    };
     std::vector<dms::TableStatistics> statistics;
     statistics.reserve(tables_.size());
-    for (const auto& table : tables_) statistics.push_back(table_statistics(table));
+    for (const auto& table : tables_) {
+      statistics.push_back(table_statistics(table, contains(reloading, table.source),
+                                            contains(reloaded_tables_, table.source)));
+    }
     callbacks_->on_table_statistics(statistics);
+  }
+
+  static void replace(std::vector<rep::TableStatus>& tables, const rep::TableStatus& table) {
+    for (auto& known : tables) {
+      if (known.source == table.source) {
+        known = table;
+        return;
+      }
+    }
+    tables.push_back(table);
   }
 
   std::shared_ptr<TaskCallbacks> callbacks_;
@@ -231,8 +277,27 @@ class Reporter final : public rep::FullLoadObserver {
   rep::Clock::time_point task_start_;
   rep::Clock::time_point load_start_;
   std::vector<rep::TableStatus> tables_;
+  std::vector<rep::TableStatus> reloaded_tables_;
+  ReloadQuery reloads_;
   rep::FullLoadProgress progress_;
   SteadyClock::time_point last_report_{};
+};
+
+// Watches a reload run: its table changes and log lines go to the task's reporter; its table
+// plan and overall progress do not (the task's progress is the first load's).
+class ReloadObserver final : public rep::FullLoadObserver {
+ public:
+  explicit ReloadObserver(Reporter& reporter) : reporter_(reporter) {}
+  void on_table_changed(const rep::TableStatus& table) override {
+    reporter_.on_reload_table_changed(table);
+  }
+  void on_log(rep::LogSeverity severity, std::string_view component,
+              std::string_view message) override {
+    reporter_.on_log(severity, component, message);
+  }
+
+ private:
+  Reporter& reporter_;
 };
 
 }  // namespace
@@ -344,8 +409,52 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
                                callbacks = std::move(callbacks)](std::stop_token stop) mutable {
     try {
       request.stop = std::move(stop);
-      Reporter reporter(callbacks, options_, task_id, task_start, identity);
-      const auto result = rep::run_full_load(request, reporter);
+      Reporter reporter(callbacks, options_, task_id, task_start, identity, [slot] {
+        const std::lock_guard lock(slot->reload_mutex);
+        auto names = slot->pending_reloads;
+        names.insert(names.end(), slot->reloading.begin(), slot->reloading.end());
+        return names;
+      });
+      auto result = rep::run_full_load(request, reporter);
+      // ReloadTables requests, batch by batch, until none is left; then the run takes no more.
+      while (result.outcome == rep::FullLoadOutcome::kFinished) {
+        {
+          const std::lock_guard lock(slot->reload_mutex);
+          slot->reloading.clear();
+          if (slot->pending_reloads.empty()) {
+            slot->closed = true;
+            break;
+          }
+          slot->reloading.swap(slot->pending_reloads);
+        }
+        auto reload_request = request;
+        {
+          const std::lock_guard lock(slot->reload_mutex);
+          reload_request.only_tables = slot->reloading;
+        }
+        reporter.on_log(
+            rep::LogSeverity::kInfo, "TASK_MANAGER",
+            fmt::format("Reload for {} table(s) requested.", reload_request.only_tables.size()));
+        ReloadObserver observer(reporter);
+        const auto reload = rep::run_full_load(reload_request, observer);
+        {
+          // Reported with the lock released: publishing asks which tables are reloading.
+          const std::lock_guard lock(slot->reload_mutex);
+          slot->reloading.clear();
+        }
+        reporter.finish_reload(reload);
+        if (reload.outcome == rep::FullLoadOutcome::kStopped) {
+          result.outcome = rep::FullLoadOutcome::kStopped;
+        } else if (reload.outcome == rep::FullLoadOutcome::kFailed) {
+          // The task keeps its finished load; the reload's failure is logged against it.
+          reporter.on_log(rep::LogSeverity::kError, "TASK_MANAGER",
+                          fmt::format("Reload failed: {}", reload.failure_message));
+        }
+      }
+      {
+        const std::lock_guard lock(slot->reload_mutex);
+        slot->closed = true;
+      }
       reporter.finish(result);
       if (telemetry != nullptr) {
         switch (result.outcome) {
@@ -401,6 +510,27 @@ void FullLoadExecutor::stop(const std::string& task_arn) {
   if (it == runs_.end()) return;
   // The engine notices between chunks of rows and ends with kStopped -> on_stopped.
   it->second->thread.request_stop();
+}
+
+std::vector<std::string> FullLoadExecutor::reload(const std::string& task_arn,
+                                                  const std::vector<dms::TableToReload>& tables) {
+  const std::lock_guard lock(mutex_);
+  const auto it = runs_.find(task_arn);
+  const auto refuse = [&](const std::string& why) {
+    return std::vector<std::string>(tables.size(), why);
+  };
+  if (it == runs_.end() || it->second->done) return refuse("the task's run has ended");
+  Run& run = *it->second;
+  const std::lock_guard reload_lock(run.reload_mutex);
+  if (run.closed) return refuse("the task's run is ending");
+  for (const auto& table : tables) {
+    const rep::QualifiedName name{table.schema_name, table.table_name};
+    if (std::find(run.pending_reloads.begin(), run.pending_reloads.end(), name) ==
+        run.pending_reloads.end()) {
+      run.pending_reloads.push_back(name);
+    }
+  }
+  return std::vector<std::string>(tables.size());
 }
 
 void FullLoadExecutor::shutdown() {

@@ -49,9 +49,18 @@ class FullLoadExecutor final : public TaskExecutor {
   void start(const TaskRun& run, std::shared_ptr<TaskCallbacks> callbacks) override;
   void stop(const std::string& task_arn) override;
   void shutdown() override;
+  // Tables are reloaded once the run's full load has been through every table, before the run
+  // reports its end; a run that has ended (or is ending) refuses.
+  std::vector<std::string> reload(const std::string& task_arn,
+                                  const std::vector<dms::TableToReload>& tables) override;
 
  private:
   struct Run {
+    // ReloadTables requests not yet started; `closed` once the run takes no more.
+    std::mutex reload_mutex;
+    std::vector<replicate::QualifiedName> pending_reloads;
+    std::vector<replicate::QualifiedName> reloading;
+    bool closed = false;
     std::atomic<bool> done{false};
     std::jthread thread;  // last: joined before `done` goes away
   };

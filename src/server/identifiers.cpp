@@ -62,6 +62,10 @@ std::string_view arn_resource_type(ResourceKind kind) {
       return "rep";
     case ResourceKind::kTask:
       return "task";
+    case ResourceKind::kConnection:
+      return "connection";
+    case ResourceKind::kReplicationConfig:
+      return "replication-config";
   }
   return "unknown";
 }

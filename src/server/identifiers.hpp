@@ -19,9 +19,12 @@ void require_valid_identifier(std::string_view parameter, std::string_view value
 // A random ARN resource id the way DMS makes them: 26 characters of A-Z and 0-9.
 std::string random_resource_id();
 
-// The kinds of DMS ARN dms-local issues, with their ARN resource type.
-enum class ResourceKind { kEndpoint, kInstance, kTask };
-std::string_view arn_resource_type(ResourceKind kind);  // "endpoint", "rep", "task"
+// The kinds of resource dms-local stores, with their ARN resource type. A connection (the result
+// of TestConnection for one instance and endpoint) has no ARN of its own; its store key is made
+// by connection_key().
+enum class ResourceKind { kEndpoint, kInstance, kTask, kConnection, kReplicationConfig };
+// "endpoint", "rep", "task", "connection", "replication-config"
+std::string_view arn_resource_type(ResourceKind kind);
 
 std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,
                      std::string_view resource_id);

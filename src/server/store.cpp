@@ -20,6 +20,10 @@ std::string table_of(ResourceKind kind) {
       return "replication_instances";
     case ResourceKind::kTask:
       return "replication_tasks";
+    case ResourceKind::kConnection:
+      return "connections";
+    case ResourceKind::kReplicationConfig:
+      return "replication_configs";
   }
   throw std::logic_error("unknown resource kind");
 }
@@ -126,8 +130,10 @@ void Store::migrate() {
   }
   if (version == kSchemaVersion) return;
   transaction([&] {
-    for (const auto kind :
-         {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask}) {
+    // IF NOT EXISTS: a version-1 file gains the tables added since (connections, replication
+    // configs) and keeps its data.
+    for (const auto kind : {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
+                            ResourceKind::kConnection, ResourceKind::kReplicationConfig}) {
       const auto table = table_of(kind);
       exec(fmt::format("CREATE TABLE IF NOT EXISTS {0} (arn TEXT PRIMARY KEY, identifier TEXT NOT "
                        "NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL, "

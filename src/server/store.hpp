@@ -29,7 +29,7 @@ struct Record {
 // owner only (it holds endpoint passwords). Not thread-safe: the service serializes access.
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::filesystem::path& state_dir);
   ~Store();
@@ -59,7 +59,8 @@ class Store {
   void put_tags(const std::string& arn, const Tags& tags);
   void remove_tags(const std::string& arn, const std::vector<std::string>& keys);
 
-  // Table statistics of a task, one JSON document per table (dms::TableStatistics).
+  // Table statistics of a task or a replication config, one JSON document per table
+  // (dms::TableStatistics).
   [[nodiscard]] std::vector<nlohmann::json> table_statistics(const std::string& task_arn) const;
   void replace_table_statistics(const std::string& task_arn,
                                 const std::vector<nlohmann::json>& tables);

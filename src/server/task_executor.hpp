@@ -52,6 +52,14 @@ class TaskExecutor {
   virtual void stop(const std::string& task_arn) = 0;
   // Ends every run and waits for the executor's threads; called once at shutdown.
   virtual void shutdown() {}
+  // ReloadTables (data-reload) for a running run: reloads the given source tables and shows it
+  // in their statistics (FullLoadReloaded). Returns one entry per table: empty when accepted,
+  // else why that table cannot be reloaded. By default an executor cannot reload anything.
+  virtual std::vector<std::string> reload(const std::string& task_arn,
+                                          const std::vector<dms::TableToReload>& tables) {
+    (void)task_arn;
+    return std::vector<std::string>(tables.size(), "this dms-local executor cannot reload tables");
+  }
 };
 
 // Used when the build has no data plane: a start fails the task and says why, rather than

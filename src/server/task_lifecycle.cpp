@@ -228,11 +228,14 @@ void DmsService::recover_interrupted_tasks() {
       record.internal["run_id"] = record.internal.value("run_id", std::int64_t{0}) + 1;
       store_.update(ResourceKind::kTask, record);
     }
+    recover_interrupted_replications_locked();
+    recover_interrupted_connections_locked();
   });
 }
 
 void DmsService::shutdown() {
   scheduler_.shutdown();
+  background_.shutdown();
   std::vector<std::string> running;
   {
     const std::lock_guard lock(mutex_);
@@ -250,6 +253,7 @@ void DmsService::shutdown() {
         record.internal["run_id"] = record.internal.value("run_id", std::int64_t{0}) + 1;
         store_.update(ResourceKind::kTask, record);
       }
+      stop_replications_for_shutdown_locked(running);
     });
   }
   for (const auto& arn : running) executor_.stop(arn);

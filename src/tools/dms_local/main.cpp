@@ -23,6 +23,7 @@
 #include "server/logs_service.hpp"
 #include "server/metrics_publisher.hpp"
 #include "server/metrics_store.hpp"
+#include "server/seed.hpp"
 #include "server/sigv4_verifier.hpp"
 #include "server/store.hpp"
 #include "server/task_executor.hpp"
@@ -45,6 +46,7 @@ struct ServeOptions {
   int task_start_delay_ms = 500;
   int metrics_interval_ms = 5000;
   std::string test_executor;
+  std::string seed_file;
 };
 
 // Written to a temporary name and renamed, so a reader never sees a partial port number.
@@ -124,6 +126,8 @@ int serve(const ServeOptions& options) {
       std::chrono::milliseconds(options.instance_create_delay_ms);
   service_options.task_create_delay = std::chrono::milliseconds(options.task_create_delay_ms);
   service_options.task_start_delay = std::chrono::milliseconds(options.task_start_delay_ms);
+  if (!options.s3_root.empty())
+    service_options.s3_root = std::filesystem::absolute(options.s3_root);
   server::DmsService dms(store, *executor, clock, service_options);
   // However serve() ends (an exception included), running loads are stopped and their threads
   // joined while `dms`, which their reports go to, still exists. shutdown() runs once.
@@ -138,6 +142,15 @@ int serve(const ServeOptions& options) {
     }
   } shutdown_guard{dms};
   dms.recover_interrupted_tasks();
+  if (!options.seed_file.empty()) {
+    // Before listening: a client never sees a half-seeded service, and a bad file stops here.
+    const auto seed =
+        server::parse_seed(server::read_seed_file(options.seed_file), options.seed_file);
+    const auto outcome = server::apply_seed(dms, seed);
+    logger.log(server::LogLevel::kInfo,
+               fmt::format("seed {}: {} resources created, {} already present", options.seed_file,
+                           outcome.created, outcome.existing));
+  }
   instances_source = &dms;
   publisher.start();
   // The publisher reads instances from `dms`: it stops before `dms` goes away.
@@ -224,6 +237,11 @@ int main(int argc, char** argv) {
                    "For control-plane tests: 'hold' keeps started tasks running, moving no data, "
                    "until stopped; 'none' fails every start as a build without a data plane does")
       ->check(CLI::IsMember({"hold", "none"}));
+  serve_command
+      ->add_option("--seed", options.seed_file,
+                   "YAML or JSON file of endpoints, instances, tasks and replication configs to "
+                   "create at start if missing (see README)")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   try {
     return serve(options);
