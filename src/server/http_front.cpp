@@ -31,6 +31,9 @@ bool is_synthetic_header(const std::string& name) {
          name == "LOCAL_PORT";
 }
 
+// Test control, not an AWS API: unsigned, loopback only, and it holds no secrets.
+constexpr std::string_view kFaultsPath = "/_dms-local/faults";
+
 std::string new_request_id() {
   // Unique enough to correlate a client's error with our log line.
   static std::atomic<std::uint64_t> counter{0};
@@ -46,6 +49,12 @@ HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& log
       dms_(dms),
       logger_(logger),
       server_(std::make_unique<httplib::Server>()) {
+  // Registered before the catch-all POST route, which would otherwise take it.
+  const auto faults_admin = [this](const httplib::Request& request, httplib::Response& response) {
+    handle_faults_admin(request, response);
+  };
+  server_->Get(std::string(kFaultsPath), faults_admin);
+  server_->Post(std::string(kFaultsPath), faults_admin);
   server_->Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
     handle(request, response);
   });
@@ -75,6 +84,26 @@ void HttpFront::serve() {
 
 void HttpFront::stop() {
   server_->stop();
+}
+
+void HttpFront::handle_faults_admin(const httplib::Request& request, httplib::Response& response) {
+  try {
+    if (!is_loopback_address(request.remote_addr)) {
+      throw ApiError(403, "AccessDeniedException",
+                     "The fault settings can only be read or changed from the local machine.");
+    }
+    if (request.method == "POST") {
+      const auto change = nlohmann::json::parse(request.body, nullptr, false);
+      if (change.is_discarded())
+        throw ApiError(400, "SerializationException", "Malformed JSON body");
+      faults_.apply_json(change);
+      logger_.log(LogLevel::kInfo, fmt::format("fault settings changed: {}", change.dump()));
+    }
+    response.set_content(faults_.state_json().dump(), "application/json");
+  } catch (const ApiError& error) {
+    response.status = error.http_status();
+    response.set_content(error.body().dump(), "application/json");
+  }
 }
 
 void HttpFront::handle(const httplib::Request& request, httplib::Response& response) {
@@ -112,6 +141,7 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
     operation = target.substr(dot + 1);
     content_type = std::string(service->content_type);
     const Caller caller = verifier_.verify(signed_request, service->signing_name);
+    faults_.before_dispatch(caller.account_id, caller.region, service->signing_name);
     if (service->signing_name != "dms") {
       throw ApiError(400, "UnknownOperationException",
                      fmt::format("Operation {} is not supported by dms-local yet.", operation));
