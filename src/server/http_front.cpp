@@ -8,6 +8,7 @@
 
 #include "server/api_error.hpp"
 #include "server/identifiers.hpp"
+#include "server/wire_json.hpp"
 
 namespace dagster_dms::server {
 
@@ -102,7 +103,7 @@ void HttpFront::handle_faults_admin(const httplib::Request& request, httplib::Re
     response.set_content(faults_.state_json().dump(), "application/json");
   } catch (const ApiError& error) {
     response.status = error.http_status();
-    response.set_content(error.body().dump(), "application/json");
+    response.set_content(wire_json(error.body()), "application/json");
   }
 }
 
@@ -153,13 +154,13 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
     }
     const auto result =
         dms_.handle(RequestContext{caller.account_id, caller.region}, operation, body);
-    response.set_content(result.dump(), content_type);
+    response.set_content(wire_json(result), content_type);
   } catch (const ApiError& error) {
     status = error.http_status();
     error_code = error.code();
     response.status = status;
     response.set_header("x-amzn-ErrorType", error.code());
-    response.set_content(error.body().dump(), content_type);
+    response.set_content(wire_json(error.body()), content_type);
   } catch (const std::exception& error) {
     status = 500;
     error_code = "InternalFailure";

@@ -23,6 +23,7 @@
 #include "server/dms_service.hpp"
 #include "server/store.hpp"
 #include "server/task_executor.hpp"
+#include "server/wire_json.hpp"
 
 namespace server = dagster_dms::server;
 namespace aws = dagster_dms::aws;
@@ -151,10 +152,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       try {
         const auto result = dms.handle(context, step.operation, body);
-        // What the front sends back must serialize (invalid UTF-8 would throw here).
-        (void)result.dump();
+        // Serialized as the HTTP front sends it.
+        (void)server::wire_json(result);
       } catch (const server::ApiError& error) {
-        (void)error.body().dump();
+        (void)server::wire_json(error.body());
       } catch (const std::exception& error) {
         // The HTTP front would answer 500 InternalFailure: not an answer a client can act on.
         std::cerr << "non-ApiError exception from " << step.operation << ": " << error.what()

@@ -19,6 +19,7 @@
 #include "aws/sigv4.hpp"
 #include "server/api_error.hpp"
 #include "server/sigv4_verifier.hpp"
+#include "server/wire_json.hpp"
 
 namespace server = dagster_dms::server;
 namespace aws = dagster_dms::aws;
@@ -90,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto caller = verifier.verify(request, "dms");
     if (sign && caller.access_key_id != "test") std::abort();
   } catch (const server::ApiError& error) {
-    (void)error.body().dump();
+    (void)server::wire_json(error.body());
   } catch (const std::exception& error) {
     // The HTTP front would answer 500 InternalFailure for a request a client sent.
     std::cerr << "non-ApiError exception: " << error.what() << '\n';
