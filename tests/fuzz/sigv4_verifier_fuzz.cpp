@@ -15,6 +15,7 @@
 
 #include "aws/clock.hpp"
 #include "aws/credentials.hpp"
+#include "aws/errors.hpp"
 #include "aws/http.hpp"
 #include "aws/sigv4.hpp"
 #include "server/api_error.hpp"
@@ -77,17 +78,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.url = "http://" + (host.empty() ? std::string("localhost") : host) +
                 (target.empty() ? std::string("/") : target);
 
-  try {
-    if (sign) {
-      aws::Credentials credentials;
-      credentials.access_key_id = "test";
-      credentials.secret_access_key = aws::Secret("test");
-      aws::SigningParams params;
-      params.region = "us-east-1";
-      params.service = "dms";
-      params.time = clock.now();
+  if (sign) {
+    aws::Credentials credentials;
+    credentials.access_key_id = "test";
+    credentials.secret_access_key = aws::Secret("test");
+    aws::SigningParams params;
+    params.region = "us-east-1";
+    params.service = "dms";
+    params.time = clock.now();
+    try {
       (void)aws::sign_request(request, credentials, params);
+    } catch (const aws::Error&) {
+      return 0;  // the client side refuses to sign this URL; nothing reaches the verifier
     }
+  }
+  try {
     const auto caller = verifier.verify(request, "dms");
     if (sign && caller.access_key_id != "test") std::abort();
   } catch (const server::ApiError& error) {
