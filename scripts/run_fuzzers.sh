@@ -2,7 +2,7 @@
 # Runs every libFuzzer target of a DAGSTER_DMS_FUZZ build for a bounded time.
 # Usage: scripts/run_fuzzers.sh BUILD_DIR SECONDS_PER_TARGET
 set -euo pipefail
-build_dir=$1
+build_dir=$(cd "$1" && pwd)  # absolute: each fuzzer runs from its own work folder
 seconds=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
