@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "aws/clock.hpp"
@@ -39,14 +40,28 @@ class FixedClock final : public aws::Clock {
   void sleep_for(std::chrono::milliseconds /*duration*/) override {}
 };
 
-std::filesystem::path state_root() {
-  // tmpfs when there is one: the store is rebuilt for every input.
-  const std::filesystem::path base =
-      std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-  std::string pattern = (base / "dms-handlers-fuzz-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) std::abort();
-  return pattern;
-}
+// A private folder for the store, on tmpfs when there is one (the store is rebuilt for every
+// input); removed when the fuzzer exits normally.
+class StateRoot {
+ public:
+  StateRoot() {
+    const std::filesystem::path base =
+        std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
+    std::string pattern = (base / "dms-handlers-fuzz-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) std::abort();
+    path_ = pattern;
+  }
+  ~StateRoot() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  StateRoot(const StateRoot&) = delete;
+  StateRoot& operator=(const StateRoot&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 struct Step {
   std::string operation;
@@ -122,12 +137,12 @@ std::vector<std::pair<std::string, std::string>> seed(server::DmsService& dms,
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::filesystem::path root = state_root();
+  static const StateRoot root;
   static FixedClock clock;
   const std::string input(reinterpret_cast<const char*>(data), size);
   const auto steps = split_steps(input);
 
-  const std::filesystem::path state_dir = root / "state";
+  const std::filesystem::path state_dir = root.path() / "state";
   std::filesystem::remove_all(state_dir);
   {
     server::Store store(state_dir);
