@@ -8,9 +8,9 @@ CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=cca
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: test bootstrap cpp-test cpp-asan-test python-test lint format tidy clean
+.PHONY: test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean
 
-test: bootstrap cpp-test cpp-asan-test python-test lint
+test: bootstrap cpp-test cpp-asan-test fuzz python-test lint
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,13 +20,21 @@ cpp-test: bootstrap
 	ctest --test-dir build/python --output-on-failure -j $(JOBS)
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer (no executables: only the
-# unit tests run here).
+# unit tests and the fuzzers' corpus replays run here). Built with clang, so the same tree also
+# holds the libFuzzer targets of tests/fuzz.
+SANITIZE_DIR := build/sanitize
 cpp-asan-test: bootstrap
-	cmake -S . -B build/asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DDAGSTER_DMS_SANITIZE=ON \
-		-DDAGSTER_DMS_TOOLS=OFF
-	cmake --build build/asan -j $(JOBS)
+	CC=clang CXX=clang++ cmake -S . -B $(SANITIZE_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug \
+		-DDAGSTER_DMS_SANITIZE=ON -DDAGSTER_DMS_TOOLS=OFF -DDAGSTER_DMS_FUZZ=ON
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+		ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
+
+# Each libFuzzer target for a bounded time, starting from its committed corpus (new inputs go to
+# a scratch copy, not into the checkout). A crash leaves crash-* in build/fuzz/<target>/.
+FUZZ_SECONDS ?= 45
+fuzz: cpp-asan-test
+	scripts/run_fuzzers.sh $(SANITIZE_DIR) $(FUZZ_SECONDS)
 
 # Python tests against real peers (moto server, fault-injecting servers, botocore's signer).
 python-test: bootstrap

@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libtinyxml2-dev libre2-dev
   libpq-dev libsqlite3-dev libcpp-httplib-dev postgresql awscli
   libyaml-cpp-dev clang clang-format clang-tidy ccache
+  libclang-rt-14-dev  # the ASan, UBSan and libFuzzer runtimes clang links (only recommended by clang)
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include "server/identifiers.hpp"
 #include "server/logs_service.hpp"
 #include "server/wire_protocol.hpp"
+#include "server/wire_json.hpp"
 
 namespace dagster_dms::server {
 
@@ -21,6 +22,9 @@ bool is_synthetic_header(const std::string& name) {
   return name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
          name == "LOCAL_PORT";
 }
+
+// Test control, not an AWS API: unsigned, loopback only, and it holds no secrets.
+constexpr std::string_view kFaultsPath = "/_dms-local/faults";
 
 std::string new_request_id() {
   // Unique enough to correlate a client's error with our log line.
@@ -37,6 +41,12 @@ HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& log
       dms_(dms),
       logger_(logger),
       server_(std::make_unique<httplib::Server>()) {
+  // Registered before the catch-all POST route, which would otherwise take it.
+  const auto faults_admin = [this](const httplib::Request& request, httplib::Response& response) {
+    handle_faults_admin(request, response);
+  };
+  server_->Get(std::string(kFaultsPath), faults_admin);
+  server_->Post(std::string(kFaultsPath), faults_admin);
   server_->Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
     handle(request, response);
   });
@@ -68,6 +78,26 @@ void HttpFront::stop() {
   server_->stop();
 }
 
+void HttpFront::handle_faults_admin(const httplib::Request& request, httplib::Response& response) {
+  try {
+    if (!is_loopback_address(request.remote_addr)) {
+      throw ApiError(403, "AccessDeniedException",
+                     "The fault settings can only be read or changed from the local machine.");
+    }
+    if (request.method == "POST") {
+      const auto change = nlohmann::json::parse(request.body, nullptr, false);
+      if (change.is_discarded())
+        throw ApiError(400, "SerializationException", "Malformed JSON body");
+      faults_.apply_json(change);
+      logger_.log(LogLevel::kInfo, fmt::format("fault settings changed: {}", change.dump()));
+    }
+    response.set_content(faults_.state_json().dump(), "application/json");
+  } catch (const ApiError& error) {
+    response.status = error.http_status();
+    response.set_content(wire_json(error.body()), "application/json");
+  }
+}
+
 void HttpFront::handle(const httplib::Request& request, httplib::Response& response) {
   const auto started = std::chrono::steady_clock::now();
   const std::string request_id = new_request_id();
@@ -95,6 +125,7 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
                                     authorization, request.body});
     if (!route.operation.empty()) operation = route.operation;  // named in the request log line
     const Caller caller = verifier_.verify(signed_request, route.signing_name);
+    faults_.before_dispatch(caller.account_id, caller.region, route.signing_name);
     const nlohmann::json body = decode_request_body(route, request.body);
     operation = route.operation;
     const RequestContext context{caller.account_id, caller.region};

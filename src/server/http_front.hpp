@@ -4,6 +4,7 @@
 #include <string>
 
 #include "server/dms_service.hpp"
+#include "server/fault_injector.hpp"
 #include "server/logger.hpp"
 #include "server/sigv4_verifier.hpp"
 
@@ -43,14 +44,19 @@ class HttpFront {
   void serve();
   // Safe from any thread.
   void stop();
+  // Faults injected into signed requests (off by default); also changed at runtime through
+  // GET/POST /_dms-local/faults from loopback.
+  FaultInjector& faults() { return faults_; }
 
  private:
   void handle(const httplib::Request& request, httplib::Response& response);
+  void handle_faults_admin(const httplib::Request& request, httplib::Response& response);
 
   const SigV4Verifier& verifier_;
   DmsService& dms_;
   Logger& logger_;
   TelemetryApis telemetry_;
+  FaultInjector faults_;
   std::unique_ptr<httplib::Server> server_;
 };
 

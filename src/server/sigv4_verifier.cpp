@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "aws/errors.hpp"
 #include "aws/sigv4.hpp"
 #include "server/api_error.hpp"
 
@@ -243,8 +244,15 @@ Caller SigV4Verifier::verify(const aws::HttpRequest& request,
       declared && *declared == "UNSIGNED-PAYLOAD") {
     payload_hash = *declared;
   }
-  const std::string canonical =
-      aws::canonical_request(request, signed_headers, params, payload_hash);
+  std::string canonical;
+  try {
+    canonical = aws::canonical_request(request, signed_headers, params, payload_hash);
+  } catch (const aws::Error&) {
+    // The URL is built from the client's Host header and request target; one that does not parse
+    // (a port that is not a number) cannot have been signed. An answer, not a server failure.
+    throw invalid_signature(
+        "The Host header and request path do not form a URL that can be signed.");
+  }
   const std::string credential_scope = scope[1] + "/" + scope[2] + "/" + scope[3] + "/aws4_request";
   const std::string string_to_sign = std::string(kAlgorithm) + "\n" + *amz_date + "\n" +
                                      credential_scope + "\n" + aws::sha256_hex(canonical);

@@ -152,6 +152,15 @@ std::string complete_task_settings(const std::optional<std::string>& given,
       throw invalid_parameter("Invalid task settings JSON");
     }
     if (!parsed.is_object()) throw invalid_parameter("Invalid task settings JSON");
+    // A section of the defaults (Logging, FullLoadSettings...) given as a number or a string
+    // would replace the section, and everything that reads it later expects an object.
+    for (const auto& [name, value] : parsed.items()) {
+      const auto section = settings.find(name);
+      if (section != settings.end() && section->is_object() && !value.is_object() &&
+          !value.is_null()) {
+        throw invalid_parameter("Invalid task settings JSON: " + name + " must be an object");
+      }
+    }
     if (on_create && parsed.contains("Logging") && parsed["Logging"].is_object()) {
       const auto& logging = parsed["Logging"];
       const auto set = [&](const char* name) {
@@ -191,7 +200,12 @@ void validate_table_mappings(const std::string& mappings) {
   for (const auto& rule : parsed["rules"]) {
     if (!rule.is_object())
       throw invalid_parameter("Error in mapping rules. A rule is not an object.");
-    if (rule.value("rule-type", "") == "selection") has_selection = true;
+    const auto type = rule.find("rule-type");
+    if (type == rule.end()) continue;
+    if (!type->is_string()) {
+      throw invalid_parameter("Error in mapping rules. \"rule-type\" must be a string.");
+    }
+    if (*type == "selection") has_selection = true;
   }
   if (!has_selection) {
     throw invalid_parameter("Error in mapping rules. At least one selection rule is required.");

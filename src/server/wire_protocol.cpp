@@ -5,6 +5,7 @@
 #include "server/cbor_codec.hpp"
 #include "server/cloudwatch_service.hpp"
 #include "server/query_protocol.hpp"
+#include "server/wire_json.hpp"
 
 namespace dagster_dms::server {
 
@@ -140,7 +141,7 @@ WireResponse encode_result(const Route& route, const nlohmann::json& result,
   switch (route.wire) {
     case Wire::kAwsJson:
       out.content_type = route.json_content_type;
-      out.body = result.dump();
+      out.body = wire_json(result);
       break;
     case Wire::kRpcV2Cbor:
       out.content_type = "application/cbor";
@@ -171,7 +172,7 @@ WireResponse encode_error(const Route& route, const ApiError& error, std::string
   switch (route.wire) {
     case Wire::kAwsJson:
       out.content_type = route.json_content_type;
-      out.body = error.body().dump();
+      out.body = wire_json(error.body());
       out.headers.emplace_back("x-amzn-ErrorType", error.code());
       break;
     case Wire::kRpcV2Cbor:

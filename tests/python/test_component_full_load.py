@@ -188,3 +188,101 @@ def test_a_failing_task_fails_the_run_with_the_reason(component: AWSDMSComponent
     # The last error lines of the task's CloudWatch log, in DMS's format.
     assert "Last error lines of the task log" in description, description
     assert "]E:" in description, description
+
+
+def test_materializing_a_serverless_replication_moves_the_rows(
+    server: DmsLocal, databases: PgCluster, component: AWSDMSComponent
+) -> None:
+    dms = boto3.client(
+        "dms",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    endpoints = {
+        e["EndpointIdentifier"]: e["EndpointArn"] for e in dms.describe_endpoints()["Endpoints"]
+    }
+    databases.psql("DROP TABLE IF EXISTS shop.order_items", TARGET_DB)
+    dms.create_replication_config(
+        ReplicationConfigIdentifier="shop-items-serverless",
+        SourceEndpointArn=endpoints["shop-source"],
+        TargetEndpointArn=endpoints["shop-target"],
+        ComputeConfig={"MaxCapacityUnits": 2},
+        ReplicationType="full-load",
+        TableMappings=selection("order_items"),
+    )
+    serverless = AWSDMSComponent(
+        aws_region="us-east-1",
+        endpoint_url=server.url,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        import_replication_tasks=False,
+        import_serverless_replications=True,
+    )
+    defs = serverless.build_defs_from_discovery(serverless.discover())
+    key = "dms_replication_shop_items_serverless"
+    result = dg.materialize([defs.get_assets_def(key)], raise_on_error=False)
+    assert result.success
+    [event] = result.get_asset_materialization_events()
+    metadata = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+    assert metadata["dms/status"] == "stopped"
+    assert "FULL_LOAD_ONLY_FINISHED" in metadata["dms/stop_reason"]
+    assert metadata["dms/tables_loaded"] == 1
+    source = databases.table_checksum(SOURCE_DB, "shop.order_items")
+    assert databases.table_checksum(TARGET_DB, "shop.order_items") == source
+
+
+def test_sensor_reports_a_full_load_finished_outside_dagster_once(
+    server: DmsLocal, component: AWSDMSComponent
+) -> None:
+    dms = boto3.client(
+        "dms",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    defs = component.build_defs_from_discovery(component.discover())
+    sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+    key = dg.AssetKey("dms_task_shop_orders")
+    with dg.instance_for_test() as instance:
+        baseline = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=defs)
+        )
+        task_arn = next(
+            t["ReplicationTaskArn"]
+            for t in dms.describe_replication_tasks()["ReplicationTasks"]
+            if t["ReplicationTaskIdentifier"] == "shop-orders"
+        )
+        dms.start_replication_task(
+            ReplicationTaskArn=task_arn, StartReplicationTaskType="start-replication"
+        )
+        deadline = time.monotonic() + 120
+        while (
+            dms.describe_replication_tasks(
+                Filters=[{"Name": "replication-task-arn", "Values": [task_arn]}]
+            )["ReplicationTasks"][0]["Status"]
+            != "stopped"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        tick = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=baseline.cursor, definitions=defs)
+        )
+        materialized = [e for e in tick.asset_events if isinstance(e, dg.AssetMaterialization)]
+        assert [m.asset_key for m in materialized] == [key]
+        assert materialized[0].metadata["dms/reported_by"].value == "sensor"
+        # Nothing new: the next tick reports nothing again.
+        quiet = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=tick.cursor, definitions=defs)
+        )
+        assert quiet.asset_events == []
+        # A run Dagster made itself is not reported a second time by the sensor.
+        result = dg.materialize([defs.get_assets_def(key)], instance=instance, raise_on_error=False)
+        assert result.success
+        after_run = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=quiet.cursor, definitions=defs)
+        )
+        assert not [e for e in after_run.asset_events if isinstance(e, dg.AssetMaterialization)]
+        assert [e.asset_key for e in after_run.asset_events] == [key]  # the observation only

@@ -14,11 +14,13 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::microseconds;
 
+// The system clock counts nanoseconds in 64 bits: about 292 years either side of 1970. A time
+// outside that range is garbage, not a time, and converting it would overflow.
+constexpr double kMaxEpochSeconds = 9.2e9;
+
 std::optional<Timestamp> from_epoch_seconds(double seconds) {
-  if (!std::isfinite(seconds)) return std::nullopt;
+  if (!std::isfinite(seconds) || std::fabs(seconds) > kMaxEpochSeconds) return std::nullopt;
   const double micros = std::round(seconds * 1e6);
-  // Out of the clock's range means the value is garbage, not a time.
-  if (std::fabs(micros) > 9.0e18) return std::nullopt;
   return Timestamp{duration_cast<Timestamp::duration>(microseconds(static_cast<int64_t>(micros)))};
 }
 
@@ -83,6 +85,11 @@ std::optional<Timestamp> parse_iso8601(std::string_view text) {
                                          std::chrono::month{static_cast<unsigned>(month)},
                                          std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  // Days fit easily; only the conversion to the clock's nanoseconds could overflow.
+  const auto days = std::chrono::sys_days{date}.time_since_epoch().count();
+  if (std::fabs(static_cast<double>(days) * 86400.0) > kMaxEpochSeconds - 2 * 86400.0) {
+    return std::nullopt;
+  }
   const auto local = std::chrono::sys_days{date} + std::chrono::hours{hour} +
                      std::chrono::minutes{minute} + std::chrono::seconds{second} +
                      microseconds{fraction_micros};

@@ -47,6 +47,9 @@ struct ServeOptions {
   int metrics_interval_ms = 5000;
   std::string test_executor;
   std::string seed_file;
+  int fault_latency_ms = 0;
+  bool fault_throttle = false;
+  double fault_5xx_rate = 0;
 };
 
 // Written to a temporary name and renamed, so a reader never sees a partial port number.
@@ -163,6 +166,11 @@ int serve(const ServeOptions& options) {
 
   server::HttpFront front(verifier, dms, logger);
   front.set_telemetry_apis({&cloudwatch, &logs});
+  server::FaultSettings faults;
+  faults.latency = std::chrono::milliseconds(options.fault_latency_ms);
+  faults.throttle = options.fault_throttle;
+  faults.server_error_rate = options.fault_5xx_rate;
+  front.faults().configure(faults);
   const int port = front.bind(options.host, options.port);
   if (!options.port_file.empty()) write_port_file(options.port_file, port);
   logger.log(server::LogLevel::kInfo, fmt::format("dms-local listening on http://{}:{} (state {})",
@@ -242,6 +250,18 @@ int main(int argc, char** argv) {
                    "YAML or JSON file of endpoints, instances, tasks and replication configs to "
                    "create at start if missing (see README)")
       ->check(CLI::ExistingFile);
+  serve_command
+      ->add_option("--fault-latency-ms", options.fault_latency_ms,
+                   "For tests and benchmarks: delay every signed request this long")
+      ->check(CLI::Range(0, 60'000));
+  serve_command->add_flag("--fault-throttle", options.fault_throttle,
+                          "For tests and benchmarks: throttle DMS calls as AWS does (a bucket of "
+                          "200 requests refilled at 8 per second, per account and region)");
+  serve_command
+      ->add_option("--fault-5xx-rate", options.fault_5xx_rate,
+                   "For tests and benchmarks: answer this fraction of signed requests with 500 "
+                   "InternalFailure or 503 ServiceUnavailable")
+      ->check(CLI::Range(0.0, 1.0));
   CLI11_PARSE(app, argc, argv);
   try {
     return serve(options);
