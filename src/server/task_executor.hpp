@@ -38,6 +38,9 @@ class TaskCallbacks {
   virtual void on_failed(const std::string& message) = 0;
   // The run ended because stop() asked it to.
   virtual void on_stopped() = 0;
+  // CDC: every change up to this point is committed on the target. Stored as the task's
+  // RecoveryCheckpoint (`checkpoint:V1#...`), where resume-processing continues.
+  virtual void on_checkpoint(const std::string& /*recovery_checkpoint*/) {}
 };
 
 // The seam between the control plane and a data plane: the control plane owns statuses and
@@ -52,6 +55,8 @@ class TaskExecutor {
   virtual void stop(const std::string& task_arn) = 0;
   // Ends every run and waits for the executor's threads; called once at shutdown.
   virtual void shutdown() {}
+  // The task was deleted: release what its runs left on the endpoints (a CDC slot).
+  virtual void task_deleted(const TaskRun& /*run*/) {}
 };
 
 // Used when the build has no data plane: a start fails the task and says why, rather than
