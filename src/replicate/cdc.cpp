@@ -45,6 +45,19 @@ class CdcFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The target refused a change; the task fails (DMS's ApplyError policies are not modelled).
+class ApplyFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Server notices (`publication ... does not exist, skipping`) would go to dms-local's stderr.
+PgConnection quiet(PgConnection connection) {
+  PQsetNoticeProcessor(
+      connection.get(), [](void*, const char*) {}, nullptr);
+  return connection;
+}
+
 bool slot_exists(PgConnection& source, const std::string& slot) {
   const auto result =
       source.exec_params("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot});
@@ -90,6 +103,9 @@ class Engine {
       target_.emplace(open_target());
       applier.emplace(*target_, plans_);
       replicate(*stream, *applier);
+    } catch (const ApplyFailure& error) {
+      applier->rollback();
+      fail(error.what(), "TARGET_APPLY");
     } catch (const std::exception& error) {
       if (applier) applier->rollback();
       fail(error.what());
@@ -104,10 +120,10 @@ class Engine {
     return std::move(result_);
   }
 
-  void fail(const std::string& message) {
+  void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE") {
     result_.outcome = CdcOutcome::kFailed;
     result_.failure_message = message;
-    observer_.on_log(LogSeverity::kError, "SOURCE_CAPTURE", message);
+    observer_.on_log(LogSeverity::kError, component, message);
   }
 
   void log(std::string_view component, const std::string& message,
@@ -117,7 +133,7 @@ class Engine {
 
   PgConnection open_source(bool replication = false) {
     try {
-      return PgConnection::open(request_.load.source, kApplicationName, replication);
+      return quiet(PgConnection::open(request_.load.source, kApplicationName, replication));
     } catch (const PgError& error) {
       throw CdcFailure(fmt::format("Error connecting to source database: {}", error.what()));
     }
@@ -127,7 +143,7 @@ class Engine {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
     try {
-      return PgConnection::open(target->endpoint, kApplicationName);
+      return quiet(PgConnection::open(target->endpoint, kApplicationName));
     } catch (const PgError& error) {
       throw CdcFailure(fmt::format("Error connecting to target database: {}", error.what()));
     }
@@ -323,6 +339,7 @@ class Engine {
     auto last_report = Steady::now();
     auto last_status = Steady::now();
     std::int64_t reported_read = 0, reported_applied = 0;
+    std::int64_t published_rows = -1, published_applied = -1;
 
     const auto count = [&](std::optional<std::size_t> index, ChangeKind kind) {
       ++read_rows;
@@ -397,14 +414,8 @@ class Engine {
             applier.on_relation(*relation);
           } else if (skip) {
             // A change of a transaction the target already has.
-          } else if (const auto* insert = std::get_if<pgoutput::Insert>(&message)) {
-            count(applier.apply(*insert), ChangeKind::kInsert);
-          } else if (const auto* update = std::get_if<pgoutput::Update>(&message)) {
-            count(applier.apply(*update), ChangeKind::kUpdate);
-          } else if (const auto* remove = std::get_if<pgoutput::Delete>(&message)) {
-            count(applier.apply(*remove), ChangeKind::kDelete);
-          } else if (const auto* truncate = std::get_if<pgoutput::Truncate>(&message)) {
-            for (const auto index : applier.apply(*truncate)) count(index, ChangeKind::kDdl);
+          } else {
+            apply_change(applier, message, count);
           }
         }
       }
@@ -424,13 +435,35 @@ class Engine {
         reported_applied = applied_rows;
         last_report = now;
         observer_.on_cdc_metrics(metrics);
-        observer_.on_cdc_tables(tables_);
+        // Each report is a write to the control plane's state: only when something changed.
+        if (read_rows != published_rows || applied_rows != published_applied) {
+          observer_.on_cdc_tables(tables_);
+          published_rows = read_rows;
+          published_applied = applied_rows;
+        }
       }
     }
     // A transaction cut short by the stop is not confirmed: the slot sends it again.
     applier.rollback();
     log("SOURCE_CAPTURE",
         fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
+  }
+
+  template <typename Count>
+  void apply_change(ChangeApplier& applier, const pgoutput::Message& message, Count& count) {
+    try {
+      if (const auto* insert = std::get_if<pgoutput::Insert>(&message)) {
+        count(applier.apply(*insert), ChangeKind::kInsert);
+      } else if (const auto* update = std::get_if<pgoutput::Update>(&message)) {
+        count(applier.apply(*update), ChangeKind::kUpdate);
+      } else if (const auto* remove = std::get_if<pgoutput::Delete>(&message)) {
+        count(applier.apply(*remove), ChangeKind::kDelete);
+      } else if (const auto* truncate = std::get_if<pgoutput::Truncate>(&message)) {
+        for (const auto index : applier.apply(*truncate)) count(index, ChangeKind::kDdl);
+      }
+    } catch (const PgError& error) {
+      throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
+    }
   }
 
   const CdcRequest& request_;
@@ -450,7 +483,7 @@ CdcResult run_cdc(const CdcRequest& request, CdcObserver& observer) {
 }
 
 void drop_cdc_artifacts(const PgEndpoint& source, const std::string& slot) {
-  auto connection = PgConnection::open(source, kApplicationName);
+  auto connection = quiet(PgConnection::open(source, kApplicationName));
   drop_slot(connection, slot);
   connection.exec("DROP PUBLICATION IF EXISTS " + quote_ident(publication_with_key(slot)));
   connection.exec("DROP PUBLICATION IF EXISTS " + quote_ident(publication_without_key(slot)));

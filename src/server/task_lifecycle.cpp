@@ -131,6 +131,8 @@ nlohmann::json DmsService::start_task(const RequestContext& context, const nlohm
              {"TablesLoading", 0},           {"TablesQueued", 0},      {"TablesErrored", 0},
              {"FreshStartDate", now}};
     store_.replace_table_statistics(record.arn, {});
+    // A fresh start makes a new CDC slot: an old position must not be resumed from.
+    record.doc.erase("RecoveryCheckpoint");
   }
   stats.erase("StopDate");
   stats.erase("ElapsedTimeMillis");

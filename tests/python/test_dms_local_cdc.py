@@ -314,3 +314,25 @@ def test_dropped_slot_fails_resume_clearly(
     stop(dms, arn)
     dms.delete_replication_task(ReplicationTaskArn=arn)
     assert slots(pg_cluster) == []
+
+
+def test_change_the_target_refuses_fails_the_task(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "cdc_refused_source", SCHEMA_SQL)
+    target = make_db(pg_cluster, databases, "cdc_refused_target", SCHEMA_SQL)
+    pg_cluster.psql("INSERT INTO app.items VALUES (1, 'already here', 0, NULL)", target)
+    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    wait_replicating(dms, arn)
+    before = describe_task(dms, arn)["RecoveryCheckpoint"]
+    pg_cluster.psql("INSERT INTO app.items VALUES (1, 'conflict', 0, NULL)", source)
+    task = wait_for_end(dms, arn, timeout=30)
+    assert task["Status"] == "failed", task
+    assert task["StopReason"] == "Stop Reason FATAL_ERROR"
+    assert "Failed to apply a change to the target" in task["LastFailureMessage"], task
+    assert "23505" in task["LastFailureMessage"], task
+    # Nothing of the refused transaction is confirmed: a resume would try it again.
+    assert task["RecoveryCheckpoint"] == before
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(pg_cluster) == []
