@@ -195,6 +195,13 @@ class Engine {
       status.state = request_.full_load && !request_.resume_from ? TableState::kBeforeLoad
                                                                  : TableState::kCompleted;
       status.last_update_time = Clock::now();
+      if (request_.resume_from) {
+        for (const auto& previous : request_.previous_tables) {
+          if (previous.source != plan.source) continue;
+          status = previous;
+          status.target = plan.target;
+        }
+      }
       tables_.push_back(std::move(status));
     }
     if (!request_.resume_from) create_publications(source);

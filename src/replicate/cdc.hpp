@@ -41,6 +41,9 @@ struct CdcRequest {
   // resume-processing: continue from this confirmed position on the existing slot. Without it
   // the run starts fresh: publications and slot are (re)created.
   std::optional<Lsn> resume_from;
+  // With resume_from: the tables as the previous run left them (full-load rows, counters), so
+  // the statistics go on from there.
+  std::vector<TableStatus> previous_tables;
   std::chrono::milliseconds report_interval{500};
 };
 

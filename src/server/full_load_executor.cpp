@@ -130,6 +130,30 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table) {
   return out;
 }
 
+// The inverse of table_statistics(): a stored table as the engine knows it.
+rep::TableStatus table_status(const dms::TableStatistics& stored) {
+  rep::TableStatus out;
+  out.source = {stored.schema_name.value_or(""), stored.table_name.value_or("")};
+  out.target = out.source;
+  const auto state = stored.table_state.value_or("");
+  out.state = state == "Table error"       ? rep::TableState::kError
+              : state == "Table cancelled" ? rep::TableState::kCancelled
+                                           : rep::TableState::kCompleted;
+  out.full_load_rows = stored.full_load_rows.value_or(0);
+  out.full_load_start_time = stored.full_load_start_time;
+  out.full_load_end_time = stored.full_load_end_time;
+  out.last_update_time = stored.last_update_time.value_or(rep::Clock::now());
+  out.inserts = stored.inserts.value_or(0);
+  out.updates = stored.updates.value_or(0);
+  out.deletes = stored.deletes.value_or(0);
+  out.ddls = stored.ddls.value_or(0);
+  out.applied_inserts = stored.applied_inserts.value_or(0);
+  out.applied_updates = stored.applied_updates.value_or(0);
+  out.applied_deletes = stored.applied_deletes.value_or(0);
+  out.applied_ddls = stored.applied_ddls.value_or(0);
+  return out;
+}
+
 // Turns the engine's events into the task's stored state. The engine calls one method at a
 // time, so the state here needs no lock; reports are throttled because each one is a SQLite
 // write under the control plane's lock.
@@ -276,6 +300,11 @@ std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
   // stopped during its full load) it starts afresh, as DMS reloads unfinished tables.
   if (run.start_type == "resume-processing" && run.task.recovery_checkpoint) {
     request.resume_from = rep::parse_recovery_checkpoint(*run.task.recovery_checkpoint);
+  }
+  if (request.resume_from) {
+    for (const auto& stored : run.table_statistics) {
+      request.previous_tables.push_back(table_status(stored));
+    }
   }
   return request;
 }

@@ -22,6 +22,8 @@ struct TaskRun {
   std::optional<std::string> target_password;
   // The ReplicationInstanceIdentifier its CloudWatch metrics and log group are named after.
   std::string instance_identifier;
+  // The table statistics as stored: a resumed CDC run carries its counters on from them.
+  std::vector<dms::TableStatistics> table_statistics;
 };
 
 // How a data plane reports back. Calls may come from any thread; each one is applied to the

@@ -192,6 +192,9 @@ TaskRun DmsService::task_run_of(const Record& record) {
                                          record.doc.value("ReplicationInstanceArn", ""))) {
     run.instance_identifier = instance->identifier;
   }
+  for (const auto& stored : store_.table_statistics(record.arn)) {
+    dms::from_json(stored, run.table_statistics.emplace_back());
+  }
   return run;
 }
 

@@ -210,7 +210,22 @@ def test_full_load_and_cdc_then_resume_exactly_once(
     resumed = describe_task(dms, arn)
     assert resumed["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"]
     pg_cluster.psql(CHANGES_SQL.format(lo=8000, hi=8100, k=4), source)
+    pg_cluster.psql(
+        "TRUNCATE app.notes; INSERT INTO app.notes VALUES ('after', 'truncate');", source
+    )
     wait_in_sync(pg_cluster, source, target)
+
+    # The counters go on across the resume; a truncate counts as a DDL.
+    def carried_on() -> bool:
+        answer = dms.describe_table_statistics(ReplicationTaskArn=arn)["TableStatistics"]
+        now = {t["TableName"]: t for t in answer}
+        return bool(
+            now["items"]["AppliedInserts"] >= stats["items"]["AppliedInserts"] + 204
+            and now["notes"]["Ddls"] == now["notes"]["AppliedDdls"] == 1
+            and now["items"]["FullLoadRows"] == stats["items"]["FullLoadRows"]
+        )
+
+    wait_until(carried_on, timeout=10)
     stop(dms, arn)
 
     dms.delete_replication_task(ReplicationTaskArn=arn)
