@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,13 +158,75 @@ def stop(dms: Any, arn: str) -> dict[str, Any]:
 
 
 def setup_task(
-    server: DmsLocal, cluster: PgCluster, source: str, target: str, migration: str
+    server: DmsLocal,
+    cluster: PgCluster,
+    source: str,
+    target: str,
+    migration: str,
+    settings: dict[str, Any] | None = None,
 ) -> tuple[Any, str]:
     dms = client(server, "dms")
     src = create_pg_endpoint(dms, cluster, "src", "source", source)
     dst = create_pg_endpoint(dms, cluster, "dst", "target", target)
     instance = create_instance(dms)
-    return dms, create_task(dms, "app-cdc", src, dst, instance, MAPPINGS, migration)
+    if settings is None:
+        return dms, create_task(dms, "app-cdc", src, dst, instance, MAPPINGS, migration)
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier="app-cdc",
+        SourceEndpointArn=src,
+        TargetEndpointArn=dst,
+        ReplicationInstanceArn=instance,
+        MigrationType=migration,
+        TableMappings=MAPPINGS,
+        ReplicationTaskSettings=json.dumps(settings),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+    return dms, str(arn)
+
+
+def test_changes_during_the_load_are_applied_after_it(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "cdc_during_source", SCHEMA_SQL + SEED_SQL)
+    # Existing, empty target tables (DO_NOTHING), one of them locked: its load waits while the
+    # source changes after the slot's consistent point.
+    target = make_db(pg_cluster, databases, "cdc_during_target", SCHEMA_SQL)
+    settings = {"FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"}}
+    dms, arn = setup_task(server, pg_cluster, source, target, "full-load-and-cdc", settings)
+    lock = subprocess.Popen(
+        [str(pg_cluster.bindir / "psql"), "-X", "-q", "-d", pg_cluster.dsn(target)],
+        stdin=subprocess.PIPE,
+        text=True,
+    )
+    assert lock.stdin is not None
+    try:
+        lock.stdin.write("BEGIN; LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE;\n")
+        lock.stdin.flush()
+        wait_until(
+            lambda: (
+                "t"
+                in pg_cluster.psql(
+                    "SELECT count(*) > 0 FROM pg_locks WHERE mode = "
+                    "'AccessExclusiveLock' AND relation IS NOT NULL",
+                    target,
+                )
+            ),
+            timeout=10,
+        )
+        dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+        )
+        wait_until(lambda: len(slots(pg_cluster)) == 1, timeout=30)
+        pg_cluster.psql(CHANGES_SQL.format(lo=5000, hi=5100, k=1), source)
+        loading = describe_task(dms, arn)
+        assert loading["Status"] == "running" and "RecoveryCheckpoint" not in loading, loading
+    finally:
+        lock.communicate("COMMIT;\n", timeout=30)
+    wait_replicating(dms, arn)
+    wait_in_sync(pg_cluster, source, target)
+    stop(dms, arn)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(pg_cluster) == []
 
 
 def test_full_load_and_cdc_then_resume_exactly_once(
@@ -238,7 +301,8 @@ def test_cdc_only_task_and_latency_metrics(
     source = make_db(pg_cluster, databases, "cdc_only_source", SCHEMA_SQL + SEED_SQL)
     # A cdc task replicates into existing tables: the target starts as a copy of the source.
     target = make_db(pg_cluster, databases, "cdc_only_target", SCHEMA_SQL + SEED_SQL)
-    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
+    logging_on = {"Logging": {"EnableLogging": True}}
+    dms, arn = setup_task(server, pg_cluster, source, target, "cdc", logging_on)
     begun = datetime.datetime.now(datetime.timezone.utc)
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_replicating(dms, arn)
@@ -276,6 +340,14 @@ def test_cdc_only_task_and_latency_metrics(
         wait_until(lambda m=metric: bool(datapoints(m)), timeout=10, interval=0.2)
         assert all(v >= 0 for v in datapoints(metric)), metric
     assert max(datapoints("CDCThroughputRowsSource")) > 0
+
+    logs = client(server, "logs")
+    events = logs.get_log_events(
+        logGroupName="dms-tasks-local", logStreamName=f"dms-task-{task_id}", startFromHead=True
+    )["events"]
+    lines = [e["message"] for e in events]
+    assert any("[SOURCE_CAPTURE  ]I:  Replication slot 'dms_local_" in m for m in lines), lines
+    assert any("Starting replication from slot" in m for m in lines), lines
 
     stop(dms, arn)
     dms.delete_replication_task(ReplicationTaskArn=arn)
