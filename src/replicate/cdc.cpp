@@ -298,6 +298,11 @@ class Engine {
       load.source_snapshot = slot.snapshot_name;
       const auto loaded = run_full_load(load, observer_);
       observer_.on_full_load_done(loaded);
+      for (auto& table : tables_) {
+        for (const auto& done : loaded.tables) {
+          if (done.source == table.source) table = done;
+        }
+      }
       if (loaded.outcome == FullLoadOutcome::kFailed) {
         result_.outcome = CdcOutcome::kFailed;
         result_.failure_message = loaded.failure_message;
@@ -306,11 +311,6 @@ class Engine {
       if (loaded.outcome == FullLoadOutcome::kStopped) {
         result_.outcome = CdcOutcome::kFullLoadStopped;
         return std::nullopt;
-      }
-      for (auto& table : tables_) {
-        for (const auto& done : loaded.tables) {
-          if (done.source == table.source) table = done;
-        }
       }
     }
     // The load is in: from here on a resume continues from the slot, not from a new load.
