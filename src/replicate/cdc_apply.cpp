@@ -55,6 +55,27 @@ const ChangeApplier::Binding* ChangeApplier::binding(std::uint32_t relation) con
   return it == relations_.end() ? nullptr : &it->second;
 }
 
+void ChangeApplier::execute(const std::string& sql,
+                            const std::vector<std::optional<std::string>>& params) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    const auto name = fmt::format("dms_local_apply_{}", prepared_.size());
+    PgResult result(PQprepare(target_.get(), name.c_str(), sql.c_str(), 0, nullptr));
+    if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      throw target_.error_from(result.get());
+    }
+    it = prepared_.emplace(sql, name).first;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& value : params) values.push_back(value ? value->c_str() : nullptr);
+  PgResult result(PQexecPrepared(target_.get(), it->second.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0));
+  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    throw target_.error_from(result.get());
+  }
+}
+
 void ChangeApplier::begin() {
   target_.exec("BEGIN");
   open_ = true;
@@ -95,7 +116,7 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Insert& change) 
     values += fmt::format("{}${}", values.empty() ? "" : ", ", params.size());
   }
   const auto& plan = plans_[bound->plan];
-  target_.exec_params(
+  execute(
       fmt::format("INSERT INTO {} ({}) VALUES ({})", quote_qualified(plan.target), columns, values),
       params);
   return bound->plan;
@@ -122,8 +143,7 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Update& change) 
   const auto& key_row = change.old_kind != 0 ? change.old_tuple : change.new_tuple;
   const auto where = where_key(*bound, key_row, params);
   const auto& plan = plans_[bound->plan];
-  target_.exec_params(fmt::format("UPDATE {} SET {}{}", quote_qualified(plan.target), sets, where),
-                      params);
+  execute(fmt::format("UPDATE {} SET {}{}", quote_qualified(plan.target), sets, where), params);
   return bound->plan;
 }
 
@@ -133,7 +153,7 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Delete& change) 
   std::vector<std::optional<std::string>> params;
   const auto where = where_key(*bound, change.old_tuple, params);
   const auto& plan = plans_[bound->plan];
-  target_.exec_params(fmt::format("DELETE FROM {}{}", quote_qualified(plan.target), where), params);
+  execute(fmt::format("DELETE FROM {}{}", quote_qualified(plan.target), where), params);
   return bound->plan;
 }
 

@@ -56,8 +56,13 @@ class ChangeApplier {
   std::string where_key(const Binding& bound, const pgoutput::Tuple& row,
                         std::vector<std::optional<std::string>>& params) const;
 
+  // Runs `sql` as a prepared statement: a change stream repeats the same few statements, and
+  // the target then parses and plans each of them once.
+  void execute(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+
   PgConnection& target_;
   const std::vector<TablePlan>& plans_;
+  std::map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::map<std::uint32_t, Binding> relations_;
   bool open_ = false;
 };

@@ -423,3 +423,30 @@ def test_change_the_target_refuses_fails_the_task(
     assert task["RecoveryCheckpoint"] == before
     dms.delete_replication_task(ReplicationTaskArn=arn)
     assert slots(pg_cluster) == []
+
+
+def test_resume_after_dms_local_restarts(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "cdc_restart_source", SCHEMA_SQL + SEED_SQL)
+    target = make_db(pg_cluster, databases, "cdc_restart_target", SCHEMA_SQL + SEED_SQL)
+    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    wait_replicating(dms, arn)
+    pg_cluster.psql(CHANGES_SQL.format(lo=5000, hi=5100, k=1), source)
+    wait_in_sync(pg_cluster, source, target)
+
+    # A clean shutdown records the task as stopped; its position is in the state file. (Closing
+    # the client first spares the shutdown waiting out its keep-alive connection.)
+    dms.close()
+    assert server.restart() == 0
+    pg_cluster.psql(CHANGES_SQL.format(lo=6000, hi=6100, k=2), source)
+    dms = client(server, "dms")
+    task = describe_task(dms, arn)
+    assert task["Status"] == "stopped" and task["StopReason"] == "Stop Reason NORMAL", task
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
+    wait_in_sync(pg_cluster, source, target)
+    stop(dms, arn)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    dms.close()
+    assert slots(pg_cluster) == []
