@@ -154,6 +154,8 @@ class Engine {
     TableMapping mapping;
     try {
       settings = parse_full_load_settings(request_.load.task_settings);
+      // Only a run that loads has cached changes to stop around.
+      if (request_.full_load && !request_.resume_from) stop_after_load_ = settings.stop_after_load;
       mapping = TableMapping::parse(request_.load.table_mappings);
     } catch (const std::exception& error) {
       return fail(error.what());
@@ -315,6 +317,18 @@ class Engine {
     }
     // The load is in: from here on a resume continues from the slot, not from a new load.
     observer_.on_checkpoint(start_);
+    if (stop_after_load_ == StopAfterLoad::kCachedChangesNotApplied) {
+      log("TASK_MANAGER", "Task stopped after the full load (StopTaskCachedChangesNotApplied).");
+      result_.outcome = CdcOutcome::kFinished;
+      result_.stop_reason = "Stop Reason STOPPED_AFTER_FULL_LOAD";
+      return std::nullopt;
+    }
+    if (stop_after_load_ == StopAfterLoad::kCachedChangesApplied) {
+      // The cached changes are the transactions committed before this point.
+      auto source = open_source();
+      const auto now = source.exec("SELECT pg_current_wal_lsn()::text");
+      cached_until_ = parse_lsn(PQgetvalue(now.get(), 0, 0)).value_or(start_);
+    }
     return stream;
   }
 
@@ -385,6 +399,10 @@ class Engine {
             stream.send_status(received, confirmed);
             last_status = Steady::now();
           }
+          // The server has decoded past the end of the cached changes and none is half-read.
+          if (cached_until_ != 0 && !in_transaction && keepalive->wal_end >= cached_until_) {
+            return finish_cached_changes(confirmed);
+          }
         } else {
           const auto& data = std::get<XLogData>(parsed);
           received = std::max(received, data.wal_end);
@@ -417,6 +435,9 @@ class Engine {
             }
             incoming = 0;
             skip = false;
+            if (cached_until_ != 0 && confirmed >= cached_until_) {
+              return finish_cached_changes(confirmed);
+            }
           } else if (const auto* relation = std::get_if<pgoutput::Relation>(&message)) {
             applier.on_relation(*relation);
           } else if (skip) {
@@ -427,6 +448,11 @@ class Engine {
         }
       }
       const auto now = Steady::now();
+      if (!frame && cached_until_ != 0) {
+        // Asks for a keepalive: it says how far the server has decoded.
+        stream.send_status(received, confirmed, true);
+        last_status = now;
+      }
       // The server drops a client silent for wal_sender_timeout (60 s by default).
       if (now - last_status >= std::chrono::seconds(5)) {
         stream.send_status(received, confirmed);
@@ -456,6 +482,14 @@ class Engine {
         fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
   }
 
+  void finish_cached_changes(Lsn confirmed) {
+    log("TASK_MANAGER", fmt::format("Task stopped after applying the cached changes up to {} "
+                                    "(StopTaskCachedChangesApplied).",
+                                    format_lsn(confirmed)));
+    result_.outcome = CdcOutcome::kFinished;
+    result_.stop_reason = "Stop Reason STOPPED_AFTER_CACHED_EVENTS";
+  }
+
   template <typename Count>
   void apply_change(ChangeApplier& applier, const pgoutput::Message& message, Count& count) {
     try {
@@ -478,6 +512,8 @@ class Engine {
   std::vector<TablePlan> plans_;
   std::vector<TableStatus> tables_;
   std::vector<std::string> publications_;
+  StopAfterLoad stop_after_load_ = StopAfterLoad::kNo;
+  Lsn cached_until_ = 0;  // kCachedChangesApplied: stop once everything before it is applied
   std::optional<PgConnection> target_;
   Lsn start_ = 0;
   CdcResult result_;

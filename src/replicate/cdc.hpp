@@ -47,11 +47,17 @@ struct CdcRequest {
   std::chrono::milliseconds report_interval{500};
 };
 
-enum class CdcOutcome { kStopped, kFailed, kFullLoadStopped };
+enum class CdcOutcome {
+  kStopped,          // the stop token fired
+  kFailed,           // see failure_message
+  kFullLoadStopped,  // the stop token fired during the full load
+  kFinished,         // the task's settings ended it after the load: see stop_reason
+};
 
 struct CdcResult {
   CdcOutcome outcome = CdcOutcome::kStopped;
   std::string failure_message;
+  std::string stop_reason;  // kFinished: Stop Reason STOPPED_AFTER_FULL_LOAD or ..._CACHED_EVENTS
   std::vector<TableStatus> tables;
 };
 

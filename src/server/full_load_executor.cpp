@@ -320,6 +320,9 @@ void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallba
       telemetry->log(identity, 'E', "TASK_MANAGER",
                      fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
                                  result.failure_message));
+    } else if (result.outcome == rep::CdcOutcome::kFinished) {
+      telemetry->log(identity, 'I', "TASK_MANAGER",
+                     fmt::format("Task '{}' finished: {}.", task_id, result.stop_reason));
     } else {
       telemetry->log(identity, 'I', "TASK_MANAGER",
                      fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
@@ -328,6 +331,8 @@ void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallba
   }
   if (result.outcome == rep::CdcOutcome::kFailed) {
     callbacks.on_failed(result.failure_message);
+  } else if (result.outcome == rep::CdcOutcome::kFinished) {
+    callbacks.on_finished(result.stop_reason);
   } else {
     callbacks.on_stopped();
   }

@@ -184,14 +184,18 @@ def setup_task(
     return dms, str(arn)
 
 
+@pytest.mark.parametrize("stop_after", ["", "StopTaskCachedChangesApplied"])
 def test_changes_during_the_load_are_applied_after_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], stop_after: str
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_during_source", SCHEMA_SQL + SEED_SQL)
     # Existing, empty target tables (DO_NOTHING), one of them locked: its load waits while the
     # source changes after the slot's consistent point.
     target = make_db(pg_cluster, databases, "cdc_during_target", SCHEMA_SQL)
-    settings = {"FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"}}
+    full_load: dict[str, Any] = {"TargetTablePrepMode": "DO_NOTHING"}
+    if stop_after:
+        full_load[stop_after] = True
+    settings = {"FullLoadSettings": full_load}
     dms, arn = setup_task(server, pg_cluster, source, target, "full-load-and-cdc", settings)
     lock = subprocess.Popen(
         [str(pg_cluster.bindir / "psql"), "-X", "-q", "-d", pg_cluster.dsn(target)],
@@ -222,7 +226,39 @@ def test_changes_during_the_load_are_applied_after_it(
         assert loading["Status"] == "running" and "RecoveryCheckpoint" not in loading, loading
     finally:
         lock.communicate("COMMIT;\n", timeout=30)
+    if stop_after:
+        # The task ends by itself once the changes cached during the load are applied.
+        task = wait_for_end(dms, arn, timeout=30)
+        assert task["Status"] == "stopped", task
+        assert task["StopReason"] == "Stop Reason STOPPED_AFTER_CACHED_EVENTS", task
+        assert in_sync(pg_cluster, source, target)
+        # Later changes wait in the slot for resume-processing.
+        pg_cluster.psql(CHANGES_SQL.format(lo=6000, hi=6100, k=2), source)
+        dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
+        )
     wait_replicating(dms, arn)
+    wait_in_sync(pg_cluster, source, target)
+    stop(dms, arn)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(pg_cluster) == []
+
+
+def test_stop_after_the_load_without_its_cached_changes(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "cdc_notapplied_source", SCHEMA_SQL + SEED_SQL)
+    target = make_db(pg_cluster, databases, "cdc_notapplied_target", "")
+    settings = {"FullLoadSettings": {"StopTaskCachedChangesNotApplied": True}}
+    dms, arn = setup_task(server, pg_cluster, source, target, "full-load-and-cdc", settings)
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    task = wait_for_end(dms, arn, timeout=30)
+    assert task["Status"] == "stopped", task
+    assert task["StopReason"] == "Stop Reason STOPPED_AFTER_FULL_LOAD", task
+    assert task["ReplicationTaskStats"]["FullLoadProgressPercent"] == 100
+    assert in_sync(pg_cluster, source, target)
+    pg_cluster.psql(CHANGES_SQL.format(lo=5000, hi=5100, k=1), source)
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
     dms.delete_replication_task(ReplicationTaskArn=arn)
