@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cctype>
-#include <cstdlib>
+#include <cerrno>
+#include <memory>
 
 #include "replicate/ddl.hpp"
 
