@@ -17,6 +17,7 @@ from botocore.config import Config
 from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
+    PASSWORD,
     create_instance,
     create_pg_endpoint,
     create_task,
@@ -411,6 +412,7 @@ def test_source_without_logical_wal_fails_clearly(
         assert task["StopReason"] == "Stop Reason FATAL_ERROR"
         message = task["LastFailureMessage"]
         assert "wal_level=replica" in message and "wal_level = logical" in message, message
+        assert PASSWORD not in json.dumps(task, default=str)
 
 
 def test_dropped_slot_fails_resume_clearly(
