@@ -263,6 +263,12 @@ class Engine {
     };
     try {
       if (!connections.source || !connections.source->healthy()) connections.source = open_source();
+      if (!request_.source_snapshot.empty()) {
+        // The slot's snapshot: the rows as of its consistent point, no more and no less.
+        connections.source->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        connections.source->exec(
+            fmt::format("SET TRANSACTION SNAPSHOT {}", quote_literal(request_.source_snapshot)));
+      }
       CopyOutcome outcome;
       if (const auto* target = std::get_if<PostgresTarget>(&request_.target)) {
         if (!connections.target || !connections.target->healthy()) {
@@ -277,6 +283,7 @@ class Engine {
         set_state(index, TableState::kCancelled, outcome.rows);
         return;
       }
+      if (!request_.source_snapshot.empty()) connections.source->exec("COMMIT");
       {
         const std::lock_guard lock(mutex_);
         bytes_loaded_ += outcome.bytes;

@@ -41,6 +41,9 @@ struct FullLoadRequest {
   // When not empty, only these source tables (among those the mappings select) are loaded:
   // how ReloadTables reloads a few tables of a task.
   std::vector<QualifiedName> only_tables;
+  // An exported snapshot (a CDC slot's consistent point) every table is read in, so the load
+  // and the changes after it meet exactly; empty: each table reads the latest data.
+  std::string source_snapshot;
 };
 
 // DescribeTableStatistics' TableState values.
@@ -57,6 +60,10 @@ struct TableStatus {
   std::optional<Clock::time_point> full_load_end_time;
   Clock::time_point last_update_time;
   std::string error_message;  // set in kError
+  // CDC changes captured from the source and applied to the target (DescribeTableStatistics'
+  // Inserts/Updates/Deletes/Ddls and Applied*).
+  std::int64_t inserts = 0, updates = 0, deletes = 0, ddls = 0;
+  std::int64_t applied_inserts = 0, applied_updates = 0, applied_deletes = 0, applied_ddls = 0;
 };
 
 // What ReplicationTaskStats shows while a load runs.

@@ -19,7 +19,8 @@ std::string first_line(std::string_view text) {
   return std::string(text.substr(0, text.find('\n')));
 }
 
-PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view application_name) {
+PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view application_name,
+                                bool replication) {
   // Keyword arrays rather than a connection string: no quoting rules to get wrong, and the
   // password never passes through a string we might print.
   const std::string port = std::to_string(endpoint.port);
@@ -37,6 +38,10 @@ PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view app
   if (!endpoint.password.empty()) {
     keys.push_back("password");
     values.push_back(endpoint.password.reveal().c_str());
+  }
+  if (replication) {
+    keys.push_back("replication");
+    values.push_back("database");
   }
   if (!endpoint.sslmode.empty()) {
     keys.push_back("sslmode");

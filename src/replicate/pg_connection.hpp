@@ -46,7 +46,10 @@ using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
 class PgConnection {
  public:
   // Throws PgError (SqlState 08001) when the server cannot be reached or refuses the login.
-  static PgConnection open(const PgEndpoint& endpoint, std::string_view application_name);
+  // `replication` opens a logical replication connection (`replication=database`), which speaks
+  // the walsender's commands (CREATE_REPLICATION_SLOT, START_REPLICATION) besides plain SQL.
+  static PgConnection open(const PgEndpoint& endpoint, std::string_view application_name,
+                           bool replication = false);
 
   [[nodiscard]] PGconn* get() const { return conn_.get(); }
   [[nodiscard]] bool healthy() const;

@@ -36,6 +36,11 @@ FullLoadSettings parse_full_load_settings(std::string_view text) {
                       "TRUNCATE_BEFORE_LOAD",
                       mode));
     }
+    if (full_load->value("StopTaskCachedChangesApplied", false)) {
+      settings.stop_after_load = StopAfterLoad::kCachedChangesApplied;
+    } else if (full_load->value("StopTaskCachedChangesNotApplied", false)) {
+      settings.stop_after_load = StopAfterLoad::kCachedChangesNotApplied;
+    }
     settings.max_subtasks = full_load->value("MaxFullLoadSubTasks", 8);
     if (settings.max_subtasks < 1 || settings.max_subtasks > 49) {
       throw std::invalid_argument("MaxFullLoadSubTasks must be between 1 and 49");

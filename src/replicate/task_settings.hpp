@@ -8,6 +8,10 @@ namespace dagster_dms::replicate {
 
 enum class TablePrepMode { kDropAndCreate, kTruncateBeforeLoad, kDoNothing };
 
+// FullLoadSettings.StopTaskCachedChanges{Applied,NotApplied}: whether a full-load-and-cdc task
+// stops after its load, before or after applying the changes made during it.
+enum class StopAfterLoad { kNo, kCachedChangesNotApplied, kCachedChangesApplied };
+
 // The parts of ReplicationTaskSettings that steer a full load, with DMS's service defaults.
 struct FullLoadSettings {
   TablePrepMode prep_mode = TablePrepMode::kDropAndCreate;
@@ -17,6 +21,8 @@ struct FullLoadSettings {
   bool fail_on_no_tables = true;          // ErrorBehavior.FailOnNoTablesCaptured
   bool stop_task_on_table_error = false;  // ErrorBehavior.TableErrorPolicy == STOP_TASK
   int table_error_escalation_count = 0;   // ErrorBehavior.TableErrorEscalationCount; 0 = never
+  // When both flags are set, the applied variant wins (the changes are not thrown away).
+  StopAfterLoad stop_after_load = StopAfterLoad::kNo;
 };
 
 // Reads a ReplicationTaskSettings JSON document (empty text = all defaults). Throws

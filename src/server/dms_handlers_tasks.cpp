@@ -232,6 +232,10 @@ nlohmann::json DmsService::delete_task(const RequestContext& context, const nloh
     throw invalid_state(fmt::format("Replication task {} is {}; stop it before deleting it.",
                                     record.identifier, status));
   }
+  // The data plane cleans up after the task's runs (a CDC slot) once our lock is released.
+  if (record.internal.value("runs", std::int64_t{0}) > 0) {
+    after_unlock([this, run = task_run_of(record)] { executor_.task_deleted(run); });
+  }
   store_.remove(ResourceKind::kTask, record.arn);
   record.doc["Status"] = "deleting";
   return {{"ReplicationTask", public_task(record, false)}};

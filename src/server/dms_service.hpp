@@ -86,6 +86,8 @@ class DmsService {
   nlohmann::json start_task(const RequestContext& context, const nlohmann::json& body);
   nlohmann::json stop_task(const RequestContext& context, const nlohmann::json& body);
   void begin_run(const std::string& task_arn, std::int64_t run_id);
+  // The task with its endpoints and their passwords, as a data plane needs it.
+  TaskRun task_run_of(const Record& record);
   // Applies a data-plane report if run `run_id` is still the task's current run.
   void apply_report(const std::string& task_arn, std::int64_t run_id,
                     const std::function<void(Record&)>& change);

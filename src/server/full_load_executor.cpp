@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "replicate/cdc.hpp"
+#include "replicate/replication_stream.hpp"
+
 namespace dagster_dms::server {
 
 namespace {
@@ -108,14 +111,14 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reload
   // DMS names a table by its source schema and name, whatever the mapping renamed it to.
   out.schema_name = table.source.schema;
   out.table_name = table.source.table;
-  out.inserts = 0;
-  out.deletes = 0;
-  out.updates = 0;
-  out.ddls = 0;
-  out.applied_inserts = 0;
-  out.applied_deletes = 0;
-  out.applied_updates = 0;
-  out.applied_ddls = 0;
+  out.inserts = table.inserts;
+  out.deletes = table.deletes;
+  out.updates = table.updates;
+  out.ddls = table.ddls;
+  out.applied_inserts = table.applied_inserts;
+  out.applied_deletes = table.applied_deletes;
+  out.applied_updates = table.applied_updates;
+  out.applied_ddls = table.applied_ddls;
   out.full_load_rows = table.full_load_rows;
   out.full_load_condtnl_chk_failed_rows = 0;
   out.full_load_error_rows = 0;
@@ -133,10 +136,34 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reload
   return out;
 }
 
+// The inverse of table_statistics(): a stored table as the engine knows it.
+rep::TableStatus table_status(const dms::TableStatistics& stored) {
+  rep::TableStatus out;
+  out.source = {stored.schema_name.value_or(""), stored.table_name.value_or("")};
+  out.target = out.source;
+  const auto state = stored.table_state.value_or("");
+  out.state = state == "Table error"       ? rep::TableState::kError
+              : state == "Table cancelled" ? rep::TableState::kCancelled
+                                           : rep::TableState::kCompleted;
+  out.full_load_rows = stored.full_load_rows.value_or(0);
+  out.full_load_start_time = stored.full_load_start_time;
+  out.full_load_end_time = stored.full_load_end_time;
+  out.last_update_time = stored.last_update_time.value_or(rep::Clock::now());
+  out.inserts = stored.inserts.value_or(0);
+  out.updates = stored.updates.value_or(0);
+  out.deletes = stored.deletes.value_or(0);
+  out.ddls = stored.ddls.value_or(0);
+  out.applied_inserts = stored.applied_inserts.value_or(0);
+  out.applied_updates = stored.applied_updates.value_or(0);
+  out.applied_deletes = stored.applied_deletes.value_or(0);
+  out.applied_ddls = stored.applied_ddls.value_or(0);
+  return out;
+}
+
 // Turns the engine's events into the task's stored state. The engine calls one method at a
 // time, so the state here needs no lock; reports are throttled because each one is a SQLite
 // write under the control plane's lock.
-class Reporter final : public rep::FullLoadObserver {
+class Reporter final : public rep::CdcObserver {
  public:
   using ReloadQuery = std::function<std::vector<rep::QualifiedName>()>;
 
@@ -205,6 +232,29 @@ class Reporter final : public rep::FullLoadObserver {
         level, fmt::format("task {}: [{:<16}]{}:  {}", task_id_, component, letter, message));
   }
 
+  void on_full_load_done(const rep::FullLoadResult& result) override { finish(result); }
+
+  void on_cdc_tables(const std::vector<rep::TableStatus>& tables) override {
+    tables_ = tables;
+    publish_tables();
+  }
+
+  void on_checkpoint(rep::Lsn confirmed) override {
+    callbacks_->on_checkpoint(rep::recovery_checkpoint(confirmed));
+  }
+
+  void on_cdc_metrics(const rep::CdcMetrics& metrics) override {
+    if (options_.telemetry == nullptr) return;
+    auto& telemetry = *options_.telemetry;
+    telemetry.gauge(identity_, "CDCLatencySource", "Seconds", metrics.latency_source_seconds);
+    telemetry.gauge(identity_, "CDCLatencyTarget", "Seconds", metrics.latency_target_seconds);
+    telemetry.gauge(identity_, "CDCIncomingChanges", "Count", metrics.incoming_changes);
+    telemetry.gauge(identity_, "CDCThroughputRowsSource", "Count/Second",
+                    metrics.throughput_rows_source);
+    telemetry.gauge(identity_, "CDCThroughputRowsTarget", "Count/Second",
+                    metrics.throughput_rows_target);
+  }
+
   // The last word: the engine's final table list and progress, unthrottled.
   void finish(const rep::FullLoadResult& result) {
     tables_ = result.tables;
@@ -240,8 +290,11 @@ class Reporter final : public rep::FullLoadObserver {
     stats.full_load_start_date = load_start_;
     stats.full_load_finish_date = finish_date;
     callbacks_->on_progress(stats);
+    publish_tables();
+  }
 
-    const auto reloading = reloads_();
+  void publish_tables() {
+    const auto reloading = reloads_ ? reloads_() : std::vector<rep::QualifiedName>{};
     const auto contains = [](const auto& list, const rep::QualifiedName& name) {
       return std::any_of(list.begin(), list.end(), [&](const auto& item) {
         if constexpr (std::is_same_v<std::decay_t<decltype(item)>, rep::QualifiedName>) {
@@ -300,6 +353,56 @@ class ReloadObserver final : public rep::FullLoadObserver {
   Reporter& reporter_;
 };
 
+// The CDC part of a cdc or full-load-and-cdc run; nullopt for a full-load task.
+std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
+                                           const TaskTelemetryIdentity& identity) {
+  const auto migration = run.task.migration_type.value_or("full-load");
+  if (migration == "full-load") return std::nullopt;
+  rep::CdcRequest request;
+  request.slot = rep::replication_slot_name(identity.task_resource_id);
+  request.full_load = migration == "full-load-and-cdc";
+  // resume-processing continues from the stored position. Without one (the run before was
+  // stopped during its full load) it starts afresh, as DMS reloads unfinished tables.
+  if (run.start_type == "resume-processing" && run.task.recovery_checkpoint) {
+    request.resume_from = rep::parse_recovery_checkpoint(*run.task.recovery_checkpoint);
+  }
+  if (request.resume_from) {
+    for (const auto& stored : run.table_statistics) {
+      request.previous_tables.push_back(table_status(stored));
+    }
+  }
+  return request;
+}
+
+// Runs a CDC task to its end and reports how it ended. The task stays `running` while it
+// replicates; only a stop or an error ends it.
+void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallbacks& callbacks,
+                  TaskTelemetry* telemetry, const TaskTelemetryIdentity& identity,
+                  const std::string& task_id) {
+  const auto result = rep::run_cdc(request, reporter);
+  if (telemetry != nullptr) {
+    if (result.outcome == rep::CdcOutcome::kFailed) {
+      telemetry->log(identity, 'E', "TASK_MANAGER",
+                     fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
+                                 result.failure_message));
+    } else if (result.outcome == rep::CdcOutcome::kFinished) {
+      telemetry->log(identity, 'I', "TASK_MANAGER",
+                     fmt::format("Task '{}' finished: {}.", task_id, result.stop_reason));
+    } else {
+      telemetry->log(identity, 'I', "TASK_MANAGER",
+                     fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
+    }
+    telemetry->run_ended(identity);
+  }
+  if (result.outcome == rep::CdcOutcome::kFailed) {
+    callbacks.on_failed(result.failure_message);
+  } else if (result.outcome == rep::CdcOutcome::kFinished) {
+    callbacks.on_finished(result.stop_reason);
+  } else {
+    callbacks.on_stopped();
+  }
+}
+
 }  // namespace
 
 std::variant<rep::FullLoadRequest, std::string> make_full_load_request(
@@ -307,10 +410,10 @@ std::variant<rep::FullLoadRequest, std::string> make_full_load_request(
   const auto& task = run.task;
   const auto task_id = task.replication_task_identifier.value_or("(unknown)");
   const auto migration = task.migration_type.value_or("full-load");
-  if (migration != "full-load") {
+  if (migration != "full-load" && !is_postgres(run.target.engine_name)) {
     return fmt::format(
-        "CDC is not supported by this dms-local build yet: task {} has MigrationType {}; only "
-        "full-load tasks can run.",
+        "Task {} has MigrationType {}; dms-local captures changes to postgres and "
+        "aurora-postgresql targets only.",
         task_id, migration);
   }
   if (!is_postgres(run.source.engine_name)) {
@@ -361,9 +464,10 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
   const auto identity = task_telemetry_identity(run);
   TaskTelemetry* const telemetry = options_.telemetry;
   if (telemetry != nullptr) {
-    telemetry->log(identity, 'I', "TASK_MANAGER",
-                   fmt::format("Task '{}' is starting: full load, start type {}.",
-                               identity.task_identifier, run.start_type));
+    telemetry->log(
+        identity, 'I', "TASK_MANAGER",
+        fmt::format("Task '{}' is starting: {}, start type {}.", identity.task_identifier,
+                    run.task.migration_type.value_or("full-load"), run.start_type));
   }
   auto prepared = make_full_load_request(run, options_);
   if (auto* message = std::get_if<std::string>(&prepared)) {
@@ -406,6 +510,7 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
   }
   slot->thread = std::jthread([this, slot, task_id, task_start, identity, telemetry,
                                request = std::get<rep::FullLoadRequest>(std::move(prepared)),
+                               cdc = cdc_request(run, identity),
                                callbacks = std::move(callbacks)](std::stop_token stop) mutable {
     try {
       request.stop = std::move(stop);
@@ -415,78 +520,88 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
         names.insert(names.end(), slot->reloading.begin(), slot->reloading.end());
         return names;
       });
-      auto result = rep::run_full_load(request, reporter);
-      // ReloadTables requests, batch by batch, until none is left; then the run takes no more.
-      while (result.outcome == rep::FullLoadOutcome::kFinished) {
+      if (cdc) {
         {
+          // ReloadTables is served by full-load runs only; a CDC run refuses it.
           const std::lock_guard lock(slot->reload_mutex);
-          slot->reloading.clear();
-          if (slot->pending_reloads.empty()) {
-            slot->closed = true;
-            break;
+          slot->closed = true;
+        }
+        cdc->load = std::move(request);
+        run_cdc_task(*cdc, reporter, *callbacks, telemetry, identity, task_id);
+      } else {
+        auto result = rep::run_full_load(request, reporter);
+        // ReloadTables requests, batch by batch, until none is left; then the run takes no more.
+        while (result.outcome == rep::FullLoadOutcome::kFinished) {
+          {
+            const std::lock_guard lock(slot->reload_mutex);
+            slot->reloading.clear();
+            if (slot->pending_reloads.empty()) {
+              slot->closed = true;
+              break;
+            }
+            slot->reloading.swap(slot->pending_reloads);
           }
-          slot->reloading.swap(slot->pending_reloads);
+          auto reload_request = request;
+          {
+            const std::lock_guard lock(slot->reload_mutex);
+            reload_request.only_tables = slot->reloading;
+          }
+          reporter.on_log(
+              rep::LogSeverity::kInfo, "TASK_MANAGER",
+              fmt::format("Reload for {} table(s) requested.", reload_request.only_tables.size()));
+          ReloadObserver observer(reporter);
+          const auto reload = rep::run_full_load(reload_request, observer);
+          {
+            // Reported with the lock released: publishing asks which tables are reloading.
+            const std::lock_guard lock(slot->reload_mutex);
+            slot->reloading.clear();
+          }
+          reporter.finish_reload(reload);
+          if (reload.outcome == rep::FullLoadOutcome::kStopped) {
+            result.outcome = rep::FullLoadOutcome::kStopped;
+          } else if (reload.outcome == rep::FullLoadOutcome::kFailed) {
+            // The task keeps its finished load; the reload's failure is logged against it.
+            reporter.on_log(rep::LogSeverity::kError, "TASK_MANAGER",
+                            fmt::format("Reload failed: {}", reload.failure_message));
+          }
         }
-        auto reload_request = request;
         {
           const std::lock_guard lock(slot->reload_mutex);
-          reload_request.only_tables = slot->reloading;
+          slot->closed = true;
         }
-        reporter.on_log(
-            rep::LogSeverity::kInfo, "TASK_MANAGER",
-            fmt::format("Reload for {} table(s) requested.", reload_request.only_tables.size()));
-        ReloadObserver observer(reporter);
-        const auto reload = rep::run_full_load(reload_request, observer);
-        {
-          // Reported with the lock released: publishing asks which tables are reloading.
-          const std::lock_guard lock(slot->reload_mutex);
-          slot->reloading.clear();
+        reporter.finish(result);
+        if (telemetry != nullptr) {
+          switch (result.outcome) {
+            case rep::FullLoadOutcome::kFinished:
+              telemetry->log(identity, 'I', "TASK_MANAGER",
+                             fmt::format("Task '{}' finished: {}. {} rows loaded in {} tables.",
+                                         task_id, kFullLoadFinished, result.progress.rows_loaded,
+                                         result.progress.tables_loaded));
+              break;
+            case rep::FullLoadOutcome::kStopped:
+              telemetry->log(
+                  identity, 'I', "TASK_MANAGER",
+                  fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
+              break;
+            case rep::FullLoadOutcome::kFailed:
+              telemetry->log(identity, 'E', "TASK_MANAGER",
+                             fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
+                                         result.failure_message));
+              break;
+          }
+          telemetry->run_ended(identity);
         }
-        reporter.finish_reload(reload);
-        if (reload.outcome == rep::FullLoadOutcome::kStopped) {
-          result.outcome = rep::FullLoadOutcome::kStopped;
-        } else if (reload.outcome == rep::FullLoadOutcome::kFailed) {
-          // The task keeps its finished load; the reload's failure is logged against it.
-          reporter.on_log(rep::LogSeverity::kError, "TASK_MANAGER",
-                          fmt::format("Reload failed: {}", reload.failure_message));
-        }
-      }
-      {
-        const std::lock_guard lock(slot->reload_mutex);
-        slot->closed = true;
-      }
-      reporter.finish(result);
-      if (telemetry != nullptr) {
         switch (result.outcome) {
           case rep::FullLoadOutcome::kFinished:
-            telemetry->log(identity, 'I', "TASK_MANAGER",
-                           fmt::format("Task '{}' finished: {}. {} rows loaded in {} tables.",
-                                       task_id, kFullLoadFinished, result.progress.rows_loaded,
-                                       result.progress.tables_loaded));
+            callbacks->on_finished(kFullLoadFinished);
             break;
           case rep::FullLoadOutcome::kStopped:
-            telemetry->log(
-                identity, 'I', "TASK_MANAGER",
-                fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
+            callbacks->on_stopped();
             break;
           case rep::FullLoadOutcome::kFailed:
-            telemetry->log(identity, 'E', "TASK_MANAGER",
-                           fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
-                                       result.failure_message));
+            callbacks->on_failed(result.failure_message);
             break;
         }
-        telemetry->run_ended(identity);
-      }
-      switch (result.outcome) {
-        case rep::FullLoadOutcome::kFinished:
-          callbacks->on_finished(kFullLoadFinished);
-          break;
-        case rep::FullLoadOutcome::kStopped:
-          callbacks->on_stopped();
-          break;
-        case rep::FullLoadOutcome::kFailed:
-          callbacks->on_failed(result.failure_message);
-          break;
       }
     } catch (const std::exception& error) {
       // Never let a thread end the process: the task fails and says why.
@@ -531,6 +646,28 @@ std::vector<std::string> FullLoadExecutor::reload(const std::string& task_arn,
     }
   }
   return std::vector<std::string>(tables.size());
+}
+
+void FullLoadExecutor::task_deleted(const TaskRun& run) {
+  const auto migration = run.task.migration_type.value_or("full-load");
+  if (migration == "full-load" || !is_postgres(run.source.engine_name)) return;
+  const auto identity = task_telemetry_identity(run);
+  const auto slot = rep::replication_slot_name(identity.task_resource_id);
+  try {
+    rep::drop_cdc_artifacts(pg_endpoint(run.source, run.source_password), slot);
+    if (options_.logger) {
+      options_.logger->log(LogLevel::kInfo,
+                           fmt::format("task {}: replication slot {} and its publications dropped",
+                                       identity.task_identifier, slot));
+    }
+  } catch (const std::exception& error) {
+    // The task is gone either way, as DMS deletes a task whose cleanup failed (event 0082).
+    if (options_.logger) {
+      options_.logger->log(LogLevel::kWarning,
+                           fmt::format("task {}: cannot drop replication slot {} on the source: {}",
+                                       identity.task_identifier, slot, error.what()));
+    }
+  }
 }
 
 void FullLoadExecutor::shutdown() {

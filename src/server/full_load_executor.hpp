@@ -36,9 +36,9 @@ struct FullLoadExecutorOptions {
 std::variant<replicate::FullLoadRequest, std::string> make_full_load_request(
     const TaskRun& run, const FullLoadExecutorOptions& options);
 
-// The real data plane for full-load tasks: each run loads on its own thread with
-// replicate::run_full_load and reports through the task's callbacks. CDC migration types fail
-// at start with a clear message, since this engine does not capture changes yet.
+// The real data plane: each run works on its own thread, a full-load task with
+// replicate::run_full_load, a cdc or full-load-and-cdc task (postgres to postgres) with
+// replicate::run_cdc, and reports through the task's callbacks.
 class FullLoadExecutor final : public TaskExecutor {
  public:
   explicit FullLoadExecutor(FullLoadExecutorOptions options);
@@ -53,6 +53,8 @@ class FullLoadExecutor final : public TaskExecutor {
   // reports its end; a run that has ended (or is ending) refuses.
   std::vector<std::string> reload(const std::string& task_arn,
                                   const std::vector<dms::TableToReload>& tables) override;
+  // Drops a CDC task's replication slot and publications from its source.
+  void task_deleted(const TaskRun& run) override;
 
  private:
   struct Run {

@@ -22,6 +22,8 @@ struct TaskRun {
   std::optional<std::string> target_password;
   // The ReplicationInstanceIdentifier its CloudWatch metrics and log group are named after.
   std::string instance_identifier;
+  // The table statistics as stored: a resumed CDC run carries its counters on from them.
+  std::vector<dms::TableStatistics> table_statistics;
 };
 
 // How a data plane reports back. Calls may come from any thread; each one is applied to the
@@ -38,6 +40,9 @@ class TaskCallbacks {
   virtual void on_failed(const std::string& message) = 0;
   // The run ended because stop() asked it to.
   virtual void on_stopped() = 0;
+  // CDC: every change up to this point is committed on the target. Stored as the task's
+  // RecoveryCheckpoint (`checkpoint:V1#...`), where resume-processing continues.
+  virtual void on_checkpoint(const std::string& /*recovery_checkpoint*/) {}
 };
 
 // The seam between the control plane and a data plane: the control plane owns statuses and
@@ -60,6 +65,8 @@ class TaskExecutor {
     (void)task_arn;
     return std::vector<std::string>(tables.size(), "this dms-local executor cannot reload tables");
   }
+  // The task was deleted: release what its runs left on the endpoints (a CDC slot).
+  virtual void task_deleted(const TaskRun& /*run*/) {}
 };
 
 // Used when the build has no data plane: a start fails the task and says why, rather than

@@ -53,6 +53,12 @@ class RunCallbacks final : public TaskCallbacks {
   void on_failed(const std::string& message) override { end(kStopFatal, "failed", message); }
   void on_stopped() override { end(kStopNormal, "stopped", std::nullopt); }
 
+  void on_checkpoint(const std::string& recovery_checkpoint) override {
+    service_.apply_report(task_arn_, run_id_, [&](Record& record) {
+      record.doc["RecoveryCheckpoint"] = recovery_checkpoint;
+    });
+  }
+
  private:
   void end(const std::string& stop_reason, const std::string& status,
            const std::optional<std::string>& failure) {
@@ -125,6 +131,8 @@ nlohmann::json DmsService::start_task(const RequestContext& context, const nlohm
              {"TablesLoading", 0},           {"TablesQueued", 0},      {"TablesErrored", 0},
              {"FreshStartDate", now}};
     store_.replace_table_statistics(record.arn, {});
+    // A fresh start makes a new CDC slot: an old position must not be resumed from.
+    record.doc.erase("RecoveryCheckpoint");
   }
   stats.erase("StopDate");
   stats.erase("ElapsedTimeMillis");
@@ -157,29 +165,37 @@ void DmsService::begin_run(const std::string& task_arn, std::int64_t run_id) {
     if (status != "starting") return;
     record->doc["Status"] = "running";
     store_.update(ResourceKind::kTask, *record);
-
-    dms::from_json(record->doc, run.task);
-    run.start_type = record->internal.value("start_type", "start-replication");
-    const auto load_endpoint = [&](const std::string& arn, dms::Endpoint& endpoint,
-                                   std::optional<std::string>& password) {
-      if (auto stored = store_.find_by_arn(ResourceKind::kEndpoint, arn)) {
-        dms::from_json(stored->doc, endpoint);
-        if (stored->internal.contains("Password")) password = stored->internal["Password"];
-        // A password given only inside PostgreSQLSettings counts too.
-        if (!password && stored->internal.contains("PostgreSQLSettings") &&
-            stored->internal["PostgreSQLSettings"].contains("Password")) {
-          password = stored->internal["PostgreSQLSettings"]["Password"];
-        }
-      }
-    };
-    load_endpoint(record->doc.value("SourceEndpointArn", ""), run.source, run.source_password);
-    load_endpoint(record->doc.value("TargetEndpointArn", ""), run.target, run.target_password);
-    if (auto instance = store_.find_by_arn(ResourceKind::kInstance,
-                                           record->doc.value("ReplicationInstanceArn", ""))) {
-      run.instance_identifier = instance->identifier;
-    }
+    run = task_run_of(*record);
   }
   executor_.start(run, std::make_shared<RunCallbacks>(*this, task_arn, run_id));
+}
+
+TaskRun DmsService::task_run_of(const Record& record) {
+  TaskRun run;
+  dms::from_json(record.doc, run.task);
+  run.start_type = record.internal.value("start_type", "start-replication");
+  const auto load_endpoint = [&](const std::string& arn, dms::Endpoint& endpoint,
+                                 std::optional<std::string>& password) {
+    if (auto stored = store_.find_by_arn(ResourceKind::kEndpoint, arn)) {
+      dms::from_json(stored->doc, endpoint);
+      if (stored->internal.contains("Password")) password = stored->internal["Password"];
+      // A password given only inside PostgreSQLSettings counts too.
+      if (!password && stored->internal.contains("PostgreSQLSettings") &&
+          stored->internal["PostgreSQLSettings"].contains("Password")) {
+        password = stored->internal["PostgreSQLSettings"]["Password"];
+      }
+    }
+  };
+  load_endpoint(record.doc.value("SourceEndpointArn", ""), run.source, run.source_password);
+  load_endpoint(record.doc.value("TargetEndpointArn", ""), run.target, run.target_password);
+  if (auto instance = store_.find_by_arn(ResourceKind::kInstance,
+                                         record.doc.value("ReplicationInstanceArn", ""))) {
+    run.instance_identifier = instance->identifier;
+  }
+  for (const auto& stored : store_.table_statistics(record.arn)) {
+    dms::from_json(stored, run.table_statistics.emplace_back());
+  }
+  return run;
 }
 
 void DmsService::apply_report(const std::string& task_arn, std::int64_t run_id,

@@ -262,3 +262,17 @@ TEST(TaskSettings, DefaultsAndOverrides) {
       rep::parse_full_load_settings(R"({"FullLoadSettings":{"TargetTablePrepMode":"WIPE"}})"),
       std::invalid_argument);
 }
+
+TEST(TaskSettings, StopAfterTheLoad) {
+  EXPECT_EQ(rep::parse_full_load_settings("").stop_after_load, rep::StopAfterLoad::kNo);
+  EXPECT_EQ(rep::parse_full_load_settings(
+                R"({"FullLoadSettings":{"StopTaskCachedChangesNotApplied":true}})")
+                .stop_after_load,
+            rep::StopAfterLoad::kCachedChangesNotApplied);
+  // Both set: the changes are applied rather than thrown away.
+  EXPECT_EQ(rep::parse_full_load_settings(
+                R"({"FullLoadSettings":{"StopTaskCachedChangesNotApplied":true,
+                    "StopTaskCachedChangesApplied":true}})")
+                .stop_after_load,
+            rep::StopAfterLoad::kCachedChangesApplied);
+}

@@ -196,6 +196,26 @@ class PgCluster:
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
 
+    def restart(self) -> None:
+        """Restarts the server on the same port, so settings that need a restart take effect."""
+        self._server_command(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.logfile),
+                "-o",
+                f"-p {self.port}",
+                "-w",
+                "-t",
+                "60",
+                "-m",
+                "fast",
+                "restart",
+            ]
+        )
+
     def __enter__(self) -> PgCluster:
         try:
             self.start()

@@ -1,0 +1,536 @@
+#include "replicate/cdc.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "replicate/cdc_apply.hpp"
+#include "replicate/ddl.hpp"
+#include "replicate/replication_stream.hpp"
+#include "replicate/table_mapping.hpp"
+#include "replicate/task_settings.hpp"
+
+namespace dagster_dms::replicate {
+
+std::string publication_with_key(const std::string& slot) {
+  return slot.substr(0, 59) + "_all";
+}
+std::string publication_without_key(const std::string& slot) {
+  return slot.substr(0, 59) + "_ins";
+}
+
+std::string recovery_checkpoint(Lsn confirmed) {
+  return fmt::format("checkpoint:V1#1#{:08X}/{:08X}#0#0#*#0#0", confirmed >> 32,
+                     confirmed & 0xFFFFFFFFu);
+}
+
+std::optional<Lsn> parse_recovery_checkpoint(std::string_view checkpoint) {
+  constexpr std::string_view kPrefix = "checkpoint:V1#";
+  if (!checkpoint.starts_with(kPrefix)) return std::nullopt;
+  checkpoint.remove_prefix(kPrefix.size());
+  const auto first = checkpoint.find('#');
+  if (first == std::string_view::npos) return std::nullopt;
+  checkpoint.remove_prefix(first + 1);
+  return parse_lsn(checkpoint.substr(0, checkpoint.find('#')));
+}
+
+namespace {
+
+constexpr std::string_view kApplicationName = "dms-local cdc";
+using Steady = std::chrono::steady_clock;
+
+// A clear failure with DMS's wording where it has one; ends the run.
+class CdcFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The target refused a change; the task fails (DMS's ApplyError policies are not modelled).
+class ApplyFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Server notices (`publication ... does not exist, skipping`) would go to dms-local's stderr.
+PgConnection quiet(PgConnection connection) {
+  PQsetNoticeProcessor(
+      connection.get(), [](void*, const char*) {}, nullptr);
+  return connection;
+}
+
+bool slot_exists(PgConnection& source, const std::string& slot) {
+  const auto result =
+      source.exec_params("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot});
+  return PQntuples(result.get()) > 0;
+}
+
+// Drops a slot, waiting for a walsender of a run that just ended to let go of it first.
+void drop_slot(PgConnection& source, const std::string& slot) {
+  const auto deadline = Steady::now() + std::chrono::seconds(3);
+  for (;;) {
+    const auto result = source.exec_params(
+        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});
+    if (PQntuples(result.get()) == 0) return;
+    if (PQgetisnull(result.get(), 0, 0)) break;
+    if (Steady::now() >= deadline) {
+      source.exec_params("SELECT pg_terminate_backend($1::int)",
+                         {std::string(PQgetvalue(result.get(), 0, 0))});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  source.exec_params(
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+      {slot});
+}
+
+double seconds_since(std::int64_t pg_time) {
+  const auto age = Clock::now() - from_pg_timestamp(pg_time);
+  return std::max(0.0, std::chrono::duration<double>(age).count());
+}
+
+class Engine {
+ public:
+  Engine(const CdcRequest& request, CdcObserver& observer)
+      : request_(request), observer_(observer) {}
+
+  CdcResult run() {
+    std::optional<ChangeApplier> applier;
+    try {
+      prepare();
+      if (result_.outcome == CdcOutcome::kFailed || plans_.empty()) return finish();
+      auto stream = open_stream();
+      if (!stream || request_.load.stop.stop_requested()) return finish();
+      target_.emplace(open_target());
+      applier.emplace(*target_, plans_);
+      replicate(*stream, *applier);
+    } catch (const ApplyFailure& error) {
+      applier->rollback();
+      fail(error.what(), "TARGET_APPLY");
+    } catch (const std::exception& error) {
+      if (applier) applier->rollback();
+      fail(error.what());
+    }
+    return finish();
+  }
+
+ private:
+  CdcResult finish() {
+    result_.tables = tables_;
+    observer_.on_cdc_tables(tables_);
+    return std::move(result_);
+  }
+
+  void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE") {
+    result_.outcome = CdcOutcome::kFailed;
+    result_.failure_message = message;
+    observer_.on_log(LogSeverity::kError, component, message);
+  }
+
+  void log(std::string_view component, const std::string& message,
+           LogSeverity severity = LogSeverity::kInfo) {
+    observer_.on_log(severity, component, message);
+  }
+
+  PgConnection open_source(bool replication = false) {
+    try {
+      return quiet(PgConnection::open(request_.load.source, kApplicationName, replication));
+    } catch (const PgError& error) {
+      throw CdcFailure(fmt::format("Error connecting to source database: {}", error.what()));
+    }
+  }
+
+  PgConnection open_target() {
+    const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
+    if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
+    try {
+      return quiet(PgConnection::open(target->endpoint, kApplicationName));
+    } catch (const PgError& error) {
+      throw CdcFailure(fmt::format("Error connecting to target database: {}", error.what()));
+    }
+  }
+
+  void prepare() {
+    FullLoadSettings settings;
+    TableMapping mapping;
+    try {
+      settings = parse_full_load_settings(request_.load.task_settings);
+      // Only a run that loads has cached changes to stop around.
+      if (request_.full_load && !request_.resume_from) stop_after_load_ = settings.stop_after_load;
+      mapping = TableMapping::parse(request_.load.table_mappings);
+    } catch (const std::exception& error) {
+      return fail(error.what());
+    }
+    if (!std::holds_alternative<PostgresTarget>(request_.load.target)) {
+      return fail("dms-local captures changes (cdc, full-load-and-cdc) to postgres targets only.");
+    }
+    auto source = open_source();
+    const auto level = source.exec("SHOW wal_level");
+    const std::string wal_level = PQgetvalue(level.get(), 0, 0);
+    if (wal_level != "logical") {
+      return fail(fmt::format(
+          "Source database {} has wal_level={}; change data capture needs logical decoding. Set "
+          "wal_level = logical on the source (ALTER SYSTEM SET wal_level = logical, or in "
+          "postgresql.conf) and restart PostgreSQL, then start the task again.",
+          request_.load.source.describe(), wal_level));
+    }
+    try {
+      plans_ = mapping.plan(read_catalog(source, false));
+    } catch (const MappingError& error) {
+      return fail(error.what());
+    }
+    if (plans_.empty()) {
+      if (settings.fail_on_no_tables) {
+        return fail(
+            "No tables were found at task initialization. Either the selected table(s) or "
+            "schemas(s) no longer exist or no table(s) match the selection rules.");
+      }
+      log("TASK_MANAGER", "No tables match the selection rules.", LogSeverity::kWarning);
+      return;
+    }
+    for (auto& plan : plans_) {
+      if (!settings.target_schema.empty() && plan.target.schema == plan.source.schema) {
+        plan.target.schema = settings.target_schema;
+      }
+      TableStatus status;
+      status.source = plan.source;
+      status.target = plan.target;
+      status.state = request_.full_load && !request_.resume_from ? TableState::kBeforeLoad
+                                                                 : TableState::kCompleted;
+      status.last_update_time = Clock::now();
+      if (request_.resume_from) {
+        for (const auto& previous : request_.previous_tables) {
+          if (previous.source != plan.source) continue;
+          status = previous;
+          status.target = plan.target;
+        }
+      }
+      tables_.push_back(std::move(status));
+    }
+    if (!request_.resume_from) create_publications(source);
+    publications_ = existing_publications(source);
+    if (publications_.empty()) {
+      return fail(fmt::format(
+          "The publications of replication slot {} are missing on the source; start the task "
+          "with reload-target to create them again.",
+          request_.slot));
+    }
+    if (request_.resume_from && !slot_exists(source, request_.slot)) {
+      return fail(fmt::format(
+          "Replication slot {} does not exist on the source {} (it was dropped outside dms-local); "
+          "the changes since the last stop are lost. Start the task with reload-target to load "
+          "the tables again and create a new slot.",
+          request_.slot, request_.load.source.describe()));
+    }
+    if (!request_.resume_from) {
+      drop_slot(source, request_.slot);
+      if (!request_.full_load) prepare_target_tables();
+    }
+  }
+
+  void create_publications(PgConnection& source) {
+    std::string with_key, without_key;
+    for (const auto& plan : plans_) {
+      auto& list = plan.primary_key.empty() ? without_key : with_key;
+      if (!list.empty()) list += ", ";
+      list += quote_qualified(plan.source);
+      if (plan.primary_key.empty()) {
+        log("SOURCE_CAPTURE",
+            fmt::format("Table {} has no primary key: only its inserts and truncates are "
+                        "captured (updates and deletes are not replicated, as in AWS DMS).",
+                        plan.source.display()),
+            LogSeverity::kWarning);
+      }
+    }
+    const auto all = publication_with_key(request_.slot);
+    const auto ins = publication_without_key(request_.slot);
+    source.exec("DROP PUBLICATION IF EXISTS " + quote_ident(all));
+    source.exec("DROP PUBLICATION IF EXISTS " + quote_ident(ins));
+    if (!with_key.empty()) {
+      source.exec(fmt::format("CREATE PUBLICATION {} FOR TABLE {}", quote_ident(all), with_key));
+    }
+    if (!without_key.empty()) {
+      source.exec(
+          fmt::format("CREATE PUBLICATION {} FOR TABLE {} WITH (publish = 'insert, "
+                      "truncate')",
+                      quote_ident(ins), without_key));
+    }
+  }
+
+  std::vector<std::string> existing_publications(PgConnection& source) {
+    std::vector<std::string> out;
+    for (const auto& name :
+         {publication_with_key(request_.slot), publication_without_key(request_.slot)}) {
+      const auto result =
+          source.exec_params("SELECT 1 FROM pg_publication WHERE pubname = $1", {name});
+      if (PQntuples(result.get()) > 0) out.push_back(name);
+    }
+    return out;
+  }
+
+  // A cdc-only task replicates into tables that exist; missing ones are created like a load's.
+  void prepare_target_tables() {
+    auto target = open_target();
+    for (const auto& plan : plans_) {
+      target.exec(create_schema_sql(plan.target.schema));
+      const auto exists =
+          target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
+      if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") {
+        target.exec(create_table_sql(plan));
+      }
+    }
+  }
+
+  // Creates the slot (fresh runs) and runs the full load in its snapshot; returns the stream,
+  // ready to START_REPLICATION at start_.
+  std::optional<ReplicationStream> open_stream() {
+    ReplicationStream stream(open_source(true));
+    if (request_.resume_from) {
+      start_ = *request_.resume_from;
+      log("SOURCE_CAPTURE", fmt::format("Resuming replication slot '{}' from position {}.",
+                                        request_.slot, format_lsn(start_)));
+      return stream;
+    }
+    const auto slot = stream.create_slot(request_.slot, request_.full_load);
+    start_ = slot.consistent_point;
+    log("SOURCE_CAPTURE",
+        fmt::format("Replication slot '{}' created with plugin pgoutput; consistent point {}.",
+                    request_.slot, format_lsn(start_)));
+    if (request_.full_load) {
+      FullLoadRequest load = request_.load;
+      load.source_snapshot = slot.snapshot_name;
+      const auto loaded = run_full_load(load, observer_);
+      observer_.on_full_load_done(loaded);
+      for (auto& table : tables_) {
+        for (const auto& done : loaded.tables) {
+          if (done.source == table.source) table = done;
+        }
+      }
+      if (loaded.outcome == FullLoadOutcome::kFailed) {
+        result_.outcome = CdcOutcome::kFailed;
+        result_.failure_message = loaded.failure_message;
+        return std::nullopt;
+      }
+      if (loaded.outcome == FullLoadOutcome::kStopped) {
+        result_.outcome = CdcOutcome::kFullLoadStopped;
+        return std::nullopt;
+      }
+    }
+    // The load is in: from here on a resume continues from the slot, not from a new load.
+    observer_.on_checkpoint(start_);
+    if (stop_after_load_ == StopAfterLoad::kCachedChangesNotApplied) {
+      log("TASK_MANAGER", "Task stopped after the full load (StopTaskCachedChangesNotApplied).");
+      result_.outcome = CdcOutcome::kFinished;
+      result_.stop_reason = "Stop Reason STOPPED_AFTER_FULL_LOAD";
+      return std::nullopt;
+    }
+    if (stop_after_load_ == StopAfterLoad::kCachedChangesApplied) {
+      // The cached changes are the transactions committed before this point.
+      auto source = open_source();
+      const auto now = source.exec("SELECT pg_current_wal_lsn()::text");
+      cached_until_ = parse_lsn(PQgetvalue(now.get(), 0, 0)).value_or(start_);
+    }
+    return stream;
+  }
+
+  void replicate(ReplicationStream& stream, ChangeApplier& applier) {
+    const auto& stop = request_.load.stop;
+    try {
+      stream.start(request_.slot, start_, publications_);
+    } catch (const PgError& error) {
+      if (error.sqlstate() == "42704") {
+        throw CdcFailure(fmt::format(
+            "Replication slot {} does not exist on the source (it was dropped outside "
+            "dms-local). Start the task with reload-target to load the tables again and create "
+            "a new slot. {}",
+            request_.slot, error.what()));
+      }
+      throw;
+    }
+    log("SOURCE_CAPTURE",
+        fmt::format("Starting replication from slot '{}' at position {}: stream position {}.NOW",
+                    request_.slot, format_lsn(start_), format_lsn(start_)));
+    Lsn confirmed = start_;
+    Lsn received = start_;
+    bool in_transaction = false;
+    bool skip = false;
+    std::int64_t commit_time = 0;
+    std::vector<TableStatus> pending;  // this transaction's applied counts, per table
+    std::int64_t read_rows = 0, applied_rows = 0, incoming = 0;
+    CdcMetrics metrics;
+    auto last_report = Steady::now();
+    auto last_status = Steady::now();
+    std::int64_t reported_read = 0, reported_applied = 0;
+    std::int64_t published_rows = -1, published_applied = -1;
+
+    const auto count = [&](std::optional<std::size_t> index, ChangeKind kind) {
+      ++read_rows;
+      ++incoming;
+      if (!index) return;
+      auto& table = tables_[*index];
+      auto& applied = pending[*index];
+      switch (kind) {
+        case ChangeKind::kInsert:
+          ++table.inserts, ++applied.applied_inserts;
+          break;
+        case ChangeKind::kUpdate:
+          ++table.updates, ++applied.applied_updates;
+          break;
+        case ChangeKind::kDelete:
+          ++table.deletes, ++applied.applied_deletes;
+          break;
+        case ChangeKind::kDdl:
+          ++table.ddls, ++applied.applied_ddls;
+          break;
+      }
+      table.last_update_time = Clock::now();
+    };
+
+    while (!stop.stop_requested()) {
+      const auto frame = stream.read(std::chrono::milliseconds(200), stop);
+      if (frame) {
+        const auto parsed = parse_stream_frame(*frame);
+        if (const auto* keepalive = std::get_if<Keepalive>(&parsed)) {
+          received = std::max(received, keepalive->wal_end);
+          if (!in_transaction) {
+            metrics.latency_source_seconds = 0;
+            metrics.latency_target_seconds = 0;
+          }
+          if (keepalive->reply_requested) {
+            stream.send_status(received, confirmed);
+            last_status = Steady::now();
+          }
+          // The server has decoded past the end of the cached changes and none is half-read.
+          if (cached_until_ != 0 && !in_transaction && keepalive->wal_end >= cached_until_) {
+            return finish_cached_changes(confirmed);
+          }
+        } else {
+          const auto& data = std::get<XLogData>(parsed);
+          received = std::max(received, data.wal_end);
+          const auto message = pgoutput::parse_message(data.payload);
+          if (const auto* begin = std::get_if<pgoutput::Begin>(&message)) {
+            in_transaction = true;
+            commit_time = begin->commit_time;
+            metrics.latency_source_seconds = seconds_since(commit_time);
+            // Already applied before a stop: the slot may send it again, the target must not
+            // see it twice.
+            skip = begin->final_lsn < confirmed;
+            pending.assign(tables_.size(), TableStatus{});
+            if (!skip) applier.begin();
+          } else if (const auto* commit = std::get_if<pgoutput::Commit>(&message)) {
+            in_transaction = false;
+            if (!skip) {
+              applier.commit();
+              for (std::size_t i = 0; i < tables_.size(); ++i) {
+                tables_[i].applied_inserts += pending[i].applied_inserts;
+                tables_[i].applied_updates += pending[i].applied_updates;
+                tables_[i].applied_deletes += pending[i].applied_deletes;
+                tables_[i].applied_ddls += pending[i].applied_ddls;
+              }
+              applied_rows += incoming;
+              confirmed = commit->end_lsn;
+              observer_.on_checkpoint(confirmed);
+              stream.send_status(received, confirmed);
+              last_status = Steady::now();
+              metrics.latency_target_seconds = seconds_since(commit->commit_time);
+            }
+            incoming = 0;
+            skip = false;
+            if (cached_until_ != 0 && confirmed >= cached_until_) {
+              return finish_cached_changes(confirmed);
+            }
+          } else if (const auto* relation = std::get_if<pgoutput::Relation>(&message)) {
+            applier.on_relation(*relation);
+          } else if (skip) {
+            // A change of a transaction the target already has.
+          } else {
+            apply_change(applier, message, count);
+          }
+        }
+      }
+      const auto now = Steady::now();
+      if (!frame && cached_until_ != 0) {
+        // Asks for a keepalive: it says how far the server has decoded.
+        stream.send_status(received, confirmed, true);
+        last_status = now;
+      }
+      // The server drops a client silent for wal_sender_timeout (60 s by default).
+      if (now - last_status >= std::chrono::seconds(5)) {
+        stream.send_status(received, confirmed);
+        last_status = now;
+      }
+      if (now - last_report >= request_.report_interval) {
+        const double seconds = std::chrono::duration<double>(now - last_report).count();
+        metrics.incoming_changes = static_cast<double>(incoming);
+        metrics.throughput_rows_source = static_cast<double>(read_rows - reported_read) / seconds;
+        metrics.throughput_rows_target =
+            static_cast<double>(applied_rows - reported_applied) / seconds;
+        reported_read = read_rows;
+        reported_applied = applied_rows;
+        last_report = now;
+        observer_.on_cdc_metrics(metrics);
+        // Each report is a write to the control plane's state: only when something changed.
+        if (read_rows != published_rows || applied_rows != published_applied) {
+          observer_.on_cdc_tables(tables_);
+          published_rows = read_rows;
+          published_applied = applied_rows;
+        }
+      }
+    }
+    // A transaction cut short by the stop is not confirmed: the slot sends it again.
+    applier.rollback();
+    log("SOURCE_CAPTURE",
+        fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
+  }
+
+  void finish_cached_changes(Lsn confirmed) {
+    log("TASK_MANAGER", fmt::format("Task stopped after applying the cached changes up to {} "
+                                    "(StopTaskCachedChangesApplied).",
+                                    format_lsn(confirmed)));
+    result_.outcome = CdcOutcome::kFinished;
+    result_.stop_reason = "Stop Reason STOPPED_AFTER_CACHED_EVENTS";
+  }
+
+  template <typename Count>
+  void apply_change(ChangeApplier& applier, const pgoutput::Message& message, Count& count) {
+    try {
+      if (const auto* insert = std::get_if<pgoutput::Insert>(&message)) {
+        count(applier.apply(*insert), ChangeKind::kInsert);
+      } else if (const auto* update = std::get_if<pgoutput::Update>(&message)) {
+        count(applier.apply(*update), ChangeKind::kUpdate);
+      } else if (const auto* remove = std::get_if<pgoutput::Delete>(&message)) {
+        count(applier.apply(*remove), ChangeKind::kDelete);
+      } else if (const auto* truncate = std::get_if<pgoutput::Truncate>(&message)) {
+        for (const auto index : applier.apply(*truncate)) count(index, ChangeKind::kDdl);
+      }
+    } catch (const PgError& error) {
+      throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
+    }
+  }
+
+  const CdcRequest& request_;
+  CdcObserver& observer_;
+  std::vector<TablePlan> plans_;
+  std::vector<TableStatus> tables_;
+  std::vector<std::string> publications_;
+  StopAfterLoad stop_after_load_ = StopAfterLoad::kNo;
+  Lsn cached_until_ = 0;  // kCachedChangesApplied: stop once everything before it is applied
+  std::optional<PgConnection> target_;
+  Lsn start_ = 0;
+  CdcResult result_;
+};
+
+}  // namespace
+
+CdcResult run_cdc(const CdcRequest& request, CdcObserver& observer) {
+  return Engine(request, observer).run();
+}
+
+void drop_cdc_artifacts(const PgEndpoint& source, const std::string& slot) {
+  auto connection = quiet(PgConnection::open(source, kApplicationName));
+  drop_slot(connection, slot);
+  connection.exec("DROP PUBLICATION IF EXISTS " + quote_ident(publication_with_key(slot)));
+  connection.exec("DROP PUBLICATION IF EXISTS " + quote_ident(publication_without_key(slot)));
+}
+
+}  // namespace dagster_dms::replicate

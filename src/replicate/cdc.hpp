@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replicate/full_load.hpp"
+#include "replicate/pgoutput.hpp"
+
+namespace dagster_dms::replicate {
+
+// What CloudWatch shows about ongoing replication (AWS's definitions): latencies in seconds from
+// the source commit time of the last change read (source) or applied (target), both 0 while
+// caught up; changes read but not yet applied; rows per second read and applied.
+struct CdcMetrics {
+  double latency_source_seconds = 0;
+  double latency_target_seconds = 0;
+  double incoming_changes = 0;
+  double throughput_rows_source = 0;
+  double throughput_rows_target = 0;
+};
+
+// Receives a CDC run's events; like FullLoadObserver, calls never overlap.
+class CdcObserver : public FullLoadObserver {
+ public:
+  // The full load (when the run has one) ended; kFinished means replication starts next.
+  virtual void on_full_load_done(const FullLoadResult& /*result*/) {}
+  // Every table with its full-load and change counters.
+  virtual void on_cdc_tables(const std::vector<TableStatus>& /*tables*/) {}
+  // Everything up to `confirmed` is committed on the target: where a resume continues. Called
+  // before the slot is told, so the stored position is never behind the slot's.
+  virtual void on_checkpoint(Lsn /*confirmed*/) {}
+  virtual void on_cdc_metrics(const CdcMetrics& /*metrics*/) {}
+};
+
+struct CdcRequest {
+  FullLoadRequest load;  // source, target (postgres only), mappings, settings, stop token
+  std::string slot;      // replication_slot_name(task resource id)
+  bool full_load = false;
+  // resume-processing: continue from this confirmed position on the existing slot. Without it
+  // the run starts fresh: publications and slot are (re)created.
+  std::optional<Lsn> resume_from;
+  // With resume_from: the tables as the previous run left them (full-load rows, counters), so
+  // the statistics go on from there.
+  std::vector<TableStatus> previous_tables;
+  std::chrono::milliseconds report_interval{500};
+};
+
+enum class CdcOutcome {
+  kStopped,          // the stop token fired
+  kFailed,           // see failure_message
+  kFullLoadStopped,  // the stop token fired during the full load
+  kFinished,         // the task's settings ended it after the load: see stop_reason
+};
+
+struct CdcResult {
+  CdcOutcome outcome = CdcOutcome::kStopped;
+  std::string failure_message;
+  std::string stop_reason;  // kFinished: Stop Reason STOPPED_AFTER_FULL_LOAD or ..._CACHED_EVENTS
+  std::vector<TableStatus> tables;
+};
+
+// DMS's RecoveryCheckpoint form of a confirmed position,
+// `checkpoint:V1#1#000004AF/B00000D0#0#0#*#0#0`, and back (nullopt when the text holds no
+// position).
+std::string recovery_checkpoint(Lsn confirmed);
+std::optional<Lsn> parse_recovery_checkpoint(std::string_view checkpoint);
+
+// Runs a cdc or full-load-and-cdc task until the stop token fires or an error ends it. Never
+// throws for data-plane problems; passwords never appear in any message.
+CdcResult run_cdc(const CdcRequest& request, CdcObserver& observer);
+
+// Drops a task's slot and publications from the source (DeleteReplicationTask). Throws PgError.
+void drop_cdc_artifacts(const PgEndpoint& source, const std::string& slot);
+
+// The publications a task's slot reads: one with every operation for tables with a primary key,
+// one with inserts and truncates only for tables without (PostgreSQL would otherwise refuse
+// updates and deletes on them at the source; DMS drops those changes anyway).
+std::string publication_with_key(const std::string& slot);
+std::string publication_without_key(const std::string& slot);
+
+}  // namespace dagster_dms::replicate

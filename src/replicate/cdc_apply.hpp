@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "replicate/pg_connection.hpp"
+#include "replicate/pgoutput.hpp"
+#include "replicate/table_mapping.hpp"
+
+namespace dagster_dms::replicate {
+
+// What one change did, for the table statistics.
+enum class ChangeKind { kInsert, kUpdate, kDelete, kDdl };
+
+// Applies decoded changes to a PostgreSQL target: one target transaction per source
+// transaction, so the target only ever shows whole source transactions, in commit order.
+// Columns are matched by source name through the table plans (renames and removed columns
+// apply as in the full load); rows are found by the target's primary key.
+class ChangeApplier {
+ public:
+  ChangeApplier(PgConnection& target, const std::vector<TablePlan>& plans)
+      : target_(target), plans_(plans) {}
+
+  // Learns (or relearns) a relation id; returns the plan index, or nullopt for an unselected
+  // table (its changes are then ignored).
+  std::optional<std::size_t> on_relation(const pgoutput::Relation& relation);
+  // The plan a relation id maps to, if any.
+  [[nodiscard]] std::optional<std::size_t> plan_of(std::uint32_t relation) const;
+
+  void begin();
+  // Each returns the plan index the change went to (nullopt: not selected, or, for updates and
+  // deletes of a table without a primary key, dropped as DMS drops them).
+  std::optional<std::size_t> apply(const pgoutput::Insert& change);
+  std::optional<std::size_t> apply(const pgoutput::Update& change);
+  std::optional<std::size_t> apply(const pgoutput::Delete& change);
+  std::vector<std::size_t> apply(const pgoutput::Truncate& change);
+  void commit();
+  // Discards an open transaction (a stop mid-transaction); the source sends it again later.
+  void rollback() noexcept;
+  [[nodiscard]] bool in_transaction() const { return open_; }
+
+ private:
+  struct Binding {
+    std::size_t plan = 0;
+    // For each relation column: the target column name, or empty when it is not replicated.
+    std::vector<std::string> targets;
+    // Relation column indexes of the target primary key, in key order.
+    std::vector<std::size_t> key;
+  };
+
+  const Binding* binding(std::uint32_t relation) const;
+  // `WHERE k1 = $n AND ...` with the key values of `row` appended to `params`.
+  std::string where_key(const Binding& bound, const pgoutput::Tuple& row,
+                        std::vector<std::optional<std::string>>& params) const;
+
+  // Runs `sql` as a prepared statement: a change stream repeats the same few statements, and
+  // the target then parses and plans each of them once.
+  void execute(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+
+  PgConnection& target_;
+  const std::vector<TablePlan>& plans_;
+  std::map<std::string, std::string> prepared_;  // SQL text -> statement name
+  std::map<std::uint32_t, Binding> relations_;
+  bool open_ = false;
+};
+
+}  // namespace dagster_dms::replicate
