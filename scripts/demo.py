@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -172,6 +173,17 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def cluster_base_dir(work: Path) -> Path | None:
+    """Where the PostgreSQL cluster lives: under the work directory when the server's user can
+    reach it (as root, the server runs as `postgres`), else the system temporary directory."""
+    if os.geteuid() != 0 or all(p.stat().st_mode & stat.S_IXOTH for p in [work, *work.parents]):
+        base = work / "pg"
+        base.mkdir(exist_ok=True)
+        base.chmod(0o755)
+        return base
+    return None
 
 
 def wait_until(what: str, condition: Any, timeout: float, interval: float = 0.1) -> None:
@@ -377,9 +389,7 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         try:
             started = time.monotonic()
-            (work / "pg").mkdir(exist_ok=True)
-            (work / "pg").chmod(0o755)
-            pg = stack.enter_context(PgCluster(base_dir=work / "pg"))
+            pg = stack.enter_context(PgCluster(base_dir=cluster_base_dir(work)))
             stack.callback(log, "PostgreSQL stopped")
             log(f"PostgreSQL on {pg.host}:{pg.port}; generating ~{args.rows} rows")
             pg.create_database(SOURCE_DB)
