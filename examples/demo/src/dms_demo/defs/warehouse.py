@@ -37,7 +37,7 @@ def _count(table: str) -> int:
     kinds={"postgres"},
     description="Orders and order lines that prod-orders-full-load copied into the warehouse.",
 )
-def warehouse_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def warehouse_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
     orders = _count("shop.orders")
     items = _count("shop.order_items")
     if orders == 0:
