@@ -164,6 +164,7 @@ class ChangeGenerator(threading.Thread):
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=30)
+        log(f"change generator stopped after {self.batches} batches")
 
 
 def port_is_free(port: int) -> bool:

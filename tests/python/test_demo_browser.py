@@ -148,6 +148,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     assert process.returncode == 0, text
     for line in ("dagster dev stopped", "dms-local stopped", "PostgreSQL stopped"):
         assert f"demo: {line}" in text, text
+    batches = re.search(r"change generator stopped after (\d+) batches", text)
+    assert batches is not None and int(batches.group(1)) > 0, text
     pg_port = re.search(r"PostgreSQL on 127\.0\.0\.1:(\d+)", text)
     assert pg_port is not None, text
     with pytest.raises(OSError):
