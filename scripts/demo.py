@@ -2,9 +2,10 @@
 
 Starts a PostgreSQL cluster with a shop database (`shop`: customers, products, orders,
 order_items) and an empty warehouse database, `dms-local` with endpoints, a replication instance
-and replication tasks on them, a change generator writing to the shop, and `dagster dev` on
-`examples/demo` (AWSDMSComponent with the Advanced Example, plus a downstream asset). Ctrl-C stops
-everything; running it again reuses the dms-local state in the work directory.
+and replication tasks on them, a change generator writing to the shop, and `dg dev` (Dagster's
+`dagster dev` for a dg project) on `examples/demo` (AWSDMSComponent with the Advanced Example,
+plus a downstream asset). Ctrl-C stops everything; running it again reuses the dms-local state in
+the work directory.
 
 Environment: DEMO_ROWS (rows in the shop, default 1000000), DEMO_DIR (work directory, default
 .demo), DEMO_PORT (Dagster UI port, default 3000), DEMO_DMS_PORT (dms-local port, default 4566;
