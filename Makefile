@@ -1,4 +1,4 @@
-# The two commands a user needs are `make test` (and, later, `make demo`); the rest are parts.
+# The two commands a user needs are `make demo` and `make test`; the rest are parts.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 JOBS ?= $(shell nproc)
@@ -8,9 +8,15 @@ CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=cca
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean
+.PHONY: demo test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean
 
 test: bootstrap cpp-test cpp-asan-test fuzz python-test lint
+
+# The whole product locally: PostgreSQL with a shop database, dms-local with tasks, a change
+# generator and `dg dev` on examples/demo. DEMO_ROWS, DEMO_PORT, DEMO_DMS_PORT and DEMO_DIR
+# adjust it (see scripts/demo.py). Ctrl-C stops everything.
+demo: bootstrap
+	$(PYTHON) scripts/demo.py
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -41,13 +47,13 @@ python-test: bootstrap
 	$(VENV)/bin/pytest -q
 
 lint: bootstrap
-	$(VENV)/bin/ruff check python tests/python scripts
-	$(VENV)/bin/ruff format --check python tests/python scripts
+	$(VENV)/bin/ruff check python tests/python scripts examples
+	$(VENV)/bin/ruff format --check python tests/python scripts examples
 	$(VENV)/bin/mypy
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/cpp/*.cpp' 'tests/cpp/*.hpp')
-	$(VENV)/bin/ruff format python tests/python
+	$(VENV)/bin/ruff format python tests/python scripts examples
 
 clean:
 	rm -rf build

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything `make test` needs, idempotently: Debian packages, then a virtualenv
-# with the Python dependencies and the project itself (`pip install -e .[test]`).
+# Installs everything `make test` and `make demo` need, idempotently: Debian packages (chromium
+# drives the browser test; Playwright never downloads a browser), then a virtualenv with the
+# Python dependencies and the project itself (`pip install -e .[test]`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,7 @@ DEBIAN_PACKAGES=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libtinyxml2-dev libre2-dev
   libpq-dev libsqlite3-dev libcpp-httplib-dev postgresql awscli
-  libyaml-cpp-dev clang clang-format clang-tidy ccache
+  libyaml-cpp-dev clang clang-format clang-tidy ccache chromium
   libclang-rt-14-dev  # the ASan, UBSan and libFuzzer runtimes clang links (only recommended by clang)
 )
 

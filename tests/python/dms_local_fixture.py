@@ -1,12 +1,13 @@
-"""A running ``dms-local`` for tests: a real process on a free loopback port with its own state."""
+"""A running ``dms-local`` for tests: a real process on a free loopback port with its own state.
+
+The project's own variant of the `dms_local` fixture (started with the `hold` test executor);
+test modules import it explicitly, which takes precedence over the `dagster_dms.testing` plugin's
+fixture of the same name."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from dagster_dms.testing.dms_local import find_dms_local
+
 
 def dms_local_binary() -> str | None:
     """``$DMS_LOCAL`` when set (for iterating on a debug build), else the venv's installed one."""
-    override = os.environ.get("DMS_LOCAL")
-    if override:
-        return override
-    return shutil.which("dms-local", path=str(Path(sys.executable).parent))
+    return find_dms_local()
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The dagster-dms demo project (run it with `make demo` from the repository root)."""

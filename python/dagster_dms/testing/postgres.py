@@ -1,0 +1,292 @@
+"""Throw-away PostgreSQL clusters: initdb into a temporary directory, serve on a free loopback port.
+
+PostgreSQL refuses to run as root, so when the tests run as root the server commands run as the
+`postgres` system user (the Debian package creates it) and the data directory belongs to it.
+The cluster is configured for logical replication (wal_level=logical, slots and WAL senders), so
+the same fixture serves full-load and CDC tests. Loopback connections use trust authentication:
+the cluster lives for one test session and listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SUPERUSER = "postgres"
+
+
+def find_bindir() -> Path:
+    """The newest installed PostgreSQL's bin directory (Debian layout first, then PATH)."""
+    candidates: list[tuple[float, Path]] = []
+    for bindir in Path("/usr/lib/postgresql").glob("*/bin"):
+        if (bindir / "initdb").exists():
+            with contextlib.suppress(ValueError):
+                candidates.append((float(bindir.parent.name), bindir))
+    if candidates:
+        return max(candidates)[1]
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True)
+        bindir = Path(out.stdout.strip())
+        if (bindir / "initdb").exists():
+            return bindir
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise FileNotFoundError("no PostgreSQL server binaries (initdb) found; install `postgresql`")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _dsn_value(value: str) -> str:
+    """Quotes a libpq connection-string value when it needs it."""
+    if value and not any(c in value for c in " '\\\t"):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class PgCluster:
+    """One PostgreSQL server process with its own data directory, socket directory and port.
+
+    ``base_dir`` is where the cluster's directory is made (the system temporary directory by
+    default). Use it as a context manager, or call :meth:`start` and :meth:`stop`; stopping
+    removes every file the cluster made.
+    """
+
+    def __init__(self, base_dir: Path | None = None) -> None:
+        self.bindir = find_bindir()
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.user = SUPERUSER
+        self._root = Path(tempfile.mkdtemp(prefix="pg-cluster-", dir=base_dir))
+        self.datadir = self._root / "data"
+        self.socket_dir = self._root / "socket"
+        self.logfile = self._root / "server.log"
+        self._as_postgres = os.geteuid() == 0
+        self._started = False
+
+    # -- process plumbing -------------------------------------------------------------------
+
+    def _server_command(
+        self, args: list[str], check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Runs a server-side command, as the postgres user when we are root."""
+        kwargs: dict[str, Any] = {}
+        env = dict(os.environ)
+        if self._as_postgres:
+            account = pwd.getpwnam(SUPERUSER)
+            kwargs.update(user=account.pw_uid, group=account.pw_gid, extra_groups=[])
+            env.update(HOME=account.pw_dir, USER=SUPERUSER, LOGNAME=SUPERUSER)
+        result = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            cwd=self._root,
+            env=env,
+            check=False,
+            **kwargs,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(
+                f"{Path(args[0]).name} failed with code {result.returncode}: "
+                f"{result.stderr.strip() or result.stdout.strip()}\n{self.server_log_tail()}"
+            )
+        return result
+
+    def server_log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.logfile.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _give_to_postgres(self, path: Path) -> None:
+        if self._as_postgres:
+            account = pwd.getpwnam(SUPERUSER)
+            os.chown(path, account.pw_uid, account.pw_gid)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._root.chmod(0o755)
+        self._give_to_postgres(self._root)
+        self.socket_dir.mkdir()
+        self._give_to_postgres(self.socket_dir)
+        self._server_command(
+            [
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{self.socket_dir}'",
+            "wal_level": "logical",
+            "max_replication_slots": "10",
+            "max_wal_senders": "10",
+            "max_connections": "100",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "timezone": "'UTC'",
+            "log_timezone": "'UTC'",
+        }
+        with (self.datadir / "postgresql.conf").open("a") as conf:
+            conf.write("\n# dagster_dms.testing.postgres settings\n")
+            conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        (self.datadir / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "host all all 127.0.0.1/32 trust\n"
+            "local replication all trust\n"
+            "host replication all 127.0.0.1/32 trust\n"
+        )
+        # A free port can be taken between the probe and the bind: try a few.
+        last_error: Exception | None = None
+        for _ in range(5):
+            self.port = _free_port()
+            try:
+                self._server_command(
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "-D",
+                        str(self.datadir),
+                        "-l",
+                        str(self.logfile),
+                        "-o",
+                        f"-p {self.port}",
+                        "-w",
+                        "-t",
+                        "60",
+                        "start",
+                    ]
+                )
+                self._started = True
+                return
+            except RuntimeError as error:
+                last_error = error
+                time.sleep(0.2)
+        raise RuntimeError(f"PostgreSQL did not start: {last_error}")
+
+    def stop(self) -> None:
+        """Stops the server (if running) and removes every file the cluster made."""
+        try:
+            if self._started and self.datadir.exists():
+                pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "30"]
+                result = self._server_command([*pg_ctl, "-m", "fast", "stop"], check=False)
+                if result.returncode != 0:
+                    self._server_command([*pg_ctl, "-m", "immediate", "stop"], check=False)
+                self._started = False
+        finally:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Restarts the server on the same port, so settings that need a restart take effect."""
+        self._server_command(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.logfile),
+                "-o",
+                f"-p {self.port}",
+                "-w",
+                "-t",
+                "60",
+                "-m",
+                "fast",
+                "restart",
+            ]
+        )
+
+    def __enter__(self) -> PgCluster:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what callers use ------------------------------------------------------------------------
+
+    def conninfo(self, dbname: str = "postgres") -> dict[str, Any]:
+        """Connection settings as separate fields (what a DMS endpoint holds)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "dbname": dbname,
+            "user": self.user,
+            "password": "",
+        }
+
+    def dsn(self, dbname: str = "postgres") -> str:
+        """A libpq keyword/value connection string."""
+        fields = {"host": self.host, "port": self.port, "dbname": dbname, "user": self.user}
+        return " ".join(f"{key}={_dsn_value(str(value))}" for key, value in fields.items())
+
+    def psql(self, sql: str, dbname: str = "postgres", check: bool = True) -> str:
+        """Runs SQL through psql (unaligned, tuples only) and returns its standard output."""
+        result = subprocess.run(
+            [
+                str(self.bindir / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                self.dsn(dbname),
+            ],
+            input=sql,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"psql failed on {dbname}: {result.stderr.strip()}")
+        return result.stdout
+
+    def table_checksum(self, dbname: str, table: str) -> tuple[int, str]:
+        """Row count and md5 of the table's rows in text form, in a stable order: two tables
+        hold the same data exactly when their checksums are equal."""
+        out = self.psql(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+            f"FROM {table} t",
+            dbname,
+        )
+        count, digest = out.strip().split("|")
+        return int(count), digest
+
+    def create_database(self, name: str) -> str:
+        """Creates a database (dropping an old one of that name) and returns its DSN."""
+        quoted = '"' + name.replace('"', '""') + '"'
+        self.psql(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE);")
+        self.psql(f"CREATE DATABASE {quoted};")
+        return self.dsn(name)
+
+    def drop_database(self, name: str) -> None:
+        quoted = '"' + name.replace('"', '""') + '"'
+        self.psql(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE);")
