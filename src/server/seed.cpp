@@ -275,7 +275,9 @@ Seed parse_seed(const nlohmann::json& document, const std::string& source) {
   }
   Seed seed;
   seed.source = source;
-  for (const auto& [key, value] : document.items()) {
+  for (const auto& item : document.items()) {
+    // A named copy, not a structured binding: clang 14 cannot capture bindings in lambdas.
+    const std::string key = item.key();
     const bool section = std::any_of(sections().begin(), sections().end(),
                                      [&](const SectionSpec& spec) { return key == spec.name; });
     if (key != "account" && key != "region" && !section) {
