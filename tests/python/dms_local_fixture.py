@@ -12,8 +12,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from dagster_dms.testing.dms_local import find_dms_local
 
@@ -105,3 +108,15 @@ def dms_local_fixture(
     finally:
         if server.process is not None:
             assert server.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+
+
+def boto3_dms(url: str, *, max_attempts: int = 1) -> Any:
+    """A boto3 DMS client on a dms-local at `url` with its default key pair (test/test)."""
+    return boto3.client(
+        "dms",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": max_attempts}),
+    )

@@ -16,15 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import dagster as dg
 import pytest
-from botocore.config import Config
 from dagster.components.testing import create_defs_folder_sandbox
 
 from counting_proxy import counting_proxy
 from dagster_dms import AWSDMSComponent
-from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (provides `dms_local`)
+from dms_local_fixture import DmsLocal, boto3_dms, dms_local_fixture  # noqa: F401  (provides `dms_local`)
 
 MAPPINGS = json.dumps(
     {
@@ -67,23 +65,12 @@ ADVANCED_EXAMPLE: dict[str, Any] = {
 TAGGED = [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "data"}]
 
 
-def dms_client(url: str) -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
 @pytest.fixture
 def account(dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """An account shaped like the demo's: prod, dev and test resources, tagged and not."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", dms_local.url)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    dms = dms_client(dms_local.url)
+    dms = boto3_dms(dms_local.url)
     arns: dict[str, str] = {}
 
     def endpoint(name: str, kind: str, tags: list[dict[str, str]]) -> str:
@@ -316,7 +303,7 @@ def start_all(dms: Any, arns: dict[str, str], names: list[str]) -> None:
 
 
 def test_stop_job_stops_running_tasks(account: dict[str, str], dms_local: DmsLocal) -> None:
-    dms = dms_client(dms_local.url)
+    dms = boto3_dms(dms_local.url)
     start_all(dms, account, ["prod-orders-cdc", "prod-catalog-reload"])
     with loaded(BASIC_EXAMPLE) as (_, defs, _root):
         job = defs.get_job_def("aws_dms_stop_tasks")
@@ -353,7 +340,7 @@ def test_stop_job_refuses_unknown_tasks(account: dict[str, str]) -> None:
 def test_sensor_observes_changes_only_and_counts_its_calls(
     account: dict[str, str], dms_local: DmsLocal
 ) -> None:
-    dms = dms_client(dms_local.url)
+    dms = boto3_dms(dms_local.url)
     with counting_proxy(dms_local.url) as proxy:
         attributes = {**BASIC_EXAMPLE, "endpoint_url": proxy.url}
         with loaded(attributes) as (_, defs, _root), dg.instance_for_test() as instance:
@@ -412,7 +399,7 @@ def test_terminating_the_run_stops_the_task(
 ) -> None:
     """With the hold executor a full load never finishes: the run waits until interrupted the
     way Dagster terminates a run (SIGINT to the run worker), and must stop the task it started."""
-    dms = dms_client(dms_local.url)
+    dms = boto3_dms(dms_local.url)
     script = tmp_path / "materialize.py"
     script.write_text(TERMINATION_SCRIPT)
     home = tmp_path / "dagster_home"
@@ -461,7 +448,7 @@ def test_sensor_call_budget_with_250_tasks(
 ) -> None:
     """One tick lists 250 tasks in ceil(250/100) describe calls and reads every running CDC task's
     latency in one GetMetricData call, whatever the number of tasks."""
-    dms = dms_client(dms_local.url)
+    dms = boto3_dms(dms_local.url)
     source = dms.create_endpoint(
         EndpointIdentifier="src",
         EndpointType="source",

@@ -9,13 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import dagster as dg
 import pytest
-from botocore.config import Config
 
 from dagster_dms import AWSDMSComponent
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, dms_local_binary
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "component_source"
@@ -74,14 +72,7 @@ def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 @pytest.fixture
 def component(server: DmsLocal, databases: PgCluster) -> AWSDMSComponent:
-    dms = boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    dms = boto3_dms(server.url)
 
     def endpoint(name: str, kind: str, db: str) -> str:
         return str(
@@ -193,13 +184,7 @@ def test_a_failing_task_fails_the_run_with_the_reason(component: AWSDMSComponent
 def test_materializing_a_serverless_replication_moves_the_rows(
     server: DmsLocal, databases: PgCluster, component: AWSDMSComponent
 ) -> None:
-    dms = boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    dms = boto3_dms(server.url)
     endpoints = {
         e["EndpointIdentifier"]: e["EndpointArn"] for e in dms.describe_endpoints()["Endpoints"]
     }
@@ -236,13 +221,7 @@ def test_materializing_a_serverless_replication_moves_the_rows(
 def test_sensor_reports_a_full_load_finished_outside_dagster_once(
     server: DmsLocal, component: AWSDMSComponent
 ) -> None:
-    dms = boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    dms = boto3_dms(server.url)
     defs = component.build_defs_from_discovery(component.discover())
     sensor = defs.get_sensor_def("aws_dms_observation_sensor")
     key = dg.AssetKey("dms_task_shop_orders")

@@ -30,6 +30,8 @@ from dagster_dms.component.scaffolder import AWSDMSComponentScaffolder
 from dagster_dms.component.sensor import WatchedTask, build_observation_sensor
 from dagster_dms.component.state import (
     DmsState,
+    ReplicationState,
+    TaskState,
     endpoint_state,
     instance_state,
     replication_state,
@@ -369,47 +371,13 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
         assets: list[dg.AssetsDefinition] = []
         watched: list[WatchedTask] = []
         for task in state.tasks:
-            deps = (
-                (endpoint_keys[task.source_endpoint_arn],)
-                if task.source_endpoint_arn in endpoint_keys
-                else ()
-            )
-            props = DmsResourceProps(
-                kind="task",
-                identifier=task.identifier,
-                arn=task.arn,
-                region=state.region,
-                tags=task.tags,
-                resource=task,
-                source_endpoint=state.endpoint_names.get(task.source_endpoint_arn),
-                target_endpoint=state.endpoint_names.get(task.target_endpoint_arn),
-                instance=state.instance_names.get(task.instance_arn),
-                source_engine=state.endpoint_engines.get(task.source_endpoint_arn),
-                target_engine=state.endpoint_engines.get(task.target_endpoint_arn),
-                deps=deps,
-            )
+            props = _migration_props("task", task, state, endpoint_keys)
             spec = self.get_asset_spec(props)
             instance_identifier = state.instance_names.get(task.instance_arn, "")
             assets.append(self._task_asset(spec, task, instance_identifier))
             watched.append(WatchedTask(task, spec.key, instance_identifier))
         for replication in state.replications:
-            props = DmsResourceProps(
-                kind="replication",
-                identifier=replication.identifier,
-                arn=replication.arn,
-                region=state.region,
-                tags=replication.tags,
-                resource=replication,
-                source_endpoint=state.endpoint_names.get(replication.source_endpoint_arn),
-                target_endpoint=state.endpoint_names.get(replication.target_endpoint_arn),
-                source_engine=state.endpoint_engines.get(replication.source_endpoint_arn),
-                target_engine=state.endpoint_engines.get(replication.target_endpoint_arn),
-                deps=(
-                    (endpoint_keys[replication.source_endpoint_arn],)
-                    if replication.source_endpoint_arn in endpoint_keys
-                    else ()
-                ),
-            )
+            props = _migration_props("replication", replication, state, endpoint_keys)
             assets.append(self._replication_asset(self.get_asset_spec(props), replication))
         for endpoint in state.endpoints:
             props = DmsResourceProps(
@@ -549,3 +517,29 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             )
 
         return cast(dg.AssetsDefinition, _observe)
+
+
+def _migration_props(
+    kind: Literal["task", "replication"],
+    resource: TaskState | ReplicationState,
+    state: DmsState,
+    endpoint_keys: dict[str, dg.AssetKey],
+) -> DmsResourceProps:
+    """What a translation sees of a task or a serverless replication: the resource, the names
+    and engines of its endpoints (imported or not) and its source endpoint's asset as a dep."""
+    source, target = resource.source_endpoint_arn, resource.target_endpoint_arn
+    instance_arn = resource.instance_arn if isinstance(resource, TaskState) else ""
+    return DmsResourceProps(
+        kind=kind,
+        identifier=resource.identifier,
+        arn=resource.arn,
+        region=state.region,
+        tags=resource.tags,
+        resource=resource,
+        source_endpoint=state.endpoint_names.get(source),
+        target_endpoint=state.endpoint_names.get(target),
+        instance=state.instance_names.get(instance_arn) if instance_arn else None,
+        source_engine=state.endpoint_engines.get(source),
+        target_engine=state.endpoint_engines.get(target),
+        deps=(endpoint_keys[source],) if source in endpoint_keys else (),
+    )
