@@ -265,3 +265,64 @@ def test_sensor_reports_a_full_load_finished_outside_dagster_once(
         )
         assert not [e for e in after_run.asset_events if isinstance(e, dg.AssetMaterialization)]
         assert [e.asset_key for e in after_run.asset_events] == [key]  # the observation only
+
+
+def test_materializing_a_full_load_and_cdc_task_succeeds_once_replicating(
+    server: DmsLocal, databases: PgCluster, component: AWSDMSComponent
+) -> None:
+    dms = boto3_dms(server.url)
+    tasks = dms.describe_replication_tasks()["ReplicationTasks"]
+    template = next(t for t in tasks if t["ReplicationTaskIdentifier"] == "shop-orders")
+    databases.psql("DROP TABLE IF EXISTS shop.orders, shop.order_items", TARGET_DB)
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier="shop-orders-cdc",
+        SourceEndpointArn=template["SourceEndpointArn"],
+        TargetEndpointArn=template["TargetEndpointArn"],
+        ReplicationInstanceArn=template["ReplicationInstanceArn"],
+        MigrationType="full-load-and-cdc",
+        TableMappings=selection("orders"),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    try:
+        deadline = time.monotonic() + 30
+        while (
+            dms.describe_replication_tasks(
+                Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
+            )["ReplicationTasks"][0]["Status"]
+            != "ready"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        defs = component.build_defs_from_discovery(component.discover())
+        key = "dms_task_shop_orders_cdc"
+        assert {c.name for c in defs.get_assets_def(key).check_specs} == {
+            "no_errored_tables",
+            "cdc_latency_under_threshold",
+        }
+        result = dg.materialize([defs.get_assets_def(key)], raise_on_error=False)
+        assert result.success
+        [event] = result.get_asset_materialization_events()
+        metadata = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+        assert metadata["dms/status"] == "running"
+        assert metadata["dms/phase"] == "replicating"
+        assert metadata["dms/full_load_progress_percent"] == 100
+        # A change after the load reaches the target through the slot.
+        databases.psql("UPDATE shop.orders SET note = 'changed' WHERE id = 7", SOURCE_DB)
+        deadline = time.monotonic() + 60
+        while databases.table_checksum(TARGET_DB, "shop.orders") != databases.table_checksum(
+            SOURCE_DB, "shop.orders"
+        ):
+            assert time.monotonic() < deadline, "the change never reached the target"
+            time.sleep(0.2)
+        checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+        assert checks["no_errored_tables"].passed
+        assert "cdc_latency_under_threshold" in checks
+    finally:
+        # Stopping and deleting the task drops its replication slot, so the databases can go.
+        dms.stop_replication_task(ReplicationTaskArn=arn)
+        deadline = time.monotonic() + 60
+        while dms.describe_replication_tasks(
+            Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
+        )["ReplicationTasks"][0]["Status"] not in ("stopped", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        dms.delete_replication_task(ReplicationTaskArn=arn)
