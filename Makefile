@@ -8,7 +8,7 @@ CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=cca
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean
+.PHONY: test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean bench
 
 test: bootstrap cpp-test cpp-asan-test fuzz python-test lint
 
@@ -41,8 +41,8 @@ python-test: bootstrap
 	$(VENV)/bin/pytest -q
 
 lint: bootstrap
-	$(VENV)/bin/ruff check python tests/python scripts
-	$(VENV)/bin/ruff format --check python tests/python scripts
+	$(VENV)/bin/ruff check python tests/python scripts bench
+	$(VENV)/bin/ruff format --check python tests/python scripts bench
 	$(VENV)/bin/mypy
 
 format:
@@ -51,6 +51,11 @@ format:
 
 clean:
 	rm -rf build
+
+# Benchmarks on dms-local and throw-away PostgreSQL clusters; writes docs/benchmarks.md (not part
+# of `make test`: minutes of work). Sizes: BENCH_* variables, see bench/run.py.
+bench: bootstrap
+	PYTHONPATH=bench $(PYTHON) bench/run.py
 
 # clang-tidy over our C++ (slow: about half a minute per file on this size of machine).
 tidy: bootstrap
