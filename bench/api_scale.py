@@ -33,9 +33,9 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from common import DmsLocal, env_int, load_average
-from counting_proxy import ProxyProcess
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.state import DmsState
+from proxy_process import ProxyProcess
 
 SENSOR = "aws_dms_observation_sensor"
 MAPPINGS = {
@@ -144,11 +144,16 @@ def naive_refresh(url: str, key: str, value: str | None) -> dict[str, list[dict[
     return kept
 
 
-def naive_tick(url: str, tasks: list[dict[str, Any]], instance_names: dict[str, str]) -> int:
+def naive_tick(
+    url: str,
+    tasks: list[dict[str, Any]],
+    instance_names: dict[str, str],
+    retries: dict[str, Any] | None = None,
+) -> int:
     """One DescribeReplicationTasks per task; for running CDC tasks, one GetMetricStatistics per
-    latency metric. Returns how many tasks changed (here: all, no cursor is kept)."""
-    dms = boto_client("dms", url)
-    cloudwatch = boto_client("cloudwatch", url)
+    latency metric. Returns how many tasks were described."""
+    dms = boto_client("dms", url, retries)
+    cloudwatch = boto_client("cloudwatch", url, retries)
     end = datetime.now(timezone.utc)
     seen = 0
     for task in tasks:
@@ -362,39 +367,63 @@ def throttled(
     server.start([*base_args, "--fault-throttle"])
     start_cdc(server.url, running_cdc, "resume-processing")
     results: dict[str, Any] = {"settings": server.faults()}
-    for scenario in ("full bucket", "drained bucket"):
-        time.sleep(200 / 8 + 1)  # let the bucket refill
-        drained = 0
-        if scenario == "drained bucket":
-            dms = boto_client("dms", server.url)
-            for _ in range(400):
-                try:
-                    dms.describe_account_attributes()
-                except ClientError as error:
-                    if error.response["Error"]["Code"] == "ThrottlingException":
-                        drained += 1
-                        break
-        server.faults({"reset_counters": True})
+    listed = [
+        t
+        for page in boto_client("dms", server.url, {"mode": "adaptive", "max_attempts": 10})
+        .get_paginator("describe_replication_tasks")
+        .paginate()
+        for t in page["ReplicationTasks"]
+    ]
+    names = {
+        i["ReplicationInstanceArn"]: i["ReplicationInstanceIdentifier"]
+        for i in boto_client(
+            "dms", server.url, {"mode": "adaptive", "max_attempts": 10}
+        ).describe_replication_instances()["ReplicationInstances"]
+    }
+
+    def refresh() -> Any:
+        return component(server.url, "owner=data-platform").discover()
+
+    def tick() -> Any:
+        return tick_once(
+            component(server.url, "owner=data-platform").build_defs_from_discovery(
+                DmsState.from_json(state_path.read_text(encoding="utf-8"))
+            )
+        )
+
+    def boto_tick() -> Any:
+        # The same retry settings as the component's defaults: standard mode, 3 attempts.
+        return naive_tick(server.url, listed, names, {"mode": "standard", "max_attempts": 3})
+
+    scenarios: list[tuple[str, bool, list[tuple[str, Callable[[], Any]]]]] = [
+        ("full bucket", False, [("refresh", refresh), ("tick", tick)]),
+        ("drained bucket", True, [("refresh", refresh), ("tick", tick)]),
+        ("per-task pattern, full bucket", False, [("tick", boto_tick)]),
+    ]
+    for scenario, drain, steps in scenarios:
         row: dict[str, Any] = {"load_average": load_average()}
-        for name, step in (
-            ("refresh", lambda: component(server.url, "owner=data-platform").discover()),
-            (
-                "tick",
-                lambda: tick_once(
-                    component(server.url, "owner=data-platform").build_defs_from_discovery(
-                        DmsState.from_json(state_path.read_text(encoding="utf-8"))
-                    )
-                ),
-            ),
-        ):
+        for name, step in steps:
+            time.sleep(200 / 8 + 1)  # let the bucket refill
+            if drain:  # another client empties the bucket first, as on a busy account
+                dms = boto_client("dms", server.url)
+                for _ in range(400):
+                    try:
+                        dms.describe_account_attributes()
+                    except ClientError as error:
+                        if error.response["Error"]["Code"] == "ThrottlingException":
+                            break
+            server.faults({"reset_counters": True})
             wall = time.perf_counter()
             try:
                 step()
                 outcome = "ok"
             except Exception as error:
                 outcome = f"failed: {type(error).__name__}: {str(error)[:200]}"
-            row[name] = {"wall": time.perf_counter() - wall, "outcome": outcome}
-        row["faults"] = server.faults()
+            row[name] = {
+                "wall": time.perf_counter() - wall,
+                "outcome": outcome,
+                "counters": server.faults()["counters"],
+            }
         results[scenario] = row
     return results
 

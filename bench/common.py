@@ -48,7 +48,7 @@ def machine() -> dict[str, Any]:
         pass
     pg = ""
     try:
-        sys.path.insert(0, str(REPO_ROOT / "tests" / "python"))
+        sys.path.append(str(REPO_ROOT / "tests" / "python"))
         from pg_cluster import find_bindir
 
         out = subprocess.run(

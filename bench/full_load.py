@@ -27,7 +27,7 @@ from botocore.config import Config  # type: ignore[import-untyped]
 
 from common import REPO_ROOT, DmsLocal, PeakMemory, env_int, load_average
 
-sys.path.insert(0, str(REPO_ROOT / "tests" / "python"))
+sys.path.append(str(REPO_ROOT / "tests" / "python"))
 from pg_cluster import PgCluster
 
 DDL = """CREATE TABLE public.t (

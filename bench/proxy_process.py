@@ -6,7 +6,7 @@ query protocol's Action), but in a separate process so that the CPU time a bench
 its own process is not inflated by the proxy's threads. ``GET /_counts`` answers the counts as
 JSON; ``GET /_counts?reset=1`` answers them and starts over.
 
-Usage: ``python bench/counting_proxy.py UPSTREAM_URL PORT_FILE``
+Usage: ``python bench/proxy_process.py UPSTREAM_URL PORT_FILE``
 """
 
 from __future__ import annotations
