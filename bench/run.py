@@ -171,6 +171,8 @@ def render(api: dict[str, Any], load: dict[str, Any], host: dict[str, Any]) -> s
         "0.2 s poll, so it includes the start delay (10 ms) and up to 0.2 s of polling; dms-local "
         f"itself reported {load['dms']['elapsed_ms_reported']} ms elapsed.",
     ]
+    if api.get("note"):
+        lines.append(f"- Note: {api['note']}")
     misses = []
     if refresh_ratio < 5:
         misses.append(
