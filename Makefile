@@ -8,7 +8,7 @@ CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=cca
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: demo test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean
+.PHONY: demo test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean bench
 
 test: bootstrap cpp-test cpp-asan-test fuzz python-test lint
 
@@ -52,16 +52,21 @@ python-test: bootstrap
 	$(VENV)/bin/pytest -q
 
 lint: bootstrap
-	$(VENV)/bin/ruff check python tests/python scripts examples
-	$(VENV)/bin/ruff format --check python tests/python scripts examples
+	$(VENV)/bin/ruff check python tests/python scripts examples bench
+	$(VENV)/bin/ruff format --check python tests/python scripts examples bench
 	$(VENV)/bin/mypy
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/cpp/*.cpp' 'tests/cpp/*.hpp')
-	$(VENV)/bin/ruff format python tests/python scripts examples
+	$(VENV)/bin/ruff format python tests/python scripts examples bench
 
 clean:
 	rm -rf build
+
+# Benchmarks on dms-local and throw-away PostgreSQL clusters; writes docs/benchmarks.md (not part
+# of `make test`: minutes of work). Sizes: BENCH_* variables, see bench/run.py.
+bench: bootstrap
+	PYTHONPATH=bench $(PYTHON) bench/run.py
 
 # clang-tidy over our C++ (slow: about half a minute per file on this size of machine).
 tidy: bootstrap

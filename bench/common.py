@@ -1,0 +1,166 @@
+"""Shared pieces of the benchmarks: the machine description, a dms-local process, its fault
+counters, and a peak-memory poller."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
+
+
+def machine() -> dict[str, Any]:
+    """nproc, memory, CPU model, kernel and load: what a reader needs to weigh the figures."""
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    pg = ""
+    try:
+        sys.path.append(str(REPO_ROOT / "tests" / "python"))
+        from pg_cluster import find_bindir
+
+        out = subprocess.run(
+            [str(find_bindir() / "postgres"), "--version"], capture_output=True, text=True
+        )
+        pg = out.stdout.strip()
+    except Exception:
+        pg = "unknown"
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "cpu": cpu_model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgres": pg,
+        "load_average": load_average(),
+    }
+
+
+def dms_local_binary() -> str:
+    override = os.environ.get("DMS_LOCAL")
+    found = override or shutil.which("dms-local", path=str(Path(sys.executable).parent))
+    if not found:
+        raise RuntimeError("dms-local not found beside this Python: run `make bootstrap`")
+    return found
+
+
+@dataclass
+class DmsLocal:
+    """One dms-local process on a free loopback port; ``restart`` keeps the state directory."""
+
+    state_dir: Path
+    extra_args: list[str] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, extra_args: list[str] | None = None) -> None:
+        if extra_args is not None:
+            self.extra_args = extra_args
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        port_file = self.state_dir.parent / f"{self.state_dir.name}.port"
+        port_file.unlink(missing_ok=True)
+        log = (self.state_dir.parent / f"{self.state_dir.name}.log").open("ab")
+        command = [dms_local_binary(), "serve", "--port", "0", "--port-file", str(port_file)]
+        command += ["--state-dir", str(self.state_dir), "--log-level", "warning"]
+        self.process = subprocess.Popen([*command, *self.extra_args], stdout=log, stderr=log)
+        deadline = time.monotonic() + 600  # a large --seed file takes a while
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dms-local exited early with code {self.process.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("dms-local did not write its port file")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text().strip())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=60)
+            self.process = None
+
+    def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET (or POST ``change`` to) the unsigned /_dms-local/faults admin endpoint."""
+        data = json.dumps(change).encode() if change is not None else None
+        request = urllib.request.Request(f"{self.url}/_dms-local/faults", data=data)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+        return answer
+
+
+class PeakMemory:
+    """Polls /proc/<pid>/status while running: VmHWM (the kernel's own peak RSS) and VmRSS."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.hwm_kib = 0
+        self.max_rss_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _read(self) -> None:
+        try:
+            text = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                self.hwm_kib = max(self.hwm_kib, int(line.split()[1]))
+            elif line.startswith("VmRSS:"):
+                self.max_rss_kib = max(self.max_rss_kib, int(line.split()[1]))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._read()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._read()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()

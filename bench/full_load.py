@@ -1,0 +1,190 @@
+"""Parts 3 and 5 of the benchmark: a PostgreSQL -> PostgreSQL full load, its speed against the
+practical limit, and dms-local's peak memory.
+
+One throw-away cluster (tests/python/pg_cluster.py: initdb as the `postgres` user, fsync off)
+holds database `src` with table `public.t` of BENCH_ROWS rows (1,000,000; 10,000,000 for the
+full scale) of mixed types (bigint, text, numeric, double, timestamptz, date, boolean, jsonb,
+uuid). The reference is ``psql -c "COPY t TO STDOUT" | psql -c "COPY t FROM STDIN"`` into an
+empty copy of the table in database `ref` of the same cluster; then a dms-local full-load task
+copies `src` into database `dst` (DROP_AND_CREATE). Each is timed from its start to the last row
+committed (the task: from StartReplicationTask to status `stopped`, polled every 0.2 s), best of
+BENCH_ROUNDS (1). A fresh dms-local serves the load, and its VmHWM (peak RSS) is read from
+/proc/<pid>/status every 50 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+
+from common import REPO_ROOT, DmsLocal, PeakMemory, env_int, load_average
+
+sys.path.append(str(REPO_ROOT / "tests" / "python"))
+from pg_cluster import PgCluster
+
+DDL = """CREATE TABLE public.t (
+    id bigint PRIMARY KEY, name text, amount numeric(12, 2), ratio double precision,
+    created timestamptz, day date, active boolean, payload jsonb, uid uuid)"""
+
+FILL = """INSERT INTO public.t
+SELECT i, 'customer-' || md5(i::text), (i % 100000) / 100.0, i / 7.0,
+       timestamptz '2024-01-01' + i * interval '1 second', date '2024-01-01' + (i % 1000),
+       i % 2 = 0, jsonb_build_object('k', i, 'tag', 'x' || (i % 97)), md5(i::text)::uuid
+FROM generate_series(1, {rows}) AS i"""
+
+
+def copy_pipe(cluster: PgCluster) -> float:
+    psql = shlex.quote(str(cluster.bindir / "psql"))
+    out = f"{psql} -X -q -d {shlex.quote(cluster.dsn('src'))} -c 'COPY public.t TO STDOUT'"
+    into = f"{psql} -X -q -d {shlex.quote(cluster.dsn('ref'))} -c 'COPY public.t FROM STDIN'"
+    cluster.psql("TRUNCATE public.t", "ref")
+    start = time.perf_counter()
+    subprocess.run(f"set -o pipefail; {out} | {into}", shell=True, check=True, executable="bash")
+    return time.perf_counter() - start
+
+
+def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
+    server = DmsLocal(
+        work / "load-state",
+        [
+            *("--instance-create-delay-ms", "10"),
+            *("--task-create-delay-ms", "10"),
+            *("--task-start-delay-ms", "10"),
+        ],
+    )
+    server.start()
+    try:
+        dms = boto3.client(
+            "dms",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 3}),
+        )
+        arns = {}
+        for name, kind, db in (("src", "source", "src"), ("dst", "target", "dst")):
+            arns[name] = dms.create_endpoint(
+                EndpointIdentifier=name,
+                EndpointType=kind,
+                EngineName="postgres",
+                ServerName=cluster.host,
+                Port=cluster.port,
+                DatabaseName=db,
+                Username=cluster.user,
+                Password="unused",
+            )["Endpoint"]["EndpointArn"]
+        instance = dms.create_replication_instance(
+            ReplicationInstanceIdentifier="bench", ReplicationInstanceClass="dms.t3.large"
+        )["ReplicationInstance"]["ReplicationInstanceArn"]
+        while (
+            dms.describe_replication_instances()["ReplicationInstances"][0][
+                "ReplicationInstanceStatus"
+            ]
+            != "available"
+        ):
+            time.sleep(0.05)
+        mappings = {
+            "rules": [
+                {
+                    "rule-type": "selection",
+                    "rule-id": "1",
+                    "rule-name": "t",
+                    "object-locator": {"schema-name": "public", "table-name": "t"},
+                    "rule-action": "include",
+                }
+            ]
+        }
+        task = dms.create_replication_task(
+            ReplicationTaskIdentifier="bench-full-load",
+            SourceEndpointArn=arns["src"],
+            TargetEndpointArn=arns["dst"],
+            ReplicationInstanceArn=instance,
+            MigrationType="full-load",
+            TableMappings=json.dumps(mappings),
+        )["ReplicationTask"]["ReplicationTaskArn"]
+
+        def status() -> dict[str, Any]:
+            found: dict[str, Any] = dms.describe_replication_tasks(
+                Filters=[{"Name": "replication-task-arn", "Values": [task]}]
+            )["ReplicationTasks"][0]
+            return found
+
+        while status()["Status"] != "ready":
+            time.sleep(0.05)
+        idle = PeakMemory(server.pid)
+        idle._read()
+        with PeakMemory(server.pid) as memory:
+            start = time.perf_counter()
+            dms.start_replication_task(
+                ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
+            )
+            while (now := status())["Status"] not in ("stopped", "failed"):
+                time.sleep(0.2)
+            wall = time.perf_counter() - start
+        if now["Status"] != "stopped" or now.get("LastFailureMessage"):
+            raise RuntimeError(f"full load failed: {now.get('LastFailureMessage')}")
+        return {
+            "wall": wall,
+            "elapsed_ms_reported": now.get("ReplicationTaskStats", {}).get("ElapsedTimeMillis"),
+            "idle_hwm_kib": idle.hwm_kib,
+            "hwm_kib": memory.hwm_kib,
+            "max_rss_kib": memory.max_rss_kib,
+        }
+    finally:
+        server.stop()
+
+
+def run(work: Path) -> dict[str, Any]:
+    rows = env_int("BENCH_ROWS", 1_000_000)
+    rounds = env_int("BENCH_ROUNDS", 1)
+    out: dict[str, Any] = {"rows": rows, "rounds": rounds}
+    with PgCluster() as cluster:
+        for db in ("src", "ref", "dst"):
+            cluster.create_database(db)
+        cluster.psql(DDL, "src")
+        cluster.psql(DDL, "ref")
+        start = time.perf_counter()
+        cluster.psql(FILL.format(rows=rows) + ";\nVACUUM ANALYZE public.t;", "src")
+        out["fill_seconds"] = time.perf_counter() - start
+        out["table_size"] = cluster.psql(
+            "SELECT pg_size_pretty(pg_total_relation_size('public.t'))", "src"
+        ).strip()
+        out["load_average_before"] = load_average()
+        copies = [copy_pipe(cluster) for _ in range(rounds)]
+        loads = [dms_full_load(cluster, work) for _ in range(rounds)]
+        out["load_average_after"] = load_average()
+        out["copy_wall"] = min(copies)
+        best = min(loads, key=lambda r: float(r["wall"]))
+        out["dms"] = best
+        out["dms_hwm_kib"] = max(int(r["hwm_kib"]) for r in loads)
+        out["ref_count"] = int(cluster.psql("SELECT count(*) FROM public.t", "ref"))
+        out["dst_count"] = int(cluster.psql("SELECT count(*) FROM public.t", "dst"))
+        out["dst_has_primary_key"] = (
+            cluster.psql(
+                "SELECT count(*) FROM pg_index WHERE indrelid = 'public.t'::regclass "
+                "AND indisprimary",
+                "dst",
+            ).strip()
+            == "1"
+        )
+        if rows <= 1_000_000:
+            out["checksums_equal"] = cluster.table_checksum("src", "public.t") == (
+                cluster.table_checksum("dst", "public.t")
+            )
+    return out
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="dms-bench-") as tmp:
+        print(json.dumps(run(Path(tmp)), indent=2, default=str))
