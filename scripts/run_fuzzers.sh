@@ -12,6 +12,8 @@ for binary in "$build_dir"/tests/fuzz/*_fuzz; do
   # The committed corpus is read-only input; what the run discovers goes to a scratch folder.
   # -entropic=0: with this many coverage features the entropic scheduler spends half the time
   # updating feature frequencies; plain scheduling runs about twice as many inputs.
+  # -seed: fixed by default, so `make test` explores the same inputs each run and a failure
+  # reproduces; FUZZ_SEED=0 asks libFuzzer for a random seed when hunting.
   rm -rf "$work"
   mkdir -p "$work/corpus"
   dict=()
@@ -19,6 +21,7 @@ for binary in "$build_dir"/tests/fuzz/*_fuzz; do
   echo "fuzz: $name for ${seconds}s"
   if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       "$binary" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -entropic=0 \
+      -seed="${FUZZ_SEED:-1}" \
       "${dict[@]}" corpus "$root/tests/fuzz/corpus/$name" >"$work/fuzz.log" 2>&1); then
     echo "fuzz: $name FAILED; the end of $work/fuzz.log:"
     tail -n 60 "$work/fuzz.log"

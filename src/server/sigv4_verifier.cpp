@@ -157,6 +157,10 @@ std::optional<aws::TimePoint> parse_amz_date(std::string_view text) {
   const std::string copy(text);
   const char* end = strptime(copy.c_str(), "%Y%m%dT%H%M%SZ", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
+  // A clock's nanosecond count overflows outside about 1678-2262; no signer sends such dates, so
+  // they are malformed rather than merely skewed.
+  const int year = tm.tm_year + 1900;
+  if (year < 1970 || year > 2200) return std::nullopt;
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
