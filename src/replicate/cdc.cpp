@@ -420,6 +420,7 @@ class Engine {
           } else if (const auto* commit = std::get_if<pgoutput::Commit>(&message)) {
             in_transaction = false;
             if (!skip) {
+              if (request_.before_commit) request_.before_commit(stop);
               applier.commit();
               for (std::size_t i = 0; i < tables_.size(); ++i) {
                 tables_[i].applied_inserts += pending[i].applied_inserts;

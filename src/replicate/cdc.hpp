@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,9 @@ struct CdcRequest {
   // the statistics go on from there.
   std::vector<TableStatus> previous_tables;
   std::chrono::milliseconds report_interval{500};
+  // Optional: called before each source transaction is committed on the target (dms-local's
+  // injected apply delay). It must return promptly once the stop token fires.
+  std::function<void(const std::stop_token&)> before_commit;
 };
 
 enum class CdcOutcome {

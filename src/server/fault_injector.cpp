@@ -77,6 +77,12 @@ void FaultInjector::before_dispatch(const std::string& account, const std::strin
   }
 }
 
+std::chrono::milliseconds FaultInjector::take_cdc_apply_delay() {
+  const std::lock_guard lock(mutex_);
+  if (settings_.cdc_apply_delay.count() > 0) ++counters_.cdc_commits_delayed;
+  return settings_.cdc_apply_delay;
+}
+
 FaultSettings FaultInjector::settings() const {
   const std::lock_guard lock(mutex_);
   return settings_;
@@ -105,12 +111,14 @@ nlohmann::json FaultInjector::state_json() const {
       {"throttle_burst", settings_.throttle_burst},
       {"throttle_refill_per_second", settings_.throttle_refill_per_second},
       {"server_error_rate", settings_.server_error_rate},
+      {"cdc_apply_delay_ms", settings_.cdc_apply_delay.count()},
       {"counters",
        {{"requests", counters_.requests},
         {"delayed", counters_.delayed},
         {"throttled", counters_.throttled},
         {"internal_failures", counters_.internal_failures},
-        {"service_unavailable", counters_.service_unavailable}}},
+        {"service_unavailable", counters_.service_unavailable},
+        {"cdc_commits_delayed", counters_.cdc_commits_delayed}}},
   };
 }
 
@@ -149,6 +157,9 @@ void FaultInjector::apply_json(const nlohmann::json& change) {
       next.throttle_refill_per_second = number(value, key, 0.001, 1e9);
     } else if (key == "server_error_rate") {
       next.server_error_rate = number(value, key, 0, 1);
+    } else if (key == "cdc_apply_delay_ms") {
+      next.cdc_apply_delay = std::chrono::milliseconds(
+          static_cast<std::int64_t>(number(value, key, 0, kMaxCdcApplyDelayMs)));
     } else if (key == "reset_counters") {
       if (!value.is_boolean()) throw bad_admin_request("reset_counters must be true or false");
       reset_counters = value.get<bool>();

@@ -34,6 +34,9 @@ class TokenBucket {
   TimePoint updated_;
 };
 
+// The longest CDC apply delay accepted (command line and admin endpoint): ten minutes.
+inline constexpr std::int64_t kMaxCdcApplyDelayMs = 600'000;
+
 // What dms-local injects, for tests and benchmarks. Everything is off by default.
 struct FaultSettings {
   // Added before every signed request is answered.
@@ -46,6 +49,10 @@ struct FaultSettings {
   // Probability that a request answers 500 InternalFailure or 503 ServiceUnavailable (half each)
   // without being processed.
   double server_error_rate = 0;
+  // How long the CDC engine waits before committing each source transaction on the target, so
+  // changes pile up and CDCLatencySource/Target really grow (the engine reads and applies in
+  // order: a slow apply delays reading too). A stop is never held up by it.
+  std::chrono::milliseconds cdc_apply_delay{0};
 };
 
 // How many faults were injected, so a benchmark can report how often it was throttled.
@@ -55,6 +62,7 @@ struct FaultCounters {
   std::uint64_t throttled = 0;
   std::uint64_t internal_failures = 0;
   std::uint64_t service_unavailable = 0;
+  std::uint64_t cdc_commits_delayed = 0;
 };
 
 // Decides, per signed request, whether to delay it and whether to fail it. Thread-safe: the HTTP
@@ -74,6 +82,9 @@ class FaultInjector {
   void before_dispatch(const std::string& account, const std::string& region,
                        std::string_view service);
 
+  // The delay to apply before one CDC commit on the target (counted when it is not zero).
+  [[nodiscard]] std::chrono::milliseconds take_cdc_apply_delay();
+
   [[nodiscard]] FaultSettings settings() const;
   // Replaces the settings; buckets start full again when the throttle parameters change.
   void configure(const FaultSettings& settings);
@@ -81,8 +92,9 @@ class FaultInjector {
 
   // The admin endpoint's documents. GET answers state_json(); POST takes a partial object of the
   // same keys (latency_ms, throttle, throttle_burst, throttle_refill_per_second,
-  // server_error_rate), plus "reset_counters": true and "seed": N for reproducible 5xx rolls.
-  // Invalid documents throw ApiError 400 naming the problem; nothing is changed then.
+  // server_error_rate, cdc_apply_delay_ms), plus "reset_counters": true and "seed": N for
+  // reproducible 5xx rolls. Invalid documents throw ApiError 400 naming the problem; nothing is
+  // changed then.
   [[nodiscard]] nlohmann::json state_json() const;
   void apply_json(const nlohmann::json& change);
 

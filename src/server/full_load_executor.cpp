@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <exception>
 #include <functional>
 #include <type_traits>
@@ -353,6 +354,15 @@ class ReloadObserver final : public rep::FullLoadObserver {
   Reporter& reporter_;
 };
 
+// Sleeps `duration`, or less when the stop token fires first.
+void wait_unless_stopped(std::chrono::milliseconds duration, const std::stop_token& stop) {
+  if (duration.count() <= 0) return;
+  std::mutex mutex;
+  std::condition_variable_any woken;
+  std::unique_lock lock(mutex);
+  woken.wait_for(lock, stop, duration, [] { return false; });
+}
+
 // The CDC part of a cdc or full-load-and-cdc run; nullopt for a full-load task.
 std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
                                            const TaskTelemetryIdentity& identity) {
@@ -527,6 +537,11 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
           slot->closed = true;
         }
         cdc->load = std::move(request);
+        if (options_.cdc_apply_delay) {
+          cdc->before_commit = [this](const std::stop_token& stop_commit) {
+            wait_unless_stopped(options_.cdc_apply_delay(), stop_commit);
+          };
+        }
         run_cdc_task(*cdc, reporter, *callbacks, telemetry, identity, task_id);
       } else {
         auto result = rep::run_full_load(request, reporter);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,9 @@ struct FullLoadExecutorOptions {
   Logger* logger = nullptr;
   // Where the task's CloudWatch log lines and metric counters go (optional; not owned).
   TaskTelemetry* telemetry = nullptr;
+  // Fault injection (optional): how long a CDC run waits before each commit on the target; asked
+  // at every commit, so a change at runtime applies at once.
+  std::function<std::chrono::milliseconds()> cdc_apply_delay;
 };
 
 // What a task run turns into for the engine, or why it cannot run (a message for

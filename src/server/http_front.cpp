@@ -10,8 +10,8 @@
 #include "server/cloudwatch_service.hpp"
 #include "server/identifiers.hpp"
 #include "server/logs_service.hpp"
-#include "server/wire_protocol.hpp"
 #include "server/wire_json.hpp"
+#include "server/wire_protocol.hpp"
 
 namespace dagster_dms::server {
 
@@ -36,10 +36,12 @@ std::string new_request_id() {
 
 }  // namespace
 
-HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger)
+HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger,
+                     FaultInjector& faults)
     : verifier_(verifier),
       dms_(dms),
       logger_(logger),
+      faults_(faults),
       server_(std::make_unique<httplib::Server>()) {
   // Registered before the catch-all POST route, which would otherwise take it.
   const auto faults_admin = [this](const httplib::Request& request, httplib::Response& response) {

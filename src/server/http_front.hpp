@@ -30,7 +30,8 @@ struct TelemetryApis {
 // protocol's credential scope) and answered in the protocol it came in (errors included).
 class HttpFront {
  public:
-  HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger);
+  // `faults` (not owned) is shared with the data plane, which reads the CDC apply delay.
+  HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger, FaultInjector& faults);
   ~HttpFront();
   HttpFront(const HttpFront&) = delete;
   HttpFront& operator=(const HttpFront&) = delete;
@@ -44,8 +45,8 @@ class HttpFront {
   void serve();
   // Safe from any thread.
   void stop();
-  // Faults injected into signed requests (off by default); also changed at runtime through
-  // GET/POST /_dms-local/faults from loopback.
+  // Faults injected into signed requests and the data plane (off by default); also changed at
+  // runtime through GET/POST /_dms-local/faults from loopback.
   FaultInjector& faults() { return faults_; }
 
  private:
@@ -56,7 +57,7 @@ class HttpFront {
   DmsService& dms_;
   Logger& logger_;
   TelemetryApis telemetry_;
-  FaultInjector faults_;
+  FaultInjector& faults_;
   std::unique_ptr<httplib::Server> server_;
 };
 

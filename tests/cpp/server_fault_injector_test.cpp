@@ -163,6 +163,30 @@ TEST(FaultInjector, AdminDocumentRoundTripsAndRejectsNonsense) {
   EXPECT_TRUE(faults.settings().throttle);
 }
 
+TEST(FaultInjector, CdcApplyDelayIsSetByTheAdminDocumentAndCounted) {
+  FakeTime time;
+  auto faults = time.injector();
+  EXPECT_EQ(faults.take_cdc_apply_delay(), 0ms);
+  EXPECT_EQ(faults.counters().cdc_commits_delayed, 0u);
+  faults.apply_json({{"cdc_apply_delay_ms", 1500}});
+  EXPECT_EQ(faults.state_json()["cdc_apply_delay_ms"], 1500);
+  EXPECT_EQ(faults.take_cdc_apply_delay(), 1500ms);
+  EXPECT_EQ(faults.take_cdc_apply_delay(), 1500ms);
+  EXPECT_EQ(faults.state_json()["counters"]["cdc_commits_delayed"], 2);
+  // The delay is the data plane's: API requests are not slowed by it.
+  EXPECT_EQ(error_code_of(faults), "");
+  EXPECT_TRUE(time.sleeps.empty());
+  faults.apply_json({{"cdc_apply_delay_ms", 0}});
+  EXPECT_EQ(faults.take_cdc_apply_delay(), 0ms);
+  EXPECT_EQ(faults.counters().cdc_commits_delayed, 2u);
+  for (const auto& bad :
+       {nlohmann::json{{"cdc_apply_delay_ms", -1}}, nlohmann::json{{"cdc_apply_delay_ms", "1s"}},
+        nlohmann::json{{"cdc_apply_delay_ms", kMaxCdcApplyDelayMs + 1}}}) {
+    EXPECT_THROW(faults.apply_json(bad), ApiError) << bad.dump();
+  }
+  EXPECT_EQ(faults.settings().cdc_apply_delay, 0ms);
+}
+
 TEST(FaultInjector, LoopbackAddresses) {
   EXPECT_TRUE(is_loopback_address("127.0.0.1"));
   EXPECT_TRUE(is_loopback_address("127.1.2.3"));

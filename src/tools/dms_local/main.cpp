@@ -14,6 +14,7 @@
 #include "aws/clock.hpp"
 #include "server/cloudwatch_service.hpp"
 #include "server/dms_service.hpp"
+#include "server/fault_injector.hpp"
 #ifdef DAGSTER_DMS_HAVE_DATA_PLANE
 #include "server/full_load_executor.hpp"
 #endif
@@ -50,6 +51,7 @@ struct ServeOptions {
   int fault_latency_ms = 0;
   bool fault_throttle = false;
   double fault_5xx_rate = 0;
+  int fault_cdc_apply_delay_ms = 0;
 };
 
 // Written to a temporary name and renamed, so a reader never sees a partial port number.
@@ -102,6 +104,15 @@ int serve(const ServeOptions& options) {
       },
       clock, publisher_options, &logger);
   server::TelemetryHub telemetry(log_store, publisher, clock, &logger);
+  // Shared by the HTTP front (request faults, the admin endpoint) and the data plane (the CDC
+  // apply delay); it outlives both.
+  server::FaultInjector faults;
+  server::FaultSettings fault_settings;
+  fault_settings.latency = std::chrono::milliseconds(options.fault_latency_ms);
+  fault_settings.throttle = options.fault_throttle;
+  fault_settings.server_error_rate = options.fault_5xx_rate;
+  fault_settings.cdc_apply_delay = std::chrono::milliseconds(options.fault_cdc_apply_delay_ms);
+  faults.configure(fault_settings);
 
   std::unique_ptr<server::TaskExecutor> executor;
   if (options.test_executor == "hold") {
@@ -117,6 +128,7 @@ int serve(const ServeOptions& options) {
     }
     executor_options.logger = &logger;
     executor_options.telemetry = &telemetry;
+    executor_options.cdc_apply_delay = [&faults] { return faults.take_cdc_apply_delay(); };
     executor = std::make_unique<server::FullLoadExecutor>(std::move(executor_options));
 #else
     // A build without the data plane: starts fail and say why.
@@ -164,13 +176,8 @@ int serve(const ServeOptions& options) {
   server::CloudWatchService cloudwatch(metrics_store, clock);
   server::LogsService logs(log_store);
 
-  server::HttpFront front(verifier, dms, logger);
+  server::HttpFront front(verifier, dms, logger, faults);
   front.set_telemetry_apis({&cloudwatch, &logs});
-  server::FaultSettings faults;
-  faults.latency = std::chrono::milliseconds(options.fault_latency_ms);
-  faults.throttle = options.fault_throttle;
-  faults.server_error_rate = options.fault_5xx_rate;
-  front.faults().configure(faults);
   const int port = front.bind(options.host, options.port);
   if (!options.port_file.empty()) write_port_file(options.port_file, port);
   logger.log(server::LogLevel::kInfo, fmt::format("dms-local listening on http://{}:{} (state {})",
@@ -262,6 +269,11 @@ int main(int argc, char** argv) {
                    "For tests and benchmarks: answer this fraction of signed requests with 500 "
                    "InternalFailure or 503 ServiceUnavailable")
       ->check(CLI::Range(0.0, 1.0));
+  serve_command
+      ->add_option("--fault-cdc-apply-delay-ms", options.fault_cdc_apply_delay_ms,
+                   "For tests and benchmarks: CDC tasks wait this long before committing each "
+                   "source transaction on the target, so CDC latency grows while changes flow")
+      ->check(CLI::Range(std::int64_t{0}, server::kMaxCdcApplyDelayMs));
   CLI11_PARSE(app, argc, argv);
   try {
     return serve(options);
