@@ -23,6 +23,7 @@ from dagster.components.utils.defs_state import (
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 
 from dagster_dms._native import identifier_pattern_warning
+from dagster_dms.component import cloudwatch
 from dagster_dms.component.aws_settings import AwsSettings
 from dagster_dms.component.observe import observe_endpoint, observe_instance
 from dagster_dms.component.replication_run import run_replication_asset
@@ -168,6 +169,12 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
     cdc_latency_threshold_seconds: float = pydantic.Field(
         default=300, gt=0, description="The CDC latency check fails above this."
     )
+    cdc_metrics_period_seconds: int = pydantic.Field(
+        default=cloudwatch.DEFAULT_PERIOD_SECONDS,
+        description="The CloudWatch period CDC latency is averaged over (its newest period is "
+        "read). 60 suits AWS DMS, which publishes once a minute; dms-local publishes every "
+        "--metrics-interval-ms and can be read at 1, 5, 10, 20 or 30.",
+    )
     test_connections_on_observe: bool = pydantic.Field(
         default=False, description="Observing an endpoint starts a connection test first."
     )
@@ -208,6 +215,16 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                     )
         return value
 
+    @pydantic.field_validator("cdc_metrics_period_seconds")
+    @classmethod
+    def _valid_period(cls, value: int) -> int:
+        if not cloudwatch.valid_period(value):
+            raise ValueError(
+                f"cdc_metrics_period_seconds: {value} is not a CloudWatch period; use 1, 5, 10, "
+                "20, 30 or a multiple of 60"
+            )
+        return value
+
     @pydantic.field_validator("group_name")
     @classmethod
     def _valid_group(cls, value: str) -> str:
@@ -239,6 +256,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             completion_timeout_seconds=self.completion_timeout_seconds,
             stop_task_on_termination=self.stop_task_on_termination,
             cdc_latency_threshold_seconds=self.cdc_latency_threshold_seconds,
+            metrics_period_seconds=self.cdc_metrics_period_seconds,
         )
 
     @property
@@ -408,6 +426,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                     watched=watched,
                     minimum_interval_seconds=self.poll_interval_seconds,
                     cdc_latency_threshold_seconds=self.cdc_latency_threshold_seconds,
+                    metrics_period_seconds=self.cdc_metrics_period_seconds,
                     description=self.description,
                 )
             )

@@ -16,6 +16,12 @@ from dagster_dms.errors import AccessDeniedError, DmsError, ResourceNotFoundErro
 
 NAMESPACE = "AWS/DMS"
 CDC_LATENCY_METRICS = ("CDCLatencySource", "CDCLatencyTarget")
+# What the sensor reads of each running CDC task besides its latency: changes waiting to be
+# applied. Throughput is left out: it moves with every write and would make every tick a change.
+CDC_PROGRESS_METRICS = ("CDCIncomingChanges",)
+# DMS publishes its metrics once a minute; CloudWatch periods below a minute are 1, 5, 10, 20, 30.
+DEFAULT_PERIOD_SECONDS = 60
+SHORT_PERIODS = (1, 5, 10, 20, 30)
 INSTANCE_METRICS = ("CPUUtilization", "FreeStorageSpace", "FreeableMemory")
 
 
@@ -26,6 +32,10 @@ class MetricQuery:
     query_id: str
     metric: str
     dimensions: Mapping[str, str]
+
+
+def valid_period(seconds: int) -> bool:
+    return seconds in SHORT_PERIODS or (seconds > 0 and seconds % 60 == 0)
 
 
 def task_dimensions(instance_identifier: str, task_resource_id: str) -> dict[str, str]:
@@ -39,16 +49,21 @@ def latest_values(
     client: DmsClient,
     queries: Sequence[MetricQuery],
     *,
-    lookback: dt.timedelta = dt.timedelta(minutes=15),
-    period_seconds: int = 60,
+    lookback: dt.timedelta | None = None,
+    period_seconds: int = DEFAULT_PERIOD_SECONDS,
     notes: list[str] | None = None,
 ) -> dict[str, float]:
-    """The latest value of each query (by `query_id`); queries without data are absent.
+    """The latest value of each query (by `query_id`): the Average over its newest period with
+    data; queries without data are absent.
 
     One GetMetricData call per 500 queries; on AccessDenied, one GetMetricStatistics per query.
+    The default lookback is 15 periods (at least 2 minutes), so a short period does not ask for
+    more datapoints than one answer holds.
     """
     if not queries:
         return {}
+    if lookback is None:
+        lookback = max(dt.timedelta(minutes=2), dt.timedelta(seconds=15 * period_seconds))
     end = dt.datetime.now(dt.timezone.utc)
     start = end - lookback
     wire = [

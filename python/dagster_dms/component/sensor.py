@@ -1,9 +1,11 @@
 """The observation sensor: one paginated describe per tick for every selected task.
 
-Each tick lists the tasks once (never one call per task), reads CDC latency for running CDC
-tasks in batched GetMetricData calls, and compares with the cursor. It emits observations only
-for tasks that changed, a materialization when a task started outside Dagster finished its full
-load, and CDC latency check evaluations.
+Each tick lists the tasks once (never one call per task), reads the CDC metrics of running CDC
+tasks (CDCLatencySource/Target, CDCIncomingChanges) in batched GetMetricData calls, and compares
+with the cursor. It emits observations only for tasks that changed (a running CDC task's
+RecoveryCheckpoint and metrics count: its replication progress shows as it moves), a
+materialization when a task started outside Dagster finished its full load, and CDC latency check
+evaluations.
 """
 
 from __future__ import annotations
@@ -47,7 +49,20 @@ def snapshot(task: models.ReplicationTask) -> dict[str, Any]:
             if stats and stats.full_load_finish_date
             else None
         ),
+        "recovery_checkpoint": task.recovery_checkpoint,
     }
+
+
+def cdc_facts(values: Mapping[str, float]) -> dict[str, float]:
+    """A running CDC task's metrics as observed: rounded, so float noise is no change."""
+    facts: dict[str, float] = {}
+    for metric in cloudwatch.CDC_LATENCY_METRICS:
+        if metric in values:
+            facts[f"{metric}_seconds"] = round(values[metric], 1)
+    for metric in cloudwatch.CDC_PROGRESS_METRICS:
+        if metric in values:
+            facts[metric] = round(values[metric], 1)
+    return facts
 
 
 def finished_full_load(before: Mapping[str, Any] | None, now: Mapping[str, Any]) -> str | None:
@@ -91,6 +106,7 @@ def build_observation_sensor(
     watched: Sequence[WatchedTask],
     minimum_interval_seconds: int,
     cdc_latency_threshold_seconds: float,
+    metrics_period_seconds: int = cloudwatch.DEFAULT_PERIOD_SECONDS,
     description: str | None = None,
 ) -> dg.SensorDefinition:
     by_arn = {w.task.arn: w for w in watched}
@@ -108,13 +124,16 @@ def build_observation_sensor(
         client = settings.client()
         listed = client.describe_replication_tasks()
         events: list[dg.AssetObservation | dg.AssetMaterialization | dg.AssetCheckEvaluation] = []
-        current: dict[str, dict[str, Any]] = {}
-        running_cdc: list[WatchedTask] = []
+        seen: list[tuple[WatchedTask, dict[str, Any]]] = []
         for task in listed:
             entry = by_arn.get(task.replication_task_arn or "")
-            if entry is None:
-                continue
-            now = snapshot(task)
+            if entry is not None:
+                seen.append((entry, snapshot(task)))
+        running_cdc = [e for e, now in seen if e.task.is_cdc and now["status"] == "running"]
+        metrics = _cdc_metrics(client, running_cdc, metrics_period_seconds)
+        current: dict[str, dict[str, Any]] = {}
+        for entry, now in seen:
+            now.update(cdc_facts(metrics.get(entry.task.arn, {})))
             current[entry.task.arn] = now
             before = previous.get(entry.task.arn)
             if now != before:
@@ -138,9 +157,7 @@ def build_observation_sensor(
                         },
                     )
                 )
-            if entry.task.is_cdc and now["status"] == "running":
-                running_cdc.append(entry)
-        events.extend(_latency_evaluations(client, running_cdc, cdc_latency_threshold_seconds))
+        events.extend(_latency_evaluations(running_cdc, metrics, cdc_latency_threshold_seconds))
         missing = sorted(set(by_arn) - set(current))
         if missing:
             context.log.warning(
@@ -155,22 +172,34 @@ def build_observation_sensor(
     return _sensor
 
 
-def _latency_evaluations(
-    client: Any, running_cdc: Sequence[WatchedTask], threshold: float
-) -> list[dg.AssetCheckEvaluation]:
+def _cdc_metrics(
+    client: Any, running_cdc: Sequence[WatchedTask], period_seconds: int
+) -> dict[str, dict[str, float]]:
+    """Each running CDC task's latest CDC metrics (by task ARN), in batched GetMetricData calls."""
+    names = (*cloudwatch.CDC_LATENCY_METRICS, *cloudwatch.CDC_PROGRESS_METRICS)
     queries: list[cloudwatch.MetricQuery] = []
     for i, entry in enumerate(running_cdc):
         dims = cloudwatch.task_dimensions(entry.instance_identifier, entry.task.resource_id)
-        for j, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS):
+        for j, metric in enumerate(names):
             queries.append(cloudwatch.MetricQuery(f"t{i}m{j}", metric, dims))
-    values = cloudwatch.latest_values(client, queries)
-    evaluations: list[dg.AssetCheckEvaluation] = []
-    for i, entry in enumerate(running_cdc):
-        latency = {
-            metric: values[f"t{i}m{j}"]
-            for j, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
-            if f"t{i}m{j}" in values
+    values = cloudwatch.latest_values(client, queries, period_seconds=period_seconds)
+    return {
+        entry.task.arn: {
+            metric: values[f"t{i}m{j}"] for j, metric in enumerate(names) if f"t{i}m{j}" in values
         }
+        for i, entry in enumerate(running_cdc)
+    }
+
+
+def _latency_evaluations(
+    running_cdc: Sequence[WatchedTask],
+    metrics: Mapping[str, Mapping[str, float]],
+    threshold: float,
+) -> list[dg.AssetCheckEvaluation]:
+    evaluations: list[dg.AssetCheckEvaluation] = []
+    for entry in running_cdc:
+        values = metrics.get(entry.task.arn, {})
+        latency = {m: values[m] for m in cloudwatch.CDC_LATENCY_METRICS if m in values}
         if not latency:
             continue
         worst = max(latency.values())

@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_dms import models
 from dagster_dms.client import DmsClient, StartType, TaskProgress, TaskRunResult
 from dagster_dms.component import cloudwatch
 from dagster_dms.component.diagnosis import diagnose_start_failure
@@ -33,6 +34,7 @@ class TaskRunSettings:
     completion_timeout_seconds: float | None
     stop_task_on_termination: bool
     cdc_latency_threshold_seconds: float
+    metrics_period_seconds: int = cloudwatch.DEFAULT_PERIOD_SECONDS
 
 
 class ProgressReporter:
@@ -66,7 +68,11 @@ class ProgressReporter:
 
 
 def cdc_latency(
-    client: DmsClient, task: TaskState, instance_identifier: str, notes: list[str]
+    client: DmsClient,
+    task: TaskState,
+    instance_identifier: str,
+    notes: list[str],
+    period_seconds: int = cloudwatch.DEFAULT_PERIOD_SECONDS,
 ) -> dict[str, float]:
     """CDCLatencySource/Target (seconds) of a CDC task, from CloudWatch; missing ones absent."""
     dims = cloudwatch.task_dimensions(instance_identifier, task.resource_id)
@@ -74,7 +80,7 @@ def cdc_latency(
         cloudwatch.MetricQuery(f"m{i}", metric, dims)
         for i, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
     ]
-    values = cloudwatch.latest_values(client, queries, notes=notes)
+    values = cloudwatch.latest_values(client, queries, period_seconds=period_seconds, notes=notes)
     return {
         metric: values[f"m{i}"]
         for i, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
@@ -109,9 +115,14 @@ def result_metadata(result: TaskRunResult) -> dict[str, Any]:
             metadata["dms/stop_date"] = stats.stop_date.isoformat()
     if result.notes:
         metadata["dms/notes"] = "\n".join(result.notes)
+    is_cdc = task.migration_type in ("cdc", "full-load-and-cdc")
+    if is_cdc and task.recovery_checkpoint:
+        metadata["dms/recovery_checkpoint"] = task.recovery_checkpoint
     tables = result.table_statistics
     if tables is not None:
         metadata["dms/full_load_rows"] = sum(t.full_load_rows or 0 for t in tables)
+        if is_cdc:
+            metadata.update(cdc_change_counts(tables))
         metadata["dms/table_statistics"] = dg.MetadataValue.table(
             records=[
                 dg.TableRecord(
@@ -123,6 +134,11 @@ def result_metadata(result: TaskRunResult) -> dict[str, Any]:
                         "inserts": t.inserts or 0,
                         "updates": t.updates or 0,
                         "deletes": t.deletes or 0,
+                        "ddls": t.ddls or 0,
+                        "applied_inserts": t.applied_inserts or 0,
+                        "applied_updates": t.applied_updates or 0,
+                        "applied_deletes": t.applied_deletes or 0,
+                        "applied_ddls": t.applied_ddls or 0,
                         "validation_state": t.validation_state or "",
                         "validation_failed_records": t.validation_failed_records or 0,
                     }
@@ -138,6 +154,11 @@ def result_metadata(result: TaskRunResult) -> dict[str, Any]:
                     dg.TableColumn("inserts", "int"),
                     dg.TableColumn("updates", "int"),
                     dg.TableColumn("deletes", "int"),
+                    dg.TableColumn("ddls", "int"),
+                    dg.TableColumn("applied_inserts", "int"),
+                    dg.TableColumn("applied_updates", "int"),
+                    dg.TableColumn("applied_deletes", "int"),
+                    dg.TableColumn("applied_ddls", "int"),
                     dg.TableColumn("validation_state", "string"),
                     dg.TableColumn("validation_failed_records", "int"),
                 ]
@@ -146,6 +167,16 @@ def result_metadata(result: TaskRunResult) -> dict[str, Any]:
     elif result.table_statistics_error:
         metadata["dms/table_statistics_error"] = result.table_statistics_error
     return metadata
+
+
+def cdc_change_counts(tables: Sequence[models.TableStatistics]) -> dict[str, int]:
+    """The task's captured and applied changes, summed over its tables (DMS counts them per
+    table in DescribeTableStatistics: Inserts..., AppliedInserts...)."""
+    counts: dict[str, int] = {}
+    for kind in ("inserts", "updates", "deletes", "ddls"):
+        counts[f"dms/cdc_{kind}"] = sum(getattr(t, kind) or 0 for t in tables)
+        counts[f"dms/cdc_applied_{kind}"] = sum(getattr(t, f"applied_{kind}") or 0 for t in tables)
+    return counts
 
 
 def check_results(
@@ -252,7 +283,9 @@ def run_task_asset(
     notes: list[str] = []
     latency: dict[str, float] = {}
     if task.is_cdc and result.succeeded:
-        latency = cdc_latency(client, task, instance_identifier, notes)
+        latency = cdc_latency(
+            client, task, instance_identifier, notes, settings.metrics_period_seconds
+        )
         for name, value in latency.items():
             metadata[f"dms/{name}_seconds"] = value
     if not result.succeeded:
