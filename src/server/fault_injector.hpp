@@ -34,8 +34,10 @@ class TokenBucket {
   TimePoint updated_;
 };
 
-// The longest CDC apply delay accepted (command line and admin endpoint): ten minutes.
-inline constexpr std::int64_t kMaxCdcApplyDelayMs = 600'000;
+// The longest CDC apply delay accepted (command line and admin endpoint). The engine sends no
+// status to the source while it waits: half a minute stays clear of PostgreSQL's
+// wal_sender_timeout (60 s by default), which would end the replication connection.
+inline constexpr std::int64_t kMaxCdcApplyDelayMs = 30'000;
 
 // What dms-local injects, for tests and benchmarks. Everything is off by default.
 struct FaultSettings {
