@@ -47,12 +47,14 @@ def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: Dms
         "throttle_burst": 200.0,
         "throttle_refill_per_second": 8.0,
         "server_error_rate": 0.0,
+        "cdc_apply_delay_ms": 0,
         "counters": {
             "requests": 0,
             "delayed": 0,
             "throttled": 0,
             "internal_failures": 0,
             "service_unavailable": 0,
+            "cdc_commits_delayed": 0,
         },
     }
     dms_local.stop()
@@ -62,14 +64,17 @@ def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: Dms
         "--fault-throttle",
         "--fault-5xx-rate",
         "0.25",
+        "--fault-cdc-apply-delay-ms",
+        "1500",
     ]
     dms_local.start()
     document = faults(dms_local)
-    assert (document["latency_ms"], document["throttle"], document["server_error_rate"]) == (
-        5,
-        True,
-        0.25,
-    )
+    assert (
+        document["latency_ms"],
+        document["throttle"],
+        document["server_error_rate"],
+        document["cdc_apply_delay_ms"],
+    ) == (5, True, 0.25, 1500)
     # The AWS DMS bucket: a burst of 200, 8 more per second.
     assert (document["throttle_burst"], document["throttle_refill_per_second"]) == (200.0, 8.0)
 
