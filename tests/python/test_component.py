@@ -274,6 +274,7 @@ def test_translation_renames_and_regroups(account: dict[str, str]) -> None:
         ({"replication_task_type": "resume"}, "replication_task_type"),
         ({"filter_by_tags": "env,,team"}, "filter_by_tags"),
         ({"group_name": "dms prod"}, "group_name"),
+        ({"cdc_metrics_period_seconds": 45}, "cdc_metrics_period_seconds: 45 is not a CloudWatch"),
     ],
 )
 def test_bad_configuration_names_the_field(
