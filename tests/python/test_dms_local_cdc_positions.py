@@ -5,7 +5,6 @@ row that a resume continues from. boto3 against dms-local and real PostgreSQL.""
 from __future__ import annotations
 
 import datetime
-import json
 import time
 from typing import Any
 
@@ -198,7 +197,8 @@ def test_cdc_stop_position_at_server_time(
 ) -> None:
     dms, arn, source, target = cdc_task(server, pg_cluster, databases, "servertime")
     insert(pg_cluster, source, 1, 3)
-    stop_at = utc_text(time.time() + 2)
+    stop_epoch = int(time.time()) + 2
+    stop_at = utc_text(stop_epoch)
     dms.start_replication_task(
         ReplicationTaskArn=arn,
         StartReplicationTaskType="resume-processing",
@@ -208,7 +208,9 @@ def test_cdc_stop_position_at_server_time(
     assert task["Status"] == "stopped", task
     assert task["StopReason"] == "Stop Reason STOPPED_AT_SERVER_TIME", task
     assert task["CdcStopPosition"] == f"server_time:{stop_at}"
-    assert ids(pg_cluster, target) == [1, 2, 3]
+    assert task["ReplicationTaskStats"]["StopDate"].timestamp() >= stop_epoch, task
+    # How much was applied before the clock got there depends on the machine's speed; whatever it
+    # was, the resumed run goes on from exactly there.
     insert(pg_cluster, source, 4, 5)
     dms.start_replication_task(
         ReplicationTaskArn=arn,
