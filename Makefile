@@ -8,7 +8,7 @@ CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=cca
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: demo test bootstrap cpp-test cpp-asan-test fuzz python-test lint format tidy clean bench
+.PHONY: demo test bootstrap cpp-test cpp-asan-test fuzz python-test soak lint format tidy clean bench
 
 test: bootstrap cpp-test cpp-asan-test fuzz python-test lint
 
@@ -50,6 +50,12 @@ fuzz: cpp-asan-test
 # Python tests against real peers (moto server, fault-injecting servers, botocore's signer).
 python-test: bootstrap
 	$(VENV)/bin/pytest -q
+
+# Not part of `test`: the CDC crash test with many more SIGKILL rounds (SOAK_ROUNDS, default 200;
+# DMS_CRASH_SEED replays a failing run).
+SOAK_ROUNDS ?= 200
+soak: bootstrap
+	DMS_CRASH_ROUNDS=$(SOAK_ROUNDS) $(VENV)/bin/pytest -q -s tests/python/test_dms_local_cdc_crash.py
 
 lint: bootstrap
 	$(VENV)/bin/ruff check python tests/python scripts examples bench

@@ -10,6 +10,7 @@
 #include "replicate/replication_stream.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/task_settings.hpp"
+#include "replicate/txn_state.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -65,20 +66,25 @@ bool slot_exists(PgConnection& source, const std::string& slot) {
   return PQntuples(result.get()) > 0;
 }
 
-// Drops a slot, waiting for a walsender of a run that just ended to let go of it first.
-void drop_slot(PgConnection& source, const std::string& slot) {
+// Waits for the walsender of a run that just ended (or of a dms-local that was killed: the
+// server notices the lost client only at its next read) to let go of a slot.
+void wait_slot_released(PgConnection& source, const std::string& slot) {
   const auto deadline = Steady::now() + std::chrono::seconds(3);
   for (;;) {
     const auto result = source.exec_params(
         "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});
-    if (PQntuples(result.get()) == 0) return;
-    if (PQgetisnull(result.get(), 0, 0)) break;
+    if (PQntuples(result.get()) == 0 || PQgetisnull(result.get(), 0, 0)) return;
     if (Steady::now() >= deadline) {
       source.exec_params("SELECT pg_terminate_backend($1::int)",
                          {std::string(PQgetvalue(result.get(), 0, 0))});
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+// Drops a slot once no walsender holds it.
+void drop_slot(PgConnection& source, const std::string& slot) {
+  wait_slot_released(source, slot);
   source.exec_params(
       "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
       {slot});
@@ -102,6 +108,7 @@ class Engine {
       auto stream = open_stream();
       if (!stream || request_.load.stop.stop_requested()) return finish();
       target_.emplace(open_target());
+      open_txn_state();
       applier.emplace(*target_, plans_);
       replicate(*stream, *applier);
     } catch (const ApplyFailure& error) {
@@ -157,6 +164,7 @@ class Engine {
       settings = parse_full_load_settings(request_.load.task_settings);
       // Only a run that loads has cached changes to stop around.
       if (request_.full_load && !request_.resume_from) stop_after_load_ = settings.stop_after_load;
+      control_schema_ = settings.control_schema;
       mapping = TableMapping::parse(request_.load.table_mappings);
     } catch (const std::exception& error) {
       return fail(error.what());
@@ -207,7 +215,13 @@ class Engine {
       }
       tables_.push_back(std::move(status));
     }
-    if (!request_.resume_from) create_publications(source);
+    // A start position on a slot that exists reads the WAL that slot kept: its publications
+    // must be the ones that WAL was written under, so they are kept too.
+    keep_slot_ =
+        !request_.resume_from && request_.start_position && slot_exists(source, request_.slot);
+    if (!request_.resume_from && !(keep_slot_ && !existing_publications(source).empty())) {
+      create_publications(source);
+    }
     publications_ = existing_publications(source);
     if (publications_.empty()) {
       return fail(fmt::format(
@@ -222,9 +236,48 @@ class Engine {
           "the tables again and create a new slot.",
           request_.slot, request_.load.source.describe()));
     }
+    if (request_.resume_from || keep_slot_) wait_slot_released(source, request_.slot);
+    if (keep_slot_) {
+      const auto confirmed = source.exec_params(
+          "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+          {request_.slot});
+      const auto deliverable = parse_lsn(PQgetvalue(confirmed.get(), 0, 0)).value_or(0);
+      if (!check_start_position(deliverable)) return;
+    }
     if (!request_.resume_from) {
-      drop_slot(source, request_.slot);
+      if (!keep_slot_) drop_slot(source, request_.slot);
       if (!request_.full_load) prepare_target_tables();
+    }
+  }
+
+  // CdcStartPosition must be one the slot can still deliver: PostgreSQL keeps no WAL for a
+  // slot before its confirmed position.
+  bool check_start_position(Lsn deliverable) {
+    if (*request_.start_position >= deliverable) return true;
+    fail(fmt::format(
+        "CdcStartPosition {} is before what replication slot {} can deliver: its confirmed "
+        "position is {}. Changes older than a slot's confirmed position cannot be read again; "
+        "give a CdcStartPosition at or after {}.",
+        format_lsn(*request_.start_position), request_.slot, format_lsn(deliverable),
+        format_lsn(deliverable)));
+    return false;
+  }
+
+  // The target's awsdms_txn_state: on a resume the target may be ahead of the stored
+  // RecoveryCheckpoint (dms-local was killed between the two writes); it wins then.
+  void open_txn_state() {
+    txn_state_.emplace(*target_, control_schema_, request_.task_name, request_.slot);
+    if (!request_.resume_from) {
+      txn_state_->record(start_, std::nullopt);
+      return;
+    }
+    const auto recorded = txn_state_->position();
+    if (recorded && *recorded > start_) {
+      log("TARGET_APPLY",
+          fmt::format("The target has applied changes up to {}, past the stored recovery "
+                      "checkpoint {}: continuing from {}.",
+                      format_lsn(*recorded), format_lsn(start_), format_lsn(*recorded)));
+      start_ = *recorded;
     }
   }
 
@@ -291,11 +344,22 @@ class Engine {
                                         request_.slot, format_lsn(start_)));
       return stream;
     }
+    if (keep_slot_) {
+      start_ = *request_.start_position;
+      log("SOURCE_CAPTURE", fmt::format("Starting replication slot '{}' at CdcStartPosition {}.",
+                                        request_.slot, format_lsn(start_)));
+      observer_.on_checkpoint(start_);
+      return stream;
+    }
     const auto slot = stream.create_slot(request_.slot, request_.full_load);
     start_ = slot.consistent_point;
     log("SOURCE_CAPTURE",
         fmt::format("Replication slot '{}' created with plugin pgoutput; consistent point {}.",
                     request_.slot, format_lsn(start_)));
+    if (request_.start_position) {
+      if (!check_start_position(start_)) return std::nullopt;
+      start_ = *request_.start_position;
+    }
     if (request_.full_load) {
       FullLoadRequest load = request_.load;
       load.source_snapshot = slot.snapshot_name;
@@ -386,7 +450,13 @@ class Engine {
       table.last_update_time = Clock::now();
     };
 
+    const auto& stop_at = request_.stop_position;
     while (!stop.stop_requested()) {
+      if (stop_at && stop_at->kind == CdcStopPosition::Kind::kServerTime &&
+          Clock::now() >= stop_at->at) {
+        stopped_at_position(confirmed);
+        break;
+      }
       const auto frame = stream.read(std::chrono::milliseconds(200), stop);
       if (frame) {
         const auto parsed = parse_stream_frame(*frame);
@@ -409,6 +479,11 @@ class Engine {
           received = std::max(received, data.wal_end);
           const auto message = pgoutput::parse_message(data.payload);
           if (const auto* begin = std::get_if<pgoutput::Begin>(&message)) {
+            if (stop_at && stop_at->kind == CdcStopPosition::Kind::kCommitTime &&
+                from_pg_timestamp(begin->commit_time) > stop_at->at) {
+              stopped_at_position(confirmed);
+              break;
+            }
             in_transaction = true;
             commit_time = begin->commit_time;
             metrics.latency_source_seconds = seconds_since(commit_time);
@@ -421,6 +496,8 @@ class Engine {
             in_transaction = false;
             if (!skip) {
               if (request_.before_commit) request_.before_commit(stop);
+              // In the same target transaction: the target's data and position agree always.
+              txn_state_->record(commit->end_lsn, commit->commit_time);
               applier.commit();
               for (std::size_t i = 0; i < tables_.size(); ++i) {
                 tables_[i].applied_inserts += pending[i].applied_inserts;
@@ -484,6 +561,14 @@ class Engine {
         fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
   }
 
+  void stopped_at_position(Lsn confirmed) {
+    result_.outcome = CdcOutcome::kFinished;
+    result_.stop_reason = request_.stop_position->stop_reason();
+    log("TASK_MANAGER", fmt::format("CdcStopPosition reached: task stops after the changes up to "
+                                    "{} ({}).",
+                                    format_lsn(confirmed), result_.stop_reason));
+  }
+
   void finish_cached_changes(Lsn confirmed) {
     log("TASK_MANAGER", fmt::format("Task stopped after applying the cached changes up to {} "
                                     "(StopTaskCachedChangesApplied).",
@@ -517,6 +602,9 @@ class Engine {
   StopAfterLoad stop_after_load_ = StopAfterLoad::kNo;
   Lsn cached_until_ = 0;  // kCachedChangesApplied: stop once everything before it is applied
   std::optional<PgConnection> target_;
+  std::optional<TxnStateTable> txn_state_;
+  std::string control_schema_;
+  bool keep_slot_ = false;  // a start position on an existing slot: the slot is not recreated
   Lsn start_ = 0;
   CdcResult result_;
 };

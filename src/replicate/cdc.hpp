@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "replicate/cdc_positions.hpp"
 #include "replicate/full_load.hpp"
 #include "replicate/pgoutput.hpp"
 
@@ -37,8 +38,9 @@ class CdcObserver : public FullLoadObserver {
 };
 
 struct CdcRequest {
-  FullLoadRequest load;  // source, target (postgres only), mappings, settings, stop token
-  std::string slot;      // replication_slot_name(task resource id)
+  FullLoadRequest load;   // source, target (postgres only), mappings, settings, stop token
+  std::string slot;       // replication_slot_name(task resource id)
+  std::string task_name;  // the task resource id: its row in the target's awsdms_txn_state
   bool full_load = false;
   // resume-processing: continue from this confirmed position on the existing slot. Without it
   // the run starts fresh: publications and slot are (re)created.
@@ -46,6 +48,13 @@ struct CdcRequest {
   // With resume_from: the tables as the previous run left them (full-load rows, counters), so
   // the statistics go on from there.
   std::vector<TableStatus> previous_tables;
+  // CdcStartPosition (cdc tasks): replication starts there instead of where the slot stands. An
+  // existing slot is kept (its publications too); the run fails when the slot cannot deliver
+  // the position any more.
+  std::optional<Lsn> start_position;
+  // CdcStopPosition: the run ends kFinished (STOPPED_AT_SERVER_TIME / STOPPED_AT_COMMIT_TIME)
+  // after the last transaction before it.
+  std::optional<CdcStopPosition> stop_position;
   std::chrono::milliseconds report_interval{500};
   // Optional: called before each source transaction is committed on the target (dms-local's
   // injected apply delay). It must return promptly once the stop token fires.
@@ -56,7 +65,7 @@ enum class CdcOutcome {
   kStopped,          // the stop token fired
   kFailed,           // see failure_message
   kFullLoadStopped,  // the stop token fired during the full load
-  kFinished,         // the task's settings ended it after the load: see stop_reason
+  kFinished,         // the task's settings or its CdcStopPosition ended it: see stop_reason
 };
 
 struct CdcResult {

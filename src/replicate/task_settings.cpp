@@ -55,6 +55,10 @@ FullLoadSettings parse_full_load_settings(std::string_view text) {
     const auto schema = metadata->find("TargetSchema");
     if (schema != metadata->end() && schema->is_string()) settings.target_schema = *schema;
   }
+  if (const auto* control = section("ControlTablesSettings")) {
+    const auto schema = control->find("ControlSchema");
+    if (schema != control->end() && schema->is_string()) settings.control_schema = *schema;
+  }
   if (const auto* errors = section("ErrorBehavior")) {
     settings.fail_on_no_tables = errors->value("FailOnNoTablesCaptured", true);
     settings.stop_task_on_table_error =

@@ -15,10 +15,11 @@ enum class StopAfterLoad { kNo, kCachedChangesNotApplied, kCachedChangesApplied 
 // The parts of ReplicationTaskSettings that steer a full load, with DMS's service defaults.
 struct FullLoadSettings {
   TablePrepMode prep_mode = TablePrepMode::kDropAndCreate;
-  int max_subtasks = 8;                   // FullLoadSettings.MaxFullLoadSubTasks (1-49)
-  std::uint64_t load_max_file_kb = 0;     // TargetMetadata.LoadMaxFileSize; 0 = the target's own
-  std::string target_schema;              // TargetMetadata.TargetSchema; empty = source schema
-  bool fail_on_no_tables = true;          // ErrorBehavior.FailOnNoTablesCaptured
+  int max_subtasks = 8;                // FullLoadSettings.MaxFullLoadSubTasks (1-49)
+  std::uint64_t load_max_file_kb = 0;  // TargetMetadata.LoadMaxFileSize; 0 = the target's own
+  std::string target_schema;           // TargetMetadata.TargetSchema; empty = source schema
+  std::string control_schema;     // ControlTablesSettings.ControlSchema; empty = target's default
+  bool fail_on_no_tables = true;  // ErrorBehavior.FailOnNoTablesCaptured
   bool stop_task_on_table_error = false;  // ErrorBehavior.TableErrorPolicy == STOP_TASK
   int table_error_escalation_count = 0;   // ErrorBehavior.TableErrorEscalationCount; 0 = never
   // When both flags are set, the applied variant wins (the changes are not thrown away).

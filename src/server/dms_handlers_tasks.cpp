@@ -5,6 +5,7 @@
 #include <set>
 
 #include "server/api_error.hpp"
+#include "server/cdc_position_rules.hpp"
 #include "server/dms_service.hpp"
 #include "server/filters.hpp"
 #include "server/identifiers.hpp"
@@ -66,6 +67,8 @@ nlohmann::json DmsService::create_task(const RequestContext& context, const nloh
   if (source.doc.value("EndpointType", "") != "SOURCE") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a source endpoint.", source.arn));
   }
+  require_valid_cdc_positions(request.cdc_start_time.has_value(), request.cdc_start_position,
+                              request.cdc_stop_position, source.doc.value("EngineName", ""));
   if (target.doc.value("EndpointType", "") != "TARGET") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a target endpoint.", target.arn));
   }
@@ -185,6 +188,8 @@ nlohmann::json DmsService::modify_task(const RequestContext& context, const nloh
   if (request.cdc_start_time && request.cdc_start_position) {
     throw invalid_combination("CdcStartTime and CdcStartPosition are mutually exclusive.");
   }
+  require_valid_cdc_positions(request.cdc_start_time.has_value(), request.cdc_start_position,
+                              request.cdc_stop_position, source_engine_of(record));
   if (request.replication_task_identifier &&
       *request.replication_task_identifier != record.identifier) {
     require_valid_identifier("ReplicationTaskIdentifier", *request.replication_task_identifier,

@@ -88,6 +88,8 @@ class DmsService {
   void begin_run(const std::string& task_arn, std::int64_t run_id);
   // The task with its endpoints and their passwords, as a data plane needs it.
   TaskRun task_run_of(const Record& record);
+  // The EngineName of a task's source endpoint (empty when it is gone).
+  std::string source_engine_of(const Record& task);
   // Applies a data-plane report if run `run_id` is still the task's current run.
   void apply_report(const std::string& task_arn, std::int64_t run_id,
                     const std::function<void(Record&)>& change);

@@ -370,10 +370,22 @@ std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
   if (migration == "full-load") return std::nullopt;
   rep::CdcRequest request;
   request.slot = rep::replication_slot_name(identity.task_resource_id);
+  request.task_name = identity.task_resource_id;
+  // make_full_load_request has refused values that do not parse.
+  if (run.task.cdc_stop_position) {
+    request.stop_position = rep::parse_cdc_stop_position(*run.task.cdc_stop_position);
+  }
+  // A start position belongs to a cdc task: a full-load-and-cdc run starts where its load's
+  // snapshot ends.
+  if (migration == "cdc" && run.cdc_start_position) {
+    request.start_position = rep::parse_cdc_start_position(*run.cdc_start_position);
+  }
   request.full_load = migration == "full-load-and-cdc";
   // resume-processing continues from the stored position. Without one (the run before was
-  // stopped during its full load) it starts afresh, as DMS reloads unfinished tables.
-  if (run.start_type == "resume-processing" && run.task.recovery_checkpoint) {
+  // stopped during its full load) it starts afresh, as DMS reloads unfinished tables. A
+  // CdcStartPosition given with the start overrides it.
+  if (run.start_type == "resume-processing" && run.task.recovery_checkpoint &&
+      !request.start_position) {
     request.resume_from = rep::parse_recovery_checkpoint(*run.task.recovery_checkpoint);
   }
   if (request.resume_from) {
@@ -431,6 +443,20 @@ std::variant<rep::FullLoadRequest, std::string> make_full_load_request(
         "Source endpoint {} has engine {}; dms-local reads from postgres and aurora-postgresql "
         "sources only.",
         endpoint_name(run.source), run.source.engine_name.value_or("(none)"));
+  }
+  if (migration != "full-load" && task.cdc_stop_position &&
+      !rep::parse_cdc_stop_position(*task.cdc_stop_position)) {
+    return fmt::format(
+        "Task {} has CdcStopPosition '{}'; expected server_time:YYYY-MM-DDTHH:MM:SS or "
+        "commit_time:YYYY-MM-DDTHH:MM:SS.",
+        task_id, *task.cdc_stop_position);
+  }
+  if (migration == "cdc" && run.cdc_start_position &&
+      !rep::parse_cdc_start_position(*run.cdc_start_position)) {
+    return fmt::format(
+        "Task {} has CdcStartPosition '{}'; expected an LSN such as 4AF/B00000D0 or a "
+        "RecoveryCheckpoint.",
+        task_id, *run.cdc_start_position);
   }
   rep::FullLoadRequest request;
   request.source = pg_endpoint(run.source, run.source_password);

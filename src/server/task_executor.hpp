@@ -24,6 +24,9 @@ struct TaskRun {
   std::string instance_identifier;
   // The table statistics as stored: a resumed CDC run carries its counters on from them.
   std::vector<dms::TableStatistics> table_statistics;
+  // The CdcStartPosition this run starts from: given with StartReplicationTask, or the task's
+  // own for its first run (start-replication).
+  std::optional<std::string> cdc_start_position;
 };
 
 // How a data plane reports back. Calls may come from any thread; each one is applied to the

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "server/api_error.hpp"
+#include "server/cdc_position_rules.hpp"
 #include "server/dms_service.hpp"
 
 namespace dagster_dms::server {
@@ -97,6 +98,8 @@ nlohmann::json DmsService::start_task(const RequestContext& context, const nlohm
   if (request.cdc_start_time && request.cdc_start_position) {
     throw invalid_combination("CdcStartTime and CdcStartPosition are mutually exclusive.");
   }
+  require_valid_cdc_positions(request.cdc_start_time.has_value(), request.cdc_start_position,
+                              request.cdc_stop_position, source_engine_of(record));
   const auto status = record.doc.value("Status", "");
   const auto runs = record.internal.value("runs", std::int64_t{0});
   if (status != "ready" && status != "stopped" && status != "failed") {
@@ -122,7 +125,12 @@ nlohmann::json DmsService::start_task(const RequestContext& context, const nlohm
   record.doc.erase("StopReason");
   record.doc.erase("LastFailureMessage");
   record.doc["ReplicationTaskStartDate"] = now;
-  if (request.cdc_start_position) record.doc["CdcStartPosition"] = *request.cdc_start_position;
+  if (request.cdc_start_position) {
+    record.doc["CdcStartPosition"] = *request.cdc_start_position;
+    record.internal["run_cdc_start_position"] = *request.cdc_start_position;
+  } else {
+    record.internal.erase("run_cdc_start_position");
+  }
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;
   auto& stats = stats_of(record);
   const bool fresh = type != "resume-processing";
@@ -170,10 +178,21 @@ void DmsService::begin_run(const std::string& task_arn, std::int64_t run_id) {
   executor_.start(run, std::make_shared<RunCallbacks>(*this, task_arn, run_id));
 }
 
+std::string DmsService::source_engine_of(const Record& task) {
+  const auto source =
+      store_.find_by_arn(ResourceKind::kEndpoint, task.doc.value("SourceEndpointArn", ""));
+  return source ? source->doc.value("EngineName", "") : "";
+}
+
 TaskRun DmsService::task_run_of(const Record& record) {
   TaskRun run;
   dms::from_json(record.doc, run.task);
   run.start_type = record.internal.value("start_type", "start-replication");
+  if (record.internal.contains("run_cdc_start_position")) {
+    run.cdc_start_position = record.internal["run_cdc_start_position"].get<std::string>();
+  } else if (run.start_type == "start-replication") {
+    run.cdc_start_position = run.task.cdc_start_position;
+  }
   const auto load_endpoint = [&](const std::string& arn, dms::Endpoint& endpoint,
                                  std::optional<std::string>& password) {
     if (auto stored = store_.find_by_arn(ResourceKind::kEndpoint, arn)) {

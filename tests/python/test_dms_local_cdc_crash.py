@@ -1,0 +1,215 @@
+"""Exactly-once CDC under crashes: dms-local is killed with SIGKILL at random moments while the
+source keeps changing, restarted on the same state and resumed, round after round; in the end
+the target holds exactly the source's rows.
+
+DMS_CRASH_ROUNDS sets the number of rounds (default 20); `make soak` runs 200. DMS_CRASH_SEED
+replays a run: the seed is printed with every failure.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import test_dms_local_cdc
+from dms_local_fixture import DmsLocal
+from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
+from test_dms_local_cdc import client, make_db, slots
+from test_dms_local_full_load import create_instance, create_pg_endpoint, describe_task, wait_until
+
+# The CDC tests' fixtures: dms-local with its data plane, and databases dropped afterwards.
+server = test_dms_local_cdc.server
+databases = test_dms_local_cdc.databases
+
+SCHEMA_SQL = """
+CREATE SCHEMA load;
+CREATE TABLE load.accounts (id integer PRIMARY KEY, balance bigint NOT NULL, note text);
+CREATE TABLE load.orders (id bigint PRIMARY KEY, account integer, qty integer, state text);
+-- No key and only inserts: a replayed insert shows as a second row, a lost one as a missing row.
+CREATE TABLE load.changelog (txn bigint NOT NULL, op text NOT NULL, ref bigint);
+"""
+
+SEED_SQL = """
+INSERT INTO load.accounts SELECT g, g * 10, 'seed' FROM generate_series(1, 2000) g;
+INSERT INTO load.orders SELECT g, g % 2000 + 1, g % 7, 'new' FROM generate_series(1, 20000) g;
+INSERT INTO load.changelog SELECT g, 'seed', g FROM generate_series(1, 1000) g;
+"""
+
+TABLES = ["load.accounts", "load.orders", "load.changelog"]
+MAPPINGS = (
+    '{"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "load", '
+    '"object-locator": {"schema-name": "load", "table-name": "%"}, "rule-action": "include"}]}'
+)
+
+
+class SourceLoad:
+    """A steady stream of small source transactions (inserts, updates and deletes over two keyed
+    tables, each with a change-log row) through one psql session, on its own thread."""
+
+    def __init__(self, cluster: PgCluster, dbname: str, rng: random.Random) -> None:
+        self._rng = rng
+        self._stop = threading.Event()
+        self._process = subprocess.Popen(
+            [
+                str(cluster.bindir / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                cluster.dsn(dbname),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.transactions = 0
+
+    def __enter__(self) -> SourceLoad:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()
+
+    def _transaction(self, txn: int) -> str:
+        rng = self._rng
+        account = rng.randint(1, 2600)
+        order = rng.randint(1, 20000 + txn)
+        kind = rng.randrange(6)
+        if kind == 0:
+            change = (
+                f"INSERT INTO load.accounts VALUES ({account}, {txn}, 'new {txn}') "
+                f"ON CONFLICT (id) DO UPDATE SET balance = EXCLUDED.balance;"
+            )
+        elif kind == 1:
+            change = f"DELETE FROM load.accounts WHERE id = {account};"
+        elif kind == 2:
+            change = f"INSERT INTO load.orders VALUES ({20000 + txn}, {account}, 1, 'new');"
+        elif kind == 3:
+            change = f"UPDATE load.orders SET qty = qty + 1, state = 's{txn}' WHERE id = {order};"
+        elif kind == 4:
+            change = f"DELETE FROM load.orders WHERE id = {order};"
+        else:
+            change = (
+                f"UPDATE load.accounts SET balance = balance - 5 WHERE id = {account}; "
+                f"UPDATE load.accounts SET balance = balance + 5 WHERE id = {account % 2000 + 1};"
+            )
+        log = f"INSERT INTO load.changelog VALUES ({txn}, 'k{kind}', {order});"
+        return f"BEGIN; {change} {log} COMMIT;\n"
+
+    def _run(self) -> None:
+        assert self._process.stdin is not None
+        txn = 0
+        while not self._stop.is_set():
+            txn += 1
+            self._process.stdin.write(self._transaction(txn))
+            self._process.stdin.flush()
+            self.transactions = txn
+            time.sleep(0.004)
+
+    def finish(self) -> None:
+        """Stops writing and waits until psql has committed everything written."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=30)
+        assert self._process.stdin is not None
+        self._process.stdin.write("\\q\n")
+        self._process.stdin.close()
+        assert self._process.wait(timeout=60) == 0, "the source load failed"
+
+
+def checksums(cluster: PgCluster, dbname: str) -> dict[str, tuple[int, str]]:
+    return {table: cluster.table_checksum(dbname, table) for table in TABLES}
+
+
+def crash_rounds() -> int:
+    return int(os.environ.get("DMS_CRASH_ROUNDS", "20"))
+
+
+def alive(task: dict[str, Any], seed: int, round_: int) -> None:
+    """A running task may be killed; one that failed by itself (a replayed insert hitting a
+    primary key, say) is the bug this test is after."""
+    assert task["Status"] in ("starting", "running"), (
+        f"seed {seed}, round {round_}: the task ended by itself: {task}"
+    )
+
+
+@pytest.mark.timeout(1800)
+def test_sigkill_at_random_moments_keeps_the_target_exact(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    seed = int(os.environ.get("DMS_CRASH_SEED", str(random.SystemRandom().randrange(2**32))))
+    print(f"crash test seed: {seed} (DMS_CRASH_SEED={seed} replays it)")
+    rng = random.Random(seed)
+    rounds = crash_rounds()
+    source = make_db(pg_cluster, databases, "crash_source", SCHEMA_SQL + SEED_SQL)
+    target = make_db(pg_cluster, databases, "crash_target", "")
+    dms = client(server, "dms")
+    src = create_pg_endpoint(dms, pg_cluster, "src", "source", source)
+    dst = create_pg_endpoint(dms, pg_cluster, "dst", "target", target)
+    instance = create_instance(dms)
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier="crash",
+        SourceEndpointArn=src,
+        TargetEndpointArn=dst,
+        ReplicationInstanceArn=instance,
+        MigrationType="full-load-and-cdc",
+        TableMappings=MAPPINGS,
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+
+    with SourceLoad(pg_cluster, source, rng) as load:
+        start_type = "start-replication"
+        for round_ in range(rounds):
+            dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType=start_type)
+            start_type = "resume-processing"
+            # The first rounds are short enough to land in the full load (or before it starts);
+            # later ones mostly in change processing.
+            time.sleep(rng.uniform(0.0, 0.3 if round_ < 3 else 1.2))
+            alive(describe_task(dms, arn), seed, round_)
+            dms.close()
+            assert server.restart(signal.SIGKILL) == -signal.SIGKILL
+            dms = client(server, "dms")
+            task = describe_task(dms, arn)
+            assert task["Status"] == "failed", f"seed {seed}, round {round_}: {task}"
+            assert "stopped unexpectedly" in task["LastFailureMessage"], (
+                f"seed {seed}, round {round_}: {task}"
+            )
+        dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType=start_type)
+        time.sleep(0.5)
+        load.finish()
+        assert load.transactions > rounds, "the source barely changed"
+
+    expected = checksums(pg_cluster, source)
+
+    def caught_up() -> bool:
+        alive(describe_task(dms, arn), seed, rounds)
+        return checksums(pg_cluster, target) == expected
+
+    try:
+        wait_until(caught_up, timeout=120, interval=0.5)
+    except AssertionError:
+        pytest.fail(
+            f"seed {seed}: the target differs from the source: target "
+            f"{checksums(pg_cluster, target)}, source {expected}"
+        )
+    # Exact rows, not just equal digests of possibly empty tables.
+    counts = {t: int(pg_cluster.psql(f"SELECT count(*) FROM {t}", target)) for t in TABLES}
+    assert counts == {t: expected[t][0] for t in TABLES}, f"seed {seed}"
+    assert counts["load.changelog"] == 1000 + load.transactions, f"seed {seed}"
+
+    dms.stop_replication_task(ReplicationTaskArn=arn)
+    wait_until(lambda: describe_task(dms, arn)["Status"] == "stopped", timeout=30)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    dms.close()
+    assert slots(pg_cluster) == []
