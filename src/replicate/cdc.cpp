@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "replicate/cdc_apply.hpp"
+#include "replicate/cdc_file_writer.hpp"
 #include "replicate/ddl.hpp"
 #include "replicate/replication_stream.hpp"
+#include "replicate/schema_change.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/task_settings.hpp"
 
@@ -95,20 +99,19 @@ class Engine {
       : request_(request), observer_(observer) {}
 
   CdcResult run() {
-    std::optional<ChangeApplier> applier;
+    std::unique_ptr<ChangeSink> sink;
     try {
       prepare();
       if (result_.outcome == CdcOutcome::kFailed || plans_.empty()) return finish();
       auto stream = open_stream();
       if (!stream || request_.load.stop.stop_requested()) return finish();
-      target_.emplace(open_target());
-      applier.emplace(*target_, plans_);
-      replicate(*stream, *applier);
+      sink = open_sink();
+      replicate(*stream, *sink);
     } catch (const ApplyFailure& error) {
-      applier->rollback();
+      if (sink) sink->rollback();
       fail(error.what(), "TARGET_APPLY");
     } catch (const std::exception& error) {
-      if (applier) applier->rollback();
+      if (sink) sink->rollback();
       fail(error.what());
     }
     return finish();
@@ -140,6 +143,15 @@ class Engine {
     }
   }
 
+  // The target type decides where changes go: a PostgreSQL database or s3-style files.
+  std::unique_ptr<ChangeSink> open_sink() {
+    if (const auto* files = std::get_if<FileTarget>(&request_.load.target)) {
+      return std::make_unique<CdcFileWriter>(*files, plans_, request_.resume_from.has_value());
+    }
+    target_.emplace(open_target());
+    return std::make_unique<ChangeApplier>(*target_, plans_);
+  }
+
   PgConnection open_target() {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
@@ -151,18 +163,14 @@ class Engine {
   }
 
   void prepare() {
-    FullLoadSettings settings;
-    TableMapping mapping;
+    auto& settings = settings_;
     try {
       settings = parse_full_load_settings(request_.load.task_settings);
       // Only a run that loads has cached changes to stop around.
       if (request_.full_load && !request_.resume_from) stop_after_load_ = settings.stop_after_load;
-      mapping = TableMapping::parse(request_.load.table_mappings);
+      mapping_ = TableMapping::parse(request_.load.table_mappings);
     } catch (const std::exception& error) {
       return fail(error.what());
-    }
-    if (!std::holds_alternative<PostgresTarget>(request_.load.target)) {
-      return fail("dms-local captures changes (cdc, full-load-and-cdc) to postgres targets only.");
     }
     auto source = open_source();
     const auto level = source.exec("SHOW wal_level");
@@ -175,7 +183,8 @@ class Engine {
           request_.load.source.describe(), wal_level));
     }
     try {
-      plans_ = mapping.plan(read_catalog(source, false));
+      catalog_ = read_catalog(source, false);
+      plans_ = mapping_.plan(catalog_);
     } catch (const MappingError& error) {
       return fail(error.what());
     }
@@ -206,6 +215,12 @@ class Engine {
         }
       }
       tables_.push_back(std::move(status));
+      // The columns the stream is compared with until its first Relation message for the table.
+      std::vector<ColumnShape> shape;
+      if (const auto* known = catalog_table(plan.source)) {
+        for (const auto& column : known->columns) shape.push_back({column.name});
+      }
+      shapes_.push_back(std::move(shape));
     }
     if (!request_.resume_from) create_publications(source);
     publications_ = existing_publications(source);
@@ -224,7 +239,9 @@ class Engine {
     }
     if (!request_.resume_from) {
       drop_slot(source, request_.slot);
-      if (!request_.full_load) prepare_target_tables();
+      if (!request_.full_load && std::holds_alternative<PostgresTarget>(request_.load.target)) {
+        prepare_target_tables();
+      }
     }
   }
 
@@ -333,7 +350,7 @@ class Engine {
     return stream;
   }
 
-  void replicate(ReplicationStream& stream, ChangeApplier& applier) {
+  void replicate(ReplicationStream& stream, ChangeSink& sink) {
     const auto& stop = request_.load.stop;
     try {
       stream.start(request_.slot, start_, publications_);
@@ -350,40 +367,46 @@ class Engine {
     log("SOURCE_CAPTURE",
         fmt::format("Starting replication from slot '{}' at position {}: stream position {}.NOW",
                     request_.slot, format_lsn(start_), format_lsn(start_)));
-    Lsn confirmed = start_;
+    confirmed_ = start_;
     Lsn received = start_;
+    Lsn committed = start_;  // the last transaction handed to the sink (maybe not yet durable)
     bool in_transaction = false;
     bool skip = false;
     std::int64_t commit_time = 0;
-    std::vector<TableStatus> pending;  // this transaction's applied counts, per table
-    std::int64_t read_rows = 0, applied_rows = 0, incoming = 0;
-    CdcMetrics metrics;
+    std::int64_t incoming = 0;
     auto last_report = Steady::now();
-    auto last_status = Steady::now();
     std::int64_t reported_read = 0, reported_applied = 0;
     std::int64_t published_rows = -1, published_applied = -1;
+    unflushed_.assign(tables_.size(), TableStatus{});
+    pending_.assign(tables_.size(), TableStatus{});
 
-    const auto count = [&](std::optional<std::size_t> index, ChangeKind kind) {
-      ++read_rows;
-      ++incoming;
-      if (!index) return;
-      auto& table = tables_[*index];
-      auto& applied = pending[*index];
-      switch (kind) {
-        case ChangeKind::kInsert:
-          ++table.inserts, ++applied.applied_inserts;
-          break;
-        case ChangeKind::kUpdate:
-          ++table.updates, ++applied.applied_updates;
-          break;
-        case ChangeKind::kDelete:
-          ++table.deletes, ++applied.applied_deletes;
-          break;
-        case ChangeKind::kDdl:
-          ++table.ddls, ++applied.applied_ddls;
-          break;
+    // The sink's durable position moved: the changes up to it count as applied, and the task
+    // and the slot may now be told (never earlier: a crash would lose them).
+    const auto advance = [&] {
+      const Lsn durable = sink.durable();
+      if (durable <= confirmed_) return;
+      for (std::size_t i = 0; i < tables_.size(); ++i) {
+        tables_[i].applied_inserts += unflushed_[i].applied_inserts;
+        tables_[i].applied_updates += unflushed_[i].applied_updates;
+        tables_[i].applied_deletes += unflushed_[i].applied_deletes;
+        tables_[i].applied_ddls += unflushed_[i].applied_ddls;
       }
-      table.last_update_time = Clock::now();
+      unflushed_.assign(tables_.size(), TableStatus{});
+      applied_rows_ += unflushed_rows_;
+      unflushed_rows_ = 0;
+      confirmed_ = durable;
+      observer_.on_checkpoint(confirmed_);
+      stream.send_status(received, confirmed_);
+      last_status_ = Steady::now();
+      metrics_.latency_target_seconds = seconds_since(unflushed_commit_time_);
+    };
+    const auto flush = [&](bool force) {
+      try {
+        sink.flush(force);
+      } catch (const std::exception& error) {
+        throw ApplyFailure(fmt::format("Failed to write changes to the target: {}", error.what()));
+      }
+      advance();
     };
 
     while (!stop.stop_requested()) {
@@ -392,17 +415,18 @@ class Engine {
         const auto parsed = parse_stream_frame(*frame);
         if (const auto* keepalive = std::get_if<Keepalive>(&parsed)) {
           received = std::max(received, keepalive->wal_end);
-          if (!in_transaction) {
-            metrics.latency_source_seconds = 0;
-            metrics.latency_target_seconds = 0;
+          if (!in_transaction && confirmed_ == committed) {
+            metrics_.latency_source_seconds = 0;
+            metrics_.latency_target_seconds = 0;
           }
           if (keepalive->reply_requested) {
-            stream.send_status(received, confirmed);
-            last_status = Steady::now();
+            stream.send_status(received, confirmed_);
+            last_status_ = Steady::now();
           }
           // The server has decoded past the end of the cached changes and none is half-read.
           if (cached_until_ != 0 && !in_transaction && keepalive->wal_end >= cached_until_) {
-            return finish_cached_changes(confirmed);
+            flush(true);
+            return finish_cached_changes(confirmed_);
           }
         } else {
           const auto& data = std::get<XLogData>(parsed);
@@ -411,76 +435,87 @@ class Engine {
           if (const auto* begin = std::get_if<pgoutput::Begin>(&message)) {
             in_transaction = true;
             commit_time = begin->commit_time;
-            metrics.latency_source_seconds = seconds_since(commit_time);
+            metrics_.latency_source_seconds = seconds_since(commit_time);
             // Already applied before a stop: the slot may send it again, the target must not
             // see it twice.
-            skip = begin->final_lsn < confirmed;
-            pending.assign(tables_.size(), TableStatus{});
-            if (!skip) applier.begin();
+            skip = begin->final_lsn < confirmed_;
+            pending_.assign(tables_.size(), TableStatus{});
+            if (!skip) sink.begin(*begin);
           } else if (const auto* commit = std::get_if<pgoutput::Commit>(&message)) {
             in_transaction = false;
             if (!skip) {
-              applier.commit();
-              for (std::size_t i = 0; i < tables_.size(); ++i) {
-                tables_[i].applied_inserts += pending[i].applied_inserts;
-                tables_[i].applied_updates += pending[i].applied_updates;
-                tables_[i].applied_deletes += pending[i].applied_deletes;
-                tables_[i].applied_ddls += pending[i].applied_ddls;
+              try {
+                sink.commit(commit->end_lsn);
+              } catch (const PgError& error) {
+                throw ApplyFailure(
+                    fmt::format("Failed to apply a change to the target: {}", error.what()));
               }
-              applied_rows += incoming;
-              confirmed = commit->end_lsn;
-              observer_.on_checkpoint(confirmed);
-              stream.send_status(received, confirmed);
-              last_status = Steady::now();
-              metrics.latency_target_seconds = seconds_since(commit->commit_time);
+              for (std::size_t i = 0; i < tables_.size(); ++i) {
+                unflushed_[i].applied_inserts += pending_[i].applied_inserts;
+                unflushed_[i].applied_updates += pending_[i].applied_updates;
+                unflushed_[i].applied_deletes += pending_[i].applied_deletes;
+                unflushed_[i].applied_ddls += pending_[i].applied_ddls;
+              }
+              unflushed_rows_ += incoming;
+              unflushed_commit_time_ = commit->commit_time;
+              committed = commit->end_lsn;
+              flush(false);
             }
             incoming = 0;
             skip = false;
-            if (cached_until_ != 0 && confirmed >= cached_until_) {
-              return finish_cached_changes(confirmed);
+            if (cached_until_ != 0 && committed >= cached_until_) {
+              flush(true);
+              return finish_cached_changes(confirmed_);
             }
           } else if (const auto* relation = std::get_if<pgoutput::Relation>(&message)) {
-            applier.on_relation(*relation);
+            on_relation(sink, *relation, skip);
           } else if (skip) {
             // A change of a transaction the target already has.
           } else {
-            apply_change(applier, message, count);
+            ++incoming;
+            ++read_rows_;
+            apply_change(sink, message);
           }
         }
+      } else {
+        // A quiet stream: a batch may be due by its age alone.
+        flush(false);
       }
       const auto now = Steady::now();
       if (!frame && cached_until_ != 0) {
         // Asks for a keepalive: it says how far the server has decoded.
-        stream.send_status(received, confirmed, true);
-        last_status = now;
+        stream.send_status(received, confirmed_, true);
+        last_status_ = now;
       }
       // The server drops a client silent for wal_sender_timeout (60 s by default).
-      if (now - last_status >= std::chrono::seconds(5)) {
-        stream.send_status(received, confirmed);
-        last_status = now;
+      if (now - last_status_ >= std::chrono::seconds(5)) {
+        stream.send_status(received, confirmed_);
+        last_status_ = now;
       }
       if (now - last_report >= request_.report_interval) {
         const double seconds = std::chrono::duration<double>(now - last_report).count();
-        metrics.incoming_changes = static_cast<double>(incoming);
-        metrics.throughput_rows_source = static_cast<double>(read_rows - reported_read) / seconds;
-        metrics.throughput_rows_target =
-            static_cast<double>(applied_rows - reported_applied) / seconds;
-        reported_read = read_rows;
-        reported_applied = applied_rows;
+        metrics_.incoming_changes = static_cast<double>(incoming + unflushed_rows_);
+        metrics_.throughput_rows_source = static_cast<double>(read_rows_ - reported_read) / seconds;
+        metrics_.throughput_rows_target =
+            static_cast<double>(applied_rows_ - reported_applied) / seconds;
+        reported_read = read_rows_;
+        reported_applied = applied_rows_;
         last_report = now;
-        observer_.on_cdc_metrics(metrics);
+        observer_.on_cdc_metrics(metrics_);
         // Each report is a write to the control plane's state: only when something changed.
-        if (read_rows != published_rows || applied_rows != published_applied) {
+        if (read_rows_ != published_rows || applied_rows_ != published_applied) {
           observer_.on_cdc_tables(tables_);
-          published_rows = read_rows;
-          published_applied = applied_rows;
+          published_rows = read_rows_;
+          published_applied = applied_rows_;
         }
       }
     }
-    // A transaction cut short by the stop is not confirmed: the slot sends it again.
-    applier.rollback();
+    // A transaction cut short by the stop is not confirmed: the slot sends it again. The
+    // committed ones a batching target still holds are written now.
+    sink.rollback();
+    flush(true);
     log("SOURCE_CAPTURE",
-        fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
+        fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed_)));
   }
 
   void finish_cached_changes(Lsn confirmed) {
@@ -491,32 +526,256 @@ class Engine {
     result_.stop_reason = "Stop Reason STOPPED_AFTER_CACHED_EVENTS";
   }
 
-  template <typename Count>
-  void apply_change(ChangeApplier& applier, const pgoutput::Message& message, Count& count) {
+  // One captured change of a selected table: counted as read now, as applied once durable.
+  void count(std::size_t index, ChangeKind kind, bool applied = true) {
+    auto& table = tables_[index];
+    auto& done = pending_[index];
+    switch (kind) {
+      case ChangeKind::kInsert:
+        ++table.inserts, done.applied_inserts += applied;
+        break;
+      case ChangeKind::kUpdate:
+        ++table.updates, done.applied_updates += applied;
+        break;
+      case ChangeKind::kDelete:
+        ++table.deletes, done.applied_deletes += applied;
+        break;
+      case ChangeKind::kDdl:
+        ++table.ddls, done.applied_ddls += applied;
+        break;
+    }
+    table.last_update_time = Clock::now();
+  }
+
+  void apply_change(ChangeSink& sink, const pgoutput::Message& message) {
     try {
       if (const auto* insert = std::get_if<pgoutput::Insert>(&message)) {
-        count(applier.apply(*insert), ChangeKind::kInsert);
+        if (const auto index = sink.apply(*insert)) count(*index, ChangeKind::kInsert);
       } else if (const auto* update = std::get_if<pgoutput::Update>(&message)) {
-        count(applier.apply(*update), ChangeKind::kUpdate);
+        if (const auto index = sink.apply(*update)) count(*index, ChangeKind::kUpdate);
       } else if (const auto* remove = std::get_if<pgoutput::Delete>(&message)) {
-        count(applier.apply(*remove), ChangeKind::kDelete);
+        if (const auto index = sink.apply(*remove)) count(*index, ChangeKind::kDelete);
       } else if (const auto* truncate = std::get_if<pgoutput::Truncate>(&message)) {
-        for (const auto index : applier.apply(*truncate)) count(index, ChangeKind::kDdl);
+        apply_truncate(sink, *truncate);
       }
     } catch (const PgError& error) {
       throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
     }
   }
 
+  void apply_truncate(ChangeSink& sink, const pgoutput::Truncate& truncate) {
+    if (settings_.handle_source_table_truncated) {
+      for (const auto index : sink.apply(truncate)) count(index, ChangeKind::kDdl);
+      return;
+    }
+    for (const auto relation : truncate.relations) {
+      const auto found = relation_plans_.find(relation);
+      if (found == relation_plans_.end()) continue;
+      count(found->second, ChangeKind::kDdl, false);
+      log("TARGET_APPLY",
+          fmt::format("TRUNCATE of table {} not applied to the target "
+                      "(ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated is false).",
+                      plans_[found->second].source.display()),
+          LogSeverity::kWarning);
+    }
+  }
+
+  // Column DDL is detected from pgoutput's Relation messages. PostgreSQL sends a new one before
+  // the first change to a table after its columns changed, inside the transaction of that
+  // change: replaying the DDL at that point keeps it in order with the data on both sides of
+  // it, needs no event trigger or audit table on the source (DMS's awsdms_ddl_audit), and
+  // cannot miss a DDL made while the task was stopped. What it cannot see: a DDL no change
+  // follows yet (it reaches the target with the table's next change), renames (a drop plus
+  // an add by name) and DDL that is not about columns.
+  void on_relation(ChangeSink& sink, const pgoutput::Relation& relation, bool replayed) {
+    const QualifiedName name{relation.schema, relation.name};
+    const auto plan = std::find_if(plans_.begin(), plans_.end(),
+                                   [&](const TablePlan& p) { return p.source == name; });
+    if (plan != plans_.end()) {
+      const auto index = static_cast<std::size_t>(plan - plans_.begin());
+      relation_plans_[relation.id] = index;
+      auto shape = shape_of(relation);
+      const auto change = diff_shapes(shapes_[index], shape);
+      shapes_[index] = std::move(shape);
+      if (!change.empty()) alter_table(sink, index, relation, change, replayed);
+    }
+    sink.on_relation(relation);
+  }
+
+  void alter_table(ChangeSink& sink, std::size_t index, const pgoutput::Relation& relation,
+                   const ShapeChange& change, bool replayed) {
+    const auto table = plans_[index].source.display();
+    const auto names = [](const std::vector<std::string>& list) {
+      std::string out;
+      for (const auto& item : list) out += (out.empty() ? "" : ", ") + quote_ident(item);
+      return out;
+    };
+    for (const auto& column : change.retyped) {
+      if (!replayed) count(index, ChangeKind::kDdl, false);
+      log("TARGET_APPLY",
+          fmt::format("Column {} of table {} changed its type on the source; dms-local does not "
+                      "replicate type changes, so the target column keeps its type. Change it "
+                      "on the target (or reload the table) if its values no longer fit.",
+                      quote_ident(column), table),
+          LogSeverity::kWarning);
+    }
+    if (change.added.empty() && change.dropped.empty()) return;
+    if (!settings_.handle_source_table_altered) {
+      for (std::size_t i = 0; i < change.added.size() + change.dropped.size(); ++i) {
+        if (!replayed) count(index, ChangeKind::kDdl, false);
+      }
+      log("TARGET_APPLY",
+          fmt::format("Columns of table {} changed on the source (added: [{}], dropped: [{}]); "
+                      "not applied to the target (ChangeProcessingDdlHandlingPolicy."
+                      "HandleSourceTableAltered is false): added columns are not replicated.",
+                      table, names(change.added), names(change.dropped)),
+          LogSeverity::kWarning);
+      return;
+    }
+    auto replanned = replan(index, relation);
+    if (!replanned) {
+      log("TARGET_APPLY",
+          fmt::format("Columns of table {} changed on the source, but the table mappings no "
+                      "longer select it as it is now; the target is not altered.",
+                      table),
+          LogSeverity::kWarning);
+      return;
+    }
+    const auto has = [](const std::vector<std::string>& list, const std::string& item) {
+      return std::find(list.begin(), list.end(), item) != list.end();
+    };
+    TargetAlteration alteration;
+    for (const auto& column : replanned->columns) {
+      if (has(change.added, column.source.name)) alteration.added.push_back(column);
+    }
+    if (change.added.empty()) {
+      for (const auto& column : plans_[index].columns) {
+        if (has(change.dropped, column.source.name)) {
+          alteration.dropped.push_back(column.target_name);
+        }
+      }
+    } else if (!change.dropped.empty()) {
+      // A rename and a DROP + ADD look alike here; keeping the old column loses nothing.
+      log("TARGET_APPLY",
+          fmt::format("Table {}: columns [{}] disappeared and [{}] appeared on the source. "
+                      "dms-local cannot tell a RENAME COLUMN from DROP + ADD COLUMN, so it adds "
+                      "the new columns and keeps the old ones on the target (NULL in rows "
+                      "changed from now on). If it was a rename, move the values over and drop "
+                      "the old column on the target.",
+                      table, names(change.dropped), names(change.added)),
+          LogSeverity::kWarning);
+    }
+    if (!replayed) {
+      sink.alter(index, alteration);
+      for (std::size_t i = 0; i < change.added.size() + change.dropped.size(); ++i) {
+        count(index, ChangeKind::kDdl);
+      }
+      std::string what;
+      for (const auto& column : alteration.added) {
+        what += fmt::format("{}ADD COLUMN {} {}", what.empty() ? "" : ", ",
+                            quote_ident(column.target_name), column.target_type);
+      }
+      for (const auto& column : alteration.dropped) {
+        what += fmt::format("{}DROP COLUMN {}", what.empty() ? "" : ", ", quote_ident(column));
+      }
+      if (!what.empty()) {
+        log("TARGET_APPLY", fmt::format("Source table {} altered; applied to target {}: {}.", table,
+                                        plans_[index].target.display(), what));
+      }
+    }
+    plans_[index] = std::move(*replanned);
+  }
+
+  // The table's plan for its columns as the Relation message lists them: the mapping's
+  // transformation rules apply to new columns as they did to the others at the start.
+  std::optional<TablePlan> replan(std::size_t index, const pgoutput::Relation& relation) {
+    SourceTable table;
+    table.name = plans_[index].source;
+    const SourceTable* known = catalog_table(table.name);
+    for (const auto& column : relation.columns) {
+      const SourceColumn* existing = nullptr;
+      if (known != nullptr) {
+        for (const auto& candidate : known->columns) {
+          if (candidate.name == column.name) existing = &candidate;
+        }
+      }
+      table.columns.push_back(existing != nullptr ? *existing : describe_column(column));
+    }
+    if (known != nullptr) {
+      for (const auto& key : known->primary_key) {
+        const bool kept = std::any_of(table.columns.begin(), table.columns.end(),
+                                      [&](const SourceColumn& c) { return c.name == key; });
+        if (kept) table.primary_key.push_back(key);
+      }
+    }
+    auto plans = mapping_.plan({table});
+    if (plans.empty()) return std::nullopt;
+    auto plan = std::move(plans.front());
+    if (!settings_.target_schema.empty() && plan.target.schema == plan.source.schema) {
+      plan.target.schema = settings_.target_schema;
+    }
+    for (auto& entry : catalog_) {
+      if (entry.name == table.name) entry.columns = table.columns;
+    }
+    return plan;
+  }
+
+  // A column the run has not seen yet, typed as the catalog reader types columns.
+  SourceColumn describe_column(const pgoutput::RelationColumn& column) {
+    if (!catalog_source_) catalog_source_.emplace(open_source());
+    const auto result = catalog_source_->exec_params(
+        "SELECT format_type(t.oid, $2::int), "
+        "coalesce(et.typnamespace, t.typnamespace) <> 'pg_catalog'::regnamespace, "
+        "et.oid IS NOT NULL, coalesce(et.oid, t.oid)::regtype::text "
+        "FROM pg_type t LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A' "
+        "WHERE t.oid = $1::oid",
+        {std::to_string(column.type_oid), std::to_string(column.type_modifier)});
+    SourceColumn out;
+    out.name = column.name;
+    if (PQntuples(result.get()) == 0) {
+      out.type = "text";
+      return out;
+    }
+    out.type = PQgetvalue(result.get(), 0, 0);
+    out.user_defined = std::string_view(PQgetvalue(result.get(), 0, 1)) == "t";
+    out.is_array = std::string_view(PQgetvalue(result.get(), 0, 2)) == "t";
+    const std::string_view base = PQgetvalue(result.get(), 0, 3);
+    if (!out.is_array) {
+      if (base == "boolean") out.kind = ValueKind::kBoolean;
+      if (base == "timestamp without time zone") out.kind = ValueKind::kTimestamp;
+      if (base == "timestamp with time zone") out.kind = ValueKind::kTimestampTz;
+    }
+    return out;
+  }
+
+  SourceTable* catalog_table(const QualifiedName& name) {
+    for (auto& table : catalog_) {
+      if (table.name == name) return &table;
+    }
+    return nullptr;
+  }
   const CdcRequest& request_;
   CdcObserver& observer_;
+  FullLoadSettings settings_;
+  TableMapping mapping_;
+  std::vector<SourceTable> catalog_;  // the selected tables' source columns, as last seen
   std::vector<TablePlan> plans_;
+  std::vector<std::vector<ColumnShape>> shapes_;  // per plan: the stream's last description
+  std::map<std::uint32_t, std::size_t> relation_plans_;
+  std::optional<PgConnection> catalog_source_;  // describes columns added during the run
   std::vector<TableStatus> tables_;
   std::vector<std::string> publications_;
   StopAfterLoad stop_after_load_ = StopAfterLoad::kNo;
   Lsn cached_until_ = 0;  // kCachedChangesApplied: stop once everything before it is applied
   std::optional<PgConnection> target_;
   Lsn start_ = 0;
+  Lsn confirmed_ = 0;  // durable on the target: the slot and the checkpoint are told this
+  // Applied counts of the open transaction, and of committed ones not yet durable.
+  std::vector<TableStatus> pending_, unflushed_;
+  std::int64_t read_rows_ = 0, applied_rows_ = 0, unflushed_rows_ = 0;
+  std::int64_t unflushed_commit_time_ = 0;
+  CdcMetrics metrics_;
+  Steady::time_point last_status_ = Steady::now();
   CdcResult result_;
 };
 

@@ -76,14 +76,25 @@ void ChangeApplier::execute(const std::string& sql,
   }
 }
 
-void ChangeApplier::begin() {
+void ChangeApplier::begin(const pgoutput::Begin& /*begin*/) {
   target_.exec("BEGIN");
   open_ = true;
 }
 
-void ChangeApplier::commit() {
+void ChangeApplier::commit(Lsn end_lsn) {
   target_.exec("COMMIT");
   open_ = false;
+  durable_ = end_lsn;
+}
+
+void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) {
+  const auto& table = plans_[plan].target;
+  for (const auto& name : alteration.dropped) {
+    target_.exec(drop_column_sql(table, name));
+  }
+  for (const auto& column : alteration.added) {
+    target_.exec(add_column_sql(table, column));
+  }
 }
 
 void ChangeApplier::rollback() noexcept {
