@@ -88,6 +88,18 @@ void drop_slot(PgConnection& source, const std::string& slot) {
       {slot});
 }
 
+// A run that ended abruptly (dms-local killed) leaves its walsender holding the slot until the
+// server notices the closed connection; START_REPLICATION meanwhile fails ("is active").
+void wait_for_slot_release(PgConnection& source, const std::string& slot) {
+  const auto deadline = Steady::now() + std::chrono::seconds(10);
+  while (Steady::now() < deadline) {
+    const auto result = source.exec_params(
+        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1", {slot});
+    if (PQntuples(result.get()) == 0 || PQgetisnull(result.get(), 0, 0)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 double seconds_since(std::int64_t pg_time) {
   const auto age = Clock::now() - from_pg_timestamp(pg_time);
   return std::max(0.0, std::chrono::duration<double>(age).count());
@@ -237,6 +249,7 @@ class Engine {
           "the tables again and create a new slot.",
           request_.slot, request_.load.source.describe()));
     }
+    if (request_.resume_from) wait_for_slot_release(source, request_.slot);
     if (!request_.resume_from) {
       drop_slot(source, request_.slot);
       if (!request_.full_load && std::holds_alternative<PostgresTarget>(request_.load.target)) {
@@ -667,8 +680,10 @@ class Engine {
     }
     if (!replayed) {
       sink.alter(index, alteration);
+      // Columns kept on the target (the rename-or-drop case) count as DDL not applied.
+      const auto applied = alteration.added.size() + alteration.dropped.size();
       for (std::size_t i = 0; i < change.added.size() + change.dropped.size(); ++i) {
-        count(index, ChangeKind::kDdl);
+        count(index, ChangeKind::kDdl, i < applied);
       }
       std::string what;
       for (const auto& column : alteration.added) {

@@ -157,12 +157,13 @@ std::string cdc_file_name(std::int64_t commit_time, Lsn end_lsn, unsigned part) 
   auto name =
       fmt::format("{:04}{:02}{:02}-{:02}{:02}{:02}{:03}-{:016X}", date.year, date.month, date.day,
                   seconds / 3600, seconds / 60 % 60, seconds % 60, millis % 1000, end_lsn);
-  if (part > 1) name += fmt::format("-{}", part);
+  // `_` sorts after the `.` of the first part's name, so names stay in change order.
+  if (part > 1) name += fmt::format("_{:04}", part);
   return name + ".csv";
 }
 
 std::optional<Lsn> cdc_file_end_lsn(std::string_view name) {
-  // 8 date digits, '-', 9 time digits, '-', 16 hex digits, optional -part, ".csv".
+  // 8 date digits, '-', 9 time digits, '-', 16 hex digits, optional _part, ".csv".
   if (!name.ends_with(".csv") || name.size() < 39) return std::nullopt;
   for (std::size_t i = 0; i < 18; ++i) {
     const bool dash = i == 8;
@@ -176,7 +177,7 @@ std::optional<Lsn> cdc_file_end_lsn(std::string_view name) {
   const auto rest = name.substr(35, name.size() - 35 - 4);
   if (!rest.empty()) {
     unsigned part = 0;
-    if (rest[0] != '-' || rest.size() < 2) return std::nullopt;
+    if (rest[0] != '_' || rest.size() < 2) return std::nullopt;
     const auto [part_end, part_error] =
         std::from_chars(rest.data() + 1, rest.data() + rest.size(), part);
     if (part_error != std::errc() || part_end != rest.data() + rest.size()) return std::nullopt;
@@ -238,14 +239,21 @@ CdcRowPolicy cdc_row_policy(const FileTarget& target) {
 CdcFileWriter::CdcFileWriter(const FileTarget& target, const std::vector<TablePlan>& plans,
                              bool resuming)
     : target_(target), plans_(plans), policy_(cdc_row_policy(target)), on_disk_(plans.size(), 0) {
-  if (!resuming) return;
   for (std::size_t i = 0; i < plans_.size(); ++i) {
     std::error_code error;
     const auto folder = table_folder(target_, plans_[i].target);
+    std::vector<std::filesystem::path> unfinished;
     for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-      const auto lsn = cdc_file_end_lsn(entry.path().filename().string());
-      if (lsn) on_disk_[i] = std::max(on_disk_[i], *lsn);
+      const auto name = entry.path().filename().string();
+      // A file a crashed run did not finish; its changes were never confirmed.
+      if (name.starts_with(".") && name.ends_with(".part") &&
+          cdc_file_end_lsn(std::string_view(name).substr(1, name.size() - 6))) {
+        unfinished.push_back(entry.path());
+      }
+      const auto lsn = cdc_file_end_lsn(name);
+      if (lsn && resuming) on_disk_[i] = std::max(on_disk_[i], *lsn);
     }
+    for (const auto& path : unfinished) std::filesystem::remove(path, error);
   }
 }
 

@@ -15,9 +15,10 @@
 namespace dagster_dms::replicate {
 
 // CDC file names: `yyyyMMdd-HHmmssSSS-<end LSN, 16 hex digits>.csv`, from the source commit
-// time and the end position of the last transaction in the file (`part` > 1 adds `-<part>` for
-// a table whose columns changed within one batch). DMS names CDC files by a timestamp alone;
-// the position makes a name unique and tells a resumed run which changes a folder already holds.
+// time and the end position of the last transaction in the file (`part` > 1 adds `_<part>`, four
+// digits, for a table whose columns changed within one batch). DMS names CDC files by a timestamp
+// alone; the position makes a name unique and tells a resumed run which changes a folder already
+// holds.
 std::string cdc_file_name(std::int64_t commit_time, Lsn end_lsn, unsigned part = 1);
 // The end position in a CDC file name; nullopt for any other file (LOAD files, temporaries).
 std::optional<Lsn> cdc_file_end_lsn(std::string_view name);

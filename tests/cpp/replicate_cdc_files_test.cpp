@@ -90,11 +90,13 @@ class CdcFileWriterTest : public ::testing::Test {
 TEST(CdcFileName, TimestampThenEndPosition) {
   EXPECT_EQ(rep::cdc_file_name(kCommitTime, 0x16B374D848),
             "20261206-010203456-00000016B374D848.csv");
-  EXPECT_EQ(rep::cdc_file_name(kCommitTime, 0x10, 2), "20261206-010203456-0000000000000010-2.csv");
+  EXPECT_EQ(rep::cdc_file_name(kCommitTime, 0x10, 2),
+            "20261206-010203456-0000000000000010_0002.csv");
   EXPECT_EQ(rep::cdc_file_name(0, 1), "20000101-000000000-0000000000000001.csv");
   // Names sort in change order.
   EXPECT_LT(rep::cdc_file_name(kCommitTime, 0xFF), rep::cdc_file_name(kCommitTime, 0x100));
   EXPECT_LT(rep::cdc_file_name(kCommitTime, 0x100), rep::cdc_file_name(kCommitTime + 1000, 0x1));
+  EXPECT_LT(rep::cdc_file_name(kCommitTime, 0x100), rep::cdc_file_name(kCommitTime, 0x100, 2));
 }
 
 TEST(CdcFileName, EndPositionIsReadBackFromCdcFilesOnly) {
@@ -104,7 +106,7 @@ TEST(CdcFileName, EndPositionIsReadBackFromCdcFilesOnly) {
   EXPECT_FALSE(rep::cdc_file_end_lsn(".20261206-010203456-00000016B374D848.csv.part"));
   EXPECT_FALSE(rep::cdc_file_end_lsn("20261206-010203456-00000016B374D848.csv.tmp"));
   EXPECT_FALSE(rep::cdc_file_end_lsn("20261206-010203456-0000016B374D848Z.csv"));
-  EXPECT_FALSE(rep::cdc_file_end_lsn("20261206-010203456-00000016B374D848-x.csv"));
+  EXPECT_FALSE(rep::cdc_file_end_lsn("20261206-010203456-00000016B374D848_x.csv"));
   EXPECT_FALSE(rep::cdc_file_end_lsn("20141029-1134010000.csv"));
 }
 
