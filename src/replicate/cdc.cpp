@@ -161,7 +161,33 @@ class Engine {
       return std::make_unique<CdcFileWriter>(*files, plans_, request_.resume_from.has_value());
     }
     target_.emplace(open_target());
+    if (request_.resume_from) forget_columns_missing_on_target();
     return std::make_unique<ChangeApplier>(*target_, plans_);
+  }
+
+  // A resumed run compares the stream with the source catalog of today, which already has the
+  // columns added while the task was stopped: those the target lacks are left out of the
+  // starting shape, so the stream's Relation message shows them as added and they are added.
+  void forget_columns_missing_on_target() {
+    for (std::size_t i = 0; i < plans_.size(); ++i) {
+      const auto result = target_->exec_params(
+          "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 "
+          "AND NOT attisdropped",
+          {quote_qualified(plans_[i].target)});
+      if (PQntuples(result.get()) == 0) continue;
+      std::vector<std::string> present;
+      for (int row = 0; row < PQntuples(result.get()); ++row) {
+        present.emplace_back(PQgetvalue(result.get(), row, 0));
+      }
+      std::erase_if(shapes_[i], [&](const ColumnShape& column) {
+        const auto& columns = plans_[i].columns;
+        const auto mapped = std::find_if(columns.begin(), columns.end(), [&](const auto& c) {
+          return c.source.name == column.name;
+        });
+        return mapped != columns.end() &&
+               std::find(present.begin(), present.end(), mapped->target_name) == present.end();
+      });
+    }
   }
 
   PgConnection open_target() {
@@ -623,30 +649,24 @@ class Engine {
       for (const auto& item : list) out += (out.empty() ? "" : ", ") + quote_ident(item);
       return out;
     };
-    for (const auto& column : change.retyped) {
-      if (!replayed) count(index, ChangeKind::kDdl, false);
-      log("TARGET_APPLY",
-          fmt::format("Column {} of table {} changed its type on the source; dms-local does not "
-                      "replicate type changes, so the target column keeps its type. Change it "
-                      "on the target (or reload the table) if its values no longer fit.",
-                      quote_ident(column), table),
-          LogSeverity::kWarning);
-    }
-    if (change.added.empty() && change.dropped.empty()) return;
     if (!settings_.handle_source_table_altered) {
-      for (std::size_t i = 0; i < change.added.size() + change.dropped.size(); ++i) {
-        if (!replayed) count(index, ChangeKind::kDdl, false);
+      if (!replayed) {
+        for (std::size_t i = 0; i < change.count(); ++i) count(index, ChangeKind::kDdl, false);
       }
       log("TARGET_APPLY",
-          fmt::format("Columns of table {} changed on the source (added: [{}], dropped: [{}]); "
-                      "not applied to the target (ChangeProcessingDdlHandlingPolicy."
-                      "HandleSourceTableAltered is false): added columns are not replicated.",
-                      table, names(change.added), names(change.dropped)),
+          fmt::format("Columns of table {} changed on the source (added: [{}], dropped: [{}], "
+                      "type changed: [{}]); not applied to the target "
+                      "(ChangeProcessingDdlHandlingPolicy.HandleSourceTableAltered is false): "
+                      "added columns are not replicated.",
+                      table, names(change.added), names(change.dropped), names(change.retyped)),
           LogSeverity::kWarning);
       return;
     }
-    auto replanned = replan(index, relation);
+    auto replanned = replan(index, relation, change.retyped);
     if (!replanned) {
+      if (!replayed) {
+        for (std::size_t i = 0; i < change.count(); ++i) count(index, ChangeKind::kDdl, false);
+      }
       log("TARGET_APPLY",
           fmt::format("Columns of table {} changed on the source, but the table mappings no "
                       "longer select it as it is now; the target is not altered.",
@@ -660,6 +680,7 @@ class Engine {
     TargetAlteration alteration;
     for (const auto& column : replanned->columns) {
       if (has(change.added, column.source.name)) alteration.added.push_back(column);
+      if (has(change.retyped, column.source.name)) alteration.retyped.push_back(column);
     }
     if (change.added.empty()) {
       for (const auto& column : plans_[index].columns) {
@@ -681,17 +702,24 @@ class Engine {
     if (!replayed) {
       sink.alter(index, alteration);
       // Columns kept on the target (the rename-or-drop case) count as DDL not applied.
-      const auto applied = alteration.added.size() + alteration.dropped.size();
-      for (std::size_t i = 0; i < change.added.size() + change.dropped.size(); ++i) {
+      const auto applied =
+          alteration.added.size() + alteration.dropped.size() + alteration.retyped.size();
+      for (std::size_t i = 0; i < change.count(); ++i) {
         count(index, ChangeKind::kDdl, i < applied);
       }
       std::string what;
+      const auto add = [&what](const std::string& part) {
+        what += (what.empty() ? "" : ", ") + part;
+      };
       for (const auto& column : alteration.added) {
-        what += fmt::format("{}ADD COLUMN {} {}", what.empty() ? "" : ", ",
-                            quote_ident(column.target_name), column.target_type);
+        add(fmt::format("ADD COLUMN {} {}", quote_ident(column.target_name), column.target_type));
       }
       for (const auto& column : alteration.dropped) {
-        what += fmt::format("{}DROP COLUMN {}", what.empty() ? "" : ", ", quote_ident(column));
+        add(fmt::format("DROP COLUMN {}", quote_ident(column)));
+      }
+      for (const auto& column : alteration.retyped) {
+        add(fmt::format("ALTER COLUMN {} TYPE {}", quote_ident(column.target_name),
+                        column.target_type));
       }
       if (!what.empty()) {
         log("TARGET_APPLY", fmt::format("Source table {} altered; applied to target {}: {}.", table,
@@ -703,7 +731,8 @@ class Engine {
 
   // The table's plan for its columns as the Relation message lists them: the mapping's
   // transformation rules apply to new columns as they did to the others at the start.
-  std::optional<TablePlan> replan(std::size_t index, const pgoutput::Relation& relation) {
+  std::optional<TablePlan> replan(std::size_t index, const pgoutput::Relation& relation,
+                                  const std::vector<std::string>& retyped) {
     SourceTable table;
     table.name = plans_[index].source;
     const SourceTable* known = catalog_table(table.name);
@@ -714,7 +743,9 @@ class Engine {
           if (candidate.name == column.name) existing = &candidate;
         }
       }
-      table.columns.push_back(existing != nullptr ? *existing : describe_column(column));
+      const bool known_type = existing != nullptr && std::find(retyped.begin(), retyped.end(),
+                                                               column.name) == retyped.end();
+      table.columns.push_back(known_type ? *existing : describe_column(column));
     }
     if (known != nullptr) {
       for (const auto& key : known->primary_key) {

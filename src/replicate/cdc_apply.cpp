@@ -95,6 +95,9 @@ void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) 
   for (const auto& column : alteration.added) {
     target_.exec(add_column_sql(table, column));
   }
+  for (const auto& column : alteration.retyped) {
+    target_.exec(alter_column_type_sql(table, column));
+  }
 }
 
 void ChangeApplier::rollback() noexcept {

@@ -28,8 +28,9 @@ class ChangeApplier final : public ChangeSink {
   // Learns (or relearns) a relation id; returns the plan index, or nullopt for an unselected
   // table (its changes are then ignored).
   std::optional<std::size_t> on_relation(const pgoutput::Relation& relation) override;
-  // ADD COLUMN IF NOT EXISTS / DROP COLUMN IF EXISTS in the open transaction: a replay of a
-  // transaction the target already has finds the columns as they should be.
+  // ADD COLUMN IF NOT EXISTS / DROP COLUMN IF EXISTS / ALTER COLUMN TYPE in the open
+  // transaction: a replay of a transaction the target already has finds the columns as they
+  // should be.
   void alter(std::size_t plan, const TargetAlteration& alteration) override;
   // The plan a relation id maps to, if any.
   [[nodiscard]] std::optional<std::size_t> plan_of(std::uint32_t relation) const;

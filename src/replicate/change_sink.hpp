@@ -11,11 +11,12 @@
 
 namespace dagster_dms::replicate {
 
-// A column change that reached the target: columns to add (as the mapping now plans them) and
-// target column names to drop.
+// A column change that reaches the target: columns to add and columns whose type changed (as
+// the mapping now plans them), and target column names to drop.
 struct TargetAlteration {
   std::vector<MappedColumn> added;
   std::vector<std::string> dropped;
+  std::vector<MappedColumn> retyped;
 };
 
 // Where a CDC run writes the changes it reads, chosen by the target type: a PostgreSQL

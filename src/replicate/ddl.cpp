@@ -64,6 +64,12 @@ std::string drop_column_sql(const QualifiedName& target, std::string_view column
                      quote_ident(column));
 }
 
+std::string alter_column_type_sql(const QualifiedName& target, const MappedColumn& column) {
+  const auto name = quote_ident(column.target_name);
+  return fmt::format("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}", quote_qualified(target),
+                     name, column.target_type, name, column.target_type);
+}
+
 namespace {
 
 std::string file_projection(const MappedColumn& column) {

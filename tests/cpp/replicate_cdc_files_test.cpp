@@ -292,6 +292,9 @@ TEST(ColumnDdl, IdempotentStatements) {
   column.target_type = "character varying(24)";
   EXPECT_EQ(rep::add_column_sql({"app", "emp"}, column),
             R"(ALTER TABLE "app"."emp" ADD COLUMN IF NOT EXISTS "City" character varying(24))");
+  EXPECT_EQ(rep::alter_column_type_sql({"app", "emp"}, column),
+            R"(ALTER TABLE "app"."emp" ALTER COLUMN "City" TYPE character varying(24) USING )"
+            R"("City"::character varying(24))");
   EXPECT_EQ(rep::drop_column_sql({"app", "emp"}, "old"),
             R"(ALTER TABLE "app"."emp" DROP COLUMN IF EXISTS "old")");
 }
