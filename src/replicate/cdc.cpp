@@ -406,38 +406,42 @@ class Engine {
     log("SOURCE_CAPTURE",
         fmt::format("Starting replication from slot '{}' at position {}: stream position {}.NOW",
                     request_.slot, format_lsn(start_), format_lsn(start_)));
-    confirmed_ = start_;
+    Lsn confirmed = start_;
     Lsn received = start_;
     Lsn committed = start_;  // the last transaction handed to the sink (maybe not yet durable)
     bool in_transaction = false;
     bool skip = false;
     std::int64_t commit_time = 0;
-    std::int64_t incoming = 0;
+    std::vector<TableStatus> unflushed;  // applied counts of committed, not yet durable changes
+    std::int64_t read_rows = 0, applied_rows = 0, incoming = 0, unflushed_rows = 0;
+    std::int64_t unflushed_commit_time = 0;
+    CdcMetrics metrics;
     auto last_report = Steady::now();
+    auto last_status = Steady::now();
     std::int64_t reported_read = 0, reported_applied = 0;
     std::int64_t published_rows = -1, published_applied = -1;
-    unflushed_.assign(tables_.size(), TableStatus{});
+    unflushed.assign(tables_.size(), TableStatus{});
     pending_.assign(tables_.size(), TableStatus{});
 
     // The sink's durable position moved: the changes up to it count as applied, and the task
     // and the slot may now be told (never earlier: a crash would lose them).
     const auto advance = [&] {
       const Lsn durable = sink.durable();
-      if (durable <= confirmed_) return;
+      if (durable <= confirmed) return;
       for (std::size_t i = 0; i < tables_.size(); ++i) {
-        tables_[i].applied_inserts += unflushed_[i].applied_inserts;
-        tables_[i].applied_updates += unflushed_[i].applied_updates;
-        tables_[i].applied_deletes += unflushed_[i].applied_deletes;
-        tables_[i].applied_ddls += unflushed_[i].applied_ddls;
+        tables_[i].applied_inserts += unflushed[i].applied_inserts;
+        tables_[i].applied_updates += unflushed[i].applied_updates;
+        tables_[i].applied_deletes += unflushed[i].applied_deletes;
+        tables_[i].applied_ddls += unflushed[i].applied_ddls;
       }
-      unflushed_.assign(tables_.size(), TableStatus{});
-      applied_rows_ += unflushed_rows_;
-      unflushed_rows_ = 0;
-      confirmed_ = durable;
-      observer_.on_checkpoint(confirmed_);
-      stream.send_status(received, confirmed_);
-      last_status_ = Steady::now();
-      metrics_.latency_target_seconds = seconds_since(unflushed_commit_time_);
+      unflushed.assign(tables_.size(), TableStatus{});
+      applied_rows += unflushed_rows;
+      unflushed_rows = 0;
+      confirmed = durable;
+      observer_.on_checkpoint(confirmed);
+      stream.send_status(received, confirmed);
+      last_status = Steady::now();
+      metrics.latency_target_seconds = seconds_since(unflushed_commit_time);
     };
     const auto flush = [&](bool force) {
       try {
@@ -454,18 +458,18 @@ class Engine {
         const auto parsed = parse_stream_frame(*frame);
         if (const auto* keepalive = std::get_if<Keepalive>(&parsed)) {
           received = std::max(received, keepalive->wal_end);
-          if (!in_transaction && confirmed_ == committed) {
-            metrics_.latency_source_seconds = 0;
-            metrics_.latency_target_seconds = 0;
+          if (!in_transaction && confirmed == committed) {
+            metrics.latency_source_seconds = 0;
+            metrics.latency_target_seconds = 0;
           }
           if (keepalive->reply_requested) {
-            stream.send_status(received, confirmed_);
-            last_status_ = Steady::now();
+            stream.send_status(received, confirmed);
+            last_status = Steady::now();
           }
           // The server has decoded past the end of the cached changes and none is half-read.
           if (cached_until_ != 0 && !in_transaction && keepalive->wal_end >= cached_until_) {
             flush(true);
-            return finish_cached_changes(confirmed_);
+            return finish_cached_changes(confirmed);
           }
         } else {
           const auto& data = std::get<XLogData>(parsed);
@@ -474,10 +478,10 @@ class Engine {
           if (const auto* begin = std::get_if<pgoutput::Begin>(&message)) {
             in_transaction = true;
             commit_time = begin->commit_time;
-            metrics_.latency_source_seconds = seconds_since(commit_time);
+            metrics.latency_source_seconds = seconds_since(commit_time);
             // Already applied before a stop: the slot may send it again, the target must not
             // see it twice.
-            skip = begin->final_lsn < confirmed_;
+            skip = begin->final_lsn < confirmed;
             pending_.assign(tables_.size(), TableStatus{});
             if (!skip) sink.begin(*begin);
           } else if (const auto* commit = std::get_if<pgoutput::Commit>(&message)) {
@@ -490,13 +494,13 @@ class Engine {
                     fmt::format("Failed to apply a change to the target: {}", error.what()));
               }
               for (std::size_t i = 0; i < tables_.size(); ++i) {
-                unflushed_[i].applied_inserts += pending_[i].applied_inserts;
-                unflushed_[i].applied_updates += pending_[i].applied_updates;
-                unflushed_[i].applied_deletes += pending_[i].applied_deletes;
-                unflushed_[i].applied_ddls += pending_[i].applied_ddls;
+                unflushed[i].applied_inserts += pending_[i].applied_inserts;
+                unflushed[i].applied_updates += pending_[i].applied_updates;
+                unflushed[i].applied_deletes += pending_[i].applied_deletes;
+                unflushed[i].applied_ddls += pending_[i].applied_ddls;
               }
-              unflushed_rows_ += incoming;
-              unflushed_commit_time_ = commit->commit_time;
+              unflushed_rows += incoming;
+              unflushed_commit_time = commit->commit_time;
               committed = commit->end_lsn;
               flush(false);
             }
@@ -504,7 +508,7 @@ class Engine {
             skip = false;
             if (cached_until_ != 0 && committed >= cached_until_) {
               flush(true);
-              return finish_cached_changes(confirmed_);
+              return finish_cached_changes(confirmed);
             }
           } else if (const auto* relation = std::get_if<pgoutput::Relation>(&message)) {
             on_relation(sink, *relation, skip);
@@ -512,7 +516,7 @@ class Engine {
             // A change of a transaction the target already has.
           } else {
             ++incoming;
-            ++read_rows_;
+            ++read_rows;
             apply_change(sink, message);
           }
         }
@@ -523,29 +527,29 @@ class Engine {
       const auto now = Steady::now();
       if (!frame && cached_until_ != 0) {
         // Asks for a keepalive: it says how far the server has decoded.
-        stream.send_status(received, confirmed_, true);
-        last_status_ = now;
+        stream.send_status(received, confirmed, true);
+        last_status = now;
       }
       // The server drops a client silent for wal_sender_timeout (60 s by default).
-      if (now - last_status_ >= std::chrono::seconds(5)) {
-        stream.send_status(received, confirmed_);
-        last_status_ = now;
+      if (now - last_status >= std::chrono::seconds(5)) {
+        stream.send_status(received, confirmed);
+        last_status = now;
       }
       if (now - last_report >= request_.report_interval) {
         const double seconds = std::chrono::duration<double>(now - last_report).count();
-        metrics_.incoming_changes = static_cast<double>(incoming + unflushed_rows_);
-        metrics_.throughput_rows_source = static_cast<double>(read_rows_ - reported_read) / seconds;
-        metrics_.throughput_rows_target =
-            static_cast<double>(applied_rows_ - reported_applied) / seconds;
-        reported_read = read_rows_;
-        reported_applied = applied_rows_;
+        metrics.incoming_changes = static_cast<double>(incoming + unflushed_rows);
+        metrics.throughput_rows_source = static_cast<double>(read_rows - reported_read) / seconds;
+        metrics.throughput_rows_target =
+            static_cast<double>(applied_rows - reported_applied) / seconds;
+        reported_read = read_rows;
+        reported_applied = applied_rows;
         last_report = now;
-        observer_.on_cdc_metrics(metrics_);
+        observer_.on_cdc_metrics(metrics);
         // Each report is a write to the control plane's state: only when something changed.
-        if (read_rows_ != published_rows || applied_rows_ != published_applied) {
+        if (read_rows != published_rows || applied_rows != published_applied) {
           observer_.on_cdc_tables(tables_);
-          published_rows = read_rows_;
-          published_applied = applied_rows_;
+          published_rows = read_rows;
+          published_applied = applied_rows;
         }
       }
     }
@@ -554,7 +558,7 @@ class Engine {
     sink.rollback();
     flush(true);
     log("SOURCE_CAPTURE",
-        fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed_)));
+        fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
   }
 
   void finish_cached_changes(Lsn confirmed) {
@@ -815,13 +819,7 @@ class Engine {
   Lsn cached_until_ = 0;  // kCachedChangesApplied: stop once everything before it is applied
   std::optional<PgConnection> target_;
   Lsn start_ = 0;
-  Lsn confirmed_ = 0;  // durable on the target: the slot and the checkpoint are told this
-  // Applied counts of the open transaction, and of committed ones not yet durable.
-  std::vector<TableStatus> pending_, unflushed_;
-  std::int64_t read_rows_ = 0, applied_rows_ = 0, unflushed_rows_ = 0;
-  std::int64_t unflushed_commit_time_ = 0;
-  CdcMetrics metrics_;
-  Steady::time_point last_status_ = Steady::now();
+  std::vector<TableStatus> pending_;  // the open transaction's applied counts, per table
   CdcResult result_;
 };
 
