@@ -165,9 +165,8 @@ class Engine {
     return std::make_unique<ChangeApplier>(*target_, plans_);
   }
 
-  // A resumed run compares the stream with the source catalog of today, which already has the
-  // columns added while the task was stopped: those the target lacks are left out of the
-  // starting shape, so the stream's Relation message shows them as added and they are added.
+  // A resumed run starts from today's source catalog: the columns added while the task was
+  // stopped are added once the stream shows them, if the target lacks them.
   void forget_columns_missing_on_target() {
     for (std::size_t i = 0; i < plans_.size(); ++i) {
       const auto result = target_->exec_params(
@@ -179,14 +178,7 @@ class Engine {
       for (int row = 0; row < PQntuples(result.get()); ++row) {
         present.emplace_back(PQgetvalue(result.get(), row, 0));
       }
-      std::erase_if(shapes_[i], [&](const ColumnShape& column) {
-        const auto& columns = plans_[i].columns;
-        const auto mapped = std::find_if(columns.begin(), columns.end(), [&](const auto& c) {
-          return c.source.name == column.name;
-        });
-        return mapped != columns.end() &&
-               std::find(present.begin(), present.end(), mapped->target_name) == present.end();
-      });
+      schema_->forget_missing(i, plans_[i], present);
     }
   }
 
@@ -202,11 +194,12 @@ class Engine {
 
   void prepare() {
     auto& settings = settings_;
+    TableMapping mapping;
     try {
       settings = parse_full_load_settings(request_.load.task_settings);
       // Only a run that loads has cached changes to stop around.
       if (request_.full_load && !request_.resume_from) stop_after_load_ = settings.stop_after_load;
-      mapping_ = TableMapping::parse(request_.load.table_mappings);
+      mapping = TableMapping::parse(request_.load.table_mappings);
     } catch (const std::exception& error) {
       return fail(error.what());
     }
@@ -220,12 +213,20 @@ class Engine {
           "postgresql.conf) and restart PostgreSQL, then start the task again.",
           request_.load.source.describe(), wal_level));
     }
+    std::vector<SourceTable> catalog;
     try {
-      catalog_ = read_catalog(source, false);
-      plans_ = mapping_.plan(catalog_);
+      catalog = read_catalog(source, false);
+      plans_ = mapping.plan(catalog);
     } catch (const MappingError& error) {
       return fail(error.what());
     }
+    schema_.emplace(mapping, std::move(catalog), settings.target_schema,
+                    settings.handle_source_table_altered,
+                    [this](const pgoutput::RelationColumn& column) {
+                      if (!catalog_source_) catalog_source_.emplace(open_source());
+                      return describe_column(*catalog_source_, column.name, column.type_oid,
+                                             column.type_modifier);
+                    });
     if (plans_.empty()) {
       if (settings.fail_on_no_tables) {
         return fail(
@@ -253,12 +254,7 @@ class Engine {
         }
       }
       tables_.push_back(std::move(status));
-      // The columns the stream is compared with until its first Relation message for the table.
-      std::vector<ColumnShape> shape;
-      if (const auto* known = catalog_table(plan.source)) {
-        for (const auto& column : known->columns) shape.push_back({column.name});
-      }
-      shapes_.push_back(std::move(shape));
+      schema_->follow(plan);
     }
     if (!request_.resume_from) create_publications(source);
     publications_ = existing_publications(source);
@@ -623,13 +619,8 @@ class Engine {
     }
   }
 
-  // Column DDL is detected from pgoutput's Relation messages. PostgreSQL sends a new one before
-  // the first change to a table after its columns changed, inside the transaction of that
-  // change: replaying the DDL at that point keeps it in order with the data on both sides of
-  // it, needs no event trigger or audit table on the source (DMS's awsdms_ddl_audit), and
-  // cannot miss a DDL made while the task was stopped. What it cannot see: a DDL no change
-  // follows yet (it reaches the target with the table's next change), renames (a drop plus
-  // an add by name) and DDL that is not about columns.
+  // A table's (new) description; a column change it shows reaches the target here, in the
+  // transaction of the first change after it (see SchemaFollower).
   void on_relation(ChangeSink& sink, const pgoutput::Relation& relation, bool replayed) {
     const QualifiedName name{relation.schema, relation.name};
     const auto plan = std::find_if(plans_.begin(), plans_.end(),
@@ -637,180 +628,32 @@ class Engine {
     if (plan != plans_.end()) {
       const auto index = static_cast<std::size_t>(plan - plans_.begin());
       relation_plans_[relation.id] = index;
-      auto shape = shape_of(relation);
-      const auto change = diff_shapes(shapes_[index], shape);
-      shapes_[index] = std::move(shape);
-      if (!change.empty()) alter_table(sink, index, relation, change, replayed);
+      if (const auto decision = schema_->on_relation(index, *plan, relation)) {
+        for (const auto& warning : decision->warnings) {
+          log("TARGET_APPLY", warning, LogSeverity::kWarning);
+        }
+        // A replayed transaction's DDL is on the target already, and counted.
+        if (!replayed) {
+          sink.alter(index, decision->alteration);
+          for (std::size_t i = 0; i < decision->ddls; ++i) {
+            count(index, ChangeKind::kDdl, i < decision->applied);
+          }
+          if (!decision->applied_summary.empty()) {
+            log("TARGET_APPLY", fmt::format("Source table {} altered; applied to target {}: {}.",
+                                            plan->source.display(), plan->target.display(),
+                                            decision->applied_summary));
+          }
+        }
+      }
     }
     sink.on_relation(relation);
   }
 
-  void alter_table(ChangeSink& sink, std::size_t index, const pgoutput::Relation& relation,
-                   const ShapeChange& change, bool replayed) {
-    const auto table = plans_[index].source.display();
-    const auto names = [](const std::vector<std::string>& list) {
-      std::string out;
-      for (const auto& item : list) out += (out.empty() ? "" : ", ") + quote_ident(item);
-      return out;
-    };
-    if (!settings_.handle_source_table_altered) {
-      if (!replayed) {
-        for (std::size_t i = 0; i < change.count(); ++i) count(index, ChangeKind::kDdl, false);
-      }
-      log("TARGET_APPLY",
-          fmt::format("Columns of table {} changed on the source (added: [{}], dropped: [{}], "
-                      "type changed: [{}]); not applied to the target "
-                      "(ChangeProcessingDdlHandlingPolicy.HandleSourceTableAltered is false): "
-                      "added columns are not replicated.",
-                      table, names(change.added), names(change.dropped), names(change.retyped)),
-          LogSeverity::kWarning);
-      return;
-    }
-    auto replanned = replan(index, relation, change.retyped);
-    if (!replanned) {
-      if (!replayed) {
-        for (std::size_t i = 0; i < change.count(); ++i) count(index, ChangeKind::kDdl, false);
-      }
-      log("TARGET_APPLY",
-          fmt::format("Columns of table {} changed on the source, but the table mappings no "
-                      "longer select it as it is now; the target is not altered.",
-                      table),
-          LogSeverity::kWarning);
-      return;
-    }
-    const auto has = [](const std::vector<std::string>& list, const std::string& item) {
-      return std::find(list.begin(), list.end(), item) != list.end();
-    };
-    TargetAlteration alteration;
-    for (const auto& column : replanned->columns) {
-      if (has(change.added, column.source.name)) alteration.added.push_back(column);
-      if (has(change.retyped, column.source.name)) alteration.retyped.push_back(column);
-    }
-    if (change.added.empty()) {
-      for (const auto& column : plans_[index].columns) {
-        if (has(change.dropped, column.source.name)) {
-          alteration.dropped.push_back(column.target_name);
-        }
-      }
-    } else if (!change.dropped.empty()) {
-      // A rename and a DROP + ADD look alike here; keeping the old column loses nothing.
-      log("TARGET_APPLY",
-          fmt::format("Table {}: columns [{}] disappeared and [{}] appeared on the source. "
-                      "dms-local cannot tell a RENAME COLUMN from DROP + ADD COLUMN, so it adds "
-                      "the new columns and keeps the old ones on the target (NULL in rows "
-                      "changed from now on). If it was a rename, move the values over and drop "
-                      "the old column on the target.",
-                      table, names(change.dropped), names(change.added)),
-          LogSeverity::kWarning);
-    }
-    if (!replayed) {
-      sink.alter(index, alteration);
-      // Columns kept on the target (the rename-or-drop case) count as DDL not applied.
-      const auto applied =
-          alteration.added.size() + alteration.dropped.size() + alteration.retyped.size();
-      for (std::size_t i = 0; i < change.count(); ++i) {
-        count(index, ChangeKind::kDdl, i < applied);
-      }
-      std::string what;
-      const auto add = [&what](const std::string& part) {
-        what += (what.empty() ? "" : ", ") + part;
-      };
-      for (const auto& column : alteration.added) {
-        add(fmt::format("ADD COLUMN {} {}", quote_ident(column.target_name), column.target_type));
-      }
-      for (const auto& column : alteration.dropped) {
-        add(fmt::format("DROP COLUMN {}", quote_ident(column)));
-      }
-      for (const auto& column : alteration.retyped) {
-        add(fmt::format("ALTER COLUMN {} TYPE {}", quote_ident(column.target_name),
-                        column.target_type));
-      }
-      if (!what.empty()) {
-        log("TARGET_APPLY", fmt::format("Source table {} altered; applied to target {}: {}.", table,
-                                        plans_[index].target.display(), what));
-      }
-    }
-    plans_[index] = std::move(*replanned);
-  }
-
-  // The table's plan for its columns as the Relation message lists them: the mapping's
-  // transformation rules apply to new columns as they did to the others at the start.
-  std::optional<TablePlan> replan(std::size_t index, const pgoutput::Relation& relation,
-                                  const std::vector<std::string>& retyped) {
-    SourceTable table;
-    table.name = plans_[index].source;
-    const SourceTable* known = catalog_table(table.name);
-    for (const auto& column : relation.columns) {
-      const SourceColumn* existing = nullptr;
-      if (known != nullptr) {
-        for (const auto& candidate : known->columns) {
-          if (candidate.name == column.name) existing = &candidate;
-        }
-      }
-      const bool known_type = existing != nullptr && std::find(retyped.begin(), retyped.end(),
-                                                               column.name) == retyped.end();
-      table.columns.push_back(known_type ? *existing : describe_column(column));
-    }
-    if (known != nullptr) {
-      for (const auto& key : known->primary_key) {
-        const bool kept = std::any_of(table.columns.begin(), table.columns.end(),
-                                      [&](const SourceColumn& c) { return c.name == key; });
-        if (kept) table.primary_key.push_back(key);
-      }
-    }
-    auto plans = mapping_.plan({table});
-    if (plans.empty()) return std::nullopt;
-    auto plan = std::move(plans.front());
-    if (!settings_.target_schema.empty() && plan.target.schema == plan.source.schema) {
-      plan.target.schema = settings_.target_schema;
-    }
-    for (auto& entry : catalog_) {
-      if (entry.name == table.name) entry.columns = table.columns;
-    }
-    return plan;
-  }
-
-  // A column the run has not seen yet, typed as the catalog reader types columns.
-  SourceColumn describe_column(const pgoutput::RelationColumn& column) {
-    if (!catalog_source_) catalog_source_.emplace(open_source());
-    const auto result = catalog_source_->exec_params(
-        "SELECT format_type(t.oid, $2::int), "
-        "coalesce(et.typnamespace, t.typnamespace) <> 'pg_catalog'::regnamespace, "
-        "et.oid IS NOT NULL, coalesce(et.oid, t.oid)::regtype::text "
-        "FROM pg_type t LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A' "
-        "WHERE t.oid = $1::oid",
-        {std::to_string(column.type_oid), std::to_string(column.type_modifier)});
-    SourceColumn out;
-    out.name = column.name;
-    if (PQntuples(result.get()) == 0) {
-      out.type = "text";
-      return out;
-    }
-    out.type = PQgetvalue(result.get(), 0, 0);
-    out.user_defined = std::string_view(PQgetvalue(result.get(), 0, 1)) == "t";
-    out.is_array = std::string_view(PQgetvalue(result.get(), 0, 2)) == "t";
-    const std::string_view base = PQgetvalue(result.get(), 0, 3);
-    if (!out.is_array) {
-      if (base == "boolean") out.kind = ValueKind::kBoolean;
-      if (base == "timestamp without time zone") out.kind = ValueKind::kTimestamp;
-      if (base == "timestamp with time zone") out.kind = ValueKind::kTimestampTz;
-    }
-    return out;
-  }
-
-  SourceTable* catalog_table(const QualifiedName& name) {
-    for (auto& table : catalog_) {
-      if (table.name == name) return &table;
-    }
-    return nullptr;
-  }
   const CdcRequest& request_;
   CdcObserver& observer_;
   FullLoadSettings settings_;
-  TableMapping mapping_;
-  std::vector<SourceTable> catalog_;  // the selected tables' source columns, as last seen
   std::vector<TablePlan> plans_;
-  std::vector<std::vector<ColumnShape>> shapes_;  // per plan: the stream's last description
+  std::optional<SchemaFollower> schema_;
   std::map<std::uint32_t, std::size_t> relation_plans_;
   std::optional<PgConnection> catalog_source_;  // describes columns added during the run
   std::vector<TableStatus> tables_;

@@ -310,3 +310,124 @@ TEST(TaskSettings, DdlHandlingPolicy) {
                    R"({"ChangeProcessingDdlHandlingPolicy":{"HandleSourceTableTruncated":"no"}})"),
                std::invalid_argument);
 }
+
+namespace {
+
+// Selects app.% and renames column `city` to `town`; removes columns named `sec%`.
+const char* kFollowerMappings = R"({"rules":[
+  {"rule-type":"selection","rule-id":"1","rule-name":"1",
+   "object-locator":{"schema-name":"app","table-name":"%"},"rule-action":"include"},
+  {"rule-type":"transformation","rule-id":"2","rule-name":"2","rule-target":"column",
+   "object-locator":{"schema-name":"%","table-name":"%","column-name":"city"},
+   "rule-action":"rename","value":"town"},
+  {"rule-type":"transformation","rule-id":"3","rule-name":"3","rule-target":"column",
+   "object-locator":{"schema-name":"%","table-name":"%","column-name":"sec%"},
+   "rule-action":"remove-column"}]})";
+
+struct FollowerFixture {
+  explicit FollowerFixture(bool replay_ddl) {
+    rep::SourceTable table;
+    table.name = {"app", "emp"};
+    table.columns = {{"id", "integer", true, false, false, rep::ValueKind::kOther},
+                     {"name", "text", false, false, false, rep::ValueKind::kOther},
+                     {"secret", "text", false, false, false, rep::ValueKind::kOther}};
+    table.primary_key = {"id"};
+    const auto mapping = rep::TableMapping::parse(kFollowerMappings);
+    plan = mapping.plan({table}).at(0);
+    follower.emplace(mapping, std::vector<rep::SourceTable>{table}, "", replay_ddl,
+                     [this](const pgo::RelationColumn& column) {
+                       described.push_back(column.name);
+                       rep::SourceColumn out;
+                       out.name = column.name;
+                       out.type = column.type_oid == 20 ? "bigint" : "character varying(20)";
+                       return out;
+                     });
+    follower->follow(plan);
+  }
+
+  static pgo::Relation relation(std::vector<pgo::RelationColumn> columns) {
+    pgo::Relation out;
+    out.id = 7;
+    out.schema = "app";
+    out.name = "emp";
+    out.columns = std::move(columns);
+    return out;
+  }
+
+  rep::TablePlan plan;
+  std::optional<rep::SchemaFollower> follower;
+  std::vector<std::string> described;
+};
+
+const pgo::RelationColumn kId{true, "id", 23, -1};
+const pgo::RelationColumn kName{false, "name", 25, -1};
+const pgo::RelationColumn kSecret{false, "secret", 25, -1};
+const pgo::RelationColumn kCity{false, "city", 1043, 24};
+
+}  // namespace
+
+TEST(SchemaFollower, AddedColumnsAreMappedLikeTheOthersAndDroppedOnesGo) {
+  FollowerFixture f(true);
+  EXPECT_FALSE(f.follower->on_relation(0, f.plan, f.relation({kId, kName, kSecret})));
+  auto decision = f.follower->on_relation(0, f.plan, f.relation({kId, kName, kSecret, kCity}));
+  ASSERT_TRUE(decision);
+  EXPECT_EQ(decision->ddls, 1u);
+  EXPECT_EQ(decision->applied, 1u);
+  ASSERT_EQ(decision->alteration.added.size(), 1u);
+  EXPECT_EQ(decision->alteration.added[0].target_name, "town");
+  EXPECT_EQ(decision->applied_summary, R"(ADD COLUMN "town" character varying(20))");
+  EXPECT_EQ(f.described, std::vector<std::string>{"city"});
+  EXPECT_EQ(f.plan.columns.back().target_name, "town");
+  EXPECT_EQ(f.plan.primary_key, std::vector<std::string>{"id"});
+
+  decision = f.follower->on_relation(0, f.plan, f.relation({kId, kSecret, kCity}));
+  ASSERT_TRUE(decision);
+  EXPECT_EQ(decision->alteration.dropped, std::vector<std::string>{"name"});
+  EXPECT_EQ(decision->applied, 1u);
+  EXPECT_TRUE(decision->warnings.empty());
+
+  // A type change is replayed with the new type; known types are not asked for again.
+  f.described.clear();
+  decision = f.follower->on_relation(0, f.plan, f.relation({{true, "id", 20, -1}, kSecret, kCity}));
+  ASSERT_TRUE(decision);
+  ASSERT_EQ(decision->alteration.retyped.size(), 1u);
+  EXPECT_EQ(decision->alteration.retyped[0].target_type, "bigint");
+  EXPECT_EQ(f.described, std::vector<std::string>{"id"});
+}
+
+TEST(SchemaFollower, ARenameAddsAndKeepsAndSaysSo) {
+  FollowerFixture f(true);
+  const auto decision =
+      f.follower->on_relation(0, f.plan, f.relation({kId, {false, "title", 25, -1}, kSecret}));
+  ASSERT_TRUE(decision);
+  EXPECT_EQ(decision->ddls, 2u);
+  EXPECT_EQ(decision->applied, 1u);
+  EXPECT_TRUE(decision->alteration.dropped.empty());
+  ASSERT_EQ(decision->warnings.size(), 1u);
+  EXPECT_NE(decision->warnings[0].find("cannot tell a RENAME COLUMN"), std::string::npos);
+  EXPECT_NE(decision->warnings[0].find("'app'.'emp'"), std::string::npos);
+}
+
+TEST(SchemaFollower, PolicyOffCountsAndChangesNothing) {
+  FollowerFixture f(false);
+  const auto before = f.plan.columns.size();
+  const auto decision =
+      f.follower->on_relation(0, f.plan, f.relation({kId, kName, kSecret, kCity}));
+  ASSERT_TRUE(decision);
+  EXPECT_EQ(decision->ddls, 1u);
+  EXPECT_EQ(decision->applied, 0u);
+  EXPECT_TRUE(decision->alteration.added.empty());
+  EXPECT_EQ(f.plan.columns.size(), before);
+  ASSERT_EQ(decision->warnings.size(), 1u);
+  EXPECT_NE(decision->warnings[0].find("HandleSourceTableAltered is false"), std::string::npos);
+}
+
+TEST(SchemaFollower, AResumeAddsWhatTheTargetLacks) {
+  FollowerFixture f(true);
+  // The catalog has `name`; the target does not (it was added while the task was stopped).
+  f.follower->forget_missing(0, f.plan, {"id"});
+  const auto decision = f.follower->on_relation(0, f.plan, f.relation({kId, kName, kSecret}));
+  ASSERT_TRUE(decision);
+  ASSERT_EQ(decision->alteration.added.size(), 1u);
+  EXPECT_EQ(decision->alteration.added[0].target_name, "name");
+}
