@@ -191,6 +191,7 @@ def test_cdc_files_hold_op_rows_in_change_order(
     dms, arn = setup_s3_task(
         server, pg_cluster, source, "full-load-and-cdc", {"CdcMaxBatchInterval": 1}
     )
+    started = datetime.datetime.now(datetime.timezone.utc)
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_replicating(dms, arn)
     emp, log = table_folder(tmp_path, "emp"), table_folder(tmp_path, "log")
@@ -225,6 +226,29 @@ def test_cdc_files_hold_op_rows_in_change_order(
     for kind in ("Inserts", "Updates", "Deletes"):
         assert stats[kind] == stats[f"Applied{kind}"] == 1, stats
     assert stats["FullLoadRows"] == 50, stats
+
+    # The CDC metrics are published as for a postgres target.
+    cloudwatch = client(server, "cloudwatch")
+    dimensions = [
+        {"Name": "ReplicationInstanceIdentifier", "Value": "local"},
+        {"Name": "ReplicationTaskIdentifier", "Value": arn.rsplit(":", 1)[1]},
+    ]
+
+    def maximum(metric: str) -> list[float]:
+        answer = cloudwatch.get_metric_statistics(
+            Namespace="AWS/DMS",
+            MetricName=metric,
+            Dimensions=dimensions,
+            StartTime=started - datetime.timedelta(minutes=1),
+            EndTime=started + datetime.timedelta(minutes=5),
+            Period=60,
+            Statistics=["Maximum"],
+        )
+        return [float(p["Maximum"]) for p in answer["Datapoints"]]
+
+    wait_until(lambda: bool(maximum("CDCThroughputRowsTarget")), timeout=10, interval=0.2)
+    wait_until(lambda: max(maximum("CDCThroughputRowsSource")) > 0, timeout=10, interval=0.2)
+    assert all(v >= 0 for v in maximum("CDCLatencyTarget"))
     stop(dms, arn)
     dms.delete_replication_task(ReplicationTaskArn=arn)
     assert slots(pg_cluster) == []
@@ -347,11 +371,19 @@ def test_new_and_dropped_columns_show_in_later_cdc_files(
         ["I", "102", "dropped", "true", "Rome"],
     ]
 
-    def counted() -> bool:
+    def counted(ddls: int) -> bool:
         stats = statistics(dms, arn)["emp"]
-        return bool(stats["Ddls"] == stats["AppliedDdls"] == 2)
+        return bool(stats["Ddls"] == stats["AppliedDdls"] == ddls)
 
-    wait_until(counted, timeout=10)
+    wait_until(lambda: counted(2), timeout=10)
+
+    # A truncate deletes the table's files; what follows starts a new one.
+    pg_cluster.psql(
+        "TRUNCATE app.emp;\nINSERT INTO app.emp VALUES (200, 'fresh', false, 'Lima');\n", source
+    )
+    wait_until(lambda: cdc_rows(emp) == [["I", "200", "fresh", "false", "Lima"]], timeout=30)
+    assert len(list(emp.iterdir())) == 1
+    wait_until(lambda: counted(3), timeout=10)
     stop(dms, arn)
     dms.delete_replication_task(ReplicationTaskArn=arn)
 
