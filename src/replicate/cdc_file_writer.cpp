@@ -143,6 +143,17 @@ void sync_folder(const std::filesystem::path& folder) {
   if (::fsync(fd.get()) != 0) throw_errno("cannot fsync", folder);
 }
 
+// Creates a table's folder so that it survives a crash: each new folder's parent is fsync'd.
+void create_folder_durably(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> created;
+  for (auto path = folder; !path.empty() && !std::filesystem::exists(path);
+       path = path.parent_path()) {
+    created.push_back(path);
+  }
+  std::filesystem::create_directories(folder);
+  for (const auto& path : created) sync_folder(path.parent_path());
+}
+
 bool is_table_file(const std::string& name) {
   return name.ends_with(".csv") && (name.starts_with("LOAD") || cdc_file_end_lsn(name).has_value());
 }
@@ -426,7 +437,7 @@ void CdcFileWriter::write_batch() {
     unsigned part = 0;
     for (const auto& segment : rows.segments) {
       if (segment.rows.empty()) continue;
-      std::filesystem::create_directories(folder);
+      create_folder_durably(folder);
       const auto name = cdc_file_name(last_name_time_, batch_end_, ++part);
       const auto temporary = folder / ("." + name + ".part");
       std::string content;
