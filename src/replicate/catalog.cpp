@@ -82,6 +82,33 @@ std::vector<SourceTable> read_catalog(PgConnection& connection, bool include_vie
   return out;
 }
 
+SourceColumn describe_column(PgConnection& connection, std::string name, std::uint32_t type_oid,
+                             std::int32_t type_modifier) {
+  const auto result = connection.exec_params(
+      "SELECT format_type(t.oid, $2::int), "
+      "coalesce(et.typnamespace, t.typnamespace) <> 'pg_catalog'::regnamespace, "
+      "et.oid IS NOT NULL, coalesce(et.oid, t.oid)::regtype::text "
+      "FROM pg_type t LEFT JOIN pg_type et ON et.oid = t.typelem AND t.typcategory = 'A' "
+      "WHERE t.oid = $1::oid",
+      {std::to_string(type_oid), std::to_string(type_modifier)});
+  SourceColumn out;
+  out.name = std::move(name);
+  if (PQntuples(result.get()) == 0) {
+    out.type = "text";
+    return out;
+  }
+  out.type = value(result.get(), 0, 0);
+  out.user_defined = flag(result.get(), 0, 1);
+  out.is_array = flag(result.get(), 0, 2);
+  const std::string base = value(result.get(), 0, 3);
+  if (!out.is_array) {
+    if (base == "boolean") out.kind = ValueKind::kBoolean;
+    if (base == "timestamp without time zone") out.kind = ValueKind::kTimestamp;
+    if (base == "timestamp with time zone") out.kind = ValueKind::kTimestampTz;
+  }
+  return out;
+}
+
 double count_rows(PgConnection& connection, const QualifiedName& table) {
   const auto result = connection.exec("SELECT count(*) FROM " + quote_qualified(table));
   return std::strtod(PQgetvalue(result.get(), 0, 0), nullptr);

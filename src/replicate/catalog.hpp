@@ -1,6 +1,7 @@
 #pragma once
 
 #include <compare>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,11 @@ struct SourceTable {
 
 // Reads every user table (and, when asked, view) with its columns and primary key.
 std::vector<SourceTable> read_catalog(PgConnection& connection, bool include_views);
+
+// A column by its type's oid and modifier (a column the change stream described), typed as
+// read_catalog() types columns.
+SourceColumn describe_column(PgConnection& connection, std::string name, std::uint32_t type_oid,
+                             std::int32_t type_modifier);
 
 // An exact row count, for tables whose size the statistics don't know.
 double count_rows(PgConnection& connection, const QualifiedName& table);

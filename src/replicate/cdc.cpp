@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "replicate/cdc_apply.hpp"
+#include "replicate/cdc_file_writer.hpp"
 #include "replicate/ddl.hpp"
 #include "replicate/replication_stream.hpp"
+#include "replicate/schema_change.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/task_settings.hpp"
 #include "replicate/txn_state.hpp"
@@ -101,21 +105,19 @@ class Engine {
       : request_(request), observer_(observer) {}
 
   CdcResult run() {
-    std::optional<ChangeApplier> applier;
+    std::unique_ptr<ChangeSink> sink;
     try {
       prepare();
       if (result_.outcome == CdcOutcome::kFailed || plans_.empty()) return finish();
       auto stream = open_stream();
       if (!stream || request_.load.stop.stop_requested()) return finish();
-      target_.emplace(open_target());
-      open_txn_state();
-      applier.emplace(*target_, plans_);
-      replicate(*stream, *applier);
+      sink = open_sink();
+      replicate(*stream, *sink);
     } catch (const ApplyFailure& error) {
-      applier->rollback();
+      if (sink) sink->rollback();
       fail(error.what(), "TARGET_APPLY");
     } catch (const std::exception& error) {
-      if (applier) applier->rollback();
+      if (sink) sink->rollback();
       fail(error.what());
     }
     return finish();
@@ -147,6 +149,34 @@ class Engine {
     }
   }
 
+  // The target type decides where changes go: a PostgreSQL database or s3-style files.
+  std::unique_ptr<ChangeSink> open_sink() {
+    if (const auto* files = std::get_if<FileTarget>(&request_.load.target)) {
+      return std::make_unique<CdcFileWriter>(*files, plans_, request_.resume_from.has_value());
+    }
+    target_.emplace(open_target());
+    open_txn_state();
+    if (request_.resume_from) forget_columns_missing_on_target();
+    return std::make_unique<ChangeApplier>(*target_, plans_, &*txn_state_);
+  }
+
+  // A resumed run starts from today's source catalog: the columns added while the task was
+  // stopped are added once the stream shows them, if the target lacks them.
+  void forget_columns_missing_on_target() {
+    for (std::size_t i = 0; i < plans_.size(); ++i) {
+      const auto result = target_->exec_params(
+          "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 "
+          "AND NOT attisdropped",
+          {quote_qualified(plans_[i].target)});
+      if (PQntuples(result.get()) == 0) continue;
+      std::vector<std::string> present;
+      for (int row = 0; row < PQntuples(result.get()); ++row) {
+        present.emplace_back(PQgetvalue(result.get(), row, 0));
+      }
+      schema_->forget_missing(i, plans_[i], present);
+    }
+  }
+
   PgConnection open_target() {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
@@ -158,7 +188,7 @@ class Engine {
   }
 
   void prepare() {
-    FullLoadSettings settings;
+    auto& settings = settings_;
     TableMapping mapping;
     try {
       settings = parse_full_load_settings(request_.load.task_settings);
@@ -168,9 +198,6 @@ class Engine {
       mapping = TableMapping::parse(request_.load.table_mappings);
     } catch (const std::exception& error) {
       return fail(error.what());
-    }
-    if (!std::holds_alternative<PostgresTarget>(request_.load.target)) {
-      return fail("dms-local captures changes (cdc, full-load-and-cdc) to postgres targets only.");
     }
     auto source = open_source();
     const auto level = source.exec("SHOW wal_level");
@@ -182,11 +209,20 @@ class Engine {
           "postgresql.conf) and restart PostgreSQL, then start the task again.",
           request_.load.source.describe(), wal_level));
     }
+    std::vector<SourceTable> catalog;
     try {
-      plans_ = mapping.plan(read_catalog(source, false));
+      catalog = read_catalog(source, false);
+      plans_ = mapping.plan(catalog);
     } catch (const MappingError& error) {
       return fail(error.what());
     }
+    schema_.emplace(mapping, std::move(catalog), settings.target_schema,
+                    settings.handle_source_table_altered,
+                    [this](const pgoutput::RelationColumn& column) {
+                      if (!catalog_source_) catalog_source_.emplace(open_source());
+                      return describe_column(*catalog_source_, column.name, column.type_oid,
+                                             column.type_modifier);
+                    });
     if (plans_.empty()) {
       if (settings.fail_on_no_tables) {
         return fail(
@@ -214,6 +250,7 @@ class Engine {
         }
       }
       tables_.push_back(std::move(status));
+      schema_->follow(plan);
     }
     // A start position on a slot that exists reads the WAL that slot kept: its publications
     // must be the ones that WAL was written under, so they are kept too.
@@ -246,7 +283,9 @@ class Engine {
     }
     if (!request_.resume_from) {
       if (!keep_slot_) drop_slot(source, request_.slot);
-      if (!request_.full_load) prepare_target_tables();
+      if (!request_.full_load && std::holds_alternative<PostgresTarget>(request_.load.target)) {
+        prepare_target_tables();
+      }
     }
   }
 
@@ -397,7 +436,7 @@ class Engine {
     return stream;
   }
 
-  void replicate(ReplicationStream& stream, ChangeApplier& applier) {
+  void replicate(ReplicationStream& stream, ChangeSink& sink) {
     const auto& stop = request_.load.stop;
     try {
       stream.start(request_.slot, start_, publications_);
@@ -416,38 +455,48 @@ class Engine {
                     request_.slot, format_lsn(start_), format_lsn(start_)));
     Lsn confirmed = start_;
     Lsn received = start_;
+    Lsn committed = start_;  // the last transaction handed to the sink (maybe not yet durable)
     bool in_transaction = false;
     bool skip = false;
     std::int64_t commit_time = 0;
-    std::vector<TableStatus> pending;  // this transaction's applied counts, per table
-    std::int64_t read_rows = 0, applied_rows = 0, incoming = 0;
+    std::vector<TableStatus> unflushed;  // applied counts of committed, not yet durable changes
+    std::int64_t read_rows = 0, applied_rows = 0, incoming = 0, unflushed_rows = 0;
+    std::int64_t unflushed_commit_time = 0;
     CdcMetrics metrics;
     auto last_report = Steady::now();
     auto last_status = Steady::now();
     std::int64_t reported_read = 0, reported_applied = 0;
     std::int64_t published_rows = -1, published_applied = -1;
+    unflushed.assign(tables_.size(), TableStatus{});
+    pending_.assign(tables_.size(), TableStatus{});
 
-    const auto count = [&](std::optional<std::size_t> index, ChangeKind kind) {
-      ++read_rows;
-      ++incoming;
-      if (!index) return;
-      auto& table = tables_[*index];
-      auto& applied = pending[*index];
-      switch (kind) {
-        case ChangeKind::kInsert:
-          ++table.inserts, ++applied.applied_inserts;
-          break;
-        case ChangeKind::kUpdate:
-          ++table.updates, ++applied.applied_updates;
-          break;
-        case ChangeKind::kDelete:
-          ++table.deletes, ++applied.applied_deletes;
-          break;
-        case ChangeKind::kDdl:
-          ++table.ddls, ++applied.applied_ddls;
-          break;
+    // The sink's durable position moved: the changes up to it count as applied, and the task
+    // and the slot may now be told (never earlier: a crash would lose them).
+    const auto advance = [&] {
+      const Lsn durable = sink.durable();
+      if (durable <= confirmed) return;
+      for (std::size_t i = 0; i < tables_.size(); ++i) {
+        tables_[i].applied_inserts += unflushed[i].applied_inserts;
+        tables_[i].applied_updates += unflushed[i].applied_updates;
+        tables_[i].applied_deletes += unflushed[i].applied_deletes;
+        tables_[i].applied_ddls += unflushed[i].applied_ddls;
       }
-      table.last_update_time = Clock::now();
+      unflushed.assign(tables_.size(), TableStatus{});
+      applied_rows += unflushed_rows;
+      unflushed_rows = 0;
+      confirmed = durable;
+      observer_.on_checkpoint(confirmed);
+      stream.send_status(received, confirmed);
+      last_status = Steady::now();
+      metrics.latency_target_seconds = seconds_since(unflushed_commit_time);
+    };
+    const auto flush = [&](bool force) {
+      try {
+        sink.flush(force);
+      } catch (const std::exception& error) {
+        throw ApplyFailure(fmt::format("Failed to write changes to the target: {}", error.what()));
+      }
+      advance();
     };
 
     const auto& stop_at = request_.stop_position;
@@ -462,7 +511,7 @@ class Engine {
         const auto parsed = parse_stream_frame(*frame);
         if (const auto* keepalive = std::get_if<Keepalive>(&parsed)) {
           received = std::max(received, keepalive->wal_end);
-          if (!in_transaction) {
+          if (!in_transaction && confirmed == committed) {
             metrics.latency_source_seconds = 0;
             metrics.latency_target_seconds = 0;
           }
@@ -472,6 +521,7 @@ class Engine {
           }
           // The server has decoded past the end of the cached changes and none is half-read.
           if (cached_until_ != 0 && !in_transaction && keepalive->wal_end >= cached_until_) {
+            flush(true);
             return finish_cached_changes(confirmed);
           }
         } else {
@@ -490,41 +540,48 @@ class Engine {
             // Already applied before a stop: the slot may send it again, the target must not
             // see it twice.
             skip = begin->final_lsn < confirmed;
-            pending.assign(tables_.size(), TableStatus{});
-            if (!skip) applier.begin();
+            pending_.assign(tables_.size(), TableStatus{});
+            if (!skip) sink.begin(*begin);
           } else if (const auto* commit = std::get_if<pgoutput::Commit>(&message)) {
             in_transaction = false;
             if (!skip) {
               if (request_.before_commit) request_.before_commit(stop);
-              // In the same target transaction: the target's data and position agree always.
-              txn_state_->record(commit->end_lsn, commit->commit_time);
-              applier.commit();
-              for (std::size_t i = 0; i < tables_.size(); ++i) {
-                tables_[i].applied_inserts += pending[i].applied_inserts;
-                tables_[i].applied_updates += pending[i].applied_updates;
-                tables_[i].applied_deletes += pending[i].applied_deletes;
-                tables_[i].applied_ddls += pending[i].applied_ddls;
+              try {
+                sink.commit(commit->end_lsn);
+              } catch (const PgError& error) {
+                throw ApplyFailure(
+                    fmt::format("Failed to apply a change to the target: {}", error.what()));
               }
-              applied_rows += incoming;
-              confirmed = commit->end_lsn;
-              observer_.on_checkpoint(confirmed);
-              stream.send_status(received, confirmed);
-              last_status = Steady::now();
-              metrics.latency_target_seconds = seconds_since(commit->commit_time);
+              for (std::size_t i = 0; i < tables_.size(); ++i) {
+                unflushed[i].applied_inserts += pending_[i].applied_inserts;
+                unflushed[i].applied_updates += pending_[i].applied_updates;
+                unflushed[i].applied_deletes += pending_[i].applied_deletes;
+                unflushed[i].applied_ddls += pending_[i].applied_ddls;
+              }
+              unflushed_rows += incoming;
+              unflushed_commit_time = commit->commit_time;
+              committed = commit->end_lsn;
+              flush(false);
             }
             incoming = 0;
             skip = false;
-            if (cached_until_ != 0 && confirmed >= cached_until_) {
+            if (cached_until_ != 0 && committed >= cached_until_) {
+              flush(true);
               return finish_cached_changes(confirmed);
             }
           } else if (const auto* relation = std::get_if<pgoutput::Relation>(&message)) {
-            applier.on_relation(*relation);
+            on_relation(sink, *relation, skip);
           } else if (skip) {
             // A change of a transaction the target already has.
           } else {
-            apply_change(applier, message, count);
+            ++incoming;
+            ++read_rows;
+            apply_change(sink, message);
           }
         }
+      } else {
+        // A quiet stream: a batch may be due by its age alone.
+        flush(false);
       }
       const auto now = Steady::now();
       if (!frame && cached_until_ != 0) {
@@ -539,7 +596,7 @@ class Engine {
       }
       if (now - last_report >= request_.report_interval) {
         const double seconds = std::chrono::duration<double>(now - last_report).count();
-        metrics.incoming_changes = static_cast<double>(incoming);
+        metrics.incoming_changes = static_cast<double>(incoming + unflushed_rows);
         metrics.throughput_rows_source = static_cast<double>(read_rows - reported_read) / seconds;
         metrics.throughput_rows_target =
             static_cast<double>(applied_rows - reported_applied) / seconds;
@@ -555,8 +612,10 @@ class Engine {
         }
       }
     }
-    // A transaction cut short by the stop is not confirmed: the slot sends it again.
-    applier.rollback();
+    // A transaction cut short by the stop is not confirmed: the slot sends it again. The
+    // committed ones a batching target still holds are written now.
+    sink.rollback();
+    flush(true);
     log("SOURCE_CAPTURE",
         fmt::format("Replication stopped; last confirmed position {}.", format_lsn(confirmed)));
   }
@@ -577,26 +636,97 @@ class Engine {
     result_.stop_reason = "Stop Reason STOPPED_AFTER_CACHED_EVENTS";
   }
 
-  template <typename Count>
-  void apply_change(ChangeApplier& applier, const pgoutput::Message& message, Count& count) {
+  // One captured change of a selected table: counted as read now, as applied once durable.
+  void count(std::size_t index, ChangeKind kind, bool applied = true) {
+    auto& table = tables_[index];
+    auto& done = pending_[index];
+    switch (kind) {
+      case ChangeKind::kInsert:
+        ++table.inserts, done.applied_inserts += applied;
+        break;
+      case ChangeKind::kUpdate:
+        ++table.updates, done.applied_updates += applied;
+        break;
+      case ChangeKind::kDelete:
+        ++table.deletes, done.applied_deletes += applied;
+        break;
+      case ChangeKind::kDdl:
+        ++table.ddls, done.applied_ddls += applied;
+        break;
+    }
+    table.last_update_time = Clock::now();
+  }
+
+  void apply_change(ChangeSink& sink, const pgoutput::Message& message) {
     try {
       if (const auto* insert = std::get_if<pgoutput::Insert>(&message)) {
-        count(applier.apply(*insert), ChangeKind::kInsert);
+        if (const auto index = sink.apply(*insert)) count(*index, ChangeKind::kInsert);
       } else if (const auto* update = std::get_if<pgoutput::Update>(&message)) {
-        count(applier.apply(*update), ChangeKind::kUpdate);
+        if (const auto index = sink.apply(*update)) count(*index, ChangeKind::kUpdate);
       } else if (const auto* remove = std::get_if<pgoutput::Delete>(&message)) {
-        count(applier.apply(*remove), ChangeKind::kDelete);
+        if (const auto index = sink.apply(*remove)) count(*index, ChangeKind::kDelete);
       } else if (const auto* truncate = std::get_if<pgoutput::Truncate>(&message)) {
-        for (const auto index : applier.apply(*truncate)) count(index, ChangeKind::kDdl);
+        apply_truncate(sink, *truncate);
       }
     } catch (const PgError& error) {
       throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
     }
   }
 
+  void apply_truncate(ChangeSink& sink, const pgoutput::Truncate& truncate) {
+    if (settings_.handle_source_table_truncated) {
+      for (const auto index : sink.apply(truncate)) count(index, ChangeKind::kDdl);
+      return;
+    }
+    for (const auto relation : truncate.relations) {
+      const auto found = relation_plans_.find(relation);
+      if (found == relation_plans_.end()) continue;
+      count(found->second, ChangeKind::kDdl, false);
+      log("TARGET_APPLY",
+          fmt::format("TRUNCATE of table {} not applied to the target "
+                      "(ChangeProcessingDdlHandlingPolicy.HandleSourceTableTruncated is false).",
+                      plans_[found->second].source.display()),
+          LogSeverity::kWarning);
+    }
+  }
+
+  // A table's (new) description; a column change it shows reaches the target here, in the
+  // transaction of the first change after it (see SchemaFollower).
+  void on_relation(ChangeSink& sink, const pgoutput::Relation& relation, bool replayed) {
+    const QualifiedName name{relation.schema, relation.name};
+    const auto plan = std::find_if(plans_.begin(), plans_.end(),
+                                   [&](const TablePlan& p) { return p.source == name; });
+    if (plan != plans_.end()) {
+      const auto index = static_cast<std::size_t>(plan - plans_.begin());
+      relation_plans_[relation.id] = index;
+      if (const auto decision = schema_->on_relation(index, *plan, relation)) {
+        for (const auto& warning : decision->warnings) {
+          log("TARGET_APPLY", warning, LogSeverity::kWarning);
+        }
+        // A replayed transaction's DDL is on the target already, and counted.
+        if (!replayed) {
+          sink.alter(index, decision->alteration);
+          for (std::size_t i = 0; i < decision->ddls; ++i) {
+            count(index, ChangeKind::kDdl, i < decision->applied);
+          }
+          if (!decision->applied_summary.empty()) {
+            log("TARGET_APPLY", fmt::format("Source table {} altered; applied to target {}: {}.",
+                                            plan->source.display(), plan->target.display(),
+                                            decision->applied_summary));
+          }
+        }
+      }
+    }
+    sink.on_relation(relation);
+  }
+
   const CdcRequest& request_;
   CdcObserver& observer_;
+  FullLoadSettings settings_;
   std::vector<TablePlan> plans_;
+  std::optional<SchemaFollower> schema_;
+  std::map<std::uint32_t, std::size_t> relation_plans_;
+  std::optional<PgConnection> catalog_source_;  // describes columns added during the run
   std::vector<TableStatus> tables_;
   std::vector<std::string> publications_;
   StopAfterLoad stop_after_load_ = StopAfterLoad::kNo;
@@ -606,6 +736,7 @@ class Engine {
   std::string control_schema_;
   bool keep_slot_ = false;  // a start position on an existing slot: the slot is not recreated
   Lsn start_ = 0;
+  std::vector<TableStatus> pending_;  // the open transaction's applied counts, per table
   CdcResult result_;
 };
 

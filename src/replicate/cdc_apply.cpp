@@ -76,14 +76,31 @@ void ChangeApplier::execute(const std::string& sql,
   }
 }
 
-void ChangeApplier::begin() {
+void ChangeApplier::begin(const pgoutput::Begin& begin) {
   target_.exec("BEGIN");
   open_ = true;
+  commit_time_ = begin.commit_time;
 }
 
-void ChangeApplier::commit() {
+void ChangeApplier::commit(Lsn end_lsn) {
+  // In the same target transaction: the target's data and position always agree.
+  if (positions_ != nullptr) positions_->record(end_lsn, commit_time_);
   target_.exec("COMMIT");
   open_ = false;
+  durable_ = end_lsn;
+}
+
+void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) {
+  const auto& table = plans_[plan].target;
+  for (const auto& name : alteration.dropped) {
+    target_.exec(drop_column_sql(table, name));
+  }
+  for (const auto& column : alteration.added) {
+    target_.exec(add_column_sql(table, column));
+  }
+  for (const auto& column : alteration.retyped) {
+    target_.exec(alter_column_type_sql(table, column));
+  }
 }
 
 void ChangeApplier::rollback() noexcept {

@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "replicate/change_sink.hpp"
 #include "replicate/pg_connection.hpp"
 #include "replicate/pgoutput.hpp"
 #include "replicate/table_mapping.hpp"
+#include "replicate/txn_state.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -19,27 +21,34 @@ enum class ChangeKind { kInsert, kUpdate, kDelete, kDdl };
 // transaction, so the target only ever shows whole source transactions, in commit order.
 // Columns are matched by source name through the table plans (renames and removed columns
 // apply as in the full load); rows are found by the target's primary key.
-class ChangeApplier {
+class ChangeApplier final : public ChangeSink {
  public:
-  ChangeApplier(PgConnection& target, const std::vector<TablePlan>& plans)
-      : target_(target), plans_(plans) {}
+  // `positions`, when given, records each transaction's end in the target's awsdms_txn_state
+  // inside that same target transaction (see TxnStateTable).
+  ChangeApplier(PgConnection& target, const std::vector<TablePlan>& plans,
+                TxnStateTable* positions = nullptr)
+      : target_(target), plans_(plans), positions_(positions) {}
 
   // Learns (or relearns) a relation id; returns the plan index, or nullopt for an unselected
   // table (its changes are then ignored).
-  std::optional<std::size_t> on_relation(const pgoutput::Relation& relation);
+  std::optional<std::size_t> on_relation(const pgoutput::Relation& relation) override;
+  // ADD COLUMN IF NOT EXISTS / DROP COLUMN IF EXISTS / ALTER COLUMN TYPE in the open
+  // transaction: a replay of a transaction the target already has finds the columns as they
+  // should be.
+  void alter(std::size_t plan, const TargetAlteration& alteration) override;
   // The plan a relation id maps to, if any.
   [[nodiscard]] std::optional<std::size_t> plan_of(std::uint32_t relation) const;
 
-  void begin();
-  // Each returns the plan index the change went to (nullopt: not selected, or, for updates and
-  // deletes of a table without a primary key, dropped as DMS drops them).
-  std::optional<std::size_t> apply(const pgoutput::Insert& change);
-  std::optional<std::size_t> apply(const pgoutput::Update& change);
-  std::optional<std::size_t> apply(const pgoutput::Delete& change);
-  std::vector<std::size_t> apply(const pgoutput::Truncate& change);
-  void commit();
-  // Discards an open transaction (a stop mid-transaction); the source sends it again later.
-  void rollback() noexcept;
+  void begin(const pgoutput::Begin& begin) override;
+  // Updates and deletes of a table without a primary key are dropped, as DMS drops them.
+  std::optional<std::size_t> apply(const pgoutput::Insert& change) override;
+  std::optional<std::size_t> apply(const pgoutput::Update& change) override;
+  std::optional<std::size_t> apply(const pgoutput::Delete& change) override;
+  std::vector<std::size_t> apply(const pgoutput::Truncate& change) override;
+  void commit(Lsn end_lsn) override;
+  void rollback() noexcept override;
+  // A committed target transaction is durable at once.
+  [[nodiscard]] Lsn durable() const override { return durable_; }
   [[nodiscard]] bool in_transaction() const { return open_; }
 
  private:
@@ -62,9 +71,12 @@ class ChangeApplier {
 
   PgConnection& target_;
   const std::vector<TablePlan>& plans_;
+  TxnStateTable* positions_;
   std::map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::map<std::uint32_t, Binding> relations_;
   bool open_ = false;
+  std::int64_t commit_time_ = 0;  // of the open transaction
+  Lsn durable_ = 0;
 };
 
 }  // namespace dagster_dms::replicate

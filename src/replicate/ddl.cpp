@@ -54,6 +54,22 @@ std::string truncate_table_sql(const QualifiedName& target) {
   return "TRUNCATE TABLE " + quote_qualified(target);
 }
 
+std::string add_column_sql(const QualifiedName& target, const MappedColumn& column) {
+  return fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", quote_qualified(target),
+                     quote_ident(column.target_name), column.target_type);
+}
+
+std::string drop_column_sql(const QualifiedName& target, std::string_view column) {
+  return fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", quote_qualified(target),
+                     quote_ident(column));
+}
+
+std::string alter_column_type_sql(const QualifiedName& target, const MappedColumn& column) {
+  const auto name = quote_ident(column.target_name);
+  return fmt::format("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}", quote_qualified(target),
+                     name, column.target_type, name, column.target_type);
+}
+
 namespace {
 
 std::string file_projection(const MappedColumn& column) {

@@ -20,6 +20,12 @@ std::string create_schema_sql(std::string_view schema);
 std::string create_table_sql(const TablePlan& plan);
 std::string drop_table_sql(const QualifiedName& target);
 std::string truncate_table_sql(const QualifiedName& target);
+// A source column DDL replayed on the target. Idempotent (IF [NOT] EXISTS), so a transaction
+// the target already has can be replayed; a new column is nullable, as DMS creates columns.
+std::string add_column_sql(const QualifiedName& target, const MappedColumn& column);
+std::string drop_column_sql(const QualifiedName& target, std::string_view column);
+// The target column takes the source column's new type, its values cast as the source's were.
+std::string alter_column_type_sql(const QualifiedName& target, const MappedColumn& column);
 
 // `COPY (SELECT ...) TO STDOUT` on the source, in COPY's text format. With `for_files`, values
 // are rendered the way the file target writes them (booleans as true/false, timestamps with

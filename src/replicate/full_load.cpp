@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 
+#include "replicate/cdc_file_writer.hpp"
 #include "replicate/copy_stream.hpp"
 #include "replicate/copy_text.hpp"
 #include "replicate/ddl.hpp"
@@ -34,18 +35,33 @@ std::string_view table_state_name(TableState state) {
   return "Table error";
 }
 
+std::filesystem::path table_folder(const FileTarget& target, const QualifiedName& table) {
+  std::filesystem::path folder = target.root / target.bucket;
+  if (!target.folder.empty()) folder /= target.folder;
+  return folder / table.schema / table.table;
+}
+
 namespace {
 
 constexpr std::string_view kApplicationName = "dms-local full load";
 
-// Turns COPY text rows into the file target's CSV rows.
+// Turns COPY text rows into the file target's CSV rows: `I` first with IncludeOpForFullLoad,
+// the TimestampColumnName value last.
 class FileSink : public RowSink {
  public:
-  explicit FileSink(LoadFileWriter& writer) : writer_(writer) {}
-  void write_row(std::string_view row) override { writer_.write_row(decode_copy_text_row(row)); }
+  FileSink(LoadFileWriter& writer, bool op, std::optional<std::string> timestamp)
+      : writer_(writer), op_(op), timestamp_(std::move(timestamp)) {}
+  void write_row(std::string_view row) override {
+    auto fields = decode_copy_text_row(row);
+    if (op_) fields.insert(fields.begin(), std::string("I"));
+    if (timestamp_) fields.emplace_back(*timestamp_);
+    writer_.write_row(fields);
+  }
 
  private:
   LoadFileWriter& writer_;
+  bool op_;
+  std::optional<std::string> timestamp_;
 };
 
 // The connections one worker keeps across the tables it loads; a connection left in an unknown
@@ -368,9 +384,7 @@ class Engine {
 
   CopyOutcome load_into_files(const TablePlan& plan, const FileTarget& target, PgConnection& source,
                               const std::function<void(std::int64_t)>& on_rows) {
-    std::filesystem::path folder = target.root / target.bucket;
-    if (!target.folder.empty()) folder /= target.folder;
-    folder = folder / plan.target.schema / plan.target.table;
+    const auto folder = table_folder(target, plan.target);
     std::uint32_t first_index = 1;
     if (settings_.prep_mode == TablePrepMode::kDoNothing) {
       first_index = next_load_index(folder);
@@ -380,9 +394,16 @@ class Engine {
     const std::uint64_t max_kb =
         settings_.load_max_file_kb > 0 ? settings_.load_max_file_kb : target.max_file_size_kb;
     std::vector<std::string> names;
+    if (target.include_op_for_full_load) names.emplace_back("Op");
     for (const auto& column : plan.columns) names.push_back(column.target_name);
+    std::optional<std::string> timestamp;
+    if (!target.timestamp_column_name.empty()) {
+      names.push_back(target.timestamp_column_name);
+      // The time the table's load started stands for the write time of its rows.
+      timestamp = format_commit_timestamp(to_pg_timestamp(Clock::now()));
+    }
     LoadFileWriter writer(folder, target.csv, max_kb * 1024, names, first_index);
-    FileSink sink(writer);
+    FileSink sink(writer, target.include_op_for_full_load, std::move(timestamp));
     const auto outcome =
         stream_copy_out(source, copy_out_sql(plan, true), sink, abort_.get_token(), on_rows);
     if (!outcome.cancelled) writer.finish();

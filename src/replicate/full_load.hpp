@@ -30,7 +30,17 @@ struct FileTarget {
   std::string folder;                        // S3Settings.BucketFolder; may be empty
   std::uint64_t max_file_size_kb = 1048576;  // S3Settings.MaxFileSize (1 GB)
   CsvFormat csv;
+  // S3Settings for the Op column and CDC files (DMS's defaults; see DMS-BEHAVIOUR §5.3).
+  bool include_op_for_full_load = false;  // full-load rows start with `I`
+  bool cdc_inserts_only = false;          // CDC files keep inserts only
+  bool cdc_inserts_and_updates = false;   // CDC files keep inserts and updates
+  std::string timestamp_column_name;      // when set: a last column with the commit/write time
+  std::uint32_t cdc_max_batch_interval_seconds = 60;  // CdcMaxBatchInterval
+  std::uint64_t cdc_min_file_size_kb = 32000;         // CdcMinFileSize
 };
+
+// `<root>/<bucket>/[<folder>/]<schema>/<table>`: where a table's files go.
+std::filesystem::path table_folder(const FileTarget& target, const QualifiedName& table);
 
 struct FullLoadRequest {
   PgEndpoint source;

@@ -65,6 +65,19 @@ FullLoadSettings parse_full_load_settings(std::string_view text) {
         errors->value("TableErrorPolicy", std::string("SUSPEND_TABLE")) == "STOP_TASK";
     settings.table_error_escalation_count = errors->value("TableErrorEscalationCount", 0);
   }
+  if (const auto* ddl = section("ChangeProcessingDdlHandlingPolicy")) {
+    const auto flag = [&](const char* name) {
+      const auto found = ddl->find(name);
+      if (found == ddl->end() || found->is_null()) return true;
+      if (!found->is_boolean()) {
+        throw std::invalid_argument(
+            fmt::format("ChangeProcessingDdlHandlingPolicy.{} must be true or false", name));
+      }
+      return found->get<bool>();
+    };
+    settings.handle_source_table_truncated = flag("HandleSourceTableTruncated");
+    settings.handle_source_table_altered = flag("HandleSourceTableAltered");
+  }
   return settings;
 }
 

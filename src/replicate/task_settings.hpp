@@ -24,6 +24,10 @@ struct FullLoadSettings {
   int table_error_escalation_count = 0;   // ErrorBehavior.TableErrorEscalationCount; 0 = never
   // When both flags are set, the applied variant wins (the changes are not thrown away).
   StopAfterLoad stop_after_load = StopAfterLoad::kNo;
+  // ChangeProcessingDdlHandlingPolicy: whether CDC replays a source TRUNCATE or column change
+  // (ADD/DROP COLUMN) on the target. A change not replayed is still counted (Ddls).
+  bool handle_source_table_truncated = true;
+  bool handle_source_table_altered = true;
 };
 
 // Reads a ReplicationTaskSettings JSON document (empty text = all defaults). Throws

@@ -83,13 +83,44 @@ std::variant<rep::FileTarget, std::string> file_target(const dms::Endpoint& endp
     return fmt::format("S3Settings.CompressionType {} is not supported by dms-local; use NONE.",
                        *settings.compression_type);
   }
-  if (settings.include_op_for_full_load.value_or(false) ||
-      !settings.timestamp_column_name.value_or("").empty()) {
+  if (settings.preserve_transactions.value_or(false) || !settings.cdc_path.value_or("").empty()) {
     return std::string(
-        "S3Settings.IncludeOpForFullLoad and TimestampColumnName are not supported by dms-local "
-        "yet.");
+        "S3Settings.PreserveTransactions and CdcPath are not supported by dms-local; remove them "
+        "to write CDC files per table.");
+  }
+  if (settings.date_partition_enabled.value_or(false)) {
+    return std::string(
+        "S3Settings.DatePartitionEnabled is not supported by dms-local; set it to false.");
+  }
+  if (settings.cdc_inserts_only.value_or(false) &&
+      settings.cdc_inserts_and_updates.value_or(false)) {
+    return std::string(
+        "S3Settings.CdcInsertsOnly and CdcInsertsAndUpdates cannot both be true; set one of "
+        "them to false.");
   }
   rep::FileTarget target;
+  target.include_op_for_full_load = settings.include_op_for_full_load.value_or(false);
+  target.cdc_inserts_only = settings.cdc_inserts_only.value_or(false);
+  target.cdc_inserts_and_updates = settings.cdc_inserts_and_updates.value_or(false);
+  target.timestamp_column_name = settings.timestamp_column_name.value_or("");
+  if (settings.cdc_max_batch_interval) {
+    if (*settings.cdc_max_batch_interval < 1) {
+      return fmt::format(
+          "S3Settings.CdcMaxBatchInterval {} is invalid; give a number of seconds "
+          "of at least 1.",
+          *settings.cdc_max_batch_interval);
+    }
+    target.cdc_max_batch_interval_seconds =
+        static_cast<std::uint32_t>(std::min<std::int64_t>(*settings.cdc_max_batch_interval, 86400));
+  }
+  if (settings.cdc_min_file_size) {
+    if (*settings.cdc_min_file_size < 1) {
+      return fmt::format(
+          "S3Settings.CdcMinFileSize {} is invalid; give a size in KB of at least 1.",
+          *settings.cdc_min_file_size);
+    }
+    target.cdc_min_file_size_kb = static_cast<std::uint64_t>(*settings.cdc_min_file_size);
+  }
   target.root = *options.s3_root;
   target.bucket = settings.bucket_name.value_or("");
   target.folder = settings.bucket_folder.value_or("");
@@ -432,10 +463,11 @@ std::variant<rep::FullLoadRequest, std::string> make_full_load_request(
   const auto& task = run.task;
   const auto task_id = task.replication_task_identifier.value_or("(unknown)");
   const auto migration = task.migration_type.value_or("full-load");
-  if (migration != "full-load" && !is_postgres(run.target.engine_name)) {
+  if (migration != "full-load" && !is_postgres(run.target.engine_name) &&
+      run.target.engine_name != "s3") {
     return fmt::format(
-        "Task {} has MigrationType {}; dms-local captures changes to postgres and "
-        "aurora-postgresql targets only.",
+        "Task {} has MigrationType {}; dms-local captures changes to postgres, "
+        "aurora-postgresql and s3 targets only.",
         task_id, migration);
   }
   if (!is_postgres(run.source.engine_name)) {

@@ -460,12 +460,12 @@ def test_cdc_tasks_and_unusable_targets_fail_with_a_clear_message(
     source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)
     target = create_pg_endpoint(dms, pg_cluster, "dst", "target", "unused")
     instance = create_instance(dms)
-    # dms-local captures changes to postgres targets only (test_dms_local_cdc.py covers those).
+    # S3 settings dms-local cannot honour (test_dms_local_cdc_s3.py covers CDC to s3).
     files = dms.create_endpoint(
         EndpointIdentifier="files",
         EndpointType="target",
         EngineName="s3",
-        S3Settings={"BucketName": "lake"},
+        S3Settings={"BucketName": "lake", "PreserveTransactions": True, "CdcPath": "txn"},
     )["Endpoint"]["EndpointArn"]
     arn = create_task(
         dms, "with-cdc", source, files, instance, mappings(), migration="full-load-and-cdc"
@@ -473,7 +473,7 @@ def test_cdc_tasks_and_unusable_targets_fail_with_a_clear_message(
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     task = wait_for_end(dms, arn, timeout=30)
     assert task["Status"] == "failed"
-    assert "captures changes to postgres" in task["LastFailureMessage"], task
+    assert "PreserveTransactions and CdcPath are not supported" in task["LastFailureMessage"], task
 
     # An unreachable source: the task fails in DMS's words, without the password.
     dead = dms.create_endpoint(

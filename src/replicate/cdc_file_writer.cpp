@@ -1,0 +1,465 @@
+#include "replicate/cdc_file_writer.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <set>
+#include <system_error>
+#include <utility>
+
+namespace dagster_dms::replicate {
+
+namespace {
+
+constexpr std::uint32_t kBoolOid = 16;
+constexpr std::uint32_t kTimestampOid = 1114;
+constexpr std::uint32_t kTimestampTzOid = 1184;
+constexpr std::int64_t kPgEpochDays = 10957;  // 1970-01-01 to 2000-01-01
+constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000;
+
+// Days since 1970-01-01 for a proleptic Gregorian date, and back (H. Hinnant's algorithms).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+struct Civil {
+  std::int64_t year;
+  unsigned month, day;
+};
+
+Civil civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
+}
+
+// Microseconds since 1970-01-01 UTC split into a civil date and the time of day.
+struct Broken {
+  Civil date;
+  std::int64_t micros_of_day;
+};
+
+Broken break_down(std::int64_t unix_micros) {
+  std::int64_t days = unix_micros / kMicrosPerDay;
+  std::int64_t rest = unix_micros % kMicrosPerDay;
+  if (rest < 0) rest += kMicrosPerDay, --days;
+  return {civil_from_days(days), rest};
+}
+
+bool digits(std::string_view text, std::size_t at, std::size_t count, int& out) {
+  if (at + count > text.size()) return false;
+  const auto* first = text.data() + at;
+  const auto [end, error] = std::from_chars(first, first + count, out);
+  return error == std::errc() && end == first + count;
+}
+
+// `YYYY-MM-DD HH:MM:SS[.ffffff]` at the start of `text`: microseconds since 1970 (as if UTC)
+// and how many characters it took.
+std::optional<std::pair<std::int64_t, std::size_t>> parse_iso_timestamp(std::string_view text) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  if (!digits(text, 0, 4, y) || text.size() < 19 || text[4] != '-' || !digits(text, 5, 2, mo) ||
+      text[7] != '-' || !digits(text, 8, 2, d) || text[10] != ' ' || !digits(text, 11, 2, h) ||
+      text[13] != ':' || !digits(text, 14, 2, mi) || text[16] != ':' || !digits(text, 17, 2, s)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  std::size_t at = 19;
+  std::int64_t fraction = 0;
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    int scale = 0;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
+      if (scale < 6) fraction = fraction * 10 + (text[at] - '0'), ++scale;
+      ++at;
+    }
+    if (scale == 0) return std::nullopt;
+    for (; scale < 6; ++scale) fraction *= 10;
+  }
+  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const std::int64_t seconds = (days * 86400) + h * 3600 + mi * 60 + s;
+  return std::make_pair(seconds * 1000000 + fraction, at);
+}
+
+std::string format_unix_micros(std::int64_t unix_micros) {
+  const auto [date, micros] = break_down(unix_micros);
+  const auto seconds = micros / 1000000;
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}", date.year, date.month, date.day,
+                     seconds / 3600, seconds / 60 % 60, seconds % 60, micros % 1000000);
+}
+
+// A file descriptor closed on every path.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+void write_durably(const std::filesystem::path& path, const std::string& content) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw_errno("cannot create", path);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const auto n = ::write(fd.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("cannot write", path);
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) throw_errno("cannot fsync", path);
+  if (::close(fd.release()) != 0) throw_errno("cannot close", path);
+}
+
+// A rename is durable once the folder holding the new name is.
+void sync_folder(const std::filesystem::path& folder) {
+  Fd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno("cannot open", folder);
+  if (::fsync(fd.get()) != 0) throw_errno("cannot fsync", folder);
+}
+
+// Creates a table's folder so that it survives a crash: each new folder's parent is fsync'd.
+void create_folder_durably(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> created;
+  for (auto path = folder; !path.empty() && !std::filesystem::exists(path);
+       path = path.parent_path()) {
+    created.push_back(path);
+  }
+  std::filesystem::create_directories(folder);
+  for (const auto& path : created) sync_folder(path.parent_path());
+}
+
+bool is_table_file(const std::string& name) {
+  return name.ends_with(".csv") && (name.starts_with("LOAD") || cdc_file_end_lsn(name).has_value());
+}
+
+}  // namespace
+
+std::string cdc_file_name(std::int64_t commit_time, Lsn end_lsn, unsigned part) {
+  const auto unix_micros = commit_time + kPgEpochDays * kMicrosPerDay;
+  const auto [date, micros] = break_down(unix_micros);
+  const auto millis = micros / 1000;
+  const auto seconds = millis / 1000;
+  auto name =
+      fmt::format("{:04}{:02}{:02}-{:02}{:02}{:02}{:03}-{:016X}", date.year, date.month, date.day,
+                  seconds / 3600, seconds / 60 % 60, seconds % 60, millis % 1000, end_lsn);
+  // `_` sorts after the `.` of the first part's name, so names stay in change order.
+  if (part > 1) name += fmt::format("_{:04}", part);
+  return name + ".csv";
+}
+
+std::optional<Lsn> cdc_file_end_lsn(std::string_view name) {
+  // 8 date digits, '-', 9 time digits, '-', 16 hex digits, optional _part, ".csv".
+  if (!name.ends_with(".csv") || name.size() < 39) return std::nullopt;
+  for (std::size_t i = 0; i < 18; ++i) {
+    const bool dash = i == 8;
+    if (dash ? name[i] != '-' : (name[i] < '0' || name[i] > '9')) return std::nullopt;
+  }
+  if (name[18] != '-') return std::nullopt;
+  Lsn lsn = 0;
+  const auto* first = name.data() + 19;
+  const auto [end, error] = std::from_chars(first, first + 16, lsn, 16);
+  if (error != std::errc() || end != first + 16) return std::nullopt;
+  const auto rest = name.substr(35, name.size() - 35 - 4);
+  if (!rest.empty()) {
+    unsigned part = 0;
+    if (rest[0] != '_' || rest.size() < 2) return std::nullopt;
+    const auto [part_end, part_error] =
+        std::from_chars(rest.data() + 1, rest.data() + rest.size(), part);
+    if (part_error != std::errc() || part_end != rest.data() + rest.size()) return std::nullopt;
+  }
+  return lsn;
+}
+
+std::string format_commit_timestamp(std::int64_t commit_time) {
+  return format_unix_micros(commit_time + kPgEpochDays * kMicrosPerDay);
+}
+
+std::string cdc_file_value(std::uint32_t type_oid, std::string_view text) {
+  switch (type_oid) {
+    case kBoolOid:
+      return text == "t" ? "true" : text == "f" ? "false" : std::string(text);
+    case kTimestampOid: {
+      const auto parsed = parse_iso_timestamp(text);
+      if (!parsed || parsed->second != text.size()) return std::string(text);
+      return format_unix_micros(parsed->first);
+    }
+    case kTimestampTzOid: {
+      // The walsender prints timestamptz in its TimeZone: `...[.ffffff]+HH[:MM[:SS]]`.
+      const auto parsed = parse_iso_timestamp(text);
+      if (!parsed) return std::string(text);
+      auto rest = text.substr(parsed->second);
+      if (rest.size() < 3 || (rest[0] != '+' && rest[0] != '-')) return std::string(text);
+      const int sign = rest[0] == '-' ? -1 : 1;
+      int hours = 0, minutes = 0, seconds = 0;
+      if (!digits(rest, 1, 2, hours)) return std::string(text);
+      std::size_t at = 3;
+      if (at < rest.size() && (rest[at] != ':' || !digits(rest, at + 1, 2, minutes))) {
+        return std::string(text);
+      }
+      at += at < rest.size() ? 3 : 0;
+      if (at < rest.size() && (rest[at] != ':' || !digits(rest, at + 1, 2, seconds))) {
+        return std::string(text);
+      }
+      at += at < rest.size() ? 3 : 0;
+      if (at != rest.size()) return std::string(text);
+      const std::int64_t offset = sign * ((hours * 3600) + (minutes * 60) + seconds);
+      return format_unix_micros(parsed->first - offset * 1000000);
+    }
+    default:
+      return std::string(text);
+  }
+}
+
+CdcRowPolicy cdc_row_policy(const FileTarget& target) {
+  CdcRowPolicy policy;
+  if (target.cdc_inserts_only || target.cdc_inserts_and_updates) {
+    // Filtered files carry the Op column only when IncludeOpForFullLoad asks for it.
+    policy.write_op = target.include_op_for_full_load;
+    policy.keep_deletes = false;
+    policy.keep_updates = !target.cdc_inserts_only;
+  }
+  return policy;
+}
+
+CdcFileWriter::CdcFileWriter(const FileTarget& target, const std::vector<TablePlan>& plans,
+                             bool resuming)
+    : target_(target), plans_(plans), policy_(cdc_row_policy(target)), on_disk_(plans.size(), 0) {
+  for (std::size_t i = 0; i < plans_.size(); ++i) {
+    std::error_code error;
+    const auto folder = table_folder(target_, plans_[i].target);
+    std::vector<std::filesystem::path> unfinished;
+    for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+      const auto name = entry.path().filename().string();
+      // A file a crashed run did not finish; its changes were never confirmed.
+      if (name.starts_with(".") && name.ends_with(".part") &&
+          cdc_file_end_lsn(std::string_view(name).substr(1, name.size() - 6))) {
+        unfinished.push_back(entry.path());
+      }
+      const auto lsn = cdc_file_end_lsn(name);
+      if (lsn && resuming) on_disk_[i] = std::max(on_disk_[i], *lsn);
+    }
+    for (const auto& path : unfinished) std::filesystem::remove(path, error);
+  }
+}
+
+std::optional<std::size_t> CdcFileWriter::on_relation(const pgoutput::Relation& relation) {
+  relations_.erase(relation.id);
+  const QualifiedName name{relation.schema, relation.name};
+  const auto it = std::find_if(plans_.begin(), plans_.end(),
+                               [&](const TablePlan& plan) { return plan.source == name; });
+  if (it == plans_.end()) return std::nullopt;
+  Binding bound;
+  bound.plan = static_cast<std::size_t>(it - plans_.begin());
+  bound.has_key = !it->primary_key.empty();
+  for (const auto& column : relation.columns) {
+    const auto mapped =
+        std::find_if(it->columns.begin(), it->columns.end(),
+                     [&](const MappedColumn& c) { return c.source.name == column.name; });
+    bound.targets.push_back(mapped == it->columns.end() ? std::string() : mapped->target_name);
+    bound.types.push_back(column.type_oid);
+  }
+  relations_[relation.id] = std::move(bound);
+  return relations_[relation.id].plan;
+}
+
+const CdcFileWriter::Binding* CdcFileWriter::binding(std::uint32_t relation) const {
+  const auto it = relations_.find(relation);
+  return it == relations_.end() ? nullptr : &it->second;
+}
+
+void CdcFileWriter::begin(const pgoutput::Begin& begin) {
+  transaction_.clear();
+  transaction_final_ = begin.final_lsn;
+  transaction_time_ = begin.commit_time;
+  transaction_timestamp_.clear();
+  if (!target_.timestamp_column_name.empty()) {
+    transaction_timestamp_ = format_commit_timestamp(begin.commit_time);
+  }
+}
+
+void CdcFileWriter::add_row(const Binding& bound, char op, const pgoutput::Tuple& row,
+                            const pgoutput::Tuple* fallback) {
+  std::vector<std::string> columns;
+  std::vector<std::optional<std::string>> fields;
+  if (policy_.write_op) {
+    columns.emplace_back("Op");
+    fields.emplace_back(std::string(1, op));
+  }
+  for (std::size_t i = 0; i < bound.targets.size(); ++i) {
+    if (bound.targets[i].empty()) continue;
+    columns.push_back(bound.targets[i]);
+    const pgoutput::TupleValue* value = i < row.size() ? &row[i] : nullptr;
+    // An unchanged TOASTed value is not sent; the old row has it under REPLICA IDENTITY FULL.
+    if (value != nullptr && value->kind == pgoutput::ValueKind::kUnchangedToast) {
+      value = fallback != nullptr && i < fallback->size() ? &(*fallback)[i] : nullptr;
+    }
+    if (value == nullptr || value->kind != pgoutput::ValueKind::kText) {
+      fields.emplace_back(std::nullopt);
+    } else {
+      fields.emplace_back(cdc_file_value(bound.types[i], value->text));
+    }
+  }
+  if (!target_.timestamp_column_name.empty()) {
+    columns.push_back(target_.timestamp_column_name);
+    fields.emplace_back(transaction_timestamp_);
+  }
+  auto& table = transaction_[bound.plan];
+  if (table.segments.empty() || table.segments.back().columns != columns) {
+    table.segments.push_back(Segment{std::move(columns), {}});
+  }
+  const auto line = encode_csv_row(fields, target_.csv);
+  table.segments.back().rows += line;
+  table.bytes += line.size();
+}
+
+std::optional<std::size_t> CdcFileWriter::apply(const pgoutput::Insert& change) {
+  const auto* bound = binding(change.relation);
+  if (bound == nullptr) return std::nullopt;
+  add_row(*bound, 'I', change.new_tuple, nullptr);
+  return bound->plan;
+}
+
+std::optional<std::size_t> CdcFileWriter::apply(const pgoutput::Update& change) {
+  const auto* bound = binding(change.relation);
+  if (bound == nullptr || !bound->has_key || !policy_.keep_updates) return std::nullopt;
+  add_row(*bound, 'U', change.new_tuple, change.old_kind == 'O' ? &change.old_tuple : nullptr);
+  return bound->plan;
+}
+
+std::optional<std::size_t> CdcFileWriter::apply(const pgoutput::Delete& change) {
+  const auto* bound = binding(change.relation);
+  if (bound == nullptr || !bound->has_key || !policy_.keep_deletes) return std::nullopt;
+  // The old key (default replica identity: other columns empty) or the whole old row (FULL).
+  add_row(*bound, 'D', change.old_tuple, nullptr);
+  return bound->plan;
+}
+
+std::vector<std::size_t> CdcFileWriter::apply(const pgoutput::Truncate& change) {
+  std::vector<std::size_t> out;
+  for (const auto relation : change.relations) {
+    const auto* bound = binding(relation);
+    if (bound == nullptr) continue;
+    transaction_[bound->plan] = TableRows{true, {}, 0};
+    out.push_back(bound->plan);
+  }
+  return out;
+}
+
+void CdcFileWriter::commit(Lsn end_lsn) {
+  auto transaction = std::move(transaction_);
+  transaction_.clear();
+  for (auto& [plan, rows] : transaction) {
+    // Already in the table's files before a crash: the replay leaves it out.
+    if (on_disk_[plan] > transaction_final_) continue;
+    auto& batched = batch_[plan];
+    if (rows.truncated) {
+      batched = std::move(rows);
+      continue;
+    }
+    for (auto& segment : rows.segments) {
+      if (!batched.segments.empty() && batched.segments.back().columns == segment.columns) {
+        batched.segments.back().rows += segment.rows;
+      } else {
+        batched.segments.push_back(std::move(segment));
+      }
+    }
+    batched.bytes += rows.bytes;
+  }
+  if (batch_.empty()) {
+    // Nothing waits to be written: this transaction is as durable as it will ever be.
+    durable_ = end_lsn;
+    return;
+  }
+  if (!batch_started_) batch_started_ = std::chrono::steady_clock::now();
+  batch_end_ = end_lsn;
+  batch_time_ = transaction_time_;
+}
+
+void CdcFileWriter::rollback() noexcept {
+  transaction_.clear();
+}
+
+void CdcFileWriter::flush(bool force) {
+  if (batch_.empty()) return;
+  const bool full = std::any_of(batch_.begin(), batch_.end(), [&](const auto& entry) {
+    return entry.second.bytes >= target_.cdc_min_file_size_kb * 1024;
+  });
+  const bool old =
+      batch_started_ && std::chrono::steady_clock::now() - *batch_started_ >=
+                            std::chrono::seconds(target_.cdc_max_batch_interval_seconds);
+  if (force || full || old) write_batch();
+}
+
+void CdcFileWriter::write_batch() {
+  last_name_time_ = std::max(last_name_time_, batch_time_);
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> renames;
+  std::set<std::filesystem::path> folders;
+  for (auto& [plan, rows] : batch_) {
+    const auto folder = table_folder(target_, plans_[plan].target);
+    if (rows.truncated) {
+      std::error_code error;
+      if (std::filesystem::is_directory(folder, error)) {
+        std::vector<std::filesystem::path> doomed;
+        for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+          if (is_table_file(entry.path().filename().string())) doomed.push_back(entry.path());
+        }
+        for (const auto& path : doomed) std::filesystem::remove(path);
+        sync_folder(folder);
+        std::filesystem::remove(folder, error);  // only when nothing else is in it
+      }
+    }
+    unsigned part = 0;
+    for (const auto& segment : rows.segments) {
+      if (segment.rows.empty()) continue;
+      create_folder_durably(folder);
+      const auto name = cdc_file_name(last_name_time_, batch_end_, ++part);
+      const auto temporary = folder / ("." + name + ".part");
+      std::string content;
+      if (target_.csv.add_column_name) {
+        const std::vector<std::optional<std::string>> header(segment.columns.begin(),
+                                                             segment.columns.end());
+        content = encode_csv_row(header, target_.csv);
+      }
+      content += segment.rows;
+      write_durably(temporary, content);
+      renames.emplace_back(temporary, folder / name);
+      folders.insert(folder);
+    }
+  }
+  for (const auto& [from, to] : renames) std::filesystem::rename(from, to);
+  for (const auto& folder : folders) sync_folder(folder);
+  for (const auto& [plan, rows] : batch_) {
+    if (!rows.segments.empty()) on_disk_[plan] = std::max(on_disk_[plan], batch_end_);
+  }
+  batch_.clear();
+  batch_started_.reset();
+  durable_ = batch_end_;
+}
+
+}  // namespace dagster_dms::replicate

@@ -1,0 +1,262 @@
+"""Source column DDL (ADD/DROP COLUMN) reaching a PostgreSQL target during CDC, in order with
+the data, per ChangeProcessingDdlHandlingPolicy; what dms-local does not replicate is counted
+and logged. Driven by boto3 against dms-local and real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
+from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
+from test_dms_local_full_load import create_instance, create_pg_endpoint, describe_task, wait_until
+
+SCHEMA_SQL = """
+CREATE SCHEMA app;
+CREATE TABLE app.items (id integer PRIMARY KEY, name text, qty integer);
+INSERT INTO app.items SELECT g, 'item ' || g, g FROM generate_series(1, 100) g;
+"""
+
+MAPPINGS = json.dumps(
+    {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "rule-name": "app",
+                "object-locator": {"schema-name": "app", "table-name": "%"},
+                "rule-action": "include",
+            }
+        ]
+    }
+)
+
+
+@pytest.fixture(name="databases")
+def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
+    made: list[str] = []
+    yield made
+    for name in made:
+        # A test that failed before deleting its task leaves a slot, which blocks DROP DATABASE.
+        pg_cluster.psql(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            f"WHERE database = '{name}'"
+        )
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture()
+def server(
+    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
+) -> Iterator[DmsLocal]:
+    """dms-local with its real data plane; it ends before the databases are dropped."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    binary = dms_local_binary()
+    if binary is None:
+        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
+    instance = DmsLocal(binary, tmp_path / "state", [*FAST_ARGS, "--metrics-interval-ms", "200"])
+    instance.start()
+    try:
+        yield instance
+    finally:
+        if instance.process is not None:
+            assert instance.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+
+
+def setup_task(
+    server: DmsLocal, cluster: PgCluster, source: str, target: str, policy: dict[str, bool]
+) -> tuple[Any, str]:
+    dms = client(server, "dms")
+    settings = {
+        "Logging": {"EnableLogging": True},
+        "ChangeProcessingDdlHandlingPolicy": policy,
+    }
+    arn = dms.create_replication_task(
+        ReplicationTaskIdentifier="ddl",
+        SourceEndpointArn=create_pg_endpoint(dms, cluster, "src", "source", source),
+        TargetEndpointArn=create_pg_endpoint(dms, cluster, "dst", "target", target),
+        ReplicationInstanceArn=create_instance(dms),
+        MigrationType="full-load-and-cdc",
+        TableMappings=MAPPINGS,
+        ReplicationTaskSettings=json.dumps(settings),
+    )["ReplicationTask"]["ReplicationTaskArn"]
+    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    wait_replicating(dms, arn)
+    return dms, str(arn)
+
+
+def columns(cluster: PgCluster, db: str) -> list[str]:
+    out = cluster.psql(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'app.items'::regclass "
+        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        db,
+    )
+    return out.split()
+
+
+def in_sync(cluster: PgCluster, source: str, target: str) -> bool:
+    return cluster.table_checksum(source, "app.items") == cluster.table_checksum(
+        target, "app.items"
+    )
+
+
+def items_statistics(dms: Any, arn: str) -> dict[str, Any]:
+    answer = dms.describe_table_statistics(ReplicationTaskArn=arn)["TableStatistics"]
+    return dict(next(t for t in answer if t["TableName"] == "items"))
+
+
+def wait_for_ddls(dms: Any, arn: str, ddls: int, applied: int) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    def counted() -> bool:
+        seen.update(items_statistics(dms, arn))
+        return bool(seen["Ddls"] == ddls and seen["AppliedDdls"] == applied)
+
+    wait_until(counted, timeout=10)
+    return seen
+
+
+def task_log(server: DmsLocal, arn: str) -> list[str]:
+    logs = client(server, "logs")
+    events = logs.get_log_events(
+        logGroupName="dms-tasks-local",
+        logStreamName=f"dms-task-{arn.rsplit(':', 1)[1]}",
+        startFromHead=True,
+    )["events"]
+    return [str(e["message"]) for e in events]
+
+
+def test_add_and_drop_column_reach_the_target_in_order(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "ddl_order_source", SCHEMA_SQL)
+    target = make_db(pg_cluster, databases, "ddl_order_target", "")
+    dms, arn = setup_task(server, pg_cluster, source, target, {})
+    pg_cluster.psql(
+        "INSERT INTO app.items VALUES (1001, 'before', 1);\n"
+        # Rows on both sides of the DDL in one transaction.
+        "BEGIN; INSERT INTO app.items VALUES (1002, 'same txn', 2);"
+        " ALTER TABLE app.items ADD COLUMN city varchar(20);"
+        " INSERT INTO app.items VALUES (1003, 'after', 3, 'Oslo'); COMMIT;\n"
+        "UPDATE app.items SET city = 'Rome' WHERE id <= 10;\n"
+        "ALTER TABLE app.items DROP COLUMN qty;\n"
+        "INSERT INTO app.items VALUES (1004, 'no qty', 'Paris');\n",
+        source,
+    )
+    wait_until(lambda: in_sync(pg_cluster, source, target), timeout=30)
+    assert columns(pg_cluster, target) == ["id", "name", "city"]
+    assert "character varying(20)" in pg_cluster.psql(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'app.items'::regclass AND attname = 'city'",
+        target,
+    )
+    wait_for_ddls(dms, arn, 2, 2)
+
+    # A DDL while the task is stopped reaches the target after resume-processing.
+    stop(dms, arn)
+    pg_cluster.psql(
+        "ALTER TABLE app.items ADD COLUMN note text;\n"
+        "UPDATE app.items SET note = 'n' || id WHERE id > 1000;\n",
+        source,
+    )
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
+    wait_until(lambda: in_sync(pg_cluster, source, target), timeout=30)
+    assert columns(pg_cluster, target) == ["id", "name", "city", "note"]
+    wait_for_ddls(dms, arn, 3, 3)
+    lines = task_log(server, arn)
+    assert any(
+        "[TARGET_APPLY    ]I:" in m and 'ADD COLUMN "city" character varying(20)' in m
+        for m in lines
+    ), lines
+    assert any('DROP COLUMN "qty"' in m for m in lines), lines
+    stop(dms, arn)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(pg_cluster) == []
+
+
+def test_policy_off_counts_the_ddl_without_applying_it(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "ddl_off_source", SCHEMA_SQL)
+    target = make_db(pg_cluster, databases, "ddl_off_target", "")
+    policy = {"HandleSourceTableAltered": False, "HandleSourceTableTruncated": False}
+    dms, arn = setup_task(server, pg_cluster, source, target, policy)
+    pg_cluster.psql(
+        "ALTER TABLE app.items ADD COLUMN city text;\n"
+        "INSERT INTO app.items VALUES (1001, 'new', 1, 'Oslo');\n",
+        source,
+    )
+    wait_until(
+        lambda: pg_cluster.psql("SELECT name FROM app.items WHERE id = 1001", target) == "new\n",
+        timeout=30,
+    )
+    assert columns(pg_cluster, target) == ["id", "name", "qty"]
+    stats = wait_for_ddls(dms, arn, 1, 0)
+    assert stats["AppliedInserts"] == 1, stats
+    lines = task_log(server, arn)
+    assert any(
+        "[TARGET_APPLY    ]W:" in m
+        and "'app'.'items'" in m
+        and "HandleSourceTableAltered is false" in m
+        for m in lines
+    ), lines
+
+    # A truncate is counted and logged, and the target keeps its rows.
+    pg_cluster.psql(
+        "TRUNCATE app.items;\nINSERT INTO app.items VALUES (1002, 'after', 2, NULL);\n", source
+    )
+    wait_until(
+        lambda: pg_cluster.psql("SELECT count(*) FROM app.items WHERE id = 1002", target) == "1\n",
+        timeout=30,
+    )
+    assert pg_cluster.psql("SELECT count(*) FROM app.items", target) == "102\n"
+    wait_for_ddls(dms, arn, 2, 0)
+    assert any("HandleSourceTableTruncated is false" in m for m in task_log(server, arn))
+    stop(dms, arn)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+
+
+def test_type_changes_apply_and_renames_lose_nothing(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "ddl_unsup_source", SCHEMA_SQL)
+    target = make_db(pg_cluster, databases, "ddl_unsup_target", "")
+    dms, arn = setup_task(server, pg_cluster, source, target, {})
+    # A first change makes the stream describe the table, so its column types are known.
+    pg_cluster.psql("UPDATE app.items SET qty = 0 WHERE id = 1;", source)
+    wait_until(
+        lambda: pg_cluster.psql("SELECT qty FROM app.items WHERE id = 1", target) == "0\n",
+        timeout=30,
+    )
+    pg_cluster.psql(
+        "ALTER TABLE app.items ALTER COLUMN qty TYPE bigint;\n"
+        "ALTER TABLE app.items RENAME COLUMN name TO title;\n"
+        "INSERT INTO app.items VALUES (1001, 'renamed', 5000000000);\n",
+        source,
+    )
+    # The old column stays on the target (a rename may be a drop plus an add); the row arrives
+    # with its value in the new column.
+    wait_until(
+        lambda: (
+            pg_cluster.psql("SELECT title FROM app.items WHERE id = 1001", target, check=False)
+            == "renamed\n"
+        ),
+        timeout=30,
+    )
+    assert columns(pg_cluster, target) == ["id", "name", "qty", "title"]
+    assert pg_cluster.psql("SELECT qty FROM app.items WHERE id = 1001", target) == "5000000000\n"
+    # The type change and the added name are applied; the dropped name is counted, not applied.
+    wait_for_ddls(dms, arn, 3, 2)
+    lines = task_log(server, arn)
+    assert any('ALTER COLUMN "qty" TYPE bigint' in m for m in lines), lines
+    assert any("cannot tell a RENAME COLUMN" in m and '"title"' in m for m in lines), lines
+    stop(dms, arn)
+    dms.delete_replication_task(ReplicationTaskArn=arn)
