@@ -381,6 +381,7 @@ class Engine {
       start_ = *request_.resume_from;
       log("SOURCE_CAPTURE", fmt::format("Resuming replication slot '{}' from position {}.",
                                         request_.slot, format_lsn(start_)));
+      observer_.on_capturing();
       return stream;
     }
     if (keep_slot_) {
@@ -388,6 +389,7 @@ class Engine {
       log("SOURCE_CAPTURE", fmt::format("Starting replication slot '{}' at CdcStartPosition {}.",
                                         request_.slot, format_lsn(start_)));
       observer_.on_checkpoint(start_);
+      observer_.on_capturing();
       return stream;
     }
     const auto slot = stream.create_slot(request_.slot, request_.full_load);
@@ -399,6 +401,7 @@ class Engine {
       if (!check_start_position(start_)) return std::nullopt;
       start_ = *request_.start_position;
     }
+    observer_.on_capturing();
     if (request_.full_load) {
       FullLoadRequest load = request_.load;
       load.source_snapshot = slot.snapshot_name;

@@ -27,6 +27,9 @@ struct CdcMetrics {
 // Receives a CDC run's events; like FullLoadObserver, calls never overlap.
 class CdcObserver : public FullLoadObserver {
  public:
+  // The slot holds the run's position: every change committed from now on will be replicated.
+  // Until then a change could be missed, so the task is not yet shown `running`.
+  virtual void on_capturing() {}
   // The full load (when the run has one) ended; kFinished means replication starts next.
   virtual void on_full_load_done(const FullLoadResult& /*result*/) {}
   // Every table with its full-load and change counters.

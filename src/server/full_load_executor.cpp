@@ -275,6 +275,8 @@ class Reporter final : public rep::CdcObserver {
     callbacks_->on_checkpoint(rep::recovery_checkpoint(confirmed));
   }
 
+  void on_capturing() override { callbacks_->on_running(); }
+
   void on_cdc_metrics(const rep::CdcMetrics& metrics) override {
     if (options_.telemetry == nullptr) return;
     auto& telemetry = *options_.telemetry;

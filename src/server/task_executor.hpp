@@ -43,6 +43,10 @@ class TaskCallbacks {
   virtual void on_failed(const std::string& message) = 0;
   // The run ended because stop() asked it to.
   virtual void on_stopped() = 0;
+  // The run is under way. Runs that capture changes (cdc, full-load-and-cdc) stay `starting`
+  // until they call this, once their slot holds a position: a change committed while the task
+  // already showed `running` must never be missed. Other runs are `running` from their start.
+  virtual void on_running() {}
   // CDC: every change up to this point is committed on the target. Stored as the task's
   // RecoveryCheckpoint (`checkpoint:V1#...`), where resume-processing continues.
   virtual void on_checkpoint(const std::string& /*recovery_checkpoint*/) {}

@@ -18,6 +18,13 @@ nlohmann::json& stats_of(Record& record) {
   return stats;
 }
 
+// Whether the data plane has the task's current run: from begin_run on, whatever the status
+// shows (a CDC run is still `starting` until its slot holds a position).
+bool executing(const Record& record) {
+  const auto run_id = record.internal.value("run_id", std::int64_t{0});
+  return record.internal.value("executing_run", std::int64_t{-1}) == run_id;
+}
+
 }  // namespace
 
 // Routes a run's reports to the service, tagged with the run they belong to so reports of an
@@ -53,6 +60,12 @@ class RunCallbacks final : public TaskCallbacks {
   }
   void on_failed(const std::string& message) override { end(kStopFatal, "failed", message); }
   void on_stopped() override { end(kStopNormal, "stopped", std::nullopt); }
+
+  void on_running() override {
+    service_.apply_report(task_arn_, run_id_, [&](Record& record) {
+      if (record.doc.value("Status", "") == "starting") record.doc["Status"] = "running";
+    });
+  }
 
   void on_checkpoint(const std::string& recovery_checkpoint) override {
     service_.apply_report(task_arn_, run_id_, [&](Record& record) {
@@ -171,11 +184,24 @@ void DmsService::begin_run(const std::string& task_arn, std::int64_t run_id) {
       return;
     }
     if (status != "starting") return;
-    record->doc["Status"] = "running";
+    // A run that captures changes shows `running` once its slot holds a position (on_running).
+    const auto migration = record->doc.value("MigrationType", "full-load");
+    if (migration != "cdc" && migration != "full-load-and-cdc") record->doc["Status"] = "running";
+    record->internal["executing_run"] = run_id;
     store_.update(ResourceKind::kTask, *record);
     run = task_run_of(*record);
   }
   executor_.start(run, std::make_shared<RunCallbacks>(*this, task_arn, run_id));
+  // A StopReplicationTask between the unlock above and the start reached an executor that did
+  // not know the run yet, which ignores it: ask again now that it does.
+  bool stop_again = false;
+  {
+    const std::lock_guard lock(mutex_);
+    const auto record = store_.find_by_arn(ResourceKind::kTask, task_arn);
+    stop_again = record && record->internal.value("run_id", std::int64_t{0}) == run_id &&
+                 record->doc.value("Status", "") == "stopping";
+  }
+  if (stop_again) executor_.stop(task_arn);
 }
 
 std::string DmsService::source_engine_of(const Record& task) {
@@ -240,7 +266,7 @@ nlohmann::json DmsService::stop_task(const RequestContext& context, const nlohma
   }
   record.doc["Status"] = "stopping";
   store_.update(ResourceKind::kTask, record);
-  if (status == "running") {
+  if (executing(record)) {
     const auto arn = record.arn;
     after_unlock([this, arn] { executor_.stop(arn); });
   }
@@ -280,7 +306,7 @@ void DmsService::shutdown() {
       for (auto& record : store_.list_all(ResourceKind::kTask)) {
         const auto status = record.doc.value("Status", "");
         if (status != "starting" && status != "running" && status != "stopping") continue;
-        if (status == "running" || status == "stopping") running.push_back(record.arn);
+        if (executing(record)) running.push_back(record.arn);
         record.doc["Status"] = "stopped";
         record.doc["StopReason"] = kStopNormal;
         stats_of(record)["StopDate"] = now_json();

@@ -205,14 +205,17 @@ def test_changes_during_the_load_are_applied_after_it(
     )
     assert lock.stdin is not None
     try:
-        lock.stdin.write("BEGIN; LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE;\n")
+        # SHARE blocks the load's writes. Not ACCESS EXCLUSIVE: that lock takes a transaction id,
+        # and a logical slot in the same cluster only reaches its consistent point once every
+        # transaction with one has ended.
+        lock.stdin.write("BEGIN; LOCK TABLE app.items IN SHARE MODE;\n")
         lock.stdin.flush()
         wait_until(
             lambda: (
                 "t"
                 in pg_cluster.psql(
                     "SELECT count(*) > 0 FROM pg_locks WHERE mode = "
-                    "'AccessExclusiveLock' AND relation IS NOT NULL",
+                    "'ShareLock' AND relation IS NOT NULL",
                     target,
                 )
             ),
@@ -221,7 +224,9 @@ def test_changes_during_the_load_are_applied_after_it(
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
         )
-        wait_until(lambda: len(slots(pg_cluster)) == 1, timeout=30)
+        # `running` once the slot holds the position the load's snapshot ends at.
+        wait_until(lambda: describe_task(dms, arn)["Status"] == "running", timeout=30)
+        assert len(slots(pg_cluster)) == 1
         pg_cluster.psql(CHANGES_SQL.format(lo=5000, hi=5100, k=1), source)
         loading = describe_task(dms, arn)
         assert loading["Status"] == "running" and "RecoveryCheckpoint" not in loading, loading
