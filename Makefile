@@ -70,7 +70,9 @@ clean:
 	rm -rf build
 
 # Benchmarks on dms-local and throw-away PostgreSQL clusters; writes docs/benchmarks.md (not part
-# of `make test`: minutes of work). Sizes: BENCH_* variables, see bench/run.py.
+# of `make test`: about 40 minutes on two cores). BENCH_PARTS=4 (or 3,4,5) measures only those
+# parts and keeps the others' last figures from build/bench. Sizes: BENCH_* variables, see
+# bench/run.py.
 bench: bootstrap
 	PYTHONPATH=bench $(PYTHON) bench/run.py
 

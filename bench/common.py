@@ -1,12 +1,14 @@
 """Shared pieces of the benchmarks: the machine description, a dms-local process, its fault
-counters, and a peak-memory poller."""
+counters, a peak-memory poller, per-process CPU time, and the median-and-spread of repeated runs."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -22,6 +24,38 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return int(value) if value else default
+
+
+def env_ints(name: str, default: list[int]) -> list[int]:
+    """A comma-separated list of integers (BENCH_ROWS=1000000,10000000)."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return [int(part) for part in value.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise SystemExit(f"{name}={value!r}: expected integers separated by commas") from None
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, minimum and maximum of repeated runs: the figure and how far the runs strayed."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def percentile(ordered: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list (p99 of 100 values is the 99th)."""
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the command name: state is field 3, utime field 14 and stime field 15 (proc(5)).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> str:
@@ -48,8 +82,7 @@ def machine() -> dict[str, Any]:
         pass
     pg = ""
     try:
-        sys.path.append(str(REPO_ROOT / "tests" / "python"))
-        from pg_cluster import find_bindir
+        from dagster_dms.testing.postgres import find_bindir
 
         out = subprocess.run(
             [str(find_bindir() / "postgres"), "--version"], capture_output=True, text=True
