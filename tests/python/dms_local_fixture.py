@@ -6,10 +6,11 @@ fixture of the same name."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,19 +96,40 @@ FAST_ARGS = [
 def dms_local_fixture(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[DmsLocal]:
-    # dms-local's default key pair (the local-emulator convention).
+    with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--test-executor", "hold"]) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: Sequence[str]
+) -> Iterator[DmsLocal]:
+    """A dms-local on `args` with its state under `tmp_path` and its default key pair (and
+    region) in the environment; leaving the block stops it, which must exit cleanly."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     binary = dms_local_binary()
     if binary is None:
         raise RuntimeError("dms-local is not built: run `make bootstrap` or set DMS_LOCAL=/path")
-    server = DmsLocal(binary, tmp_path / "state", [*FAST_ARGS, "--test-executor", "hold"])
+    server = DmsLocal(binary, tmp_path / "state", list(args))
     server.start()
     try:
         yield server
     finally:
         if server.process is not None:
             assert server.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+
+
+def drop_databases(cluster: Any, names: Sequence[str]) -> None:
+    """Drops the databases a test made on `cluster` (a PgCluster), with any replication slot a
+    failed test left in them: a slot blocks DROP DATABASE."""
+    for name in names:
+        cluster.psql(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+            f"WHERE database = '{name}'"
+        )
+        cluster.drop_database(name)
 
 
 def boto3_dms(url: str, *, max_attempts: int = 1) -> Any:

@@ -20,7 +20,13 @@ import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
-from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, dms_local_binary
+from dms_local_fixture import (
+    FAST_ARGS,
+    DmsLocal,
+    boto3_dms,
+    drop_databases,
+    serving,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SCHEMA_SQL = """
@@ -72,13 +78,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) ->
 def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
-    for name in made:
-        # A test that failed before deleting its task leaves a slot, which blocks DROP DATABASE.
-        pg_cluster.psql(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            f"WHERE database = '{name}'"
-        )
-        pg_cluster.drop_database(name)
+    drop_databases(pg_cluster, made)
 
 
 @pytest.fixture
@@ -86,19 +86,10 @@ def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
 ) -> Iterator[DmsLocal]:
     """dms-local with its data plane; it ends before the databases are dropped."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    binary = dms_local_binary()
-    if binary is None:
-        raise RuntimeError("dms-local is not built: run `make bootstrap` or set DMS_LOCAL=/path")
-    args = [*FAST_ARGS, "--metrics-interval-ms", str(METRICS_INTERVAL_MS)]
-    instance = DmsLocal(binary, tmp_path / "state", args)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        if instance.process is not None:
-            assert instance.stop() == 0
+    with serving(
+        tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(METRICS_INTERVAL_MS)]
+    ) as server:
+        yield server
 
 
 class Task:

@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
-from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, dms_local_binary
+from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "component_source"
@@ -56,18 +56,8 @@ def databases(pg_cluster: PgCluster) -> Iterator[PgCluster]:
 
 @pytest.fixture
 def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsLocal]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    binary = dms_local_binary()
-    if binary is None:
-        raise RuntimeError("dms-local is not built: run `make bootstrap` or set DMS_LOCAL=/path")
-    instance = DmsLocal(binary, tmp_path / "state", list(FAST_ARGS))
-    instance.start()
-    try:
-        yield instance
-    finally:
-        if instance.process is not None:
-            assert instance.stop() == 0
+    with serving(tmp_path, monkeypatch, list(FAST_ARGS)) as server:
+        yield server
 
 
 @pytest.fixture

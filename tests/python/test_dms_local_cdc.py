@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
     PASSWORD,
@@ -74,33 +74,17 @@ def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
 ) -> Iterator[DmsLocal]:
     """dms-local with its real data plane; it ends before the databases are dropped."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    binary = dms_local_binary()
-    if binary is None:
-        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
-    args = [*FAST_ARGS, "--metrics-interval-ms", str(INTERVAL_MS)]
-    instance = DmsLocal(binary, tmp_path / "state", args)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        if instance.process is not None:
-            assert instance.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+    with serving(
+        tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(INTERVAL_MS)]
+    ) as server:
+        yield server
 
 
 @pytest.fixture()
 def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
-    for name in made:
-        # A test that failed before deleting its task leaves a slot, which blocks DROP DATABASE.
-        pg_cluster.psql(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            f"WHERE database = '{name}'"
-        )
-        pg_cluster.drop_database(name)
+    drop_databases(pg_cluster, made)
 
 
 def client(server: DmsLocal, service: str) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
 from test_dms_local_full_load import create_instance, create_pg_endpoint, describe_task, wait_until
@@ -41,13 +41,7 @@ MAPPINGS = json.dumps(
 def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
-    for name in made:
-        # A test that failed before deleting its task leaves a slot, which blocks DROP DATABASE.
-        pg_cluster.psql(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            f"WHERE database = '{name}'"
-        )
-        pg_cluster.drop_database(name)
+    drop_databases(pg_cluster, made)
 
 
 @pytest.fixture()
@@ -55,19 +49,8 @@ def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
 ) -> Iterator[DmsLocal]:
     """dms-local with its real data plane; it ends before the databases are dropped."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    binary = dms_local_binary()
-    if binary is None:
-        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
-    instance = DmsLocal(binary, tmp_path / "state", [*FAST_ARGS, "--metrics-interval-ms", "200"])
-    instance.start()
-    try:
-        yield instance
-    finally:
-        if instance.process is not None:
-            assert instance.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+    with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", "200"]) as server:
+        yield server
 
 
 def setup_task(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import (
     client,
@@ -81,13 +81,7 @@ EMP_ROWS_SQL = (
 def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
-    for name in made:
-        # A test that failed before deleting its task leaves a slot, which blocks DROP DATABASE.
-        pg_cluster.psql(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            f"WHERE database = '{name}'"
-        )
-        pg_cluster.drop_database(name)
+    drop_databases(pg_cluster, made)
 
 
 @pytest.fixture()
@@ -95,20 +89,12 @@ def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
 ) -> Iterator[DmsLocal]:
     """dms-local with an s3 root; it ends before the databases are dropped."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    binary = dms_local_binary()
-    if binary is None:
-        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
-    args = [*FAST_ARGS, "--metrics-interval-ms", "200", "--s3-root", str(tmp_path / "s3")]
-    instance = DmsLocal(binary, tmp_path / "state", args)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        if instance.process is not None:
-            assert instance.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+    with serving(
+        tmp_path,
+        monkeypatch,
+        [*FAST_ARGS, "--metrics-interval-ms", "200", "--s3-root", str(tmp_path / "s3")],
+    ) as server:
+        yield server
 
 
 def setup_s3_task(

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from dms_local_fixture import FAST_ARGS, DmsLocal, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "dms_local_fl_source"
@@ -102,19 +102,8 @@ def new_target(pg_cluster: PgCluster, target_dbs: list[str], name: str) -> str:
 @pytest.fixture()
 def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsLocal]:
     """dms-local with its real data plane (no test executor) and an s3 root."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    binary = dms_local_binary()
-    if binary is None:
-        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
-    instance = DmsLocal(binary, tmp_path / "state", [*FAST_ARGS, "--s3-root", str(tmp_path / "s3")])
-    instance.start()
-    try:
-        yield instance
-    finally:
-        if instance.process is not None:
-            assert instance.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
+    with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--s3-root", str(tmp_path / "s3")]) as server:
+        yield server
 
 
 def dms_client(server: DmsLocal) -> Any:

@@ -20,7 +20,13 @@ import pytest
 import yaml
 from botocore.config import Config
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary, dms_local_fixture  # noqa: F401
+from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
+    FAST_ARGS,
+    DmsLocal,
+    dms_local_binary,
+    dms_local_fixture,
+    serving,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -152,19 +158,10 @@ def slow_instances(
 ) -> Iterator[DmsLocal]:
     """dms-local whose instances stay `creating` for 1.5 s: long enough to be seen, whatever
     the machine's load."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    binary = dms_local_binary()
-    if binary is None:
-        pytest.skip("dms-local is not built")
-    args = ["--instance-create-delay-ms", "1500", "--test-executor", "hold"]
-    server = DmsLocal(binary, tmp_path / "state", args)
-    server.start()
-    try:
+    with serving(
+        tmp_path, monkeypatch, ["--instance-create-delay-ms", "1500", "--test-executor", "hold"]
+    ) as server:
         yield server
-    finally:
-        if server.process is not None:
-            assert server.stop() == 0
 
 
 def test_connection_to_unreachable_port_fails_and_names_host_and_port(
@@ -536,18 +533,8 @@ def real_server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[DmsLocal]:
     """dms-local with its real data plane and an s3 root."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    binary = dms_local_binary()
-    if binary is None:
-        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
-    server = DmsLocal(binary, tmp_path / "state", [*FAST_ARGS, "--s3-root", str(tmp_path / "s3")])
-    server.start()
-    try:
+    with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--s3-root", str(tmp_path / "s3")]) as server:
         yield server
-    finally:
-        if server.process is not None:
-            assert server.stop() == 0
 
 
 def test_connection_against_real_postgres(
