@@ -7,6 +7,7 @@ fixture of the same name."""
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import subprocess
 import time
@@ -130,6 +131,18 @@ def drop_databases(cluster: Any, names: Sequence[str]) -> None:
             f"WHERE database = '{name}'"
         )
         cluster.drop_database(name)
+
+
+def select_schema(schema: str) -> str:
+    """TableMappings (JSON) that select every table of `schema`."""
+    rule = {
+        "rule-type": "selection",
+        "rule-id": "1",
+        "rule-name": schema,
+        "object-locator": {"schema-name": schema, "table-name": "%"},
+        "rule-action": "include",
+    }
+    return json.dumps({"rules": [rule]})
 
 
 def boto3_dms(url: str, *, max_attempts: int = 1) -> Any:

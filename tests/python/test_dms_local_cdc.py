@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, serving
+from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
     PASSWORD,
@@ -53,19 +53,7 @@ BEGIN; INSERT INTO app.items VALUES ({hi} + 1, 'in txn', 0, '{{a,b}}');
 """
 
 TABLES = ["app.items", "app.pairs", "app.notes"]
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "app",
-                "object-locator": {"schema-name": "app", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = select_schema("app")
 INTERVAL_MS = 200
 
 

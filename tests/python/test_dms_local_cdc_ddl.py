@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, serving
+from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
 from test_dms_local_full_load import create_instance, create_pg_endpoint, describe_task, wait_until
@@ -22,19 +22,7 @@ CREATE TABLE app.items (id integer PRIMARY KEY, name text, qty integer);
 INSERT INTO app.items SELECT g, 'item ' || g, g FROM generate_series(1, 100) g;
 """
 
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "app",
-                "object-locator": {"schema-name": "app", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = select_schema("app")
 
 
 @pytest.fixture(name="databases")

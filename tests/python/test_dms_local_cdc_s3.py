@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, serving
+from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import (
     client,
@@ -56,19 +56,7 @@ BEGIN; INSERT INTO app.emp VALUES ({lo} + 40, 'in txn', false, NULL);
   UPDATE app.emp SET name = 'txn {k}' WHERE id = {lo} + 40; COMMIT;
 """
 
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "app",
-                "object-locator": {"schema-name": "app", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = select_schema("app")
 
 CDC_NAME = re.compile(r"^\d{8}-\d{9}-[0-9A-F]{16}(_\d{4})?\.csv$")
 EMP_ROWS_SQL = (
