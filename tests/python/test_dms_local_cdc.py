@@ -312,8 +312,11 @@ def test_full_load_and_cdc_then_resume_exactly_once(
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_until(lambda: describe_task(dms, arn)["Status"] == "running", timeout=30)
     wait_in_sync(pg_cluster, source, target)
-    resumed = describe_task(dms, arn)
-    assert resumed["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"]
+    # The task learns the confirmed position with the statistics, at the report interval.
+    wait_until(
+        lambda: describe_task(dms, arn)["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"],
+        timeout=10,
+    )
     pg_cluster.psql(CHANGES_SQL.format(lo=8000, hi=8100, k=4), source)
     pg_cluster.psql(
         "TRUNCATE app.notes; INSERT INTO app.notes VALUES ('after', 'truncate');", source
