@@ -729,7 +729,13 @@ class Engine {
         }
         // A replayed transaction's DDL is on the target already, and counted.
         if (!replayed) {
-          sink.alter(index, decision->alteration);
+          try {
+            sink.alter(index, decision->alteration);
+          } catch (const PgError& error) {
+            // Also where the answers to the statements sent before it are read.
+            throw ApplyFailure(
+                fmt::format("Failed to apply a change to the target: {}", error.what()));
+          }
           for (std::size_t i = 0; i < decision->ddls; ++i) {
             count(index, ChangeKind::kDdl, i < decision->applied);
           }

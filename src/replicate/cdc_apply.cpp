@@ -150,7 +150,7 @@ void ChangeApplier::commit(Lsn end_lsn) {
 
 void ChangeApplier::flush(bool force) {
   if (grouped_ == 0 || open_) return;
-  if (!force && backlog_ && group_statements_ < kMaxGroup) return;
+  if (!force && backlog_ && group_statements_ < kMaxGroup && grouped_ < kMaxGroup) return;
   commit_group();
 }
 

@@ -69,7 +69,8 @@ class ChangeApplier final : public ChangeSink {
  private:
   // Statements sent but not answered before the applier reads their answers.
   static constexpr int kMaxInFlight = 1000;
-  // Statements a group of source transactions may reach before it commits even with a backlog.
+  // Statements (or source transactions, for those with none to apply) a group may reach before
+  // it commits even with a backlog.
   static constexpr int kMaxGroup = 2000;
 
   struct Binding {
