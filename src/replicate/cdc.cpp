@@ -125,9 +125,21 @@ class Engine {
 
  private:
   CdcResult finish() {
+    report_checkpoint();
     result_.tables = tables_;
     observer_.on_cdc_tables(tables_);
     return std::move(result_);
+  }
+
+  // Tells the control plane the confirmed position, when it moved. Only at the report interval
+  // and when the run ends: rewriting the task's stored document per source transaction would
+  // cost more than applying it. A crash may leave RecoveryCheckpoint behind the slot: a resume
+  // then takes the target's own record (awsdms_txn_state, the positions in s3 file names),
+  // which is written with the data and never behind the slot.
+  void report_checkpoint() {
+    if (confirmed_ <= reported_checkpoint_) return;
+    reported_checkpoint_ = confirmed_;
+    observer_.on_checkpoint(confirmed_);
   }
 
   void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE") {
@@ -456,7 +468,8 @@ class Engine {
     log("SOURCE_CAPTURE",
         fmt::format("Starting replication from slot '{}' at position {}: stream position {}.NOW",
                     request_.slot, format_lsn(start_), format_lsn(start_)));
-    Lsn confirmed = start_;
+    Lsn& confirmed = confirmed_;
+    confirmed = start_;
     Lsn received = start_;
     Lsn committed = start_;  // the last transaction handed to the sink (maybe not yet durable)
     bool in_transaction = false;
@@ -473,8 +486,9 @@ class Engine {
     unflushed.assign(tables_.size(), TableStatus{});
     pending_.assign(tables_.size(), TableStatus{});
 
-    // The sink's durable position moved: the changes up to it count as applied, and the task
-    // and the slot may now be told (never earlier: a crash would lose them).
+    // The sink's durable position moved: the changes up to it count as applied, and the slot
+    // (and at the next report the task) may now be told (never earlier: a crash would lose
+    // them).
     const auto advance = [&] {
       const Lsn durable = sink.durable();
       if (durable <= confirmed) return;
@@ -488,7 +502,6 @@ class Engine {
       applied_rows += unflushed_rows;
       unflushed_rows = 0;
       confirmed = durable;
-      observer_.on_checkpoint(confirmed);
       stream.send_status(received, confirmed);
       last_status = Steady::now();
       metrics.latency_target_seconds = seconds_since(unflushed_commit_time);
@@ -496,6 +509,9 @@ class Engine {
     const auto flush = [&](bool force) {
       try {
         sink.flush(force);
+      } catch (const PgError& error) {
+        // A postgres target reads the answers to a transaction's statements at its COMMIT.
+        throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
       } catch (const std::exception& error) {
         throw ApplyFailure(fmt::format("Failed to write changes to the target: {}", error.what()));
       }
@@ -509,7 +525,9 @@ class Engine {
         stopped_at_position(confirmed);
         break;
       }
-      const auto frame = stream.read(std::chrono::milliseconds(200), stop);
+      // A sink holding transactions back for a backlog writes them as soon as the stream has
+      // nothing more: no waiting for it then.
+      const auto frame = stream.read(std::chrono::milliseconds(sink.holding() ? 0 : 200), stop);
       if (frame) {
         const auto parsed = parse_stream_frame(*frame);
         if (const auto* keepalive = std::get_if<Keepalive>(&parsed)) {
@@ -564,6 +582,7 @@ class Engine {
               unflushed_rows += incoming;
               unflushed_commit_time = commit->commit_time;
               committed = commit->end_lsn;
+              sink.set_backlog(stream.ready());
               flush(false);
             }
             incoming = 0;
@@ -584,6 +603,7 @@ class Engine {
         }
       } else {
         // A quiet stream: a batch may be due by its age alone.
+        sink.set_backlog(false);
         flush(false);
       }
       const auto now = Steady::now();
@@ -607,6 +627,7 @@ class Engine {
         reported_applied = applied_rows;
         last_report = now;
         observer_.on_cdc_metrics(metrics);
+        report_checkpoint();
         // Each report is a write to the control plane's state: only when something changed.
         if (read_rows != published_rows || applied_rows != published_applied) {
           observer_.on_cdc_tables(tables_);
@@ -708,7 +729,13 @@ class Engine {
         }
         // A replayed transaction's DDL is on the target already, and counted.
         if (!replayed) {
-          sink.alter(index, decision->alteration);
+          try {
+            sink.alter(index, decision->alteration);
+          } catch (const PgError& error) {
+            // Also where the answers to the statements sent before it are read.
+            throw ApplyFailure(
+                fmt::format("Failed to apply a change to the target: {}", error.what()));
+          }
           for (std::size_t i = 0; i < decision->ddls; ++i) {
             count(index, ChangeKind::kDdl, i < decision->applied);
           }
@@ -739,6 +766,8 @@ class Engine {
   std::string control_schema_;
   bool keep_slot_ = false;  // a start position on an existing slot: the slot is not recreated
   Lsn start_ = 0;
+  Lsn confirmed_ = 0;                 // every source transaction up to it is durable on the target
+  Lsn reported_checkpoint_ = 0;       // the last position the task was told
   std::vector<TableStatus> pending_;  // the open transaction's applied counts, per table
   CdcResult result_;
 };

@@ -35,7 +35,9 @@ class CdcObserver : public FullLoadObserver {
   // Every table with its full-load and change counters.
   virtual void on_cdc_tables(const std::vector<TableStatus>& /*tables*/) {}
   // Everything up to `confirmed` is committed on the target: where a resume continues. Called
-  // before the slot is told, so the stored position is never behind the slot's.
+  // at the report interval and when the run ends, so the stored position may be behind the
+  // slot's after a crash; the target's own record of its position (awsdms_txn_state, the
+  // positions in s3 file names) never is, and a resume goes on from the greater.
   virtual void on_checkpoint(Lsn /*confirmed*/) {}
   virtual void on_cdc_metrics(const CdcMetrics& /*metrics*/) {}
 };

@@ -10,9 +10,8 @@ namespace dagster_dms::replicate {
 
 namespace {
 
-std::optional<std::string> param(const pgoutput::TupleValue& value) {
-  if (value.kind == pgoutput::ValueKind::kText) return value.text;
-  return std::nullopt;
+const char* param(const pgoutput::TupleValue& value) {
+  return value.kind == pgoutput::ValueKind::kText ? value.text.c_str() : nullptr;
 }
 
 }  // namespace
@@ -45,52 +44,129 @@ std::optional<std::size_t> ChangeApplier::on_relation(const pgoutput::Relation& 
 }
 
 std::optional<std::size_t> ChangeApplier::plan_of(std::uint32_t relation) const {
-  const auto* bound = binding(relation);
-  if (bound == nullptr) return std::nullopt;
-  return bound->plan;
+  const auto it = relations_.find(relation);
+  if (it == relations_.end()) return std::nullopt;
+  return it->second.plan;
 }
 
-const ChangeApplier::Binding* ChangeApplier::binding(std::uint32_t relation) const {
+ChangeApplier::Binding* ChangeApplier::binding(std::uint32_t relation) {
   const auto it = relations_.find(relation);
   return it == relations_.end() ? nullptr : &it->second;
 }
 
-void ChangeApplier::execute(const std::string& sql,
-                            const std::vector<std::optional<std::string>>& params) {
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    const auto name = fmt::format("dms_local_apply_{}", prepared_.size());
-    PgResult result(PQprepare(target_.get(), name.c_str(), sql.c_str(), 0, nullptr));
-    if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-      throw target_.error_from(result.get());
-    }
-    it = prepared_.emplace(sql, name).first;
+void ChangeApplier::enter_pipeline() {
+  if (pipeline_) return;
+  if (PQenterPipelineMode(target_.get()) != 1) throw target_.error_from(nullptr);
+  pipeline_ = true;
+}
+
+void ChangeApplier::send(const std::string& name) {
+  enter_pipeline();
+  if (PQsendQueryPrepared(target_.get(), name.c_str(), static_cast<int>(values_.size()),
+                          values_.data(), nullptr, nullptr, 0) != 1) {
+    throw target_.error_from(nullptr);
   }
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const auto& value : params) values.push_back(value ? value->c_str() : nullptr);
-  PgResult result(PQexecPrepared(target_.get(), it->second.c_str(), static_cast<int>(values.size()),
-                                 values.data(), nullptr, nullptr, 0));
-  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-    throw target_.error_from(result.get());
+  ++group_statements_;
+  if (++in_flight_ >= kMaxInFlight) settle(false);
+}
+
+void ChangeApplier::send_text(const char* sql) {
+  enter_pipeline();
+  if (PQsendQueryParams(target_.get(), sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    throw target_.error_from(nullptr);
+  }
+  ++in_flight_;
+}
+
+void ChangeApplier::settle(bool leave) {
+  if (!pipeline_) return;
+  PGconn* const conn = target_.get();
+  if (in_flight_ > 0) {
+    if (PQpipelineSync(conn) != 1) throw target_.error_from(nullptr);
+    in_flight_ = 0;
+    std::optional<PgError> error;
+    int idle = 0;
+    for (;;) {
+      PgResult result(PQgetResult(conn));
+      if (!result) {
+        // Each statement's answers end with a null; two in a row mean nothing more is coming.
+        if (++idle > 1 || PQstatus(conn) == CONNECTION_BAD) {
+          failed_ = true;
+          throw error ? *error : target_.error_from(nullptr);
+        }
+        continue;
+      }
+      idle = 0;
+      const auto status = PQresultStatus(result.get());
+      if (status == PGRES_PIPELINE_SYNC) break;
+      // After a failure the target skips the rest up to the sync: PGRES_PIPELINE_ABORTED.
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+          status != PGRES_PIPELINE_ABORTED && !error) {
+        error = target_.error_from(result.get());
+      }
+    }
+    if (error) {
+      failed_ = true;
+      throw *error;
+    }
+  }
+  if (leave) {
+    if (PQexitPipelineMode(conn) != 1) throw target_.error_from(nullptr);
+    pipeline_ = false;
   }
 }
 
+template <typename Build>
+const std::string& ChangeApplier::statement(Binding& bound, Build build) {
+  auto& name = bound.statements[shape_];
+  if (name.empty()) {
+    const auto sql = build();
+    auto prepared = fmt::format("dms_local_apply_{}", statements_prepared_++);
+    enter_pipeline();
+    if (PQsendPrepare(target_.get(), prepared.c_str(), sql.c_str(), 0, nullptr) != 1) {
+      throw target_.error_from(nullptr);
+    }
+    ++in_flight_;
+    name = std::move(prepared);
+  }
+  return name;
+}
+
 void ChangeApplier::begin(const pgoutput::Begin& begin) {
-  target_.exec("BEGIN");
+  if (!target_open_) {
+    send_text("BEGIN");
+    target_open_ = true;
+  }
   open_ = true;
   commit_time_ = begin.commit_time;
 }
 
 void ChangeApplier::commit(Lsn end_lsn) {
-  // In the same target transaction: the target's data and position always agree.
-  if (positions_ != nullptr) positions_->record(end_lsn, commit_time_);
-  target_.exec("COMMIT");
   open_ = false;
-  durable_ = end_lsn;
+  ++grouped_;
+  group_end_ = end_lsn;
+  group_commit_time_ = commit_time_;
+}
+
+void ChangeApplier::flush(bool force) {
+  if (grouped_ == 0 || open_) return;
+  if (!force && backlog_ && group_statements_ < kMaxGroup && grouped_ < kMaxGroup) return;
+  commit_group();
+}
+
+void ChangeApplier::commit_group() {
+  // In the same target transaction: the target's data and position always agree.
+  if (positions_ != nullptr) positions_->record(group_end_, group_commit_time_);
+  send_text("COMMIT");
+  settle(false);
+  target_open_ = false;
+  grouped_ = 0;
+  group_statements_ = 0;
+  durable_ = group_end_;
 }
 
 void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) {
+  settle(true);
   const auto& table = plans_[plan].target;
   for (const auto& name : alteration.dropped) {
     target_.exec(drop_column_sql(table, name));
@@ -104,73 +180,123 @@ void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) 
 }
 
 void ChangeApplier::rollback() noexcept {
-  if (!open_) return;
+  // Whole source transactions waiting for their COMMIT stay for flush().
+  if (!open_ && !failed_) return;
+  PGconn* const conn = target_.get();
+  if (pipeline_) {
+    // Reads (and drops) every answer still due, to leave pipeline mode.
+    if (in_flight_ > 0 && PQpipelineSync(conn) == 1) {
+      int idle = 0;
+      for (;;) {
+        PgResult result(PQgetResult(conn));
+        if (!result) {
+          if (++idle > 1 || PQstatus(conn) == CONNECTION_BAD) break;
+          continue;
+        }
+        idle = 0;
+        if (PQresultStatus(result.get()) == PGRES_PIPELINE_SYNC) break;
+      }
+    }
+    in_flight_ = 0;
+    PQexitPipelineMode(conn);
+    pipeline_ = false;
+  }
   open_ = false;
-  PgResult ignored(PQexec(target_.get(), "ROLLBACK"));
+  failed_ = false;
+  grouped_ = 0;
+  group_statements_ = 0;
+  if (target_open_) {
+    target_open_ = false;
+    PgResult ignored(PQexec(conn, "ROLLBACK"));
+  }
 }
 
-std::string ChangeApplier::where_key(const Binding& bound, const pgoutput::Tuple& row,
-                                     std::vector<std::optional<std::string>>& params) const {
-  std::string sql;
+void ChangeApplier::key_values(const Binding& bound, const pgoutput::Tuple& row) {
   for (const auto index : bound.key) {
     if (index >= row.size()) throw PgError("XX000", "change row is shorter than its relation");
-    params.push_back(param(row[index]));
+    values_.push_back(param(row[index]));
+  }
+}
+
+std::string ChangeApplier::where_key(const Binding& bound, std::size_t first) const {
+  std::string sql;
+  for (const auto index : bound.key) {
     sql += fmt::format("{}{} = ${}", sql.empty() ? " WHERE " : " AND ",
-                       quote_ident(bound.targets[index]), params.size());
+                       quote_ident(bound.targets[index]), first++);
   }
   return sql;
 }
 
 std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Insert& change) {
-  const auto* bound = binding(change.relation);
+  auto* bound = binding(change.relation);
   if (bound == nullptr) return std::nullopt;
-  std::string columns, values;
-  std::vector<std::optional<std::string>> params;
-  for (std::size_t i = 0; i < change.new_tuple.size() && i < bound->targets.size(); ++i) {
-    if (bound->targets[i].empty()) continue;
-    params.push_back(param(change.new_tuple[i]));
-    columns += fmt::format("{}{}", columns.empty() ? "" : ", ", quote_ident(bound->targets[i]));
-    values += fmt::format("{}${}", values.empty() ? "" : ", ", params.size());
+  const auto width = std::min(change.new_tuple.size(), bound->targets.size());
+  shape_ = fmt::format("I{}", width);
+  values_.clear();
+  for (std::size_t i = 0; i < width; ++i) {
+    if (!bound->targets[i].empty()) values_.push_back(param(change.new_tuple[i]));
   }
-  const auto& plan = plans_[bound->plan];
-  execute(
-      fmt::format("INSERT INTO {} ({}) VALUES ({})", quote_qualified(plan.target), columns, values),
-      params);
+  const auto& name = statement(*bound, [&] {
+    std::string columns, values;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < width; ++i) {
+      if (bound->targets[i].empty()) continue;
+      columns += fmt::format("{}{}", columns.empty() ? "" : ", ", quote_ident(bound->targets[i]));
+      values += fmt::format("{}${}", values.empty() ? "" : ", ", ++n);
+    }
+    return fmt::format("INSERT INTO {} ({}) VALUES ({})",
+                       quote_qualified(plans_[bound->plan].target), columns, values);
+  });
+  send(name);
   return bound->plan;
 }
 
 std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Update& change) {
-  const auto* bound = binding(change.relation);
+  auto* bound = binding(change.relation);
   if (bound == nullptr || bound->key.empty()) return std::nullopt;
-  std::string sets;
-  std::vector<std::optional<std::string>> params;
-  for (std::size_t i = 0; i < change.new_tuple.size() && i < bound->targets.size(); ++i) {
-    // An unchanged TOASTed value is not sent: the target keeps what it has.
-    if (bound->targets[i].empty() ||
-        change.new_tuple[i].kind == pgoutput::ValueKind::kUnchangedToast) {
-      continue;
-    }
-    params.push_back(param(change.new_tuple[i]));
-    sets += fmt::format("{}{} = ${}", sets.empty() ? "" : ", ", quote_ident(bound->targets[i]),
-                        params.size());
+  const auto width = std::min(change.new_tuple.size(), bound->targets.size());
+  // An unchanged TOASTed value is not sent: the target keeps what it has.
+  const auto sent = [&](std::size_t i) {
+    return !bound->targets[i].empty() &&
+           change.new_tuple[i].kind != pgoutput::ValueKind::kUnchangedToast;
+  };
+  shape_.assign(1, 'U');
+  values_.clear();
+  for (std::size_t i = 0; i < width; ++i) {
+    shape_ += sent(i) ? 'v' : '-';
+    if (sent(i)) values_.push_back(param(change.new_tuple[i]));
   }
-  if (sets.empty()) return bound->plan;
+  if (values_.empty()) return bound->plan;
+  const auto set_count = values_.size();
   // The old key when the key changed (or the whole old row under REPLICA IDENTITY FULL),
   // otherwise the new row carries the unchanged key.
-  const auto& key_row = change.old_kind != 0 ? change.old_tuple : change.new_tuple;
-  const auto where = where_key(*bound, key_row, params);
-  const auto& plan = plans_[bound->plan];
-  execute(fmt::format("UPDATE {} SET {}{}", quote_qualified(plan.target), sets, where), params);
+  key_values(*bound, change.old_kind != 0 ? change.old_tuple : change.new_tuple);
+  const auto& name = statement(*bound, [&] {
+    std::string sets;
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < width; ++i) {
+      if (!sent(i)) continue;
+      sets +=
+          fmt::format("{}{} = ${}", sets.empty() ? "" : ", ", quote_ident(bound->targets[i]), ++n);
+    }
+    return fmt::format("UPDATE {} SET {}{}", quote_qualified(plans_[bound->plan].target), sets,
+                       where_key(*bound, set_count + 1));
+  });
+  send(name);
   return bound->plan;
 }
 
 std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Delete& change) {
-  const auto* bound = binding(change.relation);
+  auto* bound = binding(change.relation);
   if (bound == nullptr || bound->key.empty()) return std::nullopt;
-  std::vector<std::optional<std::string>> params;
-  const auto where = where_key(*bound, change.old_tuple, params);
-  const auto& plan = plans_[bound->plan];
-  execute(fmt::format("DELETE FROM {}{}", quote_qualified(plan.target), where), params);
+  shape_.assign(1, 'D');
+  values_.clear();
+  key_values(*bound, change.old_tuple);
+  const auto& name = statement(*bound, [&] {
+    return fmt::format("DELETE FROM {}{}", quote_qualified(plans_[bound->plan].target),
+                       where_key(*bound, 1));
+  });
+  send(name);
   return bound->plan;
 }
 
@@ -179,6 +305,7 @@ std::vector<std::size_t> ChangeApplier::apply(const pgoutput::Truncate& change) 
   for (const auto relation : change.relations) {
     const auto* bound = binding(relation);
     if (bound == nullptr) continue;
+    settle(true);
     target_.exec(truncate_table_sql(plans_[bound->plan].target));
     out.push_back(bound->plan);
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "replicate/change_sink.hpp"
@@ -17,14 +18,21 @@ namespace dagster_dms::replicate {
 // What one change did, for the table statistics.
 enum class ChangeKind { kInsert, kUpdate, kDelete, kDdl };
 
-// Applies decoded changes to a PostgreSQL target: one target transaction per source
-// transaction, so the target only ever shows whole source transactions, in commit order.
-// Columns are matched by source name through the table plans (renames and removed columns
-// apply as in the full load); rows are found by the target's primary key.
+// Applies decoded changes to a PostgreSQL target. The target only ever shows whole source
+// transactions, in commit order: each source transaction goes into one target transaction, and
+// while a backlog waits consecutive source transactions share one (their position is recorded
+// with the last of them, so a crash before its COMMIT loses the whole group and the slot sends
+// it again). Columns are matched by source name through the table plans (renames and removed
+// columns apply as in the full load); rows are found by the target's primary key.
+//
+// Statements go out in libpq's pipeline mode: a transaction's statements are sent without
+// waiting for each answer, and the answers are read at its COMMIT (or every kMaxInFlight
+// statements, which bounds what libpq buffers). The first failed statement fails the
+// transaction with the target's message, as a synchronous apply would.
 class ChangeApplier final : public ChangeSink {
  public:
-  // `positions`, when given, records each transaction's end in the target's awsdms_txn_state
-  // inside that same target transaction (see TxnStateTable).
+  // `positions`, when given, records each target transaction's end in the target's
+  // awsdms_txn_state inside that same target transaction (see TxnStateTable).
   ChangeApplier(PgConnection& target, const std::vector<TablePlan>& plans,
                 TxnStateTable* positions = nullptr)
       : target_(target), plans_(plans), positions_(positions) {}
@@ -45,37 +53,75 @@ class ChangeApplier final : public ChangeSink {
   std::optional<std::size_t> apply(const pgoutput::Update& change) override;
   std::optional<std::size_t> apply(const pgoutput::Delete& change) override;
   std::vector<std::size_t> apply(const pgoutput::Truncate& change) override;
+  // Ends the source transaction; the target transaction commits at the next flush() unless a
+  // backlog waits and the group is still small.
   void commit(Lsn end_lsn) override;
+  // Rolls back a source transaction cut short (and the group it joined), or a failed one.
+  // Whole committed source transactions the group holds are kept for flush().
   void rollback() noexcept override;
-  // A committed target transaction is durable at once.
+  void flush(bool force) override;
+  void set_backlog(bool waiting) override { backlog_ = waiting; }
+  [[nodiscard]] bool holding() const override { return grouped_ > 0; }
+  // The end of the last source transaction whose target transaction committed.
   [[nodiscard]] Lsn durable() const override { return durable_; }
   [[nodiscard]] bool in_transaction() const { return open_; }
 
  private:
+  // Statements sent but not answered before the applier reads their answers.
+  static constexpr int kMaxInFlight = 1000;
+  // Statements (or source transactions, for those with none to apply) a group may reach before
+  // it commits even with a backlog.
+  static constexpr int kMaxGroup = 2000;
+
   struct Binding {
     std::size_t plan = 0;
     // For each relation column: the target column name, or empty when it is not replicated.
     std::vector<std::string> targets;
     // Relation column indexes of the target primary key, in key order.
     std::vector<std::size_t> key;
+    // Prepared statement names by the shape of the change (kind, columns sent): the text is
+    // built once per relation and shape.
+    std::unordered_map<std::string, std::string> statements;
   };
 
-  const Binding* binding(std::uint32_t relation) const;
-  // `WHERE k1 = $n AND ...` with the key values of `row` appended to `params`.
-  std::string where_key(const Binding& bound, const pgoutput::Tuple& row,
-                        std::vector<std::optional<std::string>>& params) const;
+  Binding* binding(std::uint32_t relation);
+  // The key values of `row` appended to values_; false when the row lacks a key column.
+  void key_values(const Binding& bound, const pgoutput::Tuple& row);
+  // `WHERE k1 = $first AND ...`.
+  std::string where_key(const Binding& bound, std::size_t first) const;
+  // The statement prepared for `shape_` of `bound`, prepared from `build()` the first time.
+  template <typename Build>
+  const std::string& statement(Binding& bound, Build build);
 
-  // Runs `sql` as a prepared statement: a change stream repeats the same few statements, and
-  // the target then parses and plans each of them once.
-  void execute(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  // Sends the prepared statement `name` with values_ as its parameters.
+  void send(const std::string& name);
+  // Sends a statement without parameters.
+  void send_text(const char* sql);
+  void enter_pipeline();
+  // Reads every answer sent for so far; throws the first failure. Leaves pipeline mode when
+  // `leave` (before a statement run synchronously).
+  void settle(bool leave);
+  // Commits the open target transaction (its position recorded in it).
+  void commit_group();
 
   PgConnection& target_;
   const std::vector<TablePlan>& plans_;
   TxnStateTable* positions_;
-  std::map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::map<std::uint32_t, Binding> relations_;
-  bool open_ = false;
-  std::int64_t commit_time_ = 0;  // of the open transaction
+  std::size_t statements_prepared_ = 0;
+  std::string shape_;                // of the change being applied
+  std::vector<const char*> values_;  // its parameters, pointing into the change
+  bool open_ = false;                // a source transaction is between begin() and commit()
+  bool target_open_ = false;         // a target transaction is open
+  bool failed_ = false;              // a statement failed: only a rollback is left
+  bool pipeline_ = false;
+  int in_flight_ = 0;         // statements sent, answers not read
+  int group_statements_ = 0;  // statements of the open target transaction
+  int grouped_ = 0;           // committed source transactions in it
+  bool backlog_ = false;
+  std::int64_t commit_time_ = 0;  // of the open source transaction
+  std::int64_t group_commit_time_ = 0;
+  Lsn group_end_ = 0;
   Lsn durable_ = 0;
 };
 

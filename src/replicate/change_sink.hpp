@@ -50,6 +50,13 @@ class ChangeSink {
   // (`force`: now, whatever the batch rules say). Every committed transaction is written at
   // once, so durable() then equals the last commit's end.
   virtual void flush(bool /*force*/) {}
+  // Whether more of the stream is waiting to be read right now (the engine says so after each
+  // commit). A sink may then hold committed transactions back to write them together; it writes
+  // them at the next flush() once the stream has caught up.
+  virtual void set_backlog(bool /*waiting*/) {}
+  // Committed transactions are held back for a backlog: the engine must not wait for the
+  // stream before the next flush().
+  [[nodiscard]] virtual bool holding() const { return false; }
   // Every transaction committed up to this position is durable on the target: the only
   // position the slot and the task's RecoveryCheckpoint may be told. 0 before the first.
   [[nodiscard]] virtual Lsn durable() const = 0;

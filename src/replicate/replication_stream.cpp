@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <memory>
+#include <utility>
 
 #include "replicate/ddl.hpp"
 
@@ -109,24 +110,38 @@ void ReplicationStream::start(const std::string& slot, Lsn start,
   if (PQsetnonblocking(connection_.get(), 1) != 0) throw connection_.error_from(nullptr);
 }
 
+std::optional<std::string> ReplicationStream::take(bool consume) {
+  PGconn* const conn = connection_.get();
+  if (consume && PQconsumeInput(conn) == 0) throw connection_.error_from(nullptr);
+  char* raw = nullptr;
+  const int length = PQgetCopyData(conn, &raw, 1);
+  const std::unique_ptr<char, FreeMem> buffer(raw);
+  if (length > 0) return std::string(raw, static_cast<std::size_t>(length));
+  if (length == -1) {
+    // The server ended the COPY: its result says why (a dropped slot, a shutdown...).
+    PgResult result(PQgetResult(conn));
+    throw connection_.error_from(result.get());
+  }
+  if (length == -2) throw connection_.error_from(nullptr);
+  return std::nullopt;
+}
+
+bool ReplicationStream::ready() {
+  if (!next_) next_ = take(false);
+  if (!next_) next_ = take(true);
+  return next_.has_value();
+}
+
 std::optional<std::string> ReplicationStream::read(std::chrono::milliseconds wait,
                                                    const std::stop_token& stop) {
+  if (next_) return std::exchange(next_, std::nullopt);
   PGconn* const conn = connection_.get();
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    char* raw = nullptr;
-    const int length = PQgetCopyData(conn, &raw, 1);
-    const std::unique_ptr<char, FreeMem> buffer(raw);
-    if (length > 0) return std::string(raw, static_cast<std::size_t>(length));
-    if (length == -1) {
-      // The server ended the COPY: its result says why (a dropped slot, a shutdown...).
-      PgResult result(PQgetResult(conn));
-      throw connection_.error_from(result.get());
-    }
-    if (length == -2) throw connection_.error_from(nullptr);
+    if (auto frame = take(false)) return frame;
     // Nothing buffered: wait for the socket, in short slices so a stop is noticed quickly.
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline || stop.stop_requested()) return std::nullopt;
+    if (now >= deadline || stop.stop_requested()) return take(true);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     pollfd fd{PQsocket(conn), POLLIN, 0};
     const int ready = ::poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 100)));

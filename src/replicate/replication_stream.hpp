@@ -63,11 +63,19 @@ class ReplicationStream {
   // The next CopyData frame, or nullopt when none arrived within `wait` (or stop fired).
   // Throws PgError when the server ends the stream or the connection fails.
   std::optional<std::string> read(std::chrono::milliseconds wait, const std::stop_token& stop);
+  // Whether a frame has arrived and read() would return it at once (it is kept for read()).
+  // Never waits.
+  [[nodiscard]] bool ready();
 
   void send_status(Lsn received, Lsn flushed, bool reply_requested = false);
 
  private:
+  // A whole frame from libpq's buffer (after reading what the socket holds when `consume`), or
+  // nullopt; throws like read().
+  std::optional<std::string> take(bool consume);
+
   PgConnection connection_;
+  std::optional<std::string> next_;  // the frame ready() saw
 };
 
 }  // namespace dagster_dms::replicate

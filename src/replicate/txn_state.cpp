@@ -39,6 +39,7 @@ std::optional<Lsn> TxnStateTable::position() {
 }
 
 void TxnStateTable::record(Lsn confirmed, std::optional<std::int64_t> commit_time) {
+  const bool pipelined = PQpipelineStatus(target_.get()) != PQ_PIPELINE_OFF;
   if (!prepared_) {
     // PostgreSQL timestamps count microseconds from 2000-01-01 UTC.
     const auto sql = fmt::format(
@@ -50,9 +51,15 @@ void TxnStateTable::record(Lsn confirmed, std::optional<std::int64_t> commit_tim
         "EXCLUDED.confirmed_lsn, source_commit_time = EXCLUDED.source_commit_time, "
         "applied_time = EXCLUDED.applied_time",
         table_);
-    PgResult result(PQprepare(target_.get(), kStatement, sql.c_str(), 0, nullptr));
-    if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
-      throw target_.error_from(result.get());
+    if (pipelined) {
+      if (PQsendPrepare(target_.get(), kStatement, sql.c_str(), 0, nullptr) != 1) {
+        throw target_.error_from(nullptr);
+      }
+    } else {
+      PgResult result(PQprepare(target_.get(), kStatement, sql.c_str(), 0, nullptr));
+      if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+        throw target_.error_from(result.get());
+      }
     }
     prepared_ = true;
   }
@@ -61,6 +68,12 @@ void TxnStateTable::record(Lsn confirmed, std::optional<std::int64_t> commit_tim
   const auto micros = commit_time ? std::optional(std::to_string(*commit_time)) : std::nullopt;
   const char* values[] = {task_name_.c_str(), slot_.c_str(), checkpoint.c_str(), lsn.c_str(),
                           micros ? micros->c_str() : nullptr};
+  if (pipelined) {
+    if (PQsendQueryPrepared(target_.get(), kStatement, 5, values, nullptr, nullptr, 0) != 1) {
+      throw target_.error_from(nullptr);
+    }
+    return;
+  }
   PgResult result(PQexecPrepared(target_.get(), kStatement, 5, values, nullptr, nullptr, 0));
   if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
     throw target_.error_from(result.get());

@@ -29,7 +29,9 @@ class TxnStateTable {
   // The position the target holds for this task; nullopt without a row.
   [[nodiscard]] std::optional<Lsn> position();
 
-  // Records `confirmed` in the target transaction that is open, or on its own outside one.
+  // Records `confirmed` in the target transaction that is open, or on its own outside one. In
+  // pipeline mode the statements are only sent: the caller reads their answers with the
+  // pipeline's.
   // `commit_time` is the source transaction's commit time (PostgreSQL microseconds), if any.
   void record(Lsn confirmed, std::optional<std::int64_t> commit_time);
 

@@ -284,8 +284,11 @@ def test_full_load_and_cdc_then_resume_exactly_once(
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_until(lambda: describe_task(dms, arn)["Status"] == "running", timeout=30)
     wait_in_sync(pg_cluster, source, target)
-    resumed = describe_task(dms, arn)
-    assert resumed["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"]
+    # The task learns the confirmed position with the statistics, at the report interval.
+    wait_until(
+        lambda: describe_task(dms, arn)["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"],
+        timeout=10,
+    )
     pg_cluster.psql(CHANGES_SQL.format(lo=8000, hi=8100, k=4), source)
     pg_cluster.psql(
         "TRUNCATE app.notes; INSERT INTO app.notes VALUES ('after', 'truncate');", source
@@ -436,6 +439,53 @@ def test_change_the_target_refuses_fails_the_task(
     assert "23505" in task["LastFailureMessage"], task
     # Nothing of the refused transaction is confirmed: a resume would try it again.
     assert task["RecoveryCheckpoint"] == before
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(pg_cluster) == []
+
+
+def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    """Statements are sent ahead of their answers: a refusal read long after it was sent still
+    fails its whole source transaction, and the statements sent after it never apply."""
+    source = make_db(pg_cluster, databases, "cdc_deep_source", SCHEMA_SQL)
+    target = make_db(pg_cluster, databases, "cdc_deep_target", SCHEMA_SQL)
+    pg_cluster.psql("INSERT INTO app.items VALUES (2500, 'already here', 0, NULL)", target)
+    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
+
+    def count(where: str) -> str:
+        return pg_cluster.psql(f"SELECT count(*) FROM app.items WHERE {where}", target).strip()
+
+    def position() -> str:
+        return pg_cluster.psql("SELECT confirmed_lsn FROM awsdms_txn_state", target).strip()
+
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    wait_replicating(dms, arn)
+    # Larger than what is sent before answers are read: applied whole all the same.
+    pg_cluster.psql(
+        "INSERT INTO app.items SELECT g, 'big', 0, NULL FROM generate_series(10000, 14999) g",
+        source,
+    )
+    wait_until(lambda: count("name = 'big'") == "5000", timeout=30)
+    applied = position()
+    # Row 2500 is refused after the first thousand statements of this transaction.
+    pg_cluster.psql(
+        "INSERT INTO app.items SELECT g, 'doomed', 0, NULL FROM generate_series(1, 4000) g",
+        source,
+    )
+    task = wait_for_end(dms, arn, timeout=30)
+    assert task["Status"] == "failed", task
+    assert "Failed to apply a change to the target" in task["LastFailureMessage"], task
+    assert "23505" in task["LastFailureMessage"], task
+    assert "items_pkey" in task["LastFailureMessage"], task
+    assert count("name = 'doomed'") == "0"
+    assert count("true") == "5001"
+    assert position() == applied
+    expected = pg_cluster.psql(
+        f"SELECT 'checkpoint:V1#1#' || lpad(split_part('{applied}', '/', 1), 8, '0') || '/' "
+        f"|| lpad(split_part('{applied}', '/', 2), 8, '0') || '#0#0#*#0#0'"
+    ).strip()
+    assert task["RecoveryCheckpoint"] == expected, task
     dms.delete_replication_task(ReplicationTaskArn=arn)
     assert slots(pg_cluster) == []
 

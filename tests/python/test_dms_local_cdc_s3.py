@@ -253,7 +253,11 @@ def test_no_change_is_lost_or_repeated_across_stop_crash_and_resume(
     assert not files_match_source()
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_until(files_match_source, timeout=30)
-    assert describe_task(dms, arn)["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"]
+    # The task learns the confirmed position with the statistics, at the report interval.
+    wait_until(
+        lambda: describe_task(dms, arn)["RecoveryCheckpoint"] != stopped["RecoveryCheckpoint"],
+        timeout=10,
+    )
 
     # A crash: whatever the batch held when the process died is sent again by the slot and
     # written once, whether or not its file had been renamed into place.
