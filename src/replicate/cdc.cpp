@@ -477,6 +477,9 @@ class Engine {
     std::int64_t commit_time = 0;
     std::vector<TableStatus> unflushed;  // applied counts of committed, not yet durable changes
     std::int64_t read_rows = 0, applied_rows = 0, incoming = 0, unflushed_rows = 0;
+    // The same in bytes of decoded change data, for the bandwidth and memory metrics.
+    std::int64_t read_bytes = 0, applied_bytes = 0, incoming_bytes = 0, unflushed_bytes = 0;
+    std::int64_t reported_read_bytes = 0, reported_applied_bytes = 0;
     std::int64_t unflushed_commit_time = 0;
     CdcMetrics metrics;
     auto last_report = Steady::now();
@@ -501,6 +504,8 @@ class Engine {
       unflushed.assign(tables_.size(), TableStatus{});
       applied_rows += unflushed_rows;
       unflushed_rows = 0;
+      applied_bytes += unflushed_bytes;
+      unflushed_bytes = 0;
       confirmed = durable;
       stream.send_status(received, confirmed);
       last_status = Steady::now();
@@ -580,12 +585,14 @@ class Engine {
                 unflushed[i].applied_ddls += pending_[i].applied_ddls;
               }
               unflushed_rows += incoming;
+              unflushed_bytes += incoming_bytes;
               unflushed_commit_time = commit->commit_time;
               committed = commit->end_lsn;
               sink.set_backlog(stream.ready());
               flush(false);
             }
             incoming = 0;
+            incoming_bytes = 0;
             skip = false;
             if (cached_until_ != 0 && committed >= cached_until_) {
               flush(true);
@@ -598,6 +605,9 @@ class Engine {
           } else {
             ++incoming;
             ++read_rows;
+            const auto bytes = static_cast<std::int64_t>(data.payload.size());
+            incoming_bytes += bytes;
+            read_bytes += bytes;
             apply_change(sink, message);
           }
         }
@@ -623,8 +633,17 @@ class Engine {
         metrics.throughput_rows_source = static_cast<double>(read_rows - reported_read) / seconds;
         metrics.throughput_rows_target =
             static_cast<double>(applied_rows - reported_applied) / seconds;
+        constexpr double kKilobyte = 1024.0, kMegabyte = 1024.0 * 1024.0;
+        metrics.throughput_bandwidth_source_kb =
+            static_cast<double>(read_bytes - reported_read_bytes) / kKilobyte / seconds;
+        metrics.throughput_bandwidth_target_kb =
+            static_cast<double>(applied_bytes - reported_applied_bytes) / kKilobyte / seconds;
+        metrics.changes_memory_source_mb = static_cast<double>(incoming_bytes) / kMegabyte;
+        metrics.changes_memory_target_mb = static_cast<double>(unflushed_bytes) / kMegabyte;
         reported_read = read_rows;
         reported_applied = applied_rows;
+        reported_read_bytes = read_bytes;
+        reported_applied_bytes = applied_bytes;
         last_report = now;
         observer_.on_cdc_metrics(metrics);
         report_checkpoint();

@@ -15,13 +15,20 @@ namespace dagster_dms::replicate {
 
 // What CloudWatch shows about ongoing replication (AWS's definitions): latencies in seconds from
 // the source commit time of the last change read (source) or applied (target), both 0 while
-// caught up; changes read but not yet applied; rows per second read and applied.
+// caught up; changes read but not yet applied; rows and KB per second read and applied (bytes
+// of decoded change data); MB of changes held in memory: read from the source and waiting for
+// their transaction's commit (source), committed and waiting to be durable on the target
+// (target).
 struct CdcMetrics {
   double latency_source_seconds = 0;
   double latency_target_seconds = 0;
   double incoming_changes = 0;
   double throughput_rows_source = 0;
   double throughput_rows_target = 0;
+  double throughput_bandwidth_source_kb = 0;
+  double throughput_bandwidth_target_kb = 0;
+  double changes_memory_source_mb = 0;
+  double changes_memory_target_mb = 0;
 };
 
 // Receives a CDC run's events; like FullLoadObserver, calls never overlap.

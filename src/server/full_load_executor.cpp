@@ -287,6 +287,14 @@ class Reporter final : public rep::CdcObserver {
                     metrics.throughput_rows_source);
     telemetry.gauge(identity_, "CDCThroughputRowsTarget", "Count/Second",
                     metrics.throughput_rows_target);
+    telemetry.gauge(identity_, "CDCThroughputBandwidthSource", "Kilobytes/Second",
+                    metrics.throughput_bandwidth_source_kb);
+    telemetry.gauge(identity_, "CDCThroughputBandwidthTarget", "Kilobytes/Second",
+                    metrics.throughput_bandwidth_target_kb);
+    telemetry.gauge(identity_, "CDCChangesMemorySource", "Megabytes",
+                    metrics.changes_memory_source_mb);
+    telemetry.gauge(identity_, "CDCChangesMemoryTarget", "Megabytes",
+                    metrics.changes_memory_target_mb);
   }
 
   // The last word: the engine's final table list and progress, unthrottled.

@@ -353,10 +353,24 @@ def test_cdc_only_task_and_latency_metrics(
         )
         return [float(v) for v in answer["MetricDataResults"][0]["Values"]]
 
-    for metric in ("CDCLatencySource", "CDCLatencyTarget", "CDCThroughputRowsTarget"):
+    every_metric = (
+        "CDCLatencySource",
+        "CDCLatencyTarget",
+        "CDCIncomingChanges",
+        "CDCThroughputRowsSource",
+        "CDCThroughputRowsTarget",
+        "CDCThroughputBandwidthSource",
+        "CDCThroughputBandwidthTarget",
+        "CDCChangesMemorySource",
+        "CDCChangesMemoryTarget",
+    )
+    for metric in every_metric:
         wait_until(lambda m=metric: bool(datapoints(m)), timeout=10, interval=0.2)
         assert all(v >= 0 for v in datapoints(metric)), metric
-    assert max(datapoints("CDCThroughputRowsSource")) > 0
+    # The changes moved: rows and bytes were read and applied.
+    for metric in every_metric[3:7]:
+        # The first report after the changes carries them (reports come every 500 ms).
+        wait_until(lambda m=metric: max(datapoints(m)) > 0, timeout=10, interval=0.2)
 
     logs = client(server, "logs")
     events = logs.get_log_events(
