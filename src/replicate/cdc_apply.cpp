@@ -18,19 +18,12 @@ const char* param(const pgoutput::TupleValue& value) {
 
 std::optional<std::size_t> ChangeApplier::on_relation(const pgoutput::Relation& relation) {
   relations_.erase(relation.id);
-  const QualifiedName name{relation.schema, relation.name};
-  const auto it = std::find_if(plans_.begin(), plans_.end(),
-                               [&](const TablePlan& plan) { return plan.source == name; });
-  if (it == plans_.end()) return std::nullopt;
+  auto matched = match_relation(plans_, relation);
+  if (!matched) return std::nullopt;
   Binding bound;
-  bound.plan = static_cast<std::size_t>(it - plans_.begin());
-  for (const auto& column : relation.columns) {
-    const auto mapped =
-        std::find_if(it->columns.begin(), it->columns.end(),
-                     [&](const MappedColumn& c) { return c.source.name == column.name; });
-    bound.targets.push_back(mapped == it->columns.end() ? std::string() : mapped->target_name);
-  }
-  for (const auto& key : it->primary_key) {
+  bound.plan = matched->plan;
+  bound.targets = std::move(matched->targets);
+  for (const auto& key : plans_[matched->plan].primary_key) {
     const auto at = std::find(bound.targets.begin(), bound.targets.end(), key);
     if (at == bound.targets.end()) {
       // A key column the source no longer sends: rows cannot be found, as without a key.

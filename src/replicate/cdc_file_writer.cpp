@@ -270,20 +270,13 @@ CdcFileWriter::CdcFileWriter(const FileTarget& target, const std::vector<TablePl
 
 std::optional<std::size_t> CdcFileWriter::on_relation(const pgoutput::Relation& relation) {
   relations_.erase(relation.id);
-  const QualifiedName name{relation.schema, relation.name};
-  const auto it = std::find_if(plans_.begin(), plans_.end(),
-                               [&](const TablePlan& plan) { return plan.source == name; });
-  if (it == plans_.end()) return std::nullopt;
+  auto matched = match_relation(plans_, relation);
+  if (!matched) return std::nullopt;
   Binding bound;
-  bound.plan = static_cast<std::size_t>(it - plans_.begin());
-  bound.has_key = !it->primary_key.empty();
-  for (const auto& column : relation.columns) {
-    const auto mapped =
-        std::find_if(it->columns.begin(), it->columns.end(),
-                     [&](const MappedColumn& c) { return c.source.name == column.name; });
-    bound.targets.push_back(mapped == it->columns.end() ? std::string() : mapped->target_name);
-    bound.types.push_back(column.type_oid);
-  }
+  bound.plan = matched->plan;
+  bound.has_key = !plans_[matched->plan].primary_key.empty();
+  bound.targets = std::move(matched->targets);
+  for (const auto& column : relation.columns) bound.types.push_back(column.type_oid);
   relations_[relation.id] = std::move(bound);
   return relations_[relation.id].plan;
 }

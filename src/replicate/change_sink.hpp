@@ -19,6 +19,16 @@ struct TargetAlteration {
   std::vector<MappedColumn> retyped;
 };
 
+// A relation of the change stream matched to the task's table plans: the plan it belongs to and,
+// for each relation column, the target column name (empty: the column is not replicated).
+struct RelationColumns {
+  std::size_t plan = 0;
+  std::vector<std::string> targets;
+};
+// nullopt when no plan selects the relation's table (its changes are then ignored).
+std::optional<RelationColumns> match_relation(const std::vector<TablePlan>& plans,
+                                              const pgoutput::Relation& relation);
+
 // Where a CDC run writes the changes it reads, chosen by the target type: a PostgreSQL
 // database (ChangeApplier) or s3-style CSV files (CdcFileWriter). The engine calls it for every
 // decoded message in stream order; one source transaction is one begin()..commit().
