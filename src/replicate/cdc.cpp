@@ -182,6 +182,7 @@ class Engine {
           {quote_qualified(plans_[i].target)});
       if (PQntuples(result.get()) == 0) continue;
       std::vector<std::string> present;
+      present.reserve(static_cast<std::size_t>(PQntuples(result.get())));
       for (int row = 0; row < PQntuples(result.get()); ++row) {
         present.emplace_back(PQgetvalue(result.get(), row, 0));
       }

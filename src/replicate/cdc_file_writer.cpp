@@ -91,7 +91,7 @@ std::optional<std::pair<std::int64_t, std::size_t>> parse_iso_timestamp(std::str
     for (; scale < 6; ++scale) fraction *= 10;
   }
   const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  const std::int64_t seconds = (days * 86400) + h * 3600 + mi * 60 + s;
+  const std::int64_t seconds = (days * 86400) + std::int64_t{h} * 3600 + std::int64_t{mi} * 60 + s;
   return std::make_pair(seconds * 1000000 + fraction, at);
 }
 
@@ -228,7 +228,8 @@ std::string cdc_file_value(std::uint32_t type_oid, std::string_view text) {
       }
       at += at < rest.size() ? 3 : 0;
       if (at != rest.size()) return std::string(text);
-      const std::int64_t offset = sign * ((hours * 3600) + (minutes * 60) + seconds);
+      const std::int64_t offset =
+          sign * ((std::int64_t{hours} * 3600) + (std::int64_t{minutes} * 60) + seconds);
       return format_unix_micros(parsed->first - offset * 1000000);
     }
     default:

@@ -73,7 +73,7 @@ std::string alter_column_type_sql(const QualifiedName& target, const MappedColum
 namespace {
 
 std::string file_projection(const MappedColumn& column) {
-  const std::string name = quote_ident(column.source.name);
+  std::string name = quote_ident(column.source.name);
   // to_char has no form for infinite timestamps; those keep PostgreSQL's own spelling.
   switch (column.source.kind) {
     case ValueKind::kBoolean:

@@ -250,8 +250,7 @@ class Engine {
       const bool finished =
           table.state == TableState::kCompleted || table.state == TableState::kError;
       done += finished ? std::max(rows, table.estimated_rows) : rows;
-      total +=
-          finished ? std::max(rows, table.estimated_rows) : std::max(rows, table.estimated_rows);
+      total += std::max(rows, table.estimated_rows);
     }
     progress.bytes_loaded = bytes_loaded_;
     const bool all_finished = progress.tables_queued == 0 && progress.tables_loading == 0;

@@ -13,7 +13,7 @@ constexpr const char* kStatement = "dms_local_txn_state";
 
 }  // namespace
 
-TxnStateTable::TxnStateTable(PgConnection& target, std::string schema, std::string task_name,
+TxnStateTable::TxnStateTable(PgConnection& target, const std::string& schema, std::string task_name,
                              std::string slot)
     : target_(target), task_name_(std::move(task_name)), slot_(std::move(slot)) {
   table_ = schema.empty() ? quote_ident("awsdms_txn_state")

@@ -24,7 +24,8 @@ class TxnStateTable {
  public:
   // Creates the table (and `schema`) when missing. An empty schema means the target's default
   // schema (the first of its search_path), as an empty ControlSchema does.
-  TxnStateTable(PgConnection& target, std::string schema, std::string task_name, std::string slot);
+  TxnStateTable(PgConnection& target, const std::string& schema, std::string task_name,
+                std::string slot);
 
   // The position the target holds for this task; nullopt without a row.
   [[nodiscard]] std::optional<Lsn> position();
