@@ -2,7 +2,7 @@
 source keeps changing, restarted on the same state and resumed, round after round; in the end
 the target holds exactly the source's rows.
 
-DMS_CRASH_ROUNDS sets the number of rounds (default 20); `make soak` runs 200. DMS_CRASH_SEED
+DMS_CRASH_ROUNDS sets the number of rounds (default 30); `make soak` runs 200. DMS_CRASH_SEED
 replays a run: the seed is printed with every failure.
 """
 
@@ -133,7 +133,7 @@ def checksums(cluster: PgCluster, dbname: str) -> dict[str, tuple[int, str]]:
 
 
 def crash_rounds() -> int:
-    return int(os.environ.get("DMS_CRASH_ROUNDS", "20"))
+    return int(os.environ.get("DMS_CRASH_ROUNDS", "30"))
 
 
 def alive(task: dict[str, Any], seed: int, round_: int) -> None:
