@@ -161,8 +161,8 @@ class Task:
     def capturing(self) -> bool:
         """Running with a stored position: the slot exists, so no later change is missed.
 
-        dms-local shows a cdc task `running` a moment before its slot exists; a materialization
-        returns once `running` is seen, so a test writes only after this."""
+        `running` alone already says so (dms-local shows a CDC task `starting` until its slot
+        holds a position); the stored checkpoint makes the test independent of that rule."""
         task = self.describe()
         assert task["Status"] == "running", task
         return "RecoveryCheckpoint" in task
