@@ -55,13 +55,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-
 from common import (
     DmsLocal,
     PeakMemory,
     cpu_seconds,
+    create_postgres_endpoint,
+    dms_client,
     env_int,
     env_ints,
     load_average,
@@ -187,29 +186,13 @@ class DmsLocalTask:
         self.server.start()
         self.memory = PeakMemory(self.server.pid)
         self.memory.__enter__()
-        self.dms = boto3.client(
-            "dms",
-            endpoint_url=self.server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 3}),
-        )
+        self.dms = dms_client(self.server.url)
         arns = {}
         for kind, cluster, db in (
             ("source", self.source, self.src_db),
             ("target", self.target, self.dst_db),
         ):
-            arns[kind] = self.dms.create_endpoint(
-                EndpointIdentifier=kind,
-                EndpointType=kind,
-                EngineName="postgres",
-                ServerName=cluster.host,
-                Port=cluster.port,
-                DatabaseName=db,
-                Username=cluster.user,
-                Password="unused",
-            )["Endpoint"]["EndpointArn"]
+            arns[kind] = create_postgres_endpoint(self.dms, kind, kind, cluster, db)
         instance = self.dms.create_replication_instance(
             ReplicationInstanceIdentifier="bench", ReplicationInstanceClass="dms.t3.large"
         )["ReplicationInstance"]["ReplicationInstanceArn"]

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -99,6 +102,35 @@ def machine() -> dict[str, Any]:
         "postgres": pg,
         "load_average": load_average(),
     }
+
+
+def dms_client(url: str) -> Any:
+    """A boto3 DMS client on the dms-local at `url`, with its default key pair."""
+    return boto3.client(
+        "dms",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 3}),
+    )
+
+
+def create_postgres_endpoint(dms: Any, identifier: str, kind: str, cluster: Any, db: str) -> str:
+    """A postgres endpoint (`kind`: source or target) on database `db` of `cluster` (a
+    PgCluster: it trusts local connections, so the password is never checked)."""
+    return str(
+        dms.create_endpoint(
+            EndpointIdentifier=identifier,
+            EndpointType=kind,
+            EngineName="postgres",
+            ServerName=cluster.host,
+            Port=cluster.port,
+            DatabaseName=db,
+            Username=cluster.user,
+            Password="unused",
+        )["Endpoint"]["EndpointArn"]
+    )
 
 
 def dms_local_binary() -> str:

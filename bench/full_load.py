@@ -23,10 +23,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
-
-from common import DmsLocal, PeakMemory, env_int, env_ints, load_average, spread
+from common import (
+    DmsLocal,
+    PeakMemory,
+    create_postgres_endpoint,
+    dms_client,
+    env_int,
+    env_ints,
+    load_average,
+    spread,
+)
 from dagster_dms.testing.postgres import PgCluster
 
 DDL = """CREATE TABLE public.t (
@@ -62,26 +68,10 @@ def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
     )
     server.start()
     try:
-        dms = boto3.client(
-            "dms",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 3}),
-        )
+        dms = dms_client(server.url)
         arns = {}
         for name, kind, db in (("src", "source", "src"), ("dst", "target", "dst")):
-            arns[name] = dms.create_endpoint(
-                EndpointIdentifier=name,
-                EndpointType=kind,
-                EngineName="postgres",
-                ServerName=cluster.host,
-                Port=cluster.port,
-                DatabaseName=db,
-                Username=cluster.user,
-                Password="unused",
-            )["Endpoint"]["EndpointArn"]
+            arns[name] = create_postgres_endpoint(dms, name, kind, cluster, db)
         instance = dms.create_replication_instance(
             ReplicationInstanceIdentifier="bench", ReplicationInstanceClass="dms.t3.large"
         )["ReplicationInstance"]["ReplicationInstanceArn"]
