@@ -1,11 +1,10 @@
-#include "orchestrate/task_runner.hpp"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "aws/errors.hpp"
 #include "dms_test_support.hpp"
+#include "orchestrate/runner.hpp"
 
 namespace dagster_dms::orchestrate {
 namespace {
@@ -201,6 +200,94 @@ TEST_F(TaskRunnerTest, AnUnknownTaskNamesItAndTheRegion) {
     EXPECT_NE(std::string(e.what()).find("'nope'"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("us-east-1"), std::string::npos);
   }
+}
+
+// ---- serverless replications: the same rules through Runner<dms::Replication> ----------------
+
+constexpr const char* kConfigArn = "arn:aws:dms:us-east-1:000000000000:replication-config:ITEMS";
+
+json replication(const std::string& status, const std::string& stop_reason = "",
+                 const std::string& type = "full-load", bool ran_before = false) {
+  json r{{"ReplicationConfigIdentifier", "items"},
+         {"ReplicationConfigArn", kConfigArn},
+         {"ReplicationType", type},
+         {"Status", status}};
+  if (!stop_reason.empty()) r["StopReason"] = stop_reason;
+  if (ran_before) r["ReplicationStats"] = json{{"StartDate", 1700000000}};
+  return r;
+}
+
+json replications(const json& r) {
+  return json{{"Replications", json::array({r})}};
+}
+
+class ReplicationRunnerTest : public ::testing::Test {
+ protected:
+  ClientHarness harness;
+  dms::DmsClient client{harness.session};
+  ReplicationRunner runner{client, *harness.clock};
+};
+
+TEST_F(ReplicationRunnerTest, AStopAtTheCdcStopPositionIsASuccess) {
+  // Every stop reason that means "the configured work is done" counts, not only a finished full
+  // load: a CDC replication started with CdcStopPosition ends STOPPED_AT_SERVER_TIME.
+  harness.reply(replications(replication("running", "", "full-load-and-cdc", true)));
+  harness.reply(replications(
+      replication("stopped", "Stop Reason STOPPED_AT_SERVER_TIME", "full-load-and-cdc", true)));
+  RunOptions options = fast_options();
+  options.goal = WaitGoal::kFullLoadComplete;
+  const ReplicationRunResult result = runner.run(kConfigArn, options);
+  EXPECT_EQ(result.outcome, RunOutcome::kSucceeded) << result.message;
+  EXPECT_EQ(result.phase, TaskPhase::kSucceeded);
+  EXPECT_FALSE(result.started);
+  EXPECT_EQ(operations(harness),
+            (std::vector<std::string>{"DescribeReplications", "DescribeReplications"}));
+  EXPECT_EQ(harness.calls()[0].body["Filters"][0]["Name"], "replication-config-arn");
+}
+
+TEST_F(ReplicationRunnerTest, ProvisioningStepsAreAStartInProgressAndCreatedNeverRan) {
+  harness.reply(replications(replication("created")));
+  harness.reply(json{{"Replication", replication("initializing")}});
+  harness.reply(replications(replication("preparing_metadata_resources")));
+  harness.reply(replications(replication("running")));
+  harness.reply(replications(replication("stopped", "Stop Reason FULL_LOAD_ONLY_FINISHED")));
+  const ReplicationRunResult result = runner.run("items", fast_options());
+  EXPECT_EQ(result.outcome, RunOutcome::kSucceeded) << result.message;
+  EXPECT_TRUE(result.started);
+  EXPECT_EQ(result.start_type_sent, "start-replication");
+  const auto calls = harness.calls();
+  ASSERT_EQ(calls.size(), 5u);
+  EXPECT_EQ(calls[0].body["Filters"][0]["Name"], "replication-config-id");
+  EXPECT_EQ(calls[1].operation, "StartReplication");
+  EXPECT_EQ(calls[1].body["ReplicationConfigArn"], kConfigArn);
+  EXPECT_EQ(calls[1].body["StartReplicationType"], "start-replication");
+}
+
+TEST_F(ReplicationRunnerTest, AFailedProvisioningIsAFailureWithTheMessages) {
+  harness.reply(replications(replication("created")));
+  harness.reply(json{{"Replication", replication("initializing")}});
+  json failed = replication("failed");
+  failed["FailureMessages"] = json::array({"Source endpoint unreachable"});
+  harness.reply(replications(failed));
+  const ReplicationRunResult result = runner.run("items", fast_options());
+  EXPECT_EQ(result.outcome, RunOutcome::kFailed);
+  EXPECT_NE(result.message.find("Source endpoint unreachable"), std::string::npos)
+      << result.message;
+}
+
+TEST_F(ReplicationRunnerTest, ARunBeforeDecidesTheStartTypeAsForTasks) {
+  harness.reply(replications(replication("stopped", "Stop Reason NORMAL", "cdc", true)));
+  harness.reply(json{{"Replication", replication("running", "", "cdc", true)}});
+  harness.reply(replications(replication("running", "", "cdc", true)));
+  const ReplicationRunResult result = runner.run("items", fast_options());
+  EXPECT_EQ(result.outcome, RunOutcome::kSucceeded) << result.message;
+  EXPECT_EQ(result.start_type_sent, "resume-processing");
+  EXPECT_EQ(harness.calls()[1].body["StartReplicationType"], "resume-processing");
+
+  dms::Replication fresh;
+  fresh.status = "created";
+  fresh.replication_config_identifier = "items";
+  EXPECT_THROW(effective_start_type(fresh, "resume-processing", nullptr), aws::ConfigError);
 }
 
 }  // namespace

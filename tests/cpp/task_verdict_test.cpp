@@ -5,8 +5,22 @@
 namespace dagster_dms::orchestrate {
 namespace {
 
+TaskSnapshot snapshot(const std::string& status, const std::string& type) {
+  TaskSnapshot s;
+  s.status = status;
+  s.migration_type = type;
+  return s;
+}
+
 TaskSnapshot stopped(const std::string& reason, const std::string& type = "full-load") {
-  return TaskSnapshot{"stopped", reason, type, 100, 0, 0, 0, true};
+  TaskSnapshot s = snapshot("stopped", type);
+  s.stop_reason = reason;
+  s.full_load_progress_percent = 100;
+  s.tables_loading = 0;
+  s.tables_queued = 0;
+  s.tables_errored = 0;
+  s.full_load_finished = true;
+  return s;
 }
 
 TEST(Judge, FinishedFullLoadIsSuccessEvenIfRunningWasNeverSeen) {
@@ -17,8 +31,7 @@ TEST(Judge, ErrorStopsAreFailures) {
   EXPECT_EQ(judge(stopped("Stop Reason FATAL_ERROR")), TaskPhase::kFailed);
   EXPECT_EQ(judge(stopped("Stop Reason RECOVERABLE_ERROR")), TaskPhase::kFailed);
   EXPECT_EQ(judge(stopped("Stop Reason STOPPED_DUE_TO_LOW_MEMORY")), TaskPhase::kFailed);
-  EXPECT_EQ(judge(TaskSnapshot{"failed", "", "full-load", {}, {}, {}, {}, {}}),
-            TaskPhase::kFailed);
+  EXPECT_EQ(judge(snapshot("failed", "full-load")), TaskPhase::kFailed);
 }
 
 TEST(Judge, ConfiguredStopsAreSuccesses) {
@@ -35,7 +48,12 @@ TEST(Judge, NormalStopIsAUserStop) {
 }
 
 TEST(Judge, RunningTasksAreLoadingUntilEveryTableIsLoaded) {
-  TaskSnapshot s{"running", "", "full-load-and-cdc", 60, 2, 3, 0, false};
+  TaskSnapshot s = snapshot("running", "full-load-and-cdc");
+  s.full_load_progress_percent = 60;
+  s.tables_loading = 2;
+  s.tables_queued = 3;
+  s.tables_errored = 0;
+  s.full_load_finished = false;
   EXPECT_EQ(judge(s), TaskPhase::kLoading);
   s.full_load_progress_percent = 100;
   s.tables_loading = 0;
@@ -49,14 +67,10 @@ TEST(Judge, RunningTasksAreLoadingUntilEveryTableIsLoaded) {
 }
 
 TEST(Judge, TransitionalStates) {
-  EXPECT_EQ(judge(TaskSnapshot{"ready", "", "full-load", {}, {}, {}, {}, {}}),
-            TaskPhase::kNotStarted);
-  EXPECT_EQ(judge(TaskSnapshot{"starting", "", "full-load", {}, {}, {}, {}, {}}),
-            TaskPhase::kStarting);
-  EXPECT_EQ(judge(TaskSnapshot{"stopping", "", "full-load", {}, {}, {}, {}, {}}),
-            TaskPhase::kStopping);
-  EXPECT_EQ(judge(TaskSnapshot{"deleting", "", "full-load", {}, {}, {}, {}, {}}),
-            TaskPhase::kOther);
+  EXPECT_EQ(judge(snapshot("ready", "full-load")), TaskPhase::kNotStarted);
+  EXPECT_EQ(judge(snapshot("starting", "full-load")), TaskPhase::kStarting);
+  EXPECT_EQ(judge(snapshot("stopping", "full-load")), TaskPhase::kStopping);
+  EXPECT_EQ(judge(snapshot("deleting", "full-load")), TaskPhase::kOther);
 }
 
 TEST(StopReasonCode, StripsThePrefix) {

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "orchestrate/task_runner.hpp"
+#include "orchestrate/runner.hpp"
 
 namespace dagster_dms::dmsctl {
 

@@ -11,7 +11,7 @@
 #include "exit_codes.hpp"
 #include "filter_options.hpp"
 #include "orchestrate/discovery.hpp"
-#include "orchestrate/task_runner.hpp"
+#include "orchestrate/runner.hpp"
 #include "output.hpp"
 #include "progress_display.hpp"
 #include "resolve.hpp"
@@ -113,12 +113,12 @@ void report(const CommandContext& context, const RunResult& result) {
         {"Notes", result.notes},
         {"Started", result.started},
         {"WaitedSeconds", result.waited.count() / 1000.0},
-        {"ReplicationTask", dms::to_redacted_json(result.task)},
+        {"ReplicationTask", dms::to_redacted_json(result.resource)},
     };
     if (result.started) document["StartReplicationTaskType"] = result.start_type_sent;
     print_json(document);
   } else {
-    print_task_details(result.task);
+    print_task_details(result.resource);
     fmt::print("\n");
     for (const auto& text : result.notes) fmt::print("Note: {}\n", text);
     fmt::print("Outcome: {}: {}\n", orchestrate::to_string(result.outcome), result.message);
