@@ -64,11 +64,81 @@ class TaskRunResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplicationRunResult:
+    """How a run of a serverless replication ended; the same judgement as :class:`TaskRunResult`."""
+
+    outcome: str
+    phase: str
+    replication: models.Replication
+    started: bool
+    start_type_sent: str
+    message: str
+    notes: list[str]
+    waited_seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "succeeded"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricReading:
+    """What :meth:`DmsClient.read_metrics` read: datapoints per query id, oldest first."""
+
+    series: dict[str, list[tuple[dt.datetime, float]]]
+    source: str  # GetMetricData, GetMetricStatistics, or "" when neither was allowed
+    notes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricTask:
+    """A replication task whose CloudWatch metrics are read (DMS's dimensions: the instance
+    identifier and the task ARN's resource id)."""
+
+    arn: str
+    instance_identifier: str
+    resource_id: str
+    cdc: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWatch:
+    """One watched task as :meth:`DmsClient.watch_tasks` found it.
+
+    ``facts`` are what a watcher remembers between looks (a JSON-able mapping: status, stop
+    reason, progress, stop and finish times, recovery checkpoint, rounded CDC metrics);
+    ``changed`` says whether they differ from the previous look's; ``full_load_finished_at`` is
+    set when a full load completed since the previous look.
+    """
+
+    arn: str
+    facts: dict[str, Any]
+    changed: bool
+    full_load_finished_at: str | None
+    cdc_latency_seconds: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchResult:
+    """What one look found: the tasks that exist, the watched ARNs that no longer do, and notes
+    (for example a CloudWatch permission that was missing)."""
+
+    tasks: list[TaskWatch]
+    missing: list[str]
+    notes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Discovered:
-    """A resource found by :meth:`DmsClient.discover`, with its tags when they were read."""
+    """A resource found by :meth:`DmsClient.discover`, with its tags when they were read.
+
+    ``selected`` is False for a resource the filters left out, returned only when asked for with
+    ``include_unselected`` (its tags are then not read).
+    """
 
     resource: Any
     tags: dict[str, str] = field(default_factory=dict)
+    selected: bool = True
 
 
 def _filters(filters: FilterSpec | None) -> list[dict[str, Any]] | None:
@@ -91,8 +161,31 @@ def _epoch(value: dt.datetime) -> float:
     return value.timestamp()
 
 
+def _metric_task(task: MetricTask) -> dict[str, Any]:
+    return {
+        "arn": task.arn,
+        "instance_identifier": task.instance_identifier,
+        "resource_id": task.resource_id,
+        "cdc": task.cdc,
+    }
+
+
 def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _progress_callback(
+    on_progress: Callable[[TaskProgress], None] | None,
+) -> Callable[[dict[str, Any]], None] | None:
+    """Turns the core's progress dictionaries into :class:`TaskProgress` for a user callback."""
+    if on_progress is None:
+        return None
+    callback = on_progress
+
+    def progress_callback(progress: dict[str, Any]) -> None:
+        callback(TaskProgress(**progress))
+
+    return progress_callback
 
 
 class DmsClient:
@@ -382,15 +475,10 @@ class DmsClient:
         on_progress: Callable[[TaskProgress], None] | None,
         should_stop: Callable[[], bool] | None,
     ) -> TaskRunResult:
-        progress_callback = None
-        if on_progress is not None:
-            callback = on_progress
-
-            def progress_callback(progress: dict[str, Any]) -> None:
-                callback(TaskProgress(**progress))
-
         raw: dict[str, Any] = json.loads(
-            self._native.run_task(task, json.dumps(options), progress_callback, should_stop)
+            self._native.run_task(
+                task, json.dumps(options), _progress_callback(on_progress), should_stop
+            )
         )
         tables = raw.get("table_statistics")
         return TaskRunResult(
@@ -419,12 +507,15 @@ class DmsClient:
         tags: str | None = None,
         read_tags: bool = False,
         with_settings: bool = False,
+        include_unselected: bool = False,
     ) -> tuple[list[Discovered], list[str]]:
         """Lists resources, keeping names that match ``name_pattern`` (search semantics) and not
         ``exclude_pattern``, and whose tags satisfy ``tags`` (``"env,team=data"``).
 
         Returns the kept resources and warnings worth showing (e.g. filters that matched nothing).
         ``with_settings`` also reads tasks' table mappings and settings (same number of calls).
+        ``include_unselected`` also returns what the filters left out, marked ``selected=False``,
+        from the same listing (for callers that need every resource's name too).
         """
         model: type[models.ApiModel] = {
             "tasks": models.ReplicationTask,
@@ -442,6 +533,7 @@ class DmsClient:
                         "tags": tags,
                         "read_tags": read_tags,
                         "with_settings": with_settings,
+                        "keep_unselected": include_unselected,
                     }
                 ),
             )
@@ -450,6 +542,10 @@ class DmsClient:
             Discovered(resource=model.from_api(item["resource"]), tags=dict(item["tags"]))
             for item in raw["items"]
         ]
+        items.extend(
+            Discovered(resource=model.from_api(item), selected=False)
+            for item in raw.get("unselected", [])
+        )
         return items, list(raw["warnings"])
 
     # ---- endpoints, instances, connections -------------------------------------------------
@@ -542,6 +638,63 @@ class DmsClient:
         response = self.call("StopReplication", {"ReplicationConfigArn": replication_config_arn})
         return models.Replication.from_api(response["Replication"])
 
+    def run_replication(
+        self,
+        replication_config: str,
+        start_type: StartType = "start-replication",
+        *,
+        until: WaitGoal = "completion",
+        start_timeout: float = 600.0,
+        completion_timeout: float | None = None,
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 30.0,
+        stop_on_cancel: bool = True,
+        cdc_start_time: dt.datetime | None = None,
+        cdc_start_position: str | None = None,
+        cdc_stop_position: str | None = None,
+        on_progress: Callable[[TaskProgress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ReplicationRunResult:
+        """Starts a serverless replication (or decides not to), waits and judges the end.
+
+        ``replication_config`` is the replication config's ARN or identifier. The rules are those
+        of :meth:`run_task`: start types follow DMS's rules for first and later runs, a running
+        replication is waited for, and completion is judged from Status and StopReason (every
+        stop reason that means the configured work was done, such as a reached
+        ``CdcStopPosition``, is a success).
+        """
+        options = {
+            "mode": "run",
+            "start_type": start_type,
+            "until": until,
+            "start_timeout_seconds": start_timeout,
+            "completion_timeout_seconds": completion_timeout,
+            "poll_interval_seconds": poll_interval,
+            "max_poll_interval_seconds": max_poll_interval,
+            "stop_on_cancel": stop_on_cancel,
+            "cdc_start_time": _epoch(cdc_start_time) if cdc_start_time else None,
+            "cdc_start_position": cdc_start_position,
+            "cdc_stop_position": cdc_stop_position,
+        }
+        raw: dict[str, Any] = json.loads(
+            self._native.run_replication(
+                replication_config,
+                json.dumps(options),
+                _progress_callback(on_progress),
+                should_stop,
+            )
+        )
+        return ReplicationRunResult(
+            outcome=raw["outcome"],
+            phase=raw["phase"],
+            replication=models.Replication.from_api(raw["replication"]),
+            started=raw["started"],
+            start_type_sent=raw["start_type_sent"],
+            message=raw["message"],
+            notes=list(raw["notes"]),
+            waited_seconds=raw["waited_seconds"],
+        )
+
     # ---- account ---------------------------------------------------------------------------
 
     def describe_account_attributes(self) -> list[models.AccountQuota]:
@@ -624,6 +777,106 @@ class DmsClient:
         return models.ReplicationConfig.from_api(response["ReplicationConfig"])
 
     # ---- CloudWatch metrics and Logs -------------------------------------------------------
+
+    def read_metrics(
+        self,
+        queries: Sequence[tuple[str, str, Mapping[str, str]]],
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        period_seconds: int = 60,
+        statistic: str = "Average",
+    ) -> MetricReading:
+        """Datapoints of DMS metrics (namespace AWS/DMS), least privilege first.
+
+        ``queries`` are ``(id, metric_name, dimensions)``. GetMetricData is used, one call per
+        500 queries; without ``cloudwatch:GetMetricData`` each metric is read with
+        GetMetricStatistics; without that either the series are empty. ``notes`` name the
+        missing permission; other errors raise.
+        """
+        raw = json.loads(
+            self._native.read_metrics(
+                json.dumps(
+                    {
+                        "queries": [
+                            {"id": qid, "metric": metric, "dimensions": dict(dimensions)}
+                            for qid, metric, dimensions in queries
+                        ],
+                        "start": _epoch(start),
+                        "end": _epoch(end),
+                        "period_seconds": period_seconds,
+                        "statistic": statistic,
+                    }
+                )
+            )
+        )
+        return MetricReading(
+            series={
+                item["id"]: [
+                    (dt.datetime.fromtimestamp(t, dt.timezone.utc), float(v))
+                    for t, v in zip(item["timestamps"], item["values"], strict=True)
+                ]
+                for item in raw["series"]
+            },
+            source=raw["source"],
+            notes=list(raw["notes"]),
+        )
+
+    def latest_cdc_metrics(
+        self, tasks: Sequence[MetricTask], *, period_seconds: int = 60
+    ) -> tuple[dict[str, dict[str, float]], list[str]]:
+        """The latest CDCLatencySource, CDCLatencyTarget and CDCIncomingChanges of each task (by
+        ARN; metrics without data are absent), in batched calls, and notes on missing
+        permissions."""
+        raw = json.loads(
+            self._native.cdc_metrics(
+                json.dumps(
+                    {"tasks": [_metric_task(t) for t in tasks], "period_seconds": period_seconds}
+                )
+            )
+        )
+        metrics = {
+            arn: {k: float(v) for k, v in values.items()} for arn, values in raw["metrics"].items()
+        }
+        return metrics, list(raw["notes"])
+
+    def watch_tasks(
+        self,
+        tasks: Sequence[MetricTask],
+        previous: Mapping[str, Mapping[str, Any]],
+        *,
+        metrics_period_seconds: int = 60,
+    ) -> WatchResult:
+        """One look at many tasks at a fixed cost: one paginated DescribeReplicationTasks and
+        batched CloudWatch reads for the running CDC tasks. ``previous`` holds each task's
+        ``facts`` from the last look (by ARN); the answer says what changed."""
+        raw = json.loads(
+            self._native.watch_tasks(
+                json.dumps(
+                    {
+                        "tasks": [_metric_task(t) for t in tasks],
+                        "previous": {arn: dict(facts) for arn, facts in previous.items()},
+                        "period_seconds": metrics_period_seconds,
+                    }
+                )
+            )
+        )
+        return WatchResult(
+            tasks=[
+                TaskWatch(
+                    arn=item["arn"],
+                    facts=dict(item["facts"]),
+                    changed=bool(item["changed"]),
+                    full_load_finished_at=item["full_load_finished_at"],
+                    cdc_latency_seconds={
+                        k: float(v) for k, v in item["cdc_latency_seconds"].items()
+                    },
+                )
+                for item in raw["tasks"]
+            ],
+            missing=list(raw["missing"]),
+            notes=list(raw["notes"]),
+        )
 
     def get_metric_data(
         self,

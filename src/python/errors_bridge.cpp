@@ -12,7 +12,9 @@ namespace nb = nanobind;
 namespace dagster_dms::python {
 namespace {
 
-nb::object errors_module() { return nb::module_::import_("dagster_dms.errors"); }
+nb::object errors_module() {
+  return nb::module_::import_("dagster_dms.errors");
+}
 
 void raise(const nb::object& instance) {
   PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(instance.ptr())), instance.ptr());
@@ -20,12 +22,18 @@ void raise(const nb::object& instance) {
 
 const char* transport_kind(aws::TransportError::Kind kind) {
   switch (kind) {
-    case aws::TransportError::Kind::kConnect: return "connect";
-    case aws::TransportError::Kind::kTimeout: return "timeout";
-    case aws::TransportError::Kind::kConnectionReset: return "connection_reset";
-    case aws::TransportError::Kind::kTls: return "tls";
-    case aws::TransportError::Kind::kTruncated: return "truncated";
-    case aws::TransportError::Kind::kOther: return "other";
+    case aws::TransportError::Kind::kConnect:
+      return "connect";
+    case aws::TransportError::Kind::kTimeout:
+      return "timeout";
+    case aws::TransportError::Kind::kConnectionReset:
+      return "connection_reset";
+    case aws::TransportError::Kind::kTls:
+      return "tls";
+    case aws::TransportError::Kind::kTruncated:
+      return "truncated";
+    case aws::TransportError::Kind::kOther:
+      return "other";
   }
   return "other";
 }

@@ -7,8 +7,13 @@
 #include <nanobind/stl/string_view.h>
 
 #include <dagster_dms/version.hpp>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "orchestrate/cdc_metrics.hpp"
 #include "orchestrate/resource_filter.hpp"
+#include "orchestrate/resource_states.hpp"
 #include "python/errors_bridge.hpp"
 #include "python/native_client.hpp"
 
@@ -24,4 +29,24 @@ NB_MODULE(_native, m) {
   // alike everywhere (the component names its own YAML field).
   m.def("identifier_pattern_warning", &dagster_dms::orchestrate::identifier_pattern_warning,
         nb::arg("field"), nb::arg("pattern"));
+  // The YAML's filters are checked at load by the same code that applies them at refresh (RE2,
+  // not Python's re): a pattern that loads is a pattern that runs.
+  m.def(
+      "check_resource_filter",
+      [](const std::optional<std::string>& name_pattern,
+         const std::optional<std::string>& exclude_pattern,
+         const std::optional<std::string>& tags) {
+        const dagster_dms::orchestrate::ResourceFilter filter(
+            name_pattern, exclude_pattern,
+            tags ? dagster_dms::orchestrate::parse_tag_filter(*tags)
+                 : std::vector<dagster_dms::orchestrate::TagRequirement>{});
+        (void)filter;
+      },
+      nb::arg("name_pattern").none(), nb::arg("exclude_pattern").none(), nb::arg("tags").none());
+  m.def("is_instance_available", &dagster_dms::orchestrate::is_instance_available,
+        nb::arg("status"));
+  m.def("is_connection_failed", &dagster_dms::orchestrate::is_connection_failed, nb::arg("status"));
+  m.def("is_table_errored", &dagster_dms::orchestrate::is_table_errored, nb::arg("table_state"));
+  m.def("valid_metrics_period", &dagster_dms::orchestrate::valid_metrics_period,
+        nb::arg("seconds"));
 }

@@ -1,8 +1,8 @@
 #include "python/native_client.hpp"
 
 #include <nanobind/stl/map.h>
-#include <nanobind/stl/pair.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "aws/client_options.hpp"
@@ -20,6 +21,7 @@
 #include "dms/dispatch.hpp"
 #include "dms/dms_client.hpp"
 #include "dms/logs_client.hpp"
+#include "orchestrate/metric_reader.hpp"
 #include "python/orchestration_bindings.hpp"
 
 namespace nb = nanobind;
@@ -49,8 +51,8 @@ json list_all_dms(dms::DmsClient& client, const std::string& operation, const js
     return message;
   };
   if (operation == "DescribeReplicationTasks") {
-    return as_list(client.describe_replication_tasks_all(
-        typed_input(dms::DescribeReplicationTasksMessage{})));
+    return as_list(
+        client.describe_replication_tasks_all(typed_input(dms::DescribeReplicationTasksMessage{})));
   }
   if (operation == "DescribeEndpoints") {
     return as_list(client.describe_endpoints_all(typed_input(dms::DescribeEndpointsMessage{})));
@@ -60,12 +62,11 @@ json list_all_dms(dms::DmsClient& client, const std::string& operation, const js
         typed_input(dms::DescribeReplicationInstancesMessage{})));
   }
   if (operation == "DescribeTableStatistics") {
-    return as_list(client.describe_table_statistics_all(
-        typed_input(dms::DescribeTableStatisticsMessage{})));
+    return as_list(
+        client.describe_table_statistics_all(typed_input(dms::DescribeTableStatisticsMessage{})));
   }
   if (operation == "DescribeConnections") {
-    return as_list(
-        client.describe_connections_all(typed_input(dms::DescribeConnectionsMessage{})));
+    return as_list(client.describe_connections_all(typed_input(dms::DescribeConnectionsMessage{})));
   }
   if (operation == "DescribeReplicationConfigs") {
     return as_list(client.describe_replication_configs_all(
@@ -173,6 +174,47 @@ class NativeClient {
     return out.dump();
   }
 
+  // orchestrate::read_metrics (GetMetricData, falling back to GetMetricStatistics) for
+  // {"queries": [{"id", "metric", "dimensions": {name: value}}], "start", "end" (epoch seconds),
+  // "period_seconds", "statistic"}; answers {"series": [{"id", "timestamps", "values"}],
+  // "source", "notes"}.
+  std::string read_metrics(const std::string& input_text) {
+    const json input = json::parse(input_text);
+    std::vector<orchestrate::MetricQuery> queries;
+    for (const auto& item : input.at("queries")) {
+      orchestrate::MetricQuery query{
+          item.at("id").get<std::string>(), item.at("metric").get<std::string>(), {}};
+      for (const auto& [name, value] : item.at("dimensions").items()) {
+        query.dimensions.push_back({name, value.get<std::string>(), {}});
+      }
+      queries.push_back(std::move(query));
+    }
+    const auto start = dms::parse_timestamp(input.at("start"));
+    const auto end = dms::parse_timestamp(input.at("end"));
+    if (!start || !end) throw std::invalid_argument("start and end must be epoch seconds");
+    const orchestrate::MetricReading reading = orchestrate::read_metrics(
+        *cloudwatch_, queries, *start, *end, input.value("period_seconds", 60),
+        input.value("statistic", std::string("Average")));
+    json series = json::array();
+    for (const auto& one : reading.series) {
+      json timestamps = json::array();
+      json values = json::array();
+      for (const auto& [when, value] : one.points) {
+        timestamps.push_back(dms::timestamp_to_json(when));
+        values.push_back(value);
+      }
+      series.push_back({{"id", one.id}, {"timestamps", timestamps}, {"values", values}});
+    }
+    return json{{"series", series}, {"source", reading.source}, {"notes", reading.notes}}.dump();
+  }
+
+  std::string watch_tasks(const std::string& input) {
+    return python::watch_tasks(*dms_, *cloudwatch_, input);
+  }
+  std::string cdc_metrics(const std::string& input) {
+    return python::cdc_metrics(*cloudwatch_, input);
+  }
+
   // Which provider in the chain produced the credentials (never the credentials themselves).
   std::string credentials_provider() { return session_->credentials().provider; }
 
@@ -245,20 +287,37 @@ void bind_native_client(nb::module_& m) {
            nb::call_guard<nb::gil_scoped_release>())
       .def("metric_data_all", &NativeClient::metric_data_all, nb::arg("input"),
            nb::call_guard<nb::gil_scoped_release>())
-      .def("run_task",
-           [](NativeClient& self, const std::string& task, const std::string& options,
-              nb::object on_progress, nb::object should_stop) {
-             return run_task(self.dms(), self.session().clock(), task, options, on_progress,
-                             should_stop);
-           },
-           nb::arg("task"), nb::arg("options"), nb::arg("on_progress").none(),
-           nb::arg("should_stop").none())
-      .def("discover",
-           [](NativeClient& self, const std::string& kind, const std::string& options) {
-             nb::gil_scoped_release release;
-             return discover(self.dms(), kind, options);
-           },
-           nb::arg("kind"), nb::arg("options"))
+      .def("read_metrics", &NativeClient::read_metrics, nb::arg("input"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("watch_tasks", &NativeClient::watch_tasks, nb::arg("input"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("cdc_metrics", &NativeClient::cdc_metrics, nb::arg("input"),
+           nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "run_task",
+          [](NativeClient& self, const std::string& task, const std::string& options,
+             nb::object on_progress, nb::object should_stop) {
+            return run_task(self.dms(), self.session().clock(), task, options, on_progress,
+                            should_stop);
+          },
+          nb::arg("task"), nb::arg("options"), nb::arg("on_progress").none(),
+          nb::arg("should_stop").none())
+      .def(
+          "run_replication",
+          [](NativeClient& self, const std::string& config, const std::string& options,
+             nb::object on_progress, nb::object should_stop) {
+            return run_replication(self.dms(), self.session().clock(), config, options, on_progress,
+                                   should_stop);
+          },
+          nb::arg("config"), nb::arg("options"), nb::arg("on_progress").none(),
+          nb::arg("should_stop").none())
+      .def(
+          "discover",
+          [](NativeClient& self, const std::string& kind, const std::string& options) {
+            nb::gil_scoped_release release;
+            return discover(self.dms(), kind, options);
+          },
+          nb::arg("kind"), nb::arg("options"))
       .def("credentials_provider", &NativeClient::credentials_provider,
            nb::call_guard<nb::gil_scoped_release>());
 

@@ -2,13 +2,17 @@
 
 #include <nanobind/stl/string.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include "aws/errors.hpp"
+#include "orchestrate/cdc_metrics.hpp"
 #include "orchestrate/discovery.hpp"
-#include "orchestrate/task_runner.hpp"
+#include "orchestrate/runner.hpp"
+#include "orchestrate/watcher.hpp"
 
 namespace nb = nanobind;
 using nlohmann::json;
@@ -80,12 +84,15 @@ json progress_to_json(const orchestrate::Progress& progress) {
               {"message", progress.message}};
 }
 
-json result_to_json(const orchestrate::RunResult& result) {
-  json task;
-  to_json(task, result.task);
+// The resource is under "task" for replication tasks and "replication" for serverless ones, as
+// DMS names them in its own responses.
+template <class Resource>
+json result_to_json(const orchestrate::BasicRunResult<Resource>& result, const char* key) {
+  json resource;
+  to_json(resource, result.resource);
   return json{{"outcome", orchestrate::to_string(result.outcome)},
               {"phase", orchestrate::to_string(result.phase)},
-              {"task", task},
+              {key, resource},
               {"started", result.started},
               {"start_type_sent", result.start_type_sent},
               {"message", result.message},
@@ -123,14 +130,115 @@ json discovered_to_json(const orchestrate::DiscoveryResult<Resource>& result) {
     to_json(resource, item.resource);
     items.push_back(json{{"resource", std::move(resource)}, {"tags", item.tags}});
   }
-  return json{{"items", std::move(items)}, {"listed", result.listed}, {"warnings", result.warnings}};
+  return json{
+      {"items", std::move(items)}, {"listed", result.listed}, {"warnings", result.warnings}};
+}
+
+// A task's facts as the sensor's cursor keeps them: absent values as null, CDC metrics beside
+// the other facts (the layout cursors written before the watcher moved here also have).
+json facts_to_json(const orchestrate::TaskFacts& facts) {
+  auto optional = [](const auto& value) { return value ? json(*value) : json(nullptr); };
+  json out{{"status", facts.status},
+           {"stop_reason", facts.stop_reason},
+           {"percent", optional(facts.percent)},
+           {"tables_loaded", optional(facts.tables_loaded)},
+           {"tables_errored", optional(facts.tables_errored)},
+           {"stop_date", optional(facts.stop_date)},
+           {"full_load_finish_date", optional(facts.full_load_finish_date)},
+           {"recovery_checkpoint", optional(facts.recovery_checkpoint)}};
+  for (const auto& [name, value] : facts.cdc) out[name] = value;
+  return out;
+}
+
+orchestrate::TaskFacts facts_from_json(const json& in) {
+  orchestrate::TaskFacts facts;
+  if (!in.is_object()) return facts;
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    if (in.contains(key) && in[key].is_string()) return in[key].get<std::string>();
+    return std::nullopt;
+  };
+  auto number = [&](const char* key) -> std::optional<long long> {
+    if (in.contains(key) && in[key].is_number()) return in[key].get<long long>();
+    return std::nullopt;
+  };
+  facts.status = text("status").value_or("");
+  facts.stop_reason = text("stop_reason").value_or("");
+  facts.percent = number("percent");
+  facts.tables_loaded = number("tables_loaded");
+  facts.tables_errored = number("tables_errored");
+  facts.stop_date = text("stop_date");
+  facts.full_load_finish_date = text("full_load_finish_date");
+  facts.recovery_checkpoint = text("recovery_checkpoint");
+  for (const auto& [name, value] : in.items()) {
+    if (name.starts_with("CDC") && value.is_number()) facts.cdc[name] = value.get<double>();
+  }
+  return facts;
+}
+
+orchestrate::MetricTask metric_task_from_json(const json& in) {
+  return {in.at("arn").get<std::string>(), in.at("instance_identifier").get<std::string>(),
+          in.at("resource_id").get<std::string>()};
+}
+
+int period_from_json(const json& in) {
+  const int period = in.value("period_seconds", 60);
+  if (!orchestrate::valid_metrics_period(period)) {
+    throw std::invalid_argument(
+        "period_seconds: " + std::to_string(period) +
+        " is not a CloudWatch period (1, 5, 10, 20, 30 or a multiple of 60)");
+  }
+  return period;
 }
 
 }  // namespace
 
-std::string run_task(dms::DmsClient& client, aws::Clock& clock, const std::string& task,
-                     const std::string& options_text, nb::object on_progress,
-                     nb::object should_stop) {
+std::string watch_tasks(dms::DmsClient& dms, dms::CloudWatchClient& cloudwatch,
+                        const std::string& input_text) {
+  const json input = json::parse(input_text);
+  std::vector<orchestrate::WatchedTask> watched;
+  for (const auto& item : input.at("tasks")) {
+    watched.push_back({metric_task_from_json(item), item.value("cdc", false)});
+  }
+  std::map<std::string, orchestrate::TaskFacts> previous;
+  if (input.contains("previous") && input["previous"].is_object()) {
+    for (const auto& [arn, facts] : input["previous"].items()) {
+      previous.emplace(arn, facts_from_json(facts));
+    }
+  }
+  orchestrate::Watcher watcher(dms, cloudwatch);
+  const orchestrate::WatchResult result = watcher.look(watched, previous, period_from_json(input));
+  json tasks = json::array();
+  for (const auto& watch : result.tasks) {
+    tasks.push_back(
+        {{"arn", watch.arn},
+         {"facts", facts_to_json(watch.facts)},
+         {"changed", watch.changed},
+         {"full_load_finished_at",
+          watch.full_load_finished_at ? json(*watch.full_load_finished_at) : json(nullptr)},
+         {"cdc_latency_seconds", watch.cdc_latency_seconds}});
+  }
+  return json{{"tasks", tasks}, {"missing", result.missing}, {"notes", result.notes}}.dump();
+}
+
+std::string cdc_metrics(dms::CloudWatchClient& cloudwatch, const std::string& input_text) {
+  const json input = json::parse(input_text);
+  std::vector<orchestrate::MetricTask> tasks;
+  for (const auto& item : input.at("tasks")) tasks.push_back(metric_task_from_json(item));
+  std::vector<std::string> notes;
+  const auto metrics =
+      orchestrate::latest_cdc_metrics(cloudwatch, tasks, period_from_json(input), notes);
+  json by_arn = json::object();
+  for (const auto& [arn, values] : metrics) by_arn[arn] = values.latest;
+  return json{{"metrics", by_arn}, {"notes", notes}}.dump();
+}
+
+namespace {
+
+// One judged run of a task or a serverless replication; see the header.
+template <class Resource>
+std::string run_resource(dms::DmsClient& client, aws::Clock& clock, const std::string& id_or_arn,
+                         const std::string& options_text, const nb::object& on_progress,
+                         const nb::object& should_stop) {
   const json options = options_text.empty() ? json::object() : json::parse(options_text);
   const orchestrate::RunOptions run_options = parse_run_options(options);
   const std::string mode = options.value("mode", std::string("run"));
@@ -172,23 +280,40 @@ std::string run_task(dms::DmsClient& client, aws::Clock& clock, const std::strin
   json out;
   {
     nb::gil_scoped_release release;
-    orchestrate::TaskRunner runner(client, clock);
-    orchestrate::RunResult result;
+    orchestrate::Runner<Resource> runner(client, clock);
+    typename orchestrate::Runner<Resource>::Result result;
     if (mode == "run") {
-      result = runner.run(task, run_options, progress_callback, cancel_check);
+      result = runner.run(id_or_arn, run_options, progress_callback, cancel_check);
     } else if (mode == "wait") {
-      result = runner.wait(task, run_options, progress_callback, cancel_check);
+      result = runner.wait(id_or_arn, run_options, progress_callback, cancel_check);
     } else {
-      result = runner.stop(task, options.value("wait", true), run_options, progress_callback,
+      result = runner.stop(id_or_arn, options.value("wait", true), run_options, progress_callback,
                            cancel_check);
     }
-    out = result_to_json(result);
-    if (with_tables && result.task.replication_task_arn) {
-      add_table_statistics(client, *result.task.replication_task_arn, out);
+    if constexpr (std::is_same_v<Resource, dms::ReplicationTask>) {
+      out = result_to_json(result, "task");
+      if (with_tables && result.resource.replication_task_arn) {
+        add_table_statistics(client, *result.resource.replication_task_arn, out);
+      }
+    } else {
+      out = result_to_json(result, "replication");
     }
   }
   if (callback_error) throw *callback_error;
   return out.dump();
+}
+
+}  // namespace
+
+std::string run_task(dms::DmsClient& client, aws::Clock& clock, const std::string& task,
+                     const std::string& options, nb::object on_progress, nb::object should_stop) {
+  return run_resource<dms::ReplicationTask>(client, clock, task, options, on_progress, should_stop);
+}
+
+std::string run_replication(dms::DmsClient& client, aws::Clock& clock, const std::string& config,
+                            const std::string& options, nb::object on_progress,
+                            nb::object should_stop) {
+  return run_resource<dms::Replication>(client, clock, config, options, on_progress, should_stop);
 }
 
 std::string discover(dms::DmsClient& client, const std::string& kind,
@@ -199,12 +324,14 @@ std::string discover(dms::DmsClient& client, const std::string& kind,
     return std::nullopt;
   };
   const auto tag_text = optional_string("tags");
-  const orchestrate::ResourceFilter filter(
-      optional_string("name_pattern"), optional_string("exclude_pattern"),
-      tag_text ? orchestrate::parse_tag_filter(*tag_text) : std::vector<orchestrate::TagRequirement>{});
+  const orchestrate::ResourceFilter filter(optional_string("name_pattern"),
+                                           optional_string("exclude_pattern"),
+                                           tag_text ? orchestrate::parse_tag_filter(*tag_text)
+                                                    : std::vector<orchestrate::TagRequirement>{});
   orchestrate::DiscoveryOptions discovery_options;
   discovery_options.read_tags = options.value("read_tags", false);
   discovery_options.with_settings = options.value("with_settings", false);
+  discovery_options.keep_unselected = options.value("keep_unselected", false);
   orchestrate::Discovery discovery(client);
   if (kind == "tasks") return discovered_to_json(discovery.tasks(filter, discovery_options)).dump();
   if (kind == "endpoints") {

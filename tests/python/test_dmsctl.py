@@ -7,22 +7,19 @@ debug build, for example).
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import os
 import pty
 import re
-import socketserver
 import subprocess
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from rewriting_proxy import Reply, Rewrite, RewritingProxy
 
 if TYPE_CHECKING:
     from conftest import MotoServer
@@ -718,78 +715,18 @@ def test_metrics_table(cli: Cli, seeded: Seeded, boto3_client: Callable[[str], A
 # ---- behaviour moto cannot produce: a rewriting proxy in front of it -----------------------------
 
 
-Reply = tuple[int, dict[str, Any]]
-# Called with the operation, the request body and moto's answer (empty when moto answered with
-# something other than a JSON object, e.g. for an operation it does not implement); returns the
-# status and document to send instead, or None to pass moto's answer through.
-Rewrite = Callable[[str, dict[str, Any], dict[str, Any]], Reply | None]
-
-
-class _Proxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-    def __init__(self, upstream: str, rewrite: Rewrite) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.upstream = upstream
-        self.rewrite = rewrite
-
-
-class _ProxyHandler(http.server.BaseHTTPRequestHandler):
-    server: _Proxy
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-        headers = {
-            k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
-        }
-        request = urllib.request.Request(
-            self.server.upstream + self.path, data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, payload = response.status, response.read()
-                content_type = response.headers.get("Content-Type", "application/x-amz-json-1.1")
-        except urllib.error.HTTPError as error:
-            status, payload = error.code, error.read()
-            content_type = error.headers.get("Content-Type", "application/x-amz-json-1.1")
-        try:
-            document = json.loads(payload) if payload else {}
-        except ValueError:
-            document = {}
-        replaced = self.server.rewrite(
-            operation,
-            json.loads(body) if body else {},
-            document if isinstance(document, dict) else {},
-        )
-        if replaced is not None:
-            status, document = replaced
-            payload = json.dumps(document).encode()
-            content_type = "application/x-amz-json-1.1"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
 @pytest.fixture
 def proxied(dmsctl: str, moto: MotoServer) -> Iterator[Callable[[Rewrite], Cli]]:
-    servers: list[_Proxy] = []
+    servers: list[RewritingProxy] = []
 
     def start(rewrite: Rewrite) -> Cli:
-        server = _Proxy(moto.url, rewrite)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = RewritingProxy(moto.url, rewrite)
         servers.append(server)
-        return Cli(dmsctl, f"http://127.0.0.1:{server.server_address[1]}")
+        return Cli(dmsctl, server.url)
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def test_metrics_fall_back_to_get_metric_statistics_on_access_denied(

@@ -6,6 +6,7 @@ and never hides the original error.
 
 from __future__ import annotations
 
+from dagster_dms._native import is_connection_failed, is_instance_available
 from dagster_dms.client import DmsClient
 from dagster_dms.component.state import TaskState
 from dagster_dms.errors import AccessDeniedError, DmsError, ServiceError
@@ -40,7 +41,7 @@ def _instance_findings(client: DmsClient, task: TaskState) -> list[str]:
         return [f"the replication instance {task.instance_arn} does not exist"]
     instance = instances[0]
     status = instance.replication_instance_status or "unknown"
-    if status != "available":
+    if not is_instance_available(status):
         return [
             f"the replication instance {instance.replication_instance_identifier} is {status}, "
             "not available: wait for it or check it in the DMS console"
@@ -58,7 +59,7 @@ def _connection_findings(client: DmsClient, task: TaskState) -> list[str]:
         except DmsError:
             continue
         for connection in connections:
-            if connection.status == "failed":
+            if is_connection_failed(connection.status or ""):
                 findings.append(
                     f"the {role} endpoint {connection.endpoint_identifier}'s last connection test "
                     f"failed: {connection.last_failure_message or 'no message'}"

@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 
+from dagster_dms._native import is_connection_failed, is_instance_available
 from dagster_dms.client import DmsClient
 from dagster_dms.component import cloudwatch
 from dagster_dms.component.state import EndpointState, InstanceState
@@ -59,7 +60,7 @@ def observe_endpoint(
     for connection in connections:
         instance = connection.replication_instance_identifier or "?"
         result = connection.status or "unknown"
-        if connection.status == "failed" and connection.last_failure_message:
+        if is_connection_failed(connection.status or "") and connection.last_failure_message:
             result += f": {connection.last_failure_message}"
         facts[f"dms/connection_test/{instance}"] = result
     metadata: dict[str, Any] = dict(facts)
@@ -76,7 +77,7 @@ def _test_connections(client: DmsClient, endpoint: EndpointState, notes: list[st
         notes.append(f"cannot list instances to test connections: {error}")
         return
     for instance in instances:
-        if instance.replication_instance_status != "available":
+        if not is_instance_available(instance.replication_instance_status or ""):
             continue
         try:
             client.test_connection(endpoint.arn, instance.replication_instance_arn or "")

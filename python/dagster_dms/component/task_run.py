@@ -15,7 +15,8 @@ from typing import Any
 import dagster as dg
 
 from dagster_dms import models
-from dagster_dms.client import DmsClient, StartType, TaskProgress, TaskRunResult
+from dagster_dms._native import is_table_errored
+from dagster_dms.client import DmsClient, MetricTask, StartType, TaskProgress, TaskRunResult
 from dagster_dms.component import cloudwatch
 from dagster_dms.component.diagnosis import diagnose_start_failure
 from dagster_dms.component.state import TaskState
@@ -75,17 +76,17 @@ def cdc_latency(
     period_seconds: int = cloudwatch.DEFAULT_PERIOD_SECONDS,
 ) -> dict[str, float]:
     """CDCLatencySource/Target (seconds) of a CDC task, from CloudWatch; missing ones absent."""
-    dims = cloudwatch.task_dimensions(instance_identifier, task.resource_id)
-    queries = [
-        cloudwatch.MetricQuery(f"m{i}", metric, dims)
-        for i, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
-    ]
-    values = cloudwatch.latest_values(client, queries, period_seconds=period_seconds, notes=notes)
-    return {
-        metric: values[f"m{i}"]
-        for i, metric in enumerate(cloudwatch.CDC_LATENCY_METRICS)
-        if f"m{i}" in values
-    }
+    try:
+        metrics, found_notes = client.latest_cdc_metrics(
+            [MetricTask(task.arn, instance_identifier, task.resource_id, cdc=True)],
+            period_seconds=period_seconds,
+        )
+    except DmsError as error:
+        notes.append(f"CloudWatch metrics unavailable: {error}")
+        return {}
+    notes.extend(n for n in found_notes if n not in notes)
+    values = metrics.get(task.arn, {})
+    return {name: value for name, value in values.items() if name.startswith("CDCLatency")}
 
 
 def result_metadata(result: TaskRunResult) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def check_results(
     errored_tables = [
         f"{t.schema_name}.{t.table_name}"
         for t in result.table_statistics or []
-        if (t.table_state or "").lower().startswith("table error")
+        if is_table_errored(t.table_state or "")
     ]
     errored = max(stats.tables_errored or 0 if stats else 0, len(errored_tables))
     checks.append(

@@ -10,16 +10,15 @@
 #include <string>
 #include <vector>
 
-#include "aws/errors.hpp"
 #include "commands.hpp"
+#include "orchestrate/metric_reader.hpp"
 #include "output.hpp"
 #include "resolve.hpp"
 
 namespace dagster_dms::dmsctl {
 namespace {
 
-constexpr const char* kNamespace = "AWS/DMS";
-constexpr std::int64_t kPeriodSeconds = 60;
+constexpr int kPeriodSeconds = 60;
 constexpr const char* kStatistic = "Average";
 constexpr auto kWindow = std::chrono::hours(1);
 
@@ -43,85 +42,12 @@ constexpr std::array<const char*, 15> kMetricNames = {
     "FullLoadThroughputBandwidthTarget",
 };
 
-struct Series {
-  std::string name;
-  std::vector<std::pair<dms::Timestamp, double>> points;  // oldest first
-};
-
-std::vector<dms::cloudwatch::Dimension> dimensions_for(const std::string& instance_id,
-                                                       const std::string& task_id) {
-  return {dms::cloudwatch::Dimension{"ReplicationInstanceIdentifier", instance_id, {}},
-          dms::cloudwatch::Dimension{"ReplicationTaskIdentifier", task_id, {}}};
-}
-
-void sort_points(Series& series) {
-  std::sort(series.points.begin(), series.points.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-}
-
-// One batched GetMetricData call (or a few pages) for every metric.
-std::vector<Series> read_batched(dms::CloudWatchClient& client,
-                                 const std::vector<dms::cloudwatch::Dimension>& dimensions,
-                                 dms::Timestamp start, dms::Timestamp end) {
-  std::vector<dms::cloudwatch::MetricDataQuery> queries;
-  for (std::size_t i = 0; i < kMetricNames.size(); ++i) {
-    dms::cloudwatch::MetricDataQuery query;
-    query.id = fmt::format("m{}", i);
-    query.label = kMetricNames[i];
-    dms::cloudwatch::MetricStat stat;
-    stat.metric.namespace_ = kNamespace;
-    stat.metric.metric_name = kMetricNames[i];
-    stat.metric.dimensions = dimensions;
-    stat.period = kPeriodSeconds;
-    stat.stat = kStatistic;
-    query.metric_stat = std::move(stat);
-    query.return_data = true;
-    queries.push_back(std::move(query));
-  }
-  const auto output = client.get_metric_data_all(std::move(queries), start, end);
-  std::vector<Series> all;
-  for (std::size_t i = 0; i < kMetricNames.size(); ++i) all.push_back({kMetricNames[i], {}});
-  for (const auto& result :
-       output.metric_data_results.value_or(std::vector<dms::cloudwatch::MetricDataResult>{})) {
-    const std::string id = result.id.value_or("");
-    if (id.size() < 2 || id[0] != 'm') continue;
-    const std::size_t index = std::stoul(id.substr(1));
-    if (index >= all.size()) continue;
-    const auto& times = result.timestamps.value_or(std::vector<dms::Timestamp>{});
-    const auto& values = result.values.value_or(std::vector<double>{});
-    for (std::size_t k = 0; k < std::min(times.size(), values.size()); ++k) {
-      all[index].points.emplace_back(times[k], values[k]);
-    }
-  }
-  for (auto& series : all) sort_points(series);
-  return all;
-}
-
-// The baseline IAM policy grants only GetMetricStatistics: one call per metric.
-std::vector<Series> read_one_by_one(dms::CloudWatchClient& client,
-                                    const std::vector<dms::cloudwatch::Dimension>& dimensions,
-                                    dms::Timestamp start, dms::Timestamp end) {
-  std::vector<Series> all;
-  for (const char* name : kMetricNames) {
-    dms::cloudwatch::GetMetricStatisticsInput input;
-    input.namespace_ = kNamespace;
-    input.metric_name = name;
-    input.dimensions = dimensions;
-    input.start_time = start;
-    input.end_time = end;
-    input.period = kPeriodSeconds;
-    input.statistics = std::vector<std::string>{kStatistic};
-    const auto output = client.get_metric_statistics(input);
-    Series series{name, {}};
-    for (const auto& point :
-         output.datapoints.value_or(std::vector<dms::cloudwatch::Datapoint>{})) {
-      if (point.timestamp && point.average)
-        series.points.emplace_back(*point.timestamp, *point.average);
-    }
-    sort_points(series);
-    all.push_back(std::move(series));
-  }
-  return all;
+std::vector<orchestrate::MetricQuery> task_queries(const std::string& instance_id,
+                                                   const std::string& task_id) {
+  const auto dimensions = orchestrate::task_metric_dimensions(instance_id, task_id);
+  std::vector<orchestrate::MetricQuery> queries;
+  for (const char* name : kMetricNames) queries.push_back({name, name, dimensions});
+  return queries;
 }
 
 std::string format_value(double value) {
@@ -138,25 +64,17 @@ void show_metrics(CommandContext& context, const std::string& name) {
   const dms::ReplicationInstance instance =
       find_instance(dms_client, task.replication_instance_arn.value_or(""));
   const std::string instance_id = instance.replication_instance_identifier.value_or("");
-  const auto dimensions = dimensions_for(instance_id, task_id);
 
   // Whole minutes, so the periods line up with CloudWatch's.
   const dms::Timestamp end =
       std::chrono::ceil<std::chrono::minutes>(std::chrono::system_clock::now());
   const dms::Timestamp start = end - kWindow;
-  auto& cloudwatch = context.clients.cloudwatch();
-  std::string source = "GetMetricData";
-  std::vector<Series> series;
-  try {
-    series = read_batched(cloudwatch, dimensions, start, end);
-  } catch (const aws::ServiceError& e) {
-    if (!e.is_access_denied()) throw;
-    note(
-        "cloudwatch:GetMetricData is not allowed; reading each metric with GetMetricStatistics "
-        "instead (grant cloudwatch:GetMetricData to fetch them in one batched call)");
-    source = "GetMetricStatistics";
-    series = read_one_by_one(cloudwatch, dimensions, start, end);
-  }
+  orchestrate::MetricReading reading =
+      orchestrate::read_metrics(context.clients.cloudwatch(), task_queries(instance_id, task_id),
+                                start, end, kPeriodSeconds, kStatistic);
+  for (const auto& message : reading.notes) note(message);
+  const std::vector<orchestrate::MetricSeries>& series = reading.series;
+  const std::string& source = reading.source;
 
   if (context.json()) {
     nlohmann::json metrics = nlohmann::json::array();
@@ -167,7 +85,7 @@ void show_metrics(CommandContext& context, const std::string& name) {
         times.push_back(json_time(when));
         values.push_back(value);
       }
-      nlohmann::json metric = {{"MetricName", s.name}, {"Timestamps", times}, {"Values", values}};
+      nlohmann::json metric = {{"MetricName", s.id}, {"Timestamps", times}, {"Values", values}};
       metric["Latest"] =
           s.points.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.points.back().second);
       metrics.push_back(std::move(metric));
@@ -175,7 +93,7 @@ void show_metrics(CommandContext& context, const std::string& name) {
     print_json({{"ReplicationTaskArn", task.replication_task_arn.value_or("")},
                 {"ReplicationTaskIdentifier", task_id},
                 {"ReplicationInstanceIdentifier", instance_id},
-                {"Namespace", kNamespace},
+                {"Namespace", orchestrate::kDmsMetricsNamespace},
                 {"Statistic", kStatistic},
                 {"PeriodSeconds", kPeriodSeconds},
                 {"StartTime", json_time(start)},
@@ -190,9 +108,9 @@ void show_metrics(CommandContext& context, const std::string& name) {
   Table table({"METRIC", "LATEST", "AT", "DATAPOINTS"});
   for (const auto& s : series) {
     if (s.points.empty()) {
-      table.add_row({s.name, "-", "-", "0"});
+      table.add_row({s.id, "-", "-", "0"});
     } else {
-      table.add_row({s.name, format_value(s.points.back().second),
+      table.add_row({s.id, format_value(s.points.back().second),
                      dms::format_iso8601(s.points.back().first), std::to_string(s.points.size())});
     }
   }
