@@ -14,7 +14,11 @@ DiscoveryResult<Resource> filter_resources(dms::DmsClient& client, std::vector<R
   result.listed = listed.size();
   std::vector<Discovered<Resource>> kept;
   for (auto& resource : listed) {
-    if (filter.matches_name(id_of(resource))) kept.push_back({std::move(resource), {}});
+    if (filter.matches_name(id_of(resource))) {
+      kept.push_back({std::move(resource), {}});
+    } else if (options.keep_unselected) {
+      result.unselected.push_back(std::move(resource));
+    }
   }
   if ((filter.needs_tags() || options.read_tags) && !kept.empty()) {
     std::vector<std::string> arns;
@@ -25,7 +29,15 @@ DiscoveryResult<Resource> filter_resources(dms::DmsClient& client, std::vector<R
       auto it = tags.find(arn_of(item.resource));
       if (it != tags.end()) item.tags = to_tag_map(it->second);
     }
-    std::erase_if(kept, [&](const auto& item) { return !filter.matches_tags(item.tags); });
+    std::vector<Discovered<Resource>> tagged;
+    for (auto& item : kept) {
+      if (filter.matches_tags(item.tags)) {
+        tagged.push_back(std::move(item));
+      } else if (options.keep_unselected) {
+        result.unselected.push_back(std::move(item.resource));
+      }
+    }
+    kept = std::move(tagged);
   }
   result.items = std::move(kept);
   if (result.listed > 0 && result.items.empty()) {

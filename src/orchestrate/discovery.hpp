@@ -23,13 +23,17 @@ struct DiscoveryOptions {
   // Ask DescribeReplicationTasks for table mappings and task settings too (larger answers, the
   // same number of calls): the component summarizes mappings and notices validation.
   bool with_settings = false;
+  // Also return what the filters left out (without tags), for callers that need every resource's
+  // name as well as the selection: one listing instead of two.
+  bool keep_unselected = false;
 };
 
 // What one listing found, and what a user should be told about the filters.
 template <class Resource>
 struct DiscoveryResult {
   std::vector<Discovered<Resource>> items;
-  std::size_t listed = 0;  // before filtering
+  std::size_t listed = 0;            // before filtering
+  std::vector<Resource> unselected;  // filtered out; only with DiscoveryOptions::keep_unselected
   std::vector<std::string> warnings;
 };
 

@@ -1,8 +1,7 @@
 #include "orchestrate/resource_filter.hpp"
 
-#include <re2/re2.h>
-
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <stdexcept>
 
@@ -15,7 +14,8 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-std::unique_ptr<re2::RE2> compile(const std::optional<std::string>& pattern, std::string_view field) {
+std::unique_ptr<re2::RE2> compile(const std::optional<std::string>& pattern,
+                                  std::string_view field) {
   if (!pattern || pattern->empty()) return nullptr;
   re2::RE2::Options options;
   options.set_log_errors(false);
@@ -37,7 +37,12 @@ std::vector<TagRequirement> parse_tag_filter(std::string_view text) {
     if (comma == std::string_view::npos) comma = text.size();
     std::string_view item = trim(text.substr(start, comma - start));
     start = comma + 1;
-    if (item.empty()) continue;
+    if (item.empty()) {
+      // "env,,team" or a trailing comma is most likely a key left out: say so rather than guess.
+      if (trim(text).empty()) break;
+      throw std::invalid_argument(fmt::format(
+          "filter_by_tags: '{}' has an empty item; write `env,team` or `env=prod,team`", text));
+    }
     TagRequirement requirement;
     if (size_t eq = item.find('='); eq != std::string_view::npos) {
       requirement.key = std::string(trim(item.substr(0, eq)));

@@ -19,8 +19,8 @@ struct TagRequirement {
   std::optional<std::string> value;  // nullopt: the key must exist with any value
 };
 
-// Parses "env,team=data" (blanks around items ignored). Throws std::invalid_argument naming the
-// bad item, e.g. an empty key.
+// Parses "env,team=data" (blanks around items ignored; an empty text is no requirement). Throws
+// std::invalid_argument naming filter_by_tags and the bad item: an empty key or an empty item.
 std::vector<TagRequirement> parse_tag_filter(std::string_view text);
 
 // Which DMS resources to keep: a name must match `include` (search semantics, like Python's
@@ -28,10 +28,10 @@ std::vector<TagRequirement> parse_tag_filter(std::string_view text);
 class ResourceFilter {
  public:
   ResourceFilter() = default;
-  // Throws std::invalid_argument naming the field ("filter_by_name_pattern" / "exclude_name_pattern")
-  // and RE2's reason when a pattern does not compile.
-  ResourceFilter(const std::optional<std::string>& include, const std::optional<std::string>& exclude,
-                 std::vector<TagRequirement> tags);
+  // Throws std::invalid_argument naming the field ("filter_by_name_pattern" /
+  // "exclude_name_pattern") and RE2's reason when a pattern does not compile.
+  ResourceFilter(const std::optional<std::string>& include,
+                 const std::optional<std::string>& exclude, std::vector<TagRequirement> tags);
   ~ResourceFilter();
   ResourceFilter(ResourceFilter&&) noexcept;
   ResourceFilter& operator=(ResourceFilter&&) noexcept;
@@ -50,6 +50,7 @@ class ResourceFilter {
 // DMS identifiers hold only letters, digits and hyphens. When `pattern` can only match a name with
 // a character outside that alphabet (typically `_`, as in "^prod_.*"), returns a warning that says
 // so and suggests the hyphen form; otherwise nullopt.
-std::optional<std::string> identifier_pattern_warning(std::string_view field, std::string_view pattern);
+std::optional<std::string> identifier_pattern_warning(std::string_view field,
+                                                      std::string_view pattern);
 
 }  // namespace dagster_dms::orchestrate

@@ -40,10 +40,9 @@ TaskPhase judge(const TaskSnapshot& s) {
   }
   if (s.status == "running") {
     if (s.migration_type == "cdc") return TaskPhase::kReplicating;
-    const bool load_done =
-        s.full_load_finished.value_or(false) ||
-        (s.full_load_progress_percent.value_or(0) >= 100 && s.tables_loading.value_or(0) == 0 &&
-         s.tables_queued.value_or(0) == 0);
+    const bool load_done = s.full_load_finished.value_or(false) ||
+                           (s.full_load_progress_percent.value_or(0) >= 100 &&
+                            s.tables_loading.value_or(0) == 0 && s.tables_queued.value_or(0) == 0);
     if (s.migration_type == "full-load-and-cdc" && load_done) return TaskPhase::kReplicating;
     return TaskPhase::kLoading;
   }
@@ -52,15 +51,24 @@ TaskPhase judge(const TaskSnapshot& s) {
 
 std::string_view to_string(TaskPhase phase) {
   switch (phase) {
-    case TaskPhase::kNotStarted: return "not-started";
-    case TaskPhase::kStarting: return "starting";
-    case TaskPhase::kLoading: return "loading";
-    case TaskPhase::kReplicating: return "replicating";
-    case TaskPhase::kStopping: return "stopping";
-    case TaskPhase::kSucceeded: return "succeeded";
-    case TaskPhase::kFailed: return "failed";
-    case TaskPhase::kStoppedByUser: return "stopped-by-user";
-    case TaskPhase::kOther: return "other";
+    case TaskPhase::kNotStarted:
+      return "not-started";
+    case TaskPhase::kStarting:
+      return "starting";
+    case TaskPhase::kLoading:
+      return "loading";
+    case TaskPhase::kReplicating:
+      return "replicating";
+    case TaskPhase::kStopping:
+      return "stopping";
+    case TaskPhase::kSucceeded:
+      return "succeeded";
+    case TaskPhase::kFailed:
+      return "failed";
+    case TaskPhase::kStoppedByUser:
+      return "stopped-by-user";
+    case TaskPhase::kOther:
+      return "other";
   }
   return "other";
 }

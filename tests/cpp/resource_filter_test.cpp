@@ -8,7 +8,7 @@ namespace dagster_dms::orchestrate {
 namespace {
 
 TEST(ParseTagFilter, AcceptsKeysAndKeyValuePairs) {
-  const auto tags = parse_tag_filter(" env , team=data,, owner = ops ");
+  const auto tags = parse_tag_filter(" env , team=data, owner = ops ");
   ASSERT_EQ(tags.size(), 3u);
   EXPECT_EQ(tags[0].key, "env");
   EXPECT_FALSE(tags[0].value.has_value());
@@ -26,6 +26,13 @@ TEST(ParseTagFilter, RejectsAnEmptyKeyNamingTheField) {
     EXPECT_NE(std::string(e.what()).find("filter_by_tags"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("=prod"), std::string::npos);
   }
+}
+
+TEST(ParseTagFilter, RejectsAnEmptyItemAndAcceptsAnEmptyText) {
+  EXPECT_THROW(parse_tag_filter("env,,team"), std::invalid_argument);
+  EXPECT_THROW(parse_tag_filter("env,"), std::invalid_argument);
+  EXPECT_TRUE(parse_tag_filter("").empty());
+  EXPECT_TRUE(parse_tag_filter("  ").empty());
 }
 
 TEST(ResourceFilter, UsesSearchSemanticsForIncludeAndExclude) {

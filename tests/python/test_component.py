@@ -229,6 +229,10 @@ def test_loading_with_state_makes_no_aws_call(dms_local: DmsLocal, account: dict
             refresh_calls = proxy.counts
             assert refresh_calls["DescribeReplicationTasks"] >= 1
             assert refresh_calls["ListTagsForResource"] >= 1
+            # Imported endpoints and instances come from the same listing that names the tasks'
+            # related resources: one page each in this account, not two.
+            assert refresh_calls["DescribeEndpoints"] == 1, refresh_calls
+            assert refresh_calls["DescribeReplicationInstances"] == 1, refresh_calls
             proxy.reset()
             with sandbox.load_component_and_build_defs(defs_path=defs_path) as (_, defs):
                 assert len(keys(defs)) == 6
@@ -270,6 +274,9 @@ def test_translation_renames_and_regroups(account: dict[str, str]) -> None:
     ("change", "expected"),
     [
         ({"filter_by_name_pattern": "prod-("}, "filter_by_name_pattern"),
+        # Python's re accepts a look-ahead; RE2, which matches at refresh, does not: the load
+        # must refuse it rather than the refresh.
+        ({"exclude_name_pattern": "dev(?=-)"}, "exclude_name_pattern: 'dev(?=-)' is not a valid"),
         ({"poll_interval_seconds": 0}, "poll_interval_seconds"),
         ({"replication_task_type": "resume"}, "replication_task_type"),
         ({"filter_by_tags": "env,,team"}, "filter_by_tags"),
@@ -369,6 +376,32 @@ def test_sensor_observes_changes_only_and_counts_its_calls(
             # A running CDC task: its latency is read in one batched GetMetricData.
             assert proxy.counts["DescribeReplicationTasks"] == 1
             assert proxy.counts["GetMetricData"] <= 1
+
+
+def test_sensor_cursor_is_a_typed_record_and_old_json_cursors_still_read(
+    account: dict[str, str], dms_local: DmsLocal
+) -> None:
+    from dagster_shared.serdes import deserialize_value
+
+    from dagster_dms.component.sensor import DmsSensorCursor
+
+    with loaded(BASIC_EXAMPLE) as (_, defs, _root), dg.instance_for_test() as instance:
+        sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+        assert first.cursor is not None
+        cursor = deserialize_value(first.cursor, DmsSensorCursor)
+        assert set(cursor.tasks) == {arn for arn in account.values() if ":task:" in arn}
+        # The first releases kept {"version": 1, "tasks": {arn: facts}} as plain JSON: after an
+        # upgrade the sensor goes on from it without observing everything again.
+        old = json.dumps({"version": 1, "tasks": {a: dict(f) for a, f in cursor.tasks.items()}})
+        again = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=old, definitions=defs)
+        )
+        assert again.asset_events == []
+        garbage = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor="not a cursor", definitions=defs)
+        )
+        assert len(garbage.asset_events) == len(cursor.tasks)
 
 
 TERMINATION_SCRIPT = """

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import dagster as dg
 import pydantic
@@ -22,7 +22,7 @@ from dagster.components.utils.defs_state import (
 )
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 
-from dagster_dms._native import identifier_pattern_warning
+from dagster_dms._native import check_resource_filter, identifier_pattern_warning
 from dagster_dms.component import cloudwatch
 from dagster_dms.component.aws_settings import AwsSettings
 from dagster_dms.component.observe import observe_endpoint, observe_instance
@@ -50,6 +50,9 @@ from dagster_dms.component.translator import DagsterDmsTranslator, DmsResourcePr
 
 StartTypeName = Literal["start-replication", "resume-processing", "reload-target"]
 START_TYPES: tuple[str, ...] = ("start-replication", "resume-processing", "reload-target")
+if TYPE_CHECKING:
+    from dagster_dms.resource import DmsResource
+
 _GROUP_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -191,28 +194,16 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
     )
     defs_state: ResolvedDefsStateConfig = DefsStateConfigArgs.local_filesystem()
 
-    @pydantic.field_validator("filter_by_name_pattern", "exclude_name_pattern")
+    @pydantic.field_validator("filter_by_name_pattern", "exclude_name_pattern", "filter_by_tags")
     @classmethod
-    def _valid_regex(cls, value: str | None, info: pydantic.ValidationInfo) -> str | None:
+    def _valid_filter(cls, value: str | None, info: pydantic.ValidationInfo) -> str | None:
+        # The core that matches at refresh checks at load, with the same words as dmsctl.
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as error:
-                raise ValueError(
-                    f"{info.field_name}: {value!r} is not a valid regular expression ({error})"
-                ) from error
-        return value
-
-    @pydantic.field_validator("filter_by_tags")
-    @classmethod
-    def _valid_tags(cls, value: str | None) -> str | None:
-        if value is not None:
-            for part in value.split(","):
-                if not part.split("=", 1)[0].strip():
-                    raise ValueError(
-                        f"filter_by_tags: {value!r} has an empty tag key; write `env,team` or "
-                        "`env=prod,team`"
-                    )
+            check_resource_filter(
+                value if info.field_name == "filter_by_name_pattern" else None,
+                value if info.field_name == "exclude_name_pattern" else None,
+                value if info.field_name == "filter_by_tags" else None,
+            )
         return value
 
     @pydantic.field_validator("cdc_metrics_period_seconds")
@@ -247,6 +238,14 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             aws_secret_access_key=self.aws_secret_access_key or None,
             aws_session_token=self.aws_session_token or None,
         )
+
+    @property
+    def dms_resource(self) -> "DmsResource":
+        """A :class:`~dagster_dms.DmsResource` with this component's AWS settings, for your own
+        assets and ops (``Definitions(resources={"dms": component.dms_resource})``)."""
+        from dagster_dms.resource import DmsResource  # the resource module imports this package
+
+        return DmsResource.from_settings(self.aws_settings)
 
     @property
     def run_settings(self) -> TaskRunSettings:
@@ -319,7 +318,10 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
         tags = self.filter_by_tags
         warnings: list[str] = list(self.pattern_warnings())
 
-        def find(kind: Literal["tasks", "endpoints", "instances", "replication-configs"]) -> Any:
+        def find(
+            kind: Literal["tasks", "endpoints", "instances", "replication-configs"],
+            include_unselected: bool = False,
+        ) -> list[Any]:
             items, found_warnings = client.discover(
                 kind,
                 name_pattern=pattern,
@@ -327,17 +329,33 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                 tags=tags,
                 read_tags=True,
                 with_settings=kind == "tasks",
+                include_unselected=include_unselected,
             )
             warnings.extend(f"{kind}: {w}" for w in found_warnings)
             return items
 
         tasks = find("tasks") if self.import_replication_tasks else []
-        endpoints = find("endpoints") if self.import_endpoints else []
-        instances = find("instances") if self.import_replication_instances else []
         replications = find("replication-configs") if self.import_serverless_replications else []
-        # Names of related resources for task metadata, whether they are imported or not.
-        all_endpoints = client.describe_endpoints() if (tasks or replications) else []
-        all_instances = client.describe_replication_instances() if tasks else []
+        # Task metadata names related endpoints and instances whether they are imported or not:
+        # when they are, the same listing serves both (the filters' leftovers come with it).
+        all_endpoints: list[Any] = []
+        endpoints: list[Any] = []
+        if self.import_endpoints:
+            listed = find("endpoints", include_unselected=bool(tasks or replications))
+            endpoints = [d for d in listed if d.selected]
+            if tasks or replications:
+                all_endpoints = [d.resource for d in listed]
+        elif tasks or replications:
+            all_endpoints = client.describe_endpoints()
+        all_instances: list[Any] = []
+        instances: list[Any] = []
+        if self.import_replication_instances:
+            listed = find("instances", include_unselected=bool(tasks))
+            instances = [d for d in listed if d.selected]
+            if tasks:
+                all_instances = [d.resource for d in listed]
+        elif tasks:
+            all_instances = client.describe_replication_instances()
         return DmsState(
             region=client.region_name,
             refreshed_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

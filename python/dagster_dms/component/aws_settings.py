@@ -14,7 +14,7 @@ class AwsSettings:
     The secret parts never appear in a repr, a log line, metadata or the defs state.
     """
 
-    region_name: str
+    region_name: str | None
     profile_name: str | None = None
     endpoint_url: str | None = None
     verify: bool | str = True
@@ -37,12 +37,3 @@ class AwsSettings:
             retry_mode=self.retry_mode,
             verify=self.verify,
         )
-
-    def describe(self) -> str:
-        """A safe one-line description for messages."""
-        parts = [f"region {self.region_name}"]
-        if self.endpoint_url:
-            parts.append(f"endpoint {self.endpoint_url}")
-        if self.profile_name:
-            parts.append(f"profile {self.profile_name}")
-        return ", ".join(parts)
