@@ -18,8 +18,8 @@ struct ClientOptions {
   std::optional<std::string> access_key_id;
   std::optional<Secret> secret_access_key;
   std::optional<Secret> session_token;
-  std::optional<int> max_attempts;         // total attempts, including the first
-  std::optional<std::string> retry_mode;   // "standard" | "adaptive" ("legacy" maps to standard)
+  std::optional<int> max_attempts;        // total attempts, including the first
+  std::optional<std::string> retry_mode;  // "standard" | "adaptive" ("legacy" maps to standard)
   bool verify_tls = true;
   std::optional<std::string> ca_bundle;
   std::optional<std::chrono::milliseconds> connect_timeout;

@@ -12,9 +12,9 @@ namespace dagster_dms::aws {
 struct Credentials {
   std::string access_key_id;
   Secret secret_access_key;
-  Secret session_token;               // empty for long-term keys
+  Secret session_token;                 // empty for long-term keys
   std::optional<TimePoint> expiration;  // set for temporary credentials
-  std::string provider;               // which provider produced them, e.g. "environment"
+  std::string provider;                 // which provider produced them, e.g. "environment"
 };
 
 // One source of credentials, composed into a chain as aws-c-auth does.

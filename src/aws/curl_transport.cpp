@@ -278,9 +278,8 @@ HttpResponse CurlTransport::send(const HttpRequest& request) {
     long request_size = 0;
     curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
     curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
-    const auto kind = read_watch.timed_out
-                          ? TransportError::Kind::kTimeout
-                          : kind_of(code, pretransfer > 0 || request_size > 0);
+    const auto kind = read_watch.timed_out ? TransportError::Kind::kTimeout
+                                           : kind_of(code, pretransfer > 0 || request_size > 0);
     const std::string detail =
         error_buffer[0] != '\0' ? error_buffer.data() : curl_easy_strerror(code);
     // A handle whose transfer failed may hold a broken connection: drop it.

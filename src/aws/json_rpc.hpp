@@ -21,16 +21,16 @@ enum class Retryability { kIdempotent, kNotAfterAmbiguousFailure };
 struct CallEvent {
   std::string_view service;
   std::string_view operation;
-  int attempt = 1;                 // 1-based
-  long http_status = 0;            // 0 when no response arrived
-  std::string_view error_code;     // empty on success
+  int attempt = 1;              // 1-based
+  long http_status = 0;         // 0 when no response arrived
+  std::string_view error_code;  // empty on success
 };
 
 // Counters for one client, for benchmarks and the sensor's own metadata.
 struct CallCounters {
-  std::atomic<long> requests{0};     // HTTP attempts sent
-  std::atomic<long> retries{0};      // attempts after the first
-  std::atomic<long> throttled{0};    // throttling answers met
+  std::atomic<long> requests{0};   // HTTP attempts sent
+  std::atomic<long> retries{0};    // attempts after the first
+  std::atomic<long> throttled{0};  // throttling answers met
 };
 
 // The AWS JSON protocols (awsJson1_0 / awsJson1_1): serialize, sign, send, retry, and map errors

@@ -230,11 +230,15 @@ class NativeClient {
 
 // Signs a request exactly as the JSON clients do; used by the tests that hold our signer to
 // botocore's. Returns the headers that signing added and the intermediate strings.
-nb::dict sigv4_sign(const std::string& method, const std::string& url,
-                    const std::vector<std::pair<std::string, std::string>>& headers,
-                    const nb::bytes& body, const std::string& region, const std::string& service,
-                    const std::string& access_key_id, const std::string& secret_access_key,
-                    const std::optional<std::string>& session_token, double epoch_seconds) {
+// Typed so the generated stub says what the dictionary holds.
+using SignatureParts = nb::typed<nb::dict, nb::str, nb::object>;
+
+SignatureParts sigv4_sign(const std::string& method, const std::string& url,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
+                          const nb::bytes& body, const std::string& region,
+                          const std::string& service, const std::string& access_key_id,
+                          const std::string& secret_access_key,
+                          const std::optional<std::string>& session_token, double epoch_seconds) {
   aws::HttpRequest request;
   request.method = method;
   request.url = url;
@@ -250,7 +254,7 @@ nb::dict sigv4_sign(const std::string& method, const std::string& url,
   params.time = aws::TimePoint(std::chrono::duration_cast<aws::TimePoint::duration>(
       std::chrono::duration<double>(epoch_seconds)));
   aws::SigningResult result = aws::sign_request(request, credentials, params);
-  nb::dict out;
+  SignatureParts out;
   out["canonical_request"] = result.canonical_request;
   out["string_to_sign"] = result.string_to_sign;
   out["signature"] = result.signature;
