@@ -18,7 +18,9 @@ namespace dagster_dms::replicate {
 // as the task's TargetTablePrepMode says) and carries on with the transactions committed after
 // it. Each change of a reloaded table thus reaches the target exactly once, from the snapshot
 // or from the stream; the other tables never stop replicating, they only wait while the copy
-// runs.
+// runs. Everything before the point is durable on the target before the copy begins, so a run
+// that crashes during or after the copy resumes at or past the point: no change is applied a
+// second time on top of the copy (a copy cut short is rolled back with its target transaction).
 //
 // Used by the CDC engine's thread only.
 class TableReloader {
