@@ -9,6 +9,7 @@
 
 #include "replicate/cdc_apply.hpp"
 #include "replicate/cdc_file_writer.hpp"
+#include "replicate/cdc_reload.hpp"
 #include "replicate/ddl.hpp"
 #include "replicate/replication_stream.hpp"
 #include "replicate/schema_change.hpp"
@@ -523,9 +524,19 @@ class Engine {
       }
       advance();
     };
+    // ReloadTables: prepared between transactions, copied once the stream reaches its point.
+    TableReloader reloader(request_, observer_);
+    const auto reload_now = [&] {
+      flush(true);
+      observer_.on_tables_reloaded(reloader.run(tables_, [&] {
+        stream.send_status(received, confirmed);
+        last_status = Steady::now();
+      }));
+    };
 
     const auto& stop_at = request_.stop_position;
     while (!stop.stop_requested()) {
+      if (!in_transaction) reloader.poll([&] { flush(true); });
       if (stop_at && stop_at->kind == CdcStopPosition::Kind::kServerTime &&
           Clock::now() >= stop_at->at) {
         stopped_at_position(confirmed);
@@ -542,6 +553,7 @@ class Engine {
             metrics.latency_source_seconds = 0;
             metrics.latency_target_seconds = 0;
           }
+          if (!in_transaction && reloader.due(keepalive->wal_end)) reload_now();
           if (keepalive->reply_requested) {
             stream.send_status(received, confirmed);
             last_status = Steady::now();
@@ -561,6 +573,7 @@ class Engine {
               stopped_at_position(confirmed);
               break;
             }
+            if (reloader.due(begin->final_lsn)) reload_now();
             in_transaction = true;
             commit_time = begin->commit_time;
             metrics.latency_source_seconds = seconds_since(commit_time);
@@ -618,7 +631,7 @@ class Engine {
         flush(false);
       }
       const auto now = Steady::now();
-      if (!frame && cached_until_ != 0) {
+      if (!frame && (cached_until_ != 0 || reloader.waiting())) {
         // Asks for a keepalive: it says how far the server has decoded.
         stream.send_status(received, confirmed, true);
         last_status = now;

@@ -47,6 +47,9 @@ class CdcObserver : public FullLoadObserver {
   // positions in s3 file names) never is, and a resume goes on from the greater.
   virtual void on_checkpoint(Lsn /*confirmed*/) {}
   virtual void on_cdc_metrics(const CdcMetrics& /*metrics*/) {}
+  // ReloadTables: these tables were loaded again while the run replicated (or could not be:
+  // "Table error"); their change counters go on.
+  virtual void on_tables_reloaded(const std::vector<TableStatus>& /*tables*/) {}
 };
 
 struct CdcRequest {
@@ -71,6 +74,11 @@ struct CdcRequest {
   // Optional: called before each source transaction is committed on the target (dms-local's
   // injected apply delay). It must return promptly once the stop token fires.
   std::function<void(const std::stop_token&)> before_commit;
+  // ReloadTables while the run replicates (optional; see cdc_reload.hpp): `take_reloads`
+  // returns the source tables asked for since its last call; `reloads_finished` says that their
+  // reload is over, just before the observer hears of it.
+  std::function<std::vector<QualifiedName>()> take_reloads;
+  std::function<void(const std::vector<QualifiedName>&)> reloads_finished;
 };
 
 enum class CdcOutcome {

@@ -79,11 +79,12 @@ std::string replication_slot_name(std::string_view task_resource_id) {
   return out;
 }
 
-CreatedSlot ReplicationStream::create_slot(const std::string& slot, bool export_snapshot) {
+CreatedSlot ReplicationStream::create_slot(const std::string& slot, bool export_snapshot,
+                                           bool temporary) {
   // The pre-15 spelling: every supported server still accepts it.
-  const auto result = connection_.exec(
-      fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput {}", quote_ident(slot),
-                  export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"));
+  const auto result = connection_.exec(fmt::format(
+      "CREATE_REPLICATION_SLOT {} {}LOGICAL pgoutput {}", quote_ident(slot),
+      temporary ? "TEMPORARY " : "", export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"));
   CreatedSlot out;
   // Columns: slot_name, consistent_point, snapshot_name, output_plugin.
   const auto point = parse_lsn(PQgetvalue(result.get(), 0, 1));

@@ -53,8 +53,9 @@ class ReplicationStream {
 
   // CREATE_REPLICATION_SLOT ... LOGICAL pgoutput. With `export_snapshot`, other sessions can
   // `SET TRANSACTION SNAPSHOT` to read the database exactly as of the consistent point; the
-  // snapshot lives until this connection runs its next command.
-  CreatedSlot create_slot(const std::string& slot, bool export_snapshot);
+  // snapshot lives until this connection runs its next command. A `temporary` slot is dropped
+  // when this connection closes.
+  CreatedSlot create_slot(const std::string& slot, bool export_snapshot, bool temporary = false);
 
   // START_REPLICATION from `start` (proto_version 1); afterwards only read() and
   // send_status() are valid. Throws PgError (42704 for a missing slot).

@@ -7,6 +7,7 @@
 #include "server/filters.hpp"
 #include "server/identifiers.hpp"
 #include "server/pagination.hpp"
+#include "server/request_members.hpp"
 
 namespace dagster_dms::server {
 
@@ -24,6 +25,30 @@ void require_class(const std::string& instance_class) {
     throw invalid_parameter(fmt::format(
         "Invalid value {} for ReplicationInstanceClass, e.g. dms.t3.medium.", instance_class));
   }
+}
+
+void require_storage(std::int64_t allocated_storage) {
+  if (allocated_storage < 5 || allocated_storage > 6144) {
+    throw invalid_parameter("AllocatedStorage must be between 5 and 6144 GiB.");
+  }
+}
+
+// The members of ModifyReplicationInstance that DMS applies in the maintenance window unless
+// ApplyImmediately is true (ReplicationPendingModifiedValues); the others apply at once.
+nlohmann::json deferrable_changes(const dms::ModifyReplicationInstanceMessage& request) {
+  nlohmann::json changes = nlohmann::json::object();
+  if (request.replication_instance_class) {
+    require_class(*request.replication_instance_class);
+    changes["ReplicationInstanceClass"] = *request.replication_instance_class;
+  }
+  if (request.allocated_storage) {
+    require_storage(*request.allocated_storage);
+    changes["AllocatedStorage"] = *request.allocated_storage;
+  }
+  if (request.multi_az) changes["MultiAZ"] = *request.multi_az;
+  if (const auto version = given(request.engine_version)) changes["EngineVersion"] = *version;
+  if (const auto network = given(request.network_type)) changes["NetworkType"] = *network;
+  return changes;
 }
 
 nlohmann::json public_instance(const Record& record) {
@@ -47,10 +72,7 @@ nlohmann::json DmsService::create_instance(const RequestContext& context,
   if (request.resource_identifier) {
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
-  if (request.allocated_storage &&
-      (*request.allocated_storage < 5 || *request.allocated_storage > 6144)) {
-    throw invalid_parameter("AllocatedStorage must be between 5 and 6144 GiB.");
-  }
+  if (request.allocated_storage) require_storage(*request.allocated_storage);
   if (store_.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
                                 identifier)) {
     throw already_exists(
@@ -76,20 +98,20 @@ nlohmann::json DmsService::create_instance(const RequestContext& context,
       {"ReplicationInstanceStatus", "creating"},
       {"AllocatedStorage", request.allocated_storage.value_or(50)},
       {"InstanceCreateTime", now_json()},
-      {"AvailabilityZone", request.availability_zone.value_or(context.region + "a")},
+      {"AvailabilityZone", given(request.availability_zone).value_or(context.region + "a")},
       {"PreferredMaintenanceWindow",
-       request.preferred_maintenance_window.value_or("sun:06:00-sun:14:00")},
+       given(request.preferred_maintenance_window).value_or("sun:06:00-sun:14:00")},
       {"PendingModifiedValues", nlohmann::json::object()},
       {"MultiAZ", request.multi_az.value_or(false)},
-      {"EngineVersion", request.engine_version.value_or("3.5.3")},
+      {"EngineVersion", given(request.engine_version).value_or("3.5.3")},
       {"AutoMinorVersionUpgrade", request.auto_minor_version_upgrade.value_or(true)},
       {"ReplicationInstanceArn", record.arn},
       {"ReplicationInstancePrivateIpAddress", "127.0.0.1"},
       {"ReplicationInstancePrivateIpAddresses", {"127.0.0.1"}},
       {"PubliclyAccessible", request.publicly_accessible.value_or(false)},
-      {"NetworkType", request.network_type.value_or("IPV4")},
+      {"NetworkType", given(request.network_type).value_or("IPV4")},
   };
-  if (request.kms_key_id) record.doc["KmsKeyId"] = *request.kms_key_id;
+  if (const auto key = given(request.kms_key_id)) record.doc["KmsKeyId"] = *key;
   record.internal["ready_at_ms"] = now_millis() + options_.instance_create_delay.count();
   store_.insert(ResourceKind::kInstance, record);
   put_request_tags(record.arn, request.tags);
@@ -148,20 +170,26 @@ nlohmann::json DmsService::modify_instance(const RequestContext& context,
     record.identifier = identifier;
     record.doc["ReplicationInstanceIdentifier"] = identifier;
   }
-  if (request.replication_instance_class) {
-    require_class(*request.replication_instance_class);
-    record.doc["ReplicationInstanceClass"] = *request.replication_instance_class;
-  }
-  if (request.allocated_storage) record.doc["AllocatedStorage"] = *request.allocated_storage;
-  if (request.multi_az) record.doc["MultiAZ"] = *request.multi_az;
-  if (request.engine_version) record.doc["EngineVersion"] = *request.engine_version;
   if (request.auto_minor_version_upgrade) {
     record.doc["AutoMinorVersionUpgrade"] = *request.auto_minor_version_upgrade;
   }
-  if (request.preferred_maintenance_window) {
-    record.doc["PreferredMaintenanceWindow"] = *request.preferred_maintenance_window;
+  if (const auto window = given(request.preferred_maintenance_window)) {
+    record.doc["PreferredMaintenanceWindow"] = *window;
   }
-  if (request.network_type) record.doc["NetworkType"] = *request.network_type;
+  // Without ApplyImmediately (false by default) DMS keeps these changes pending until the
+  // maintenance window. No window ever comes in dms-local: they stay pending until a
+  // ModifyReplicationInstance with ApplyImmediately=true applies them with its own changes.
+  auto pending = record.doc.value("PendingModifiedValues", nlohmann::json::object());
+  pending.update(deferrable_changes(request));
+  if (request.apply_immediately.value_or(false)) {
+    if (!pending.empty()) {
+      record.doc.update(pending);
+      record.doc["ReplicationInstanceStatus"] = "modifying";
+      record.internal["ready_at_ms"] = now_millis() + options_.instance_create_delay.count();
+    }
+    pending = nlohmann::json::object();
+  }
+  record.doc["PendingModifiedValues"] = pending;
   store_.update(ResourceKind::kInstance, record);
   return {{"ReplicationInstance", public_instance(record)}};
 }

@@ -12,6 +12,7 @@
 #include "server/identifiers.hpp"
 #include "server/pagination.hpp"
 #include "server/replication_rules.hpp"
+#include "server/request_members.hpp"
 #include "server/task_settings.hpp"
 
 namespace dagster_dms::server {
@@ -103,6 +104,7 @@ nlohmann::json DmsService::create_replication_config(const RequestContext& conte
   }
   nlohmann::json compute;
   dms::to_json(compute, request.compute_config);
+  drop_empty_strings(compute);
   const auto now = now_json();
   record.doc = {
       {"ReplicationConfigIdentifier", record.identifier},
@@ -200,6 +202,7 @@ nlohmann::json DmsService::modify_replication_config(const RequestContext& conte
     validate_compute_config(*request.compute_config);
     nlohmann::json compute;
     dms::to_json(compute, *request.compute_config);
+    drop_empty_strings(compute);
     record.doc["ComputeConfig"] = compute;
   }
   if (request.table_mappings) {
@@ -253,6 +256,11 @@ nlohmann::json DmsService::delete_replication_config(const RequestContext& conte
   if (is_active(status)) {
     throw invalid_state(fmt::format("Replication {} is {}; stop it before deleting its config.",
                                     record.identifier, status));
+  }
+  // As for a task: the data plane drops what the config's runs left on the source (a CDC slot
+  // and its publications, which would otherwise hold WAL forever) once our lock is released.
+  if (record.internal.value("runs", std::int64_t{0}) > 0) {
+    after_unlock([this, run = replication_run_of(record)] { executor_.task_deleted(run); });
   }
   store_.remove(ResourceKind::kReplicationConfig, record.arn);
   return {{"ReplicationConfig", public_config(record)}};

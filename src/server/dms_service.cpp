@@ -108,8 +108,9 @@ std::vector<Record> DmsService::replication_instances() {
 void DmsService::refresh(ResourceKind kind, Record& record) {
   const auto ready_at = record.internal.value("ready_at_ms", std::int64_t{0});
   if (now_millis() < ready_at) return;
+  const auto instance_status = record.doc.value("ReplicationInstanceStatus", "");
   if (kind == ResourceKind::kInstance &&
-      record.doc.value("ReplicationInstanceStatus", "") == "creating") {
+      (instance_status == "creating" || instance_status == "modifying")) {
     record.doc["ReplicationInstanceStatus"] = "available";
     store_.update(kind, record);
   } else if (kind == ResourceKind::kTask && record.doc.value("Status", "") == "creating") {

@@ -20,7 +20,8 @@
 namespace dagster_dms::server {
 
 struct ServiceOptions {
-  // How long an instance stays `creating` and a task `creating` before they are usable.
+  // How long an instance stays `creating` (or `modifying` after a change applied immediately)
+  // and a task `creating` before they are usable.
   std::chrono::milliseconds instance_create_delay{1000};
   std::chrono::milliseconds task_create_delay{1000};
   // How long a started task shows `starting` before the data plane gets it.
@@ -124,6 +125,8 @@ class DmsService {
   nlohmann::json start_replication(const RequestContext& context, const nlohmann::json& body);
   nlohmann::json stop_replication(const RequestContext& context, const nlohmann::json& body);
   void begin_replication_run(const std::string& config_arn, std::int64_t run_id);
+  // A config as the task a data plane runs, with its endpoints and their passwords.
+  TaskRun replication_run_of(const Record& record);
   void apply_replication_report(const std::string& config_arn, std::int64_t run_id,
                                 const std::function<void(Record&)>& change);
   // The serverless parts of recover_interrupted_tasks() and shutdown(), with the lock held.

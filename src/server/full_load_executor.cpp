@@ -277,6 +277,15 @@ class Reporter final : public rep::CdcObserver {
 
   void on_capturing() override { callbacks_->on_running(); }
 
+  // A CDC run reloaded tables (ReloadTables): FullLoadReloaded from now on.
+  void on_tables_reloaded(const std::vector<rep::TableStatus>& tables) override {
+    for (const auto& table : tables) {
+      replace(tables_, table);
+      replace(reloaded_tables_, table);
+    }
+    publish_tables();
+  }
+
   void on_cdc_metrics(const rep::CdcMetrics& metrics) override {
     if (options_.telemetry == nullptr) return;
     auto& telemetry = *options_.telemetry;
@@ -439,10 +448,14 @@ std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
 
 // Runs a CDC task to its end and reports how it ended. The task stays `running` while it
 // replicates; only a stop or an error ends it.
+// `engine_ended` runs as soon as the engine returns, before anything is reported.
 void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallbacks& callbacks,
                   TaskTelemetry* telemetry, const TaskTelemetryIdentity& identity,
-                  const std::string& task_id) {
+                  const std::string& task_id, const std::function<void()>& engine_ended) {
   const auto result = rep::run_cdc(request, reporter);
+  engine_ended();
+  // Tables whose reload was asked for but never began are not being reloaded any more.
+  reporter.on_cdc_tables(result.tables);
   if (telemetry != nullptr) {
     if (result.outcome == rep::CdcOutcome::kFailed) {
       telemetry->log(identity, 'E', "TASK_MANAGER",
@@ -599,18 +612,31 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
         return names;
       });
       if (cdc) {
-        {
-          // ReloadTables is served by full-load runs only; a CDC run refuses it.
+        // ReloadTables: the engine takes the requests while it replicates (see cdc_reload.hpp).
+        cdc->take_reloads = [slot] {
           const std::lock_guard lock(slot->reload_mutex);
-          slot->closed = true;
-        }
+          auto taken = std::exchange(slot->pending_reloads, {});
+          slot->reloading.insert(slot->reloading.end(), taken.begin(), taken.end());
+          return taken;
+        };
+        cdc->reloads_finished = [slot](const std::vector<rep::QualifiedName>& tables) {
+          const std::lock_guard lock(slot->reload_mutex);
+          std::erase_if(slot->reloading, [&](const rep::QualifiedName& name) {
+            return std::find(tables.begin(), tables.end(), name) != tables.end();
+          });
+        };
         cdc->load = std::move(request);
         if (options_.cdc_apply_delay) {
           cdc->before_commit = [this](const std::stop_token& stop_commit) {
             wait_unless_stopped(options_.cdc_apply_delay(), stop_commit);
           };
         }
-        run_cdc_task(*cdc, reporter, *callbacks, telemetry, identity, task_id);
+        run_cdc_task(*cdc, reporter, *callbacks, telemetry, identity, task_id, [slot] {
+          const std::lock_guard lock(slot->reload_mutex);
+          slot->closed = true;
+          slot->pending_reloads.clear();
+          slot->reloading.clear();
+        });
       } else {
         auto result = rep::run_full_load(request, reporter);
         // ReloadTables requests, batch by batch, until none is left; then the run takes no more.

@@ -53,8 +53,9 @@ class FullLoadExecutor final : public TaskExecutor {
   void start(const TaskRun& run, std::shared_ptr<TaskCallbacks> callbacks) override;
   void stop(const std::string& task_arn) override;
   void shutdown() override;
-  // Tables are reloaded once the run's full load has been through every table, before the run
-  // reports its end; a run that has ended (or is ending) refuses.
+  // A full-load run reloads tables once its load has been through every table, before it
+  // reports its end; a CDC run reloads them while it replicates (replicate/cdc_reload.hpp). A
+  // run that has ended (or is ending) refuses.
   std::vector<std::string> reload(const std::string& task_arn,
                                   const std::vector<dms::TableToReload>& tables) override;
   // Drops a CDC task's replication slot and publications from its source.

@@ -129,9 +129,7 @@ void MetricsPublisher::publish_once() {
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     auto& state = it->second;
     const auto& task = state.identity;
-    const std::vector<std::pair<std::string, std::string>> dims{
-        {"ReplicationInstanceIdentifier", task.instance_identifier},
-        {"ReplicationTaskIdentifier", task.task_resource_id}};
+    const auto dims = metric_dimensions(task);
     // Rates over the interval, so that the sum of (value x interval) is exactly what moved. The
     // engine reads and writes each row once, so source and target rates are the same figures.
     const double rows = static_cast<double>(state.rows - state.published_rows) / seconds;

@@ -181,26 +181,34 @@ void DmsService::begin_replication_run(const std::string& config_arn, std::int64
         {"IsNewProvisioningAvailable", false}};
     store_.update(ResourceKind::kReplicationConfig, *record);
 
-    // The executor runs tasks: a config becomes one, keyed by the config's ARN.
-    run.task.replication_task_arn = record->arn;
-    run.task.replication_task_identifier = record->identifier;
-    run.task.migration_type = record->doc.value("ReplicationType", "full-load");
-    run.task.table_mappings = record->doc.value("TableMappings", "");
-    run.task.replication_task_settings = record->doc.value("ReplicationSettings", "");
-    run.task.source_endpoint_arn = record->doc.value("SourceEndpointArn", "");
-    run.task.target_endpoint_arn = record->doc.value("TargetEndpointArn", "");
-    run.start_type = replication.value("StartReplicationType", "start-replication");
-    const auto load_endpoint = [&](const std::string& arn, dms::Endpoint& endpoint,
-                                   std::optional<std::string>& password) {
-      if (auto stored = store_.find_by_arn(ResourceKind::kEndpoint, arn)) {
-        dms::from_json(stored->doc, endpoint);
-        password = stored_password(*stored);
-      }
-    };
-    load_endpoint(*run.task.source_endpoint_arn, run.source, run.source_password);
-    load_endpoint(*run.task.target_endpoint_arn, run.target, run.target_password);
+    run = replication_run_of(*record);
   }
   executor_.start(run, std::make_shared<ReplicationRunCallbacks>(*this, config_arn, run_id));
+}
+
+TaskRun DmsService::replication_run_of(const Record& record) {
+  // The executor runs tasks: a config becomes one, keyed by the config's ARN (which also names
+  // its CDC slot).
+  TaskRun run;
+  run.task.replication_task_arn = record.arn;
+  run.task.replication_task_identifier = record.identifier;
+  run.task.migration_type = record.doc.value("ReplicationType", "full-load");
+  run.task.table_mappings = record.doc.value("TableMappings", "");
+  run.task.replication_task_settings = record.doc.value("ReplicationSettings", "");
+  run.task.source_endpoint_arn = record.doc.value("SourceEndpointArn", "");
+  run.task.target_endpoint_arn = record.doc.value("TargetEndpointArn", "");
+  const auto replication = record.internal.value("replication", nlohmann::json::object());
+  run.start_type = replication.value("StartReplicationType", "start-replication");
+  const auto load_endpoint = [&](const std::string& arn, dms::Endpoint& endpoint,
+                                 std::optional<std::string>& password) {
+    if (auto stored = store_.find_by_arn(ResourceKind::kEndpoint, arn)) {
+      dms::from_json(stored->doc, endpoint);
+      password = stored_password(*stored);
+    }
+  };
+  load_endpoint(*run.task.source_endpoint_arn, run.source, run.source_password);
+  load_endpoint(*run.task.target_endpoint_arn, run.target, run.target_password);
+  return run;
 }
 
 void DmsService::apply_replication_report(const std::string& config_arn, std::int64_t run_id,

@@ -17,6 +17,7 @@ TaskTelemetryIdentity task_telemetry_identity(const TaskRun& run) {
     identity.account = arn->account;
     identity.region = arn->region;
     identity.task_resource_id = arn->resource_id;
+    identity.serverless = arn->resource_type == arn_resource_type(ResourceKind::kReplicationConfig);
   }
   const auto settings =
       nlohmann::json::parse(run.task.replication_task_settings.value_or(""), nullptr, false);
@@ -35,6 +36,15 @@ TaskTelemetryIdentity task_telemetry_identity(const TaskRun& run) {
     }
   }
   return identity;
+}
+
+std::vector<std::pair<std::string, std::string>> metric_dimensions(
+    const TaskTelemetryIdentity& task) {
+  if (task.serverless) {
+    return {{"ReplicationConfigId", task.account + ":" + task.task_resource_id}};
+  }
+  return {{"ReplicationInstanceIdentifier", task.instance_identifier},
+          {"ReplicationTaskIdentifier", task.task_resource_id}};
 }
 
 }  // namespace dagster_dms::server

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace dagster_dms::server {
 
@@ -17,6 +19,7 @@ struct TaskTelemetryIdentity {
   std::string task_identifier;
   std::string task_resource_id;     // the ARN's last part: the ReplicationTaskIdentifier dimension
   std::string instance_identifier;  // the ReplicationInstanceIdentifier dimension
+  bool serverless = false;          // the run is a serverless replication's (a config ARN)
   // Set only when the task's settings have Logging.EnableLogging true, as DMS writes CloudWatch
   // logs only then; the names come from Logging.CloudWatchLogGroup/CloudWatchLogStream.
   std::optional<std::string> log_group;
@@ -25,6 +28,13 @@ struct TaskTelemetryIdentity {
 
 // Reads the identity from a run (its ARN, its settings' Logging section, its instance).
 TaskTelemetryIdentity task_telemetry_identity(const TaskRun& run);
+
+// The CloudWatch dimensions of a run's metrics, as DMS names them: a task's are
+// ReplicationInstanceIdentifier and ReplicationTaskIdentifier; a serverless replication has no
+// instance, and DMS publishes its metrics under ReplicationConfigId = "<account>:<the config
+// ARN's resource id>" alone.
+std::vector<std::pair<std::string, std::string>> metric_dimensions(
+    const TaskTelemetryIdentity& task);
 
 // Where a data plane sends what CloudWatch shows about a running task: log lines and the counters
 // behind the task's metrics. Thread-safe; calls return promptly.

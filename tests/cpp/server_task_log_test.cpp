@@ -51,6 +51,22 @@ TEST(TaskTelemetryIdentity, LogNamesOnlyWhenLoggingIsEnabled) {
   EXPECT_EQ(identity.log_stream, "dms-task-ABC");
 }
 
+TEST(TaskTelemetryIdentity, MetricDimensionsOfTasksAndServerlessReplications) {
+  TaskRun task;
+  task.task.replication_task_arn = "arn:aws:dms:eu-west-1:123456789012:task:ABC";
+  task.instance_identifier = "local";
+  const std::vector<std::pair<std::string, std::string>> task_dimensions{
+      {"ReplicationInstanceIdentifier", "local"}, {"ReplicationTaskIdentifier", "ABC"}};
+  EXPECT_EQ(metric_dimensions(task_telemetry_identity(task)), task_dimensions);
+
+  // A serverless replication has no instance: never an empty ReplicationInstanceIdentifier.
+  TaskRun config;
+  config.task.replication_task_arn = "arn:aws:dms:eu-west-1:123456789012:replication-config:XYZ";
+  const std::vector<std::pair<std::string, std::string>> config_dimensions{
+      {"ReplicationConfigId", "123456789012:XYZ"}};
+  EXPECT_EQ(metric_dimensions(task_telemetry_identity(config)), config_dimensions);
+}
+
 TEST(LogFilterPattern, TermsPhrasesAlternativesAndExclusions) {
   const std::string line = "2024-03-05T14:10:20 [TARGET_LOAD     ]E:  Failed to load table x";
   EXPECT_TRUE(LogFilterPattern::parse("").matches(line));
