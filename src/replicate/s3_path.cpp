@@ -15,9 +15,10 @@ namespace dagster_dms::replicate {
 
 namespace {
 
-constexpr std::size_t kSegmentMax = 255;  // NAME_MAX on Linux file systems
-constexpr std::size_t kFolderMax = 1024;  // S3's object key limit, in bytes
-constexpr std::size_t kShownMax = 80;     // how much of a bad value a message repeats
+constexpr std::size_t kSegmentMax = 255;       // NAME_MAX on Linux file systems
+constexpr std::size_t kFolderMax = 1024;       // S3's object key limit, in bytes
+constexpr std::size_t kShownMax = 80;          // how much of a bad value a message repeats
+constexpr std::size_t kWriteBuffer = 1 << 16;  // FileWriter writes in chunks of this size
 
 constexpr std::array<std::string_view, 3> kReservedPrefixes{"xn--", "sthree-", "amzn-s3-demo-"};
 constexpr std::array<std::string_view, 5> kReservedSuffixes{"-s3alias", "--ol-s3", ".mrap",
@@ -291,25 +292,27 @@ void ConfinedDirectory::sync() const {
   if (::fsync(fd_->get()) != 0) throw_errno(errno, "cannot fsync", path_);
 }
 
-FileWriter::FileWriter(FileDescriptor fd, std::filesystem::path path) : path_(std::move(path)) {
-  file_.reset(::fdopen(fd.get(), "wb"));
-  if (!file_) throw_errno(errno, "cannot write", path_);
-  fd.release();
+void FileWriter::write(std::string_view data) {
+  buffer_ += data;
+  if (buffer_.size() >= kWriteBuffer) flush();
 }
 
-FileWriter::~FileWriter() = default;
-
-void FileWriter::write(std::string_view data) {
-  if (std::fwrite(data.data(), 1, data.size(), file_.get()) != data.size()) {
-    throw_errno(errno, "cannot write", path_);
+void FileWriter::flush() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const auto n = ::write(fd_.get(), buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno(errno, "cannot write", path_);
+    done += static_cast<std::size_t>(n);
   }
+  buffer_.clear();
 }
 
 void FileWriter::close(bool sync) {
-  if (!file_) return;
-  if (std::fflush(file_.get()) != 0) throw_errno(errno, "cannot write", path_);
-  if (sync && ::fsync(::fileno(file_.get())) != 0) throw_errno(errno, "cannot fsync", path_);
-  if (std::fclose(file_.release()) != 0) throw_errno(errno, "cannot close", path_);
+  if (!fd_.valid()) return;
+  flush();
+  if (sync && ::fsync(fd_.get()) != 0) throw_errno(errno, "cannot fsync", path_);
+  fd_.close_checked(path_);
 }
 
 }  // namespace dagster_dms::replicate

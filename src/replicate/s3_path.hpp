@@ -13,7 +13,6 @@
 //     link anywhere below the root (planted before or during a run) is refused instead of
 //     followed, and no check-then-use window exists between resolving a path and using it.
 
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -114,25 +113,24 @@ class ConfinedDirectory {
   std::filesystem::path path_;
 };
 
-// Buffered writing to a file descriptor (stdio's buffer); closing reports any write error.
+// Buffered writing to a file descriptor; closing reports any write error. Without close(), the
+// destructor closes the descriptor and drops what was not yet written.
 class FileWriter {
  public:
-  FileWriter(FileDescriptor fd, std::filesystem::path path);
-  ~FileWriter();
-  FileWriter(const FileWriter&) = delete;
-  FileWriter& operator=(const FileWriter&) = delete;
+  FileWriter(FileDescriptor fd, std::filesystem::path path)
+      : fd_(std::move(fd)), path_(std::move(path)) {}
 
   void write(std::string_view data);
-  // Flushes, optionally fsyncs, and closes; throws std::system_error naming the file on failure.
+  // Writes what is buffered, optionally fsyncs, and closes; throws std::system_error naming the
+  // file on failure.
   void close(bool sync = false);
-  [[nodiscard]] bool is_open() const { return file_ != nullptr; }
 
  private:
-  struct Closer {
-    void operator()(std::FILE* file) const { std::fclose(file); }
-  };
-  std::unique_ptr<std::FILE, Closer> file_;
+  void flush();
+
+  FileDescriptor fd_;
   std::filesystem::path path_;
+  std::string buffer_;
 };
 
 }  // namespace dagster_dms::replicate
