@@ -1,13 +1,9 @@
 #include "replicate/cdc_file_writer.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <set>
 #include <system_error>
 #include <utility>
 
@@ -102,56 +98,11 @@ std::string format_unix_micros(std::int64_t unix_micros) {
                      seconds / 3600, seconds / 60 % 60, seconds % 60, micros % 1000000);
 }
 
-// A file descriptor closed on every path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-[[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path) {
-  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
-}
-
-void write_durably(const std::filesystem::path& path, const std::string& content) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) throw_errno("cannot create", path);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const auto n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("cannot write", path);
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) throw_errno("cannot fsync", path);
-  if (::close(fd.release()) != 0) throw_errno("cannot close", path);
-}
-
-// A rename is durable once the folder holding the new name is.
-void sync_folder(const std::filesystem::path& folder) {
-  Fd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) throw_errno("cannot open", folder);
-  if (::fsync(fd.get()) != 0) throw_errno("cannot fsync", folder);
-}
-
-// Creates a table's folder so that it survives a crash: each new folder's parent is fsync'd.
-void create_folder_durably(const std::filesystem::path& folder) {
-  std::vector<std::filesystem::path> created;
-  for (auto path = folder; !path.empty() && !std::filesystem::exists(path);
-       path = path.parent_path()) {
-    created.push_back(path);
-  }
-  std::filesystem::create_directories(folder);
-  for (const auto& path : created) sync_folder(path.parent_path());
+void write_durably(const ConfinedDirectory& folder, const std::string& name,
+                   const std::string& content) {
+  FileWriter out(folder.create_file(name), folder.path() / name);
+  out.write(content);
+  out.close(true);
 }
 
 bool is_table_file(const std::string& name) {
@@ -250,22 +201,24 @@ CdcRowPolicy cdc_row_policy(const FileTarget& target) {
 
 CdcFileWriter::CdcFileWriter(const FileTarget& target, const std::vector<TablePlan>& plans,
                              bool resuming)
-    : target_(target), plans_(plans), policy_(cdc_row_policy(target)), on_disk_(plans.size(), 0) {
+    : target_(target),
+      plans_(plans),
+      policy_(cdc_row_policy(target)),
+      root_(ConfinedDirectory::open_root(target.root)),
+      on_disk_(plans.size(), 0) {
+  check_s3_location(target_.bucket, target_.folder);
   for (std::size_t i = 0; i < plans_.size(); ++i) {
-    std::error_code error;
-    const auto folder = table_folder(target_, plans_[i].target);
-    std::vector<std::filesystem::path> unfinished;
-    for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-      const auto name = entry.path().filename().string();
+    const auto folder = root_.open(table_folder(target_, plans_[i].target), false);
+    if (!folder) continue;
+    for (const auto& name : folder->regular_files()) {
       // A file a crashed run did not finish; its changes were never confirmed.
       if (name.starts_with(".") && name.ends_with(".part") &&
           cdc_file_end_lsn(std::string_view(name).substr(1, name.size() - 6))) {
-        unfinished.push_back(entry.path());
+        folder->remove_file(name);
       }
       const auto lsn = cdc_file_end_lsn(name);
       if (lsn && resuming) on_disk_[i] = std::max(on_disk_[i], *lsn);
     }
-    for (const auto& path : unfinished) std::filesystem::remove(path, error);
   }
 }
 
@@ -412,28 +365,36 @@ void CdcFileWriter::flush(bool force) {
 
 void CdcFileWriter::write_batch() {
   last_name_time_ = std::max(last_name_time_, batch_time_);
-  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> renames;
-  std::set<std::filesystem::path> folders;
+  struct Rename {
+    std::size_t plan;
+    std::string from, to;
+  };
+  std::vector<Rename> renames;
+  std::map<std::size_t, ConfinedDirectory> folders;  // by plan: the folders written to
   for (auto& [plan, rows] : batch_) {
-    const auto folder = table_folder(target_, plans_[plan].target);
+    const auto segments = table_folder(target_, plans_[plan].target);
     if (rows.truncated) {
-      std::error_code error;
-      if (std::filesystem::is_directory(folder, error)) {
-        std::vector<std::filesystem::path> doomed;
-        for (const auto& entry : std::filesystem::directory_iterator(folder)) {
-          if (is_table_file(entry.path().filename().string())) doomed.push_back(entry.path());
+      if (const auto folder = root_.open(segments, false)) {
+        for (const auto& name : folder->regular_files()) {
+          if (is_table_file(name)) folder->remove_file(name);
         }
-        for (const auto& path : doomed) std::filesystem::remove(path);
-        sync_folder(folder);
-        std::filesystem::remove(folder, error);  // only when nothing else is in it
+        folder->sync();
+        // The folder itself goes only when nothing else is in it.
+        const std::vector<std::string> parent(segments.begin(), segments.end() - 1);
+        if (const auto above = root_.open(parent, false)) {
+          above->remove_empty_directory(segments.back());
+        }
       }
     }
     unsigned part = 0;
     for (const auto& segment : rows.segments) {
       if (segment.rows.empty()) continue;
-      create_folder_durably(folder);
+      auto found = folders.find(plan);
+      if (found == folders.end()) {
+        found = folders.emplace(plan, *root_.open(segments, true)).first;
+      }
       const auto name = cdc_file_name(last_name_time_, batch_end_, ++part);
-      const auto temporary = folder / ("." + name + ".part");
+      const auto temporary = "." + name + ".part";
       std::string content;
       if (target_.csv.add_column_name) {
         const std::vector<std::optional<std::string>> header(segment.columns.begin(),
@@ -441,13 +402,12 @@ void CdcFileWriter::write_batch() {
         content = encode_csv_row(header, target_.csv);
       }
       content += segment.rows;
-      write_durably(temporary, content);
-      renames.emplace_back(temporary, folder / name);
-      folders.insert(folder);
+      write_durably(found->second, temporary, content);
+      renames.push_back(Rename{plan, temporary, name});
     }
   }
-  for (const auto& [from, to] : renames) std::filesystem::rename(from, to);
-  for (const auto& folder : folders) sync_folder(folder);
+  for (const auto& rename : renames) folders.at(rename.plan).rename(rename.from, rename.to);
+  for (const auto& [plan, folder] : folders) folder.sync();
   for (const auto& [plan, rows] : batch_) {
     if (!rows.segments.empty()) on_disk_[plan] = std::max(on_disk_[plan], batch_end_);
   }

@@ -11,6 +11,7 @@
 
 #include "replicate/change_sink.hpp"
 #include "replicate/full_load.hpp"
+#include "replicate/s3_path.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -97,6 +98,7 @@ class CdcFileWriter final : public ChangeSink {
   FileTarget target_;
   const std::vector<TablePlan>& plans_;
   CdcRowPolicy policy_;
+  ConfinedDirectory root_;  // every file access goes through it (s3_path.hpp)
   std::map<std::uint32_t, Binding> relations_;
   // Per plan: the end position of the newest transaction already in the table's files.
   std::vector<Lsn> on_disk_;

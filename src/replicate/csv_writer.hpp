@@ -2,11 +2,12 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "replicate/s3_path.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -30,14 +31,15 @@ std::string encode_csv_row(const std::vector<std::optional<std::string>>& fields
 // `LOAD00000001.csv`, `LOAD0000000A.csv`...: the counter is eight uppercase hex digits.
 std::string load_file_name(std::uint32_t index);
 
-// Writes one table's full-load files into a folder, starting a new LOAD file whenever the next
-// row would take the current one past `max_file_bytes` (a row is never split). A file is written
-// under a temporary name and renamed when complete, so readers never see half a file; the
-// folder appears only once the table has a row, as in DMS.
+// Writes one table's full-load files into `folder` (segments below `root`), starting a new LOAD
+// file whenever the next row would take the current one past `max_file_bytes` (a row is never
+// split). A file is written under a temporary name and renamed when complete, so readers never
+// see half a file; the folder appears only once the table has a row, as in DMS.
 class LoadFileWriter {
  public:
-  LoadFileWriter(std::filesystem::path folder, CsvFormat format, std::uint64_t max_file_bytes,
-                 std::vector<std::string> column_names, std::uint32_t first_index = 1);
+  LoadFileWriter(const ConfinedDirectory& root, std::vector<std::string> folder, CsvFormat format,
+                 std::uint64_t max_file_bytes, std::vector<std::string> column_names,
+                 std::uint32_t first_index = 1);
   ~LoadFileWriter();
   LoadFileWriter(const LoadFileWriter&) = delete;
   LoadFileWriter& operator=(const LoadFileWriter&) = delete;
@@ -46,21 +48,25 @@ class LoadFileWriter {
   // Closes and publishes the current file. Without it, the partial file is removed.
   void finish();
 
+  // The published files (for messages and tests).
   [[nodiscard]] const std::vector<std::filesystem::path>& files() const { return files_; }
   [[nodiscard]] std::uint64_t bytes_written() const { return total_bytes_; }
 
  private:
   void open_next();
   void close_current();
+  void write(std::string_view data);
 
-  std::filesystem::path folder_;
+  const ConfinedDirectory& root_;
+  std::vector<std::string> folder_segments_;
+  std::optional<ConfinedDirectory> folder_;
   CsvFormat format_;
   std::uint64_t max_file_bytes_;
   std::vector<std::string> column_names_;
   std::uint32_t next_index_;
-  std::ofstream out_;
-  std::filesystem::path current_;
-  std::filesystem::path current_tmp_;
+  std::optional<FileWriter> out_;
+  std::string current_;
+  std::string current_tmp_;
   std::uint64_t current_bytes_ = 0;
   std::uint64_t current_rows_ = 0;
   std::uint64_t total_bytes_ = 0;
@@ -68,9 +74,11 @@ class LoadFileWriter {
   std::string buffer_;
 };
 
-// The next free LOAD index in a folder (1 when it is empty or absent).
-std::uint32_t next_load_index(const std::filesystem::path& folder);
-// Removes the LOAD files of a previous full load in a folder.
-void remove_load_files(const std::filesystem::path& folder);
+// The next free LOAD index in a folder below `root` (1 when it is empty or absent).
+std::uint32_t next_load_index(const ConfinedDirectory& root,
+                              const std::vector<std::string>& folder);
+// Removes the LOAD files of a previous full load in a folder below `root`; nothing else, and
+// nothing outside the root.
+void remove_load_files(const ConfinedDirectory& root, const std::vector<std::string>& folder);
 
 }  // namespace dagster_dms::replicate

@@ -13,6 +13,7 @@
 #include "replicate/copy_stream.hpp"
 #include "replicate/copy_text.hpp"
 #include "replicate/ddl.hpp"
+#include "replicate/s3_path.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/task_settings.hpp"
 #include "replicate/thread_pool.hpp"
@@ -35,10 +36,8 @@ std::string_view table_state_name(TableState state) {
   return "Table error";
 }
 
-std::filesystem::path table_folder(const FileTarget& target, const QualifiedName& table) {
-  std::filesystem::path folder = target.root / target.bucket;
-  if (!target.folder.empty()) folder /= target.folder;
-  return folder / table.schema / table.table;
+std::vector<std::string> table_folder(const FileTarget& target, const QualifiedName& table) {
+  return table_folder_segments(target.bucket, target.folder, table.schema, table.table);
 }
 
 namespace {
@@ -159,6 +158,16 @@ class Engine {
       std::set<std::string> schemas;
       for (const auto& plan : plans_) schemas.insert(plan.target.schema);
       for (const auto& schema : schemas) connection.exec(create_schema_sql(schema));
+    }
+    if (const auto* target = std::get_if<FileTarget>(&request_.target)) {
+      // Endpoints stored before BucketName and BucketFolder were checked fail here, before a
+      // single file is written.
+      try {
+        check_s3_location(target->bucket, target->folder);
+        files_root_ = ConfinedDirectory::open_root(target->root);
+      } catch (const std::exception& error) {
+        return fail(fmt::format("Cannot write to the s3 target: {}", error.what()));
+      }
     }
     const std::lock_guard lock(mutex_);
     observer_.on_tables_planned(tables_);
@@ -384,11 +393,12 @@ class Engine {
   CopyOutcome load_into_files(const TablePlan& plan, const FileTarget& target, PgConnection& source,
                               const std::function<void(std::int64_t)>& on_rows) {
     const auto folder = table_folder(target, plan.target);
+    const auto& root = *files_root_;
     std::uint32_t first_index = 1;
     if (settings_.prep_mode == TablePrepMode::kDoNothing) {
-      first_index = next_load_index(folder);
+      first_index = next_load_index(root, folder);
     } else {
-      remove_load_files(folder);
+      remove_load_files(root, folder);
     }
     const std::uint64_t max_kb =
         settings_.load_max_file_kb > 0 ? settings_.load_max_file_kb : target.max_file_size_kb;
@@ -401,7 +411,7 @@ class Engine {
       // The time the table's load started stands for the write time of its rows.
       timestamp = format_commit_timestamp(to_pg_timestamp(Clock::now()));
     }
-    LoadFileWriter writer(folder, target.csv, max_kb * 1024, names, first_index);
+    LoadFileWriter writer(root, folder, target.csv, max_kb * 1024, names, first_index);
     FileSink sink(writer, target.include_op_for_full_load, std::move(timestamp));
     const auto outcome =
         stream_copy_out(source, copy_out_sql(plan, true), sink, abort_.get_token(), on_rows);
@@ -414,6 +424,7 @@ class Engine {
   FullLoadSettings settings_;
   std::vector<TablePlan> plans_;
   std::vector<TableStatus> tables_;
+  std::optional<ConfinedDirectory> files_root_;  // the s3 root, for a file target
   FullLoadResult result_;
   mutable std::mutex mutex_;
   std::atomic<std::size_t> next_table_{0};

@@ -23,7 +23,8 @@ struct PostgresTarget {
   PgEndpoint endpoint;
 };
 
-// The s3 target, written to a local directory: `<root>/<bucket>/<folder>/<schema>/<table>/`.
+// The s3 target, written to a local directory: `<root>/<bucket>/<folder>/<schema>/<table>/`
+// (s3_path.hpp says how each part is checked and encoded so that nothing leaves the root).
 struct FileTarget {
   std::filesystem::path root;
   std::string bucket;
@@ -39,8 +40,9 @@ struct FileTarget {
   std::uint64_t cdc_min_file_size_kb = 32000;         // CdcMinFileSize
 };
 
-// `<root>/<bucket>/[<folder>/]<schema>/<table>`: where a table's files go.
-std::filesystem::path table_folder(const FileTarget& target, const QualifiedName& table);
+// `<bucket>/[<folder>/]<schema>/<table>` below the root: where a table's files go. Throws
+// S3PathError when the bucket or folder is not valid.
+std::vector<std::string> table_folder(const FileTarget& target, const QualifiedName& table);
 
 struct FullLoadRequest {
   PgEndpoint source;

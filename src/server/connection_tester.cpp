@@ -3,15 +3,18 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
-#include <fstream>
 #include <memory>
 #include <random>
 #include <system_error>
 #include <vector>
 
+#include "replicate/s3_path.hpp"
+
 namespace dagster_dms::server {
 
 namespace {
+
+namespace rep = replicate;
 
 // Network problems (nothing answered) read differently in DMS from a server that answered and
 // refused the login.
@@ -88,54 +91,50 @@ std::optional<std::string> test_postgres(const ConnectionTestRequest& request) {
           ? error
           : fmt::format("connection to server at \"{}\", port {} failed: {}", host, port, error);
   return connection_failure_message(answered ? kRefusedSummary : kNetworkSummary, "08001", 101,
-                                    detail, request.password.value_or(""));
+                                    detail);
 }
 
 }  // namespace
 
 std::string connection_failure_message(std::string_view summary, std::string_view sqlstate,
-                                       int native_error, std::string_view driver_message,
-                                       std::string_view secret) {
-  std::string message(driver_message);
-  if (!secret.empty()) {
-    for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at)) {
-      message.replace(at, secret.size(), "****");
-    }
-  }
+                                       int native_error, std::string_view driver_message) {
   return fmt::format(
       "Test Endpoint failed: Application-Status: 1020912, Application-Message: {}, "
       "Application-Detailed-Message: RetCode: SQL_ERROR SqlState: {} NativeError: {} Message: {}",
-      summary, sqlstate, native_error, message);
+      summary, sqlstate, native_error, driver_message);
 }
 
 std::optional<std::string> test_s3_bucket(const std::optional<std::filesystem::path>& s3_root,
-                                          const std::string& bucket) {
+                                          const std::string& bucket, const std::string& folder) {
   if (!s3_root) {
     return std::string(
         "Test Endpoint failed: S3 endpoints need dms-local started with --s3-root DIR (the local "
         "directory that stands for S3).");
   }
-  if (bucket.empty()) return std::string("Test Endpoint failed: S3Settings.BucketName is empty.");
-  const auto directory = *s3_root / bucket;
-  std::error_code error;
-  std::filesystem::create_directories(directory, error);
-  if (error) {
-    return fmt::format("Test Endpoint failed: cannot access bucket {}: {} ({})", bucket,
-                       error.message(), directory.string());
-  }
-  // A real write, as DMS's test puts an object into the bucket.
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  const auto probe = directory / fmt::format(".dms-local-connection-test-{:016x}", generator());
-  {
-    std::ofstream out(probe, std::ios::trunc);
-    out << "dms-local connection test\n";
-    if (!out) {
-      std::filesystem::remove(probe, error);
-      return fmt::format("Test Endpoint failed: cannot write to bucket {} ({}).", bucket,
-                         directory.string());
+  try {
+    // The checks a full load makes, before anything is created: a bad name never becomes a path.
+    rep::check_s3_location(bucket, folder);
+    const auto root = rep::ConfinedDirectory::open_root(*s3_root);
+    const auto directory = *root.open({bucket}, true);
+    // A folder that exists must be a real folder below the bucket (not a link out of the root).
+    (void)directory.open(rep::bucket_folder_segments(folder), false);
+    // A real write, as DMS's test puts an object into the bucket.
+    thread_local std::mt19937_64 generator{std::random_device{}()};
+    const auto probe = fmt::format(".dms-local-connection-test-{:016x}", generator());
+    rep::FileWriter out(directory.create_file(probe, true), directory.path() / probe);
+    try {
+      out.write("dms-local connection test\n");
+      out.close();
+    } catch (const std::exception&) {
+      directory.remove_file(probe);
+      throw;
     }
+    directory.remove_file(probe);
+  } catch (const rep::S3PathError& error) {
+    return fmt::format("Test Endpoint failed: {}", error.what());
+  } catch (const std::exception& error) {
+    return fmt::format("Test Endpoint failed: cannot write to bucket {}: {}", bucket, error.what());
   }
-  std::filesystem::remove(probe, error);
   return std::nullopt;
 }
 
@@ -144,7 +143,8 @@ std::optional<std::string> test_endpoint_connection(const ConnectionTestRequest&
   if (is_postgres(engine)) return test_postgres(request);
   if (engine == "s3") {
     const auto settings = request.endpoint.s3_settings.value_or(dms::S3Settings{});
-    return test_s3_bucket(request.s3_root, settings.bucket_name.value_or(""));
+    return test_s3_bucket(request.s3_root, settings.bucket_name.value_or(""),
+                          settings.bucket_folder.value_or(""));
   }
   return fmt::format("Test Endpoint failed: dms-local cannot test {} endpoints.",
                      engine.value_or("(unknown)"));

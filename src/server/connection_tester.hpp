@@ -26,15 +26,20 @@ struct ConnectionTestRequest {
 std::optional<std::string> test_endpoint_connection(const ConnectionTestRequest& request);
 
 // DMS's LastFailureMessage for a failed endpoint test: the application summary, then the
-// driver's SqlState, native error and message. `secret` (the password) is masked if a driver
-// ever echoes it.
+// driver's SqlState, native error and message.
+//
+// Nothing here masks a password, and nothing needs to: the password goes to libpq only in its
+// keyword array (never in a connection string or any text we format), libpq's messages never
+// repeat it, and PostgreSQL's authentication errors name the user, not the password. Masking
+// every occurrence of the password, as an earlier version did, mangled messages and gave short
+// passwords away (`1` turned 127.0.0.1 into ****27.0.0.****).
 std::string connection_failure_message(std::string_view summary, std::string_view sqlstate,
-                                       int native_error, std::string_view driver_message,
-                                       std::string_view secret);
+                                       int native_error, std::string_view driver_message);
 
-// The s3 part on its own (for tests): nullopt when <root>/<bucket> exists or can be created and
-// a file can be written there.
+// The s3 part on its own (for tests): nullopt when the bucket name and folder are valid,
+// <root>/<bucket> exists or can be created inside the root, and a file can be written there.
+// Nothing is created for an invalid name, and nothing outside the root in any case.
 std::optional<std::string> test_s3_bucket(const std::optional<std::filesystem::path>& s3_root,
-                                          const std::string& bucket);
+                                          const std::string& bucket, const std::string& folder);
 
 }  // namespace dagster_dms::server

@@ -1,6 +1,7 @@
 // CreateEndpoint, DescribeEndpoints, ModifyEndpoint, DeleteEndpoint.
 #include <fmt/format.h>
 
+#include "replicate/s3_path.hpp"
 #include "server/api_error.hpp"
 #include "server/dms_service.hpp"
 #include "server/filters.hpp"
@@ -97,6 +98,19 @@ void check_endpoint_settings(const nlohmann::json& doc) {
     if (!s3.is_object() || !s3.contains("BucketName") || !s3["BucketName"].is_string() ||
         s3["BucketName"].get<std::string>().empty()) {
       throw invalid_parameter("S3Settings.BucketName is required for an s3 endpoint.");
+    }
+    std::string folder;
+    if (s3.contains("BucketFolder") && !s3["BucketFolder"].is_null()) {
+      if (!s3["BucketFolder"].is_string()) {
+        throw invalid_parameter("S3Settings.BucketFolder must be a string.");
+      }
+      folder = s3["BucketFolder"].get<std::string>();
+    }
+    // S3's bucket naming rules and plain folder segments: both become paths under --s3-root.
+    try {
+      replicate::check_s3_location(s3["BucketName"].get<std::string>(), folder);
+    } catch (const replicate::S3PathError& error) {
+      throw invalid_parameter(error.what());
     }
   }
   const auto mode = doc.value("SslMode", "none");

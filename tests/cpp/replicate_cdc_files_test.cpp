@@ -8,6 +8,7 @@
 
 #include "replicate/cdc_file_writer.hpp"
 #include "replicate/ddl.hpp"
+#include "replicate/s3_path.hpp"
 #include "replicate/schema_change.hpp"
 #include "replicate/task_settings.hpp"
 
@@ -270,6 +271,35 @@ TEST_F(CdcFileWriterTest, TruncateDeletesTheTablesFiles) {
   const auto files = csv_files(folder());
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(read(files[0]), "I,2,,\n");
+}
+
+// A link planted in place of the table's folder during a run: neither a batch nor a truncate goes
+// through it, and a new run refuses to start on it.
+TEST_F(CdcFileWriterTest, ALinkInPlaceOfTheTableFolderIsNeverFollowed) {
+  const auto outside = root_ / "outside";
+  std::filesystem::create_directories(outside);
+  std::ofstream(outside / "LOAD00000001.csv") << "planted\n";
+  std::filesystem::create_directories(folder().parent_path());
+  rep::CdcFileWriter writer(target_, plans_, false);
+  rep::CdcFileWriter truncating(target_, plans_, false);
+  writer.on_relation(relation_);
+  truncating.on_relation(relation_);
+  std::filesystem::create_directory_symlink(outside, folder());
+  writer.begin(begin(0x100));
+  writer.apply(pgo::Insert{42, {text("1")}});
+  writer.commit(0x110);
+  EXPECT_THROW(writer.flush(true), rep::S3PathError);
+  EXPECT_EQ(writer.durable(), 0u);  // the slot is never told about the unwritten change
+  truncating.begin(begin(0x120));
+  truncating.apply(pgo::Truncate{0, {42}});
+  truncating.commit(0x130);
+  EXPECT_THROW(truncating.flush(true), rep::S3PathError);
+  EXPECT_THROW(rep::CdcFileWriter(target_, plans_, true), rep::S3PathError);
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(outside)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"LOAD00000001.csv"});
 }
 
 TEST(ShapeDiff, AddDropAndTypeChanges) {

@@ -222,8 +222,9 @@ TEST(Csv, RollsOverAtMaxFileSizeWithoutSplittingRows) {
       std::filesystem::temp_directory_path() /
       ("replicate_csv_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
   std::filesystem::remove_all(folder);
+  const auto root = rep::ConfinedDirectory::open_root(folder);
   {
-    rep::LoadFileWriter writer(folder / "t", rep::CsvFormat{}, 10, {"a"});
+    rep::LoadFileWriter writer(root, {"t"}, rep::CsvFormat{}, 10, {"a"});
     for (int i = 0; i < 5; ++i) writer.write_row({"1234"});  // 5 bytes a row: 2 rows a file
     writer.finish();
     ASSERT_EQ(writer.files().size(), 3U);
@@ -233,11 +234,11 @@ TEST(Csv, RollsOverAtMaxFileSizeWithoutSplittingRows) {
   std::stringstream text;
   text << first.rdbuf();
   EXPECT_EQ(text.str(), "1234\n1234\n");
-  EXPECT_EQ(rep::next_load_index(folder / "t"), 4U);
-  rep::remove_load_files(folder / "t");
-  EXPECT_EQ(rep::next_load_index(folder / "t"), 1U);
+  EXPECT_EQ(rep::next_load_index(root, {"t"}), 4U);
+  rep::remove_load_files(root, {"t"});
+  EXPECT_EQ(rep::next_load_index(root, {"t"}), 1U);
   {
-    rep::LoadFileWriter abandoned(folder / "u", rep::CsvFormat{}, 100, {"a"});
+    rep::LoadFileWriter abandoned(root, {"u"}, rep::CsvFormat{}, 100, {"a"});
     abandoned.write_row({"x"});
   }  // not finished: nothing published, no temporary left
   EXPECT_TRUE(std::filesystem::is_empty(folder / "u"));

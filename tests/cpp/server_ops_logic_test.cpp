@@ -1,4 +1,5 @@
 // dms-local's logic for connection tests, serverless replication rules and seed files.
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -42,14 +43,15 @@ int closed_port() {
   return ntohs(address.sin_port);
 }
 
-TEST(ConnectionTester, FailureMessageHasDmsShapeAndMasksTheSecret) {
+TEST(ConnectionTester, FailureMessageHasDmsShape) {
   const auto message =
       connection_failure_message("Cannot connect to ODBC provider Network error has occurred",
-                                 "08001", 101, "password \"hunter2\" rejected", "hunter2");
-  EXPECT_THAT(message, HasSubstr("Test Endpoint failed: Application-Status: 1020912"));
-  EXPECT_THAT(message, HasSubstr("SqlState: 08001 NativeError: 101"));
-  EXPECT_THAT(message, Not(HasSubstr("hunter2")));
-  EXPECT_THAT(message, HasSubstr("****"));
+                                 "08001", 101, "connection to server at \"127.0.0.1\" failed");
+  EXPECT_EQ(message,
+            "Test Endpoint failed: Application-Status: 1020912, Application-Message: Cannot "
+            "connect to ODBC provider Network error has occurred, Application-Detailed-Message: "
+            "RetCode: SQL_ERROR SqlState: 08001 NativeError: 101 Message: connection to server "
+            "at \"127.0.0.1\" failed");
 }
 
 TEST(ConnectionTester, UnreachablePostgresNamesHostAndPortNotThePassword) {
@@ -70,18 +72,72 @@ TEST(ConnectionTester, UnreachablePostgresNamesHostAndPortNotThePassword) {
   EXPECT_THAT(*failure, Not(HasSubstr("secret-pw-123")));
 }
 
+// Short and common-word passwords used to be masked wherever they occurred, which mangled the
+// message and gave them away (`1`: "****27.0.0.****", port ****). The message must not depend on
+// the password at all.
+TEST(ConnectionTester, MessageIsTheSameWhateverThePassword) {
+  ConnectionTestRequest request;
+  request.endpoint.engine_name = "postgres";
+  request.endpoint.server_name = "127.0.0.1";
+  const int port = closed_port();
+  request.endpoint.port = port;
+  request.endpoint.database_name = "postgres";
+  request.endpoint.username = "postgres";
+  request.connect_timeout = std::chrono::seconds(2);
+  request.password = "a-reference-password-nobody-uses";
+  const auto reference = test_endpoint_connection(request);
+  ASSERT_TRUE(reference);
+  EXPECT_THAT(*reference, HasSubstr(fmt::format("\"127.0.0.1\", port {} failed", port)));
+  for (const char* password : {"1", "o", "postgres", "password", "test", "127.0.0.1"}) {
+    request.password = password;
+    const auto failure = test_endpoint_connection(request);
+    ASSERT_TRUE(failure);
+    EXPECT_EQ(*failure, *reference) << "password " << password;
+    EXPECT_THAT(*failure, Not(HasSubstr("****")));
+  }
+}
+
 TEST(ConnectionTester, S3BucketMustBeWritableUnderTheRoot) {
-  const auto root =
+  const auto base =
       std::filesystem::temp_directory_path() / ("dms-local-ct-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(root);
-  EXPECT_TRUE(test_s3_bucket(std::nullopt, "bucket"));  // no --s3-root
-  EXPECT_FALSE(test_s3_bucket(root, "bucket"));         // created
+  const auto root = base / "root";
+  std::filesystem::remove_all(base);
+  EXPECT_TRUE(test_s3_bucket(std::nullopt, "bucket", ""));  // no --s3-root
+  EXPECT_FALSE(test_s3_bucket(root, "bucket", "dms"));      // created
   EXPECT_TRUE(std::filesystem::is_directory(root / "bucket"));
   EXPECT_TRUE(std::filesystem::is_empty(root / "bucket"));  // the probe is removed
   // A file where the bucket directory should be: not usable.
   std::ofstream(root / "blocked") << "x";
-  EXPECT_TRUE(test_s3_bucket(root, "blocked"));
-  std::filesystem::remove_all(root);
+  EXPECT_TRUE(test_s3_bucket(root, "blocked", ""));
+  std::filesystem::remove_all(base);
+}
+
+TEST(ConnectionTester, S3NamesThatLeaveTheRootFailAndCreateNothing) {
+  const auto base =
+      std::filesystem::temp_directory_path() / ("dms-local-ct-out-" + std::to_string(::getpid()));
+  const auto root = base / "root";
+  const auto outside = base / "outside";
+  std::filesystem::remove_all(base);
+  std::filesystem::create_directories(root);
+  std::filesystem::create_directories(outside);
+  std::filesystem::create_directory_symlink(outside, root / "linked");
+  const auto failure_for = [&](const std::string& bucket, const std::string& folder) {
+    const auto failure = test_s3_bucket(root, bucket, folder);
+    return failure.value_or("(succeeded)");
+  };
+  EXPECT_THAT(failure_for("../outside", ""), HasSubstr("S3Settings.BucketName"));
+  EXPECT_THAT(failure_for(outside.string(), ""), HasSubstr("S3Settings.BucketName"));
+  EXPECT_THAT(failure_for("bucket", "../../outside"), HasSubstr("S3Settings.BucketFolder"));
+  EXPECT_THAT(failure_for("linked", ""), HasSubstr("symbolic link"));
+  EXPECT_THAT(failure_for("bucket", "/abs"), HasSubstr("S3Settings.BucketFolder"));
+  EXPECT_TRUE(std::filesystem::is_empty(outside));
+  // Only the link is in the root: the bad bucket names created nothing there either.
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(root)) {
+    names.push_back(entry.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"linked"});
+  std::filesystem::remove_all(base);
 }
 
 TEST(ReplicationRules, ComputeConfig) {
