@@ -51,10 +51,13 @@ class CdcFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The target refused a change; the task fails (DMS's ApplyError policies are not modelled).
-class ApplyFailure : public std::runtime_error {
+// The target refused a change, or the connection to it broke: the SQLSTATE tells which (see
+// classify_error). A refused change fails the task (DMS's ApplyError policies are not modelled).
+class ApplyFailure : public PgError {
  public:
-  using std::runtime_error::runtime_error;
+  ApplyFailure(const PgError& cause, std::string_view what)
+      : PgError(cause.sqlstate(), fmt::format("{}: {}", what, cause.what())) {}
+  explicit ApplyFailure(const std::string& message) : PgError("XX000", message) {}
 };
 
 // Server notices (`publication ... does not exist, skipping`) would go to dms-local's stderr.
@@ -115,10 +118,10 @@ class Engine {
       replicate(*stream, *sink);
     } catch (const ApplyFailure& error) {
       if (sink) sink->rollback();
-      fail(error.what(), "TARGET_APPLY");
+      fail(error.what(), "TARGET_APPLY", classify_error(error));
     } catch (const std::exception& error) {
       if (sink) sink->rollback();
-      fail(error.what());
+      fail(error.what(), "SOURCE_CAPTURE", classify_error(error));
     }
     return finish();
   }
@@ -142,9 +145,11 @@ class Engine {
     observer_.on_checkpoint(confirmed_);
   }
 
-  void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE") {
+  void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE",
+            ErrorKind kind = ErrorKind::kFatal) {
     result_.outcome = CdcOutcome::kFailed;
     result_.failure_message = message;
+    result_.error_kind = kind;
     observer_.on_log(LogSeverity::kError, component, message);
   }
 
@@ -157,7 +162,9 @@ class Engine {
     try {
       return quiet(PgConnection::open(request_.load.source, kApplicationName, replication));
     } catch (const PgError& error) {
-      throw CdcFailure(fmt::format("Error connecting to source database: {}", error.what()));
+      // The driver's SQLSTATE stays: a source that is restarting is retried.
+      throw PgError(error.sqlstate(),
+                    fmt::format("Error connecting to source database: {}", error.what()));
     }
   }
 
@@ -194,9 +201,13 @@ class Engine {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
     try {
-      return quiet(PgConnection::open(target->endpoint, kApplicationName));
+      auto connection = quiet(PgConnection::open(target->endpoint, kApplicationName));
+      // The slot is told a position only once the target has it for good.
+      require_durable_commits(connection);
+      return connection;
     } catch (const PgError& error) {
-      throw CdcFailure(fmt::format("Error connecting to target database: {}", error.what()));
+      throw PgError(error.sqlstate(),
+                    fmt::format("Error connecting to target database: {}", error.what()));
     }
   }
 
@@ -428,6 +439,7 @@ class Engine {
       if (loaded.outcome == FullLoadOutcome::kFailed) {
         result_.outcome = CdcOutcome::kFailed;
         result_.failure_message = loaded.failure_message;
+        result_.error_kind = loaded.error_kind;
         return std::nullopt;
       }
       if (loaded.outcome == FullLoadOutcome::kStopped) {
@@ -517,7 +529,7 @@ class Engine {
         sink.flush(force);
       } catch (const PgError& error) {
         // A postgres target reads the answers to a transaction's statements at its COMMIT.
-        throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
+        throw ApplyFailure(error, "Failed to apply a change to the target");
       } catch (const std::exception& error) {
         throw ApplyFailure(fmt::format("Failed to write changes to the target: {}", error.what()));
       }
@@ -576,8 +588,7 @@ class Engine {
               try {
                 sink.commit(commit->end_lsn);
               } catch (const PgError& error) {
-                throw ApplyFailure(
-                    fmt::format("Failed to apply a change to the target: {}", error.what()));
+                throw ApplyFailure(error, "Failed to apply a change to the target");
               }
               for (std::size_t i = 0; i < tables_.size(); ++i) {
                 unflushed[i].applied_inserts += pending_[i].applied_inserts;
@@ -713,7 +724,7 @@ class Engine {
         apply_truncate(sink, *truncate);
       }
     } catch (const PgError& error) {
-      throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
+      throw ApplyFailure(error, "Failed to apply a change to the target");
     }
   }
 
@@ -753,8 +764,7 @@ class Engine {
             sink.alter(index, decision->alteration);
           } catch (const PgError& error) {
             // Also where the answers to the statements sent before it are read.
-            throw ApplyFailure(
-                fmt::format("Failed to apply a change to the target: {}", error.what()));
+            throw ApplyFailure(error, "Failed to apply a change to the target");
           }
           for (std::size_t i = 0; i < decision->ddls; ++i) {
             count(index, ChangeKind::kDdl, i < decision->applied);

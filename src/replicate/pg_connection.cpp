@@ -65,6 +65,13 @@ bool PgConnection::healthy() const {
          PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 
+void require_durable_commits(PgConnection& connection) {
+  const auto current = connection.exec("SHOW synchronous_commit");
+  if (std::string_view(PQgetvalue(current.get(), 0, 0)) == "off") {
+    connection.exec("SET synchronous_commit = local");
+  }
+}
+
 PgError PgConnection::error_from(const PGresult* result) const {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* text = result ? PQresultErrorMessage(result) : nullptr;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replicate/cdc.hpp"
+#include "replicate/recovering_run.hpp"
 #include "replicate/replication_stream.hpp"
 
 namespace dagster_dms::server {
@@ -437,17 +438,27 @@ std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
   return request;
 }
 
+// A failed run, with the stop reason its kind of error gives.
+void report_failure(TaskCallbacks& callbacks, const std::string& message, rep::ErrorKind kind) {
+  if (kind == rep::ErrorKind::kFatal) {
+    callbacks.on_failed(message);
+  } else {
+    callbacks.on_failed_recoverable(message);
+  }
+}
+
 // Runs a CDC task to its end and reports how it ended. The task stays `running` while it
 // replicates; only a stop or an error ends it.
 void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallbacks& callbacks,
                   TaskTelemetry* telemetry, const TaskTelemetryIdentity& identity,
                   const std::string& task_id) {
-  const auto result = rep::run_cdc(request, reporter);
+  const auto result = rep::run_cdc_recovering(request, reporter);
   if (telemetry != nullptr) {
     if (result.outcome == rep::CdcOutcome::kFailed) {
-      telemetry->log(identity, 'E', "TASK_MANAGER",
-                     fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
-                                 result.failure_message));
+      telemetry->log(
+          identity, 'E', "TASK_MANAGER",
+          fmt::format("Task '{}' failed ({}): {}", task_id,
+                      rep::failure_stop_reason(result.error_kind), result.failure_message));
     } else if (result.outcome == rep::CdcOutcome::kFinished) {
       telemetry->log(identity, 'I', "TASK_MANAGER",
                      fmt::format("Task '{}' finished: {}.", task_id, result.stop_reason));
@@ -458,7 +469,7 @@ void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallba
     telemetry->run_ended(identity);
   }
   if (result.outcome == rep::CdcOutcome::kFailed) {
-    callbacks.on_failed(result.failure_message);
+    report_failure(callbacks, result.failure_message, result.error_kind);
   } else if (result.outcome == rep::CdcOutcome::kFinished) {
     callbacks.on_finished(result.stop_reason);
   } else {
@@ -612,7 +623,7 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
         }
         run_cdc_task(*cdc, reporter, *callbacks, telemetry, identity, task_id);
       } else {
-        auto result = rep::run_full_load(request, reporter);
+        auto result = rep::run_full_load_recovering(request, reporter);
         // ReloadTables requests, batch by batch, until none is left; then the run takes no more.
         while (result.outcome == rep::FullLoadOutcome::kFinished) {
           {
@@ -667,9 +678,10 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
                   fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
               break;
             case rep::FullLoadOutcome::kFailed:
-              telemetry->log(identity, 'E', "TASK_MANAGER",
-                             fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
-                                         result.failure_message));
+              telemetry->log(
+                  identity, 'E', "TASK_MANAGER",
+                  fmt::format("Task '{}' failed ({}): {}", task_id,
+                              rep::failure_stop_reason(result.error_kind), result.failure_message));
               break;
           }
           telemetry->run_ended(identity);
@@ -682,7 +694,7 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
             callbacks->on_stopped();
             break;
           case rep::FullLoadOutcome::kFailed:
-            callbacks->on_failed(result.failure_message);
+            report_failure(*callbacks, result.failure_message, result.error_kind);
             break;
         }
       }
