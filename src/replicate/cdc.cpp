@@ -553,6 +553,14 @@ class Engine {
           if (!in_transaction && confirmed == committed) {
             metrics.latency_source_seconds = 0;
             metrics.latency_target_seconds = 0;
+            // Every transaction read is durable on the target and none is half-read: the WAL
+            // up to the server's decoding point holds nothing more for this task, so the slot
+            // may be confirmed there (a later commit has a later LSN and is still sent). Without
+            // it a source shut down in fast mode waits forever: its walsender exits only once
+            // the client confirms the shutdown checkpoint, which holds no change.
+            if (!sink.holding() && keepalive->wal_end > confirmed) {
+              confirmed = committed = keepalive->wal_end;
+            }
           }
           if (keepalive->reply_requested) {
             stream.send_status(received, confirmed);
