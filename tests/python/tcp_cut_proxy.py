@@ -12,7 +12,7 @@ import socket
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 
 class CutProxy:
@@ -68,10 +68,8 @@ class CutProxy:
         with self._lock:
             self._pairs = [p for p in self._pairs if a not in p and b not in p]
         for sock in (a, b):
-            try:
+            with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _tripped(self, sent: int) -> bool:
@@ -119,10 +117,8 @@ class CutProxy:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-        try:
+        with suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
         self._listener.close()
         self.cut()
         self._thread.join(timeout=10)
