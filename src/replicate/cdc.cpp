@@ -485,6 +485,9 @@ class Engine {
     confirmed = start_;
     Lsn received = start_;
     Lsn committed = start_;  // the last transaction handed to the sink (maybe not yet durable)
+    Lsn quiet_until = 0;  // the slot may be confirmed up to here: nothing for this task before it
+    // What the slot is told it may release: never a change not yet durable on the target.
+    const auto flushed = [&] { return std::max(confirmed, quiet_until); };
     bool in_transaction = false;
     bool skip = false;
     std::int64_t commit_time = 0;
@@ -520,7 +523,7 @@ class Engine {
       applied_bytes += unflushed_bytes;
       unflushed_bytes = 0;
       confirmed = durable;
-      stream.send_status(received, confirmed);
+      stream.send_status(received, flushed());
       last_status = Steady::now();
       metrics.latency_target_seconds = seconds_since(unflushed_commit_time);
     };
@@ -555,15 +558,14 @@ class Engine {
             metrics.latency_target_seconds = 0;
             // Every transaction read is durable on the target and none is half-read: the WAL
             // up to the server's decoding point holds nothing more for this task, so the slot
-            // may be confirmed there (a later commit has a later LSN and is still sent). Without
-            // it a source shut down in fast mode waits forever: its walsender exits only once
-            // the client confirms the shutdown checkpoint, which holds no change.
-            if (!sink.holding() && keepalive->wal_end > confirmed) {
-              confirmed = committed = keepalive->wal_end;
-            }
+            // may be told so (a later commit has a later LSN and is still sent). Without it a
+            // source shut down in fast mode waits forever: its walsender exits only once the
+            // client confirms the shutdown checkpoint, which holds no change. The task's
+            // checkpoint stays at the last change applied, as the target records it.
+            if (!sink.holding()) quiet_until = std::max(quiet_until, keepalive->wal_end);
           }
           if (keepalive->reply_requested) {
-            stream.send_status(received, confirmed);
+            stream.send_status(received, flushed());
             last_status = Steady::now();
           }
           // The server has decoded past the end of the cached changes and none is half-read.
@@ -639,12 +641,12 @@ class Engine {
       const auto now = Steady::now();
       if (!frame && cached_until_ != 0) {
         // Asks for a keepalive: it says how far the server has decoded.
-        stream.send_status(received, confirmed, true);
+        stream.send_status(received, flushed(), true);
         last_status = now;
       }
       // The server drops a client silent for wal_sender_timeout (60 s by default).
       if (now - last_status >= std::chrono::seconds(5)) {
-        stream.send_status(received, confirmed);
+        stream.send_status(received, flushed());
         last_status = now;
       }
       if (now - last_report >= request_.report_interval) {
