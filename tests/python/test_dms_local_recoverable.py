@@ -379,3 +379,40 @@ def test_full_load_that_loses_its_target_retries_and_completes_exactly(
     assert task["ReplicationTaskStats"]["TablesLoaded"] == 3, task
     # The loss is named with its SQLSTATE: a connection exception or a server shutdown.
     assert re.search(r"SqlState: (08|57P0)", retries(server, arn)[0]), retries(server, arn)
+
+
+def test_full_load_and_cdc_that_loses_its_target_during_the_load_starts_again_and_replicates(
+    server: DmsLocal, clusters: tuple[PgCluster, PgCluster], databases: list[str]
+) -> None:
+    """The slot held no position yet: the retry starts afresh (a new slot, a new load)."""
+    source, target = clusters
+    make_dbs(clusters, databases, "bulkcdc", FULL_LOAD_SQL)
+    with cut_proxy(target.port) as proxy:
+        proxy.down_after(1_000_000)
+        dms, arn = start_task(
+            server,
+            clusters,
+            proxy,
+            "bulkcdc",
+            "full-load-and-cdc",
+            select_schema("big"),
+            settings(),
+        )
+        wait_until(lambda: retries(server, arn) != [], timeout=60)
+        proxy.up()
+        wait_replicating(dms, arn)
+        source.psql(
+            "INSERT INTO big.tiny SELECT g FROM generate_series(11, 20) g; "
+            "UPDATE big.more SET pad = 'changed' WHERE id <= 100; "
+            "DELETE FROM big.wide WHERE id > 59000",
+            "bulkcdc",
+        )
+        expected = checksums(source, "bulkcdc", FULL_LOAD_TABLES)
+        assert [expected[t][0] for t in FULL_LOAD_TABLES] == [59000, 40000, 20]
+        wait_until(lambda: checksums(target, "bulkcdc", FULL_LOAD_TABLES) == expected, timeout=60)
+        assert describe_task(dms, arn)["Status"] == "running"
+        dms.stop_replication_task(ReplicationTaskArn=arn)
+        task = wait_for_end(dms, arn, timeout=60)
+    assert (task["Status"], task["StopReason"]) == ("stopped", "Stop Reason NORMAL"), task
+    # One slot, the retry's: the first attempt's was dropped when it started again.
+    assert source.psql("SELECT count(*) FROM pg_replication_slots").strip() == "1"
