@@ -43,12 +43,12 @@ class RetryDecider {
   RetryDecider(const std::string& task_settings, FullLoadObserver& observer)
       : policy_(policy_of(task_settings)), schedule_(policy_), observer_(observer) {}
 
-  // `first`: no attempt before this one. `progressed`: this attempt got somewhere (the
-  // series of waits starts over).
-  std::optional<std::chrono::seconds> after(ErrorKind& kind, std::string& message, bool first,
+  // `starting`: the run is in its first attempt and has got nowhere yet. `progressed`: this
+  // attempt got somewhere (the series of waits starts over).
+  std::optional<std::chrono::seconds> after(ErrorKind& kind, std::string& message, bool starting,
                                             bool progressed) {
     if (kind == ErrorKind::kFatal) return std::nullopt;
-    if (first && kind == ErrorKind::kCannotConnect) {
+    if (starting && kind == ErrorKind::kCannotConnect) {
       // The database was never reached: a wrong endpoint, not a restart.
       kind = ErrorKind::kFatal;
       return std::nullopt;
@@ -173,7 +173,8 @@ CdcResult run_cdc_recovering(const CdcRequest& request, CdcObserver& observer) {
     if (result.outcome != CdcOutcome::kFailed) return result;
     const bool progressed =
         watcher.checkpoint && (!attempt.resume_from || *watcher.checkpoint > *attempt.resume_from);
-    const auto wait = decider.after(result.error_kind, result.failure_message, first, progressed);
+    const auto wait =
+        decider.after(result.error_kind, result.failure_message, first && !progressed, progressed);
     if (!wait) return result;
     if (!wait_for_retry(*wait, request.load.stop)) {
       result.outcome = CdcOutcome::kStopped;
@@ -206,7 +207,8 @@ FullLoadResult run_full_load_recovering(const FullLoadRequest& request,
       (table.state == TableState::kCompleted ? completed : left).push_back(table);
     }
     const bool progressed = completed.size() > merger.completed.size();
-    const auto wait = decider.after(result.error_kind, result.failure_message, first, progressed);
+    const auto wait =
+        decider.after(result.error_kind, result.failure_message, first && !progressed, progressed);
     if (!wait) return result;
     if (!wait_for_retry(*wait, request.stop)) {
       result.outcome = FullLoadOutcome::kStopped;

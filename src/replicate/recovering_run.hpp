@@ -11,8 +11,9 @@ namespace dagster_dms::replicate {
 // RecoverableErrorThrottling up to RecoverableErrorThrottlingMax) and tried again; the task
 // stays running meanwhile. Once the policy allows no more retries the run fails with
 // error_kind still recoverable: the task stops with Stop Reason RECOVERABLE_ERROR. Any fatal
-// error ends the run at once, and so does a database the task cannot reach when it starts (a
-// wrong host, port or password is not worth waiting for). A stop request ends a wait at once.
+// error ends the run at once, and so does a database the task cannot reach when it starts,
+// before its first attempt got anywhere (no position confirmed, no table loaded): a wrong host,
+// port or password is not worth waiting for. A stop request ends a wait at once.
 //
 // A CDC retry is a resume within the run: it continues from the last position the target
 // confirmed (awsdms_txn_state and the slot make that exactly-once), or starts afresh when the
