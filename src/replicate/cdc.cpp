@@ -52,10 +52,13 @@ class CdcFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The target refused a change; the task fails (DMS's ApplyError policies are not modelled).
-class ApplyFailure : public std::runtime_error {
+// The target refused a change, or the connection to it broke: the SQLSTATE tells which (see
+// classify_error). A refused change fails the task (DMS's ApplyError policies are not modelled).
+class ApplyFailure : public PgError {
  public:
-  using std::runtime_error::runtime_error;
+  ApplyFailure(const PgError& cause, std::string_view what)
+      : PgError(cause.sqlstate(), fmt::format("{}: {}", what, cause.what())) {}
+  explicit ApplyFailure(const std::string& message) : PgError("XX000", message) {}
 };
 
 // Server notices (`publication ... does not exist, skipping`) would go to dms-local's stderr.
@@ -116,10 +119,10 @@ class Engine {
       replicate(*stream, *sink);
     } catch (const ApplyFailure& error) {
       if (sink) sink->rollback();
-      fail(error.what(), "TARGET_APPLY");
+      fail(error.what(), "TARGET_APPLY", classify_error(error));
     } catch (const std::exception& error) {
       if (sink) sink->rollback();
-      fail(error.what());
+      fail(error.what(), "SOURCE_CAPTURE", classify_error(error));
     }
     return finish();
   }
@@ -143,9 +146,11 @@ class Engine {
     observer_.on_checkpoint(confirmed_);
   }
 
-  void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE") {
+  void fail(const std::string& message, std::string_view component = "SOURCE_CAPTURE",
+            ErrorKind kind = ErrorKind::kFatal) {
     result_.outcome = CdcOutcome::kFailed;
     result_.failure_message = message;
+    result_.error_kind = kind;
     observer_.on_log(LogSeverity::kError, component, message);
   }
 
@@ -158,7 +163,9 @@ class Engine {
     try {
       return quiet(PgConnection::open(request_.load.source, kApplicationName, replication));
     } catch (const PgError& error) {
-      throw CdcFailure(fmt::format("Error connecting to source database: {}", error.what()));
+      // The driver's SQLSTATE stays: a source that is restarting is retried.
+      throw PgError(error.sqlstate(),
+                    fmt::format("Error connecting to source database: {}", error.what()));
     }
   }
 
@@ -195,9 +202,13 @@ class Engine {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
     try {
-      return quiet(PgConnection::open(target->endpoint, kApplicationName));
+      auto connection = quiet(PgConnection::open(target->endpoint, kApplicationName));
+      // The slot is told a position only once the target has it for good.
+      require_durable_commits(connection);
+      return connection;
     } catch (const PgError& error) {
-      throw CdcFailure(fmt::format("Error connecting to target database: {}", error.what()));
+      throw PgError(error.sqlstate(),
+                    fmt::format("Error connecting to target database: {}", error.what()));
     }
   }
 
@@ -429,6 +440,7 @@ class Engine {
       if (loaded.outcome == FullLoadOutcome::kFailed) {
         result_.outcome = CdcOutcome::kFailed;
         result_.failure_message = loaded.failure_message;
+        result_.error_kind = loaded.error_kind;
         return std::nullopt;
       }
       if (loaded.outcome == FullLoadOutcome::kStopped) {
@@ -474,6 +486,9 @@ class Engine {
     confirmed = start_;
     Lsn received = start_;
     Lsn committed = start_;  // the last transaction handed to the sink (maybe not yet durable)
+    Lsn quiet_until = 0;  // the slot may be confirmed up to here: nothing for this task before it
+    // What the slot is told it may release: never a change not yet durable on the target.
+    const auto flushed = [&] { return std::max(confirmed, quiet_until); };
     bool in_transaction = false;
     bool skip = false;
     std::int64_t commit_time = 0;
@@ -509,7 +524,7 @@ class Engine {
       applied_bytes += unflushed_bytes;
       unflushed_bytes = 0;
       confirmed = durable;
-      stream.send_status(received, confirmed);
+      stream.send_status(received, flushed());
       last_status = Steady::now();
       metrics.latency_target_seconds = seconds_since(unflushed_commit_time);
     };
@@ -518,7 +533,7 @@ class Engine {
         sink.flush(force);
       } catch (const PgError& error) {
         // A postgres target reads the answers to a transaction's statements at its COMMIT.
-        throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
+        throw ApplyFailure(error, "Failed to apply a change to the target");
       } catch (const std::exception& error) {
         throw ApplyFailure(fmt::format("Failed to write changes to the target: {}", error.what()));
       }
@@ -552,10 +567,17 @@ class Engine {
           if (!in_transaction && confirmed == committed) {
             metrics.latency_source_seconds = 0;
             metrics.latency_target_seconds = 0;
+            // Every transaction read is durable on the target and none is half-read: the WAL
+            // up to the server's decoding point holds nothing more for this task, so the slot
+            // may be told so (a later commit has a later LSN and is still sent). Without it a
+            // source shut down in fast mode waits forever: its walsender exits only once the
+            // client confirms the shutdown checkpoint, which holds no change. The task's
+            // checkpoint stays at the last change applied, as the target records it.
+            if (!sink.holding()) quiet_until = std::max(quiet_until, keepalive->wal_end);
           }
           if (!in_transaction && reloader.due(keepalive->wal_end)) reload_now();
           if (keepalive->reply_requested) {
-            stream.send_status(received, confirmed);
+            stream.send_status(received, flushed());
             last_status = Steady::now();
           }
           // The server has decoded past the end of the cached changes and none is half-read.
@@ -589,8 +611,7 @@ class Engine {
               try {
                 sink.commit(commit->end_lsn);
               } catch (const PgError& error) {
-                throw ApplyFailure(
-                    fmt::format("Failed to apply a change to the target: {}", error.what()));
+                throw ApplyFailure(error, "Failed to apply a change to the target");
               }
               for (std::size_t i = 0; i < tables_.size(); ++i) {
                 unflushed[i].applied_inserts += pending_[i].applied_inserts;
@@ -633,12 +654,12 @@ class Engine {
       const auto now = Steady::now();
       if (!frame && (cached_until_ != 0 || reloader.waiting())) {
         // Asks for a keepalive: it says how far the server has decoded.
-        stream.send_status(received, confirmed, true);
+        stream.send_status(received, flushed(), true);
         last_status = now;
       }
       // The server drops a client silent for wal_sender_timeout (60 s by default).
       if (now - last_status >= std::chrono::seconds(5)) {
-        stream.send_status(received, confirmed);
+        stream.send_status(received, flushed());
         last_status = now;
       }
       if (now - last_report >= request_.report_interval) {
@@ -726,7 +747,7 @@ class Engine {
         apply_truncate(sink, *truncate);
       }
     } catch (const PgError& error) {
-      throw ApplyFailure(fmt::format("Failed to apply a change to the target: {}", error.what()));
+      throw ApplyFailure(error, "Failed to apply a change to the target");
     }
   }
 
@@ -766,8 +787,7 @@ class Engine {
             sink.alter(index, decision->alteration);
           } catch (const PgError& error) {
             // Also where the answers to the statements sent before it are read.
-            throw ApplyFailure(
-                fmt::format("Failed to apply a change to the target: {}", error.what()));
+            throw ApplyFailure(error, "Failed to apply a change to the target");
           }
           for (std::size_t i = 0; i < decision->ddls; ++i) {
             count(index, ChangeKind::kDdl, i < decision->applied);

@@ -10,6 +10,7 @@
 #include "replicate/cdc_positions.hpp"
 #include "replicate/full_load.hpp"
 #include "replicate/pgoutput.hpp"
+#include "replicate/recoverable_errors.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -91,6 +92,8 @@ enum class CdcOutcome {
 struct CdcResult {
   CdcOutcome outcome = CdcOutcome::kStopped;
   std::string failure_message;
+  // kFailed: whether retrying could help (see run_cdc_recovering).
+  ErrorKind error_kind = ErrorKind::kFatal;
   std::string stop_reason;  // kFinished: Stop Reason STOPPED_AFTER_FULL_LOAD or ..._CACHED_EVENTS
   std::vector<TableStatus> tables;
 };

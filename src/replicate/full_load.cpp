@@ -81,7 +81,7 @@ class Engine {
       prepare();
       if (result_.outcome == FullLoadOutcome::kFinished && !plans_.empty()) load_all();
     } catch (const std::exception& error) {
-      fail(error.what());
+      fail(error.what(), classify_error(error));
     }
     result_.end_time = Clock::now();
     result_.tables = tables_;
@@ -96,9 +96,10 @@ class Engine {
   }
 
  private:
-  void fail(const std::string& message) {
+  void fail(const std::string& message, ErrorKind kind = ErrorKind::kFatal) {
     result_.outcome = FullLoadOutcome::kFailed;
     result_.failure_message = message;
+    result_.error_kind = kind;
     log(LogSeverity::kError, "TASK_MANAGER", message);
   }
 
@@ -173,21 +174,25 @@ class Engine {
     observer_.on_tables_planned(tables_);
   }
 
+  // Both keep the driver's SQLSTATE: it tells a database that is restarting from a wrong
+  // definition (see classify_error).
   PgConnection open_source() {
     try {
       return PgConnection::open(request_.source, kApplicationName);
     } catch (const PgError& error) {
-      throw std::runtime_error(
-          fmt::format("Error connecting to source database: {}", error.what()));
+      throw PgError(error.sqlstate(),
+                    fmt::format("Error connecting to source database: {}", error.what()));
     }
   }
 
   PgConnection open_target(const PostgresTarget& target) {
     try {
-      return PgConnection::open(target.endpoint, kApplicationName);
+      auto connection = PgConnection::open(target.endpoint, kApplicationName);
+      require_durable_commits(connection);
+      return connection;
     } catch (const PgError& error) {
-      throw std::runtime_error(
-          fmt::format("Error connecting to target database: {}", error.what()));
+      throw PgError(error.sqlstate(),
+                    fmt::format("Error connecting to target database: {}", error.what()));
     }
   }
 
@@ -213,6 +218,8 @@ class Engine {
     } else if (request_.stop.stop_requested()) {
       result_.outcome = FullLoadOutcome::kStopped;
       log(LogSeverity::kInfo, "TASK_MANAGER", "Full load stopped on request.");
+    } else if (recoverable_kind_ != ErrorKind::kFatal) {
+      fail(recoverable_message_, recoverable_kind_);
     }
   }
 
@@ -321,6 +328,9 @@ class Engine {
       const std::string message =
           fmt::format("Failed to load table {} into {}: {}", plan.source.display(),
                       plan.target.display(), error.what());
+      if (const auto kind = classify_error(error); kind != ErrorKind::kFatal) {
+        return interrupt(index, kind, message, connections);
+      }
       set_state(index, TableState::kError, -1, message);
       log(LogSeverity::kError, "TARGET_LOAD", message);
       if (connections.target && PQtransactionStatus(connections.target->get()) != PQTRANS_IDLE) {
@@ -328,6 +338,26 @@ class Engine {
       }
       escalate();
     }
+  }
+
+  // A lost connection is not the table's fault: the table's transaction is gone with it (or
+  // rolled back here), so it shows cancelled, and the attempt ends for every table so the
+  // task can be retried (ErrorBehavior.Recoverable*).
+  void interrupt(std::size_t index, ErrorKind kind, const std::string& message,
+                 WorkerConnections& connections) {
+    set_state(index, TableState::kCancelled, 0);
+    log(LogSeverity::kWarning, "TARGET_LOAD", message);
+    connections.source.reset();
+    connections.target.reset();
+    {
+      const std::lock_guard lock(mutex_);
+      if (recoverable_kind_ == ErrorKind::kFatal) {
+        // The task reached both databases when it started: one not answering now is restarting.
+        recoverable_kind_ = kind == ErrorKind::kCannotConnect ? ErrorKind::kConnectionLost : kind;
+        recoverable_message_ = message;
+      }
+    }
+    abort_.request_stop();
   }
 
   // DMS's ErrorBehavior: a table error suspends the table, unless the policy or the escalation
@@ -431,6 +461,8 @@ class Engine {
   std::stop_source abort_;
   bool failed_ = false;
   std::string escalation_message_;
+  ErrorKind recoverable_kind_ = ErrorKind::kFatal;  // the first recoverable error, if any
+  std::string recoverable_message_;
   std::uint64_t bytes_loaded_ = 0;
 };
 

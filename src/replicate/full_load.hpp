@@ -13,6 +13,7 @@
 #include "replicate/catalog.hpp"
 #include "replicate/csv_writer.hpp"
 #include "replicate/pg_connection.hpp"
+#include "replicate/recoverable_errors.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -106,12 +107,16 @@ class FullLoadObserver {
 enum class FullLoadOutcome {
   kFinished,  // every table was attempted; some may be in "Table error" (see tables_errored)
   kStopped,   // the stop token fired
-  kFailed,    // the task failed: see failure_message (DMS's LastFailureMessage)
+  kFailed,    // the task failed: see failure_message (DMS's LastFailureMessage) and error_kind
 };
 
 struct FullLoadResult {
   FullLoadOutcome outcome = FullLoadOutcome::kFinished;
   std::string failure_message;
+  // kFailed: whether retrying could help. A recoverable error ends the whole attempt (the
+  // tables it was loading are rolled back and shown cancelled); run_full_load_recovering
+  // retries the tables not completed.
+  ErrorKind error_kind = ErrorKind::kFatal;
   std::vector<TableStatus> tables;
   FullLoadProgress progress;
   Clock::time_point start_time, end_time;

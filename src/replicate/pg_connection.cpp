@@ -65,10 +65,21 @@ bool PgConnection::healthy() const {
          PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
 }
 
+void require_durable_commits(PgConnection& connection) {
+  const auto current = connection.exec("SHOW synchronous_commit");
+  if (std::string_view(PQgetvalue(current.get(), 0, 0)) == "off") {
+    connection.exec("SET synchronous_commit = local");
+  }
+}
+
 PgError PgConnection::error_from(const PGresult* result) const {
   const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* text = result ? PQresultErrorMessage(result) : nullptr;
   if (text == nullptr || *text == '\0') text = PQerrorMessage(conn_.get());
+  // A connection that ended between two messages leaves libpq nothing to say.
+  if (*text == '\0' && PQstatus(conn_.get()) == CONNECTION_BAD) {
+    text = "the connection to the server was lost";
+  }
   const std::string sqlstate = state ? state : "08006";
   return PgError(sqlstate, fmt::format("RetCode: SQL_ERROR SqlState: {} NativeError: 1 Message: {}",
                                        sqlstate, first_line(text)));

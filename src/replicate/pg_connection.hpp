@@ -71,6 +71,12 @@ class PgConnection {
   std::unique_ptr<PGconn, ConnDeleter> conn_;
 };
 
+// A target session whose COMMIT returns only once the commit is in the target's WAL. A server
+// running with synchronous_commit=off acknowledges commits it can still lose to a crash or an
+// immediate shutdown; a replicator that then tells the source slot "applied" would lose those
+// changes for good. Other settings (on, remote_write, remote_apply) are kept.
+void require_durable_commits(PgConnection& connection);
+
 // libpq's first error line, without the trailing newline.
 std::string first_line(std::string_view text);
 

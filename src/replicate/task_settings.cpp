@@ -7,6 +7,42 @@
 
 namespace dagster_dms::replicate {
 
+namespace {
+
+// ErrorBehavior's Recoverable* members; a wrong type or range names the member.
+RecoverableErrorPolicy parse_recoverable_policy(const nlohmann::json& errors) {
+  const auto integer = [&](const char* name, long long fallback, long long minimum) {
+    const auto found = errors.find(name);
+    if (found == errors.end() || found->is_null()) return fallback;
+    if (!found->is_number_integer() || found->get<long long>() < minimum ||
+        found->get<long long>() > 1000000000) {
+      throw std::invalid_argument(fmt::format(
+          "ErrorBehavior.{} must be an integer between {} and 1000000000", name, minimum));
+    }
+    return found->get<long long>();
+  };
+  const auto flag = [&](const char* name, bool fallback) {
+    const auto found = errors.find(name);
+    if (found == errors.end() || found->is_null()) return fallback;
+    if (!found->is_boolean()) {
+      throw std::invalid_argument(fmt::format("ErrorBehavior.{} must be true or false", name));
+    }
+    return found->get<bool>();
+  };
+  RecoverableErrorPolicy policy;
+  policy.count = static_cast<int>(integer("RecoverableErrorCount", policy.count, -1));
+  policy.interval =
+      std::chrono::seconds(integer("RecoverableErrorInterval", policy.interval.count(), 1));
+  policy.throttling = flag("RecoverableErrorThrottling", policy.throttling);
+  policy.throttling_max = std::chrono::seconds(
+      integer("RecoverableErrorThrottlingMax", policy.throttling_max.count(), 1));
+  policy.stop_after_throttling_max =
+      flag("RecoverableErrorStopRetryAfterThrottlingMax", policy.stop_after_throttling_max);
+  return policy;
+}
+
+}  // namespace
+
 FullLoadSettings parse_full_load_settings(std::string_view text) {
   FullLoadSettings settings;
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return settings;
@@ -64,6 +100,7 @@ FullLoadSettings parse_full_load_settings(std::string_view text) {
     settings.stop_task_on_table_error =
         errors->value("TableErrorPolicy", std::string("SUSPEND_TABLE")) == "STOP_TASK";
     settings.table_error_escalation_count = errors->value("TableErrorEscalationCount", 0);
+    settings.recoverable = parse_recoverable_policy(*errors);
   }
   if (const auto* ddl = section("ChangeProcessingDdlHandlingPolicy")) {
     const auto flag = [&](const char* name) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "replicate/recoverable_errors.hpp"
+
 namespace dagster_dms::replicate {
 
 enum class TablePrepMode { kDropAndCreate, kTruncateBeforeLoad, kDoNothing };
@@ -28,6 +30,8 @@ struct FullLoadSettings {
   // (ADD/DROP COLUMN) on the target. A change not replayed is still counted (Ddls).
   bool handle_source_table_truncated = true;
   bool handle_source_table_altered = true;
+  // ErrorBehavior.Recoverable*: how a run retries lost connections (full load and CDC alike).
+  RecoverableErrorPolicy recoverable;
 };
 
 // Reads a ReplicationTaskSettings JSON document (empty text = all defaults). Throws

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "replicate/cdc.hpp"
+#include "replicate/recovering_run.hpp"
 #include "replicate/replication_stream.hpp"
 
 namespace dagster_dms::server {
@@ -446,21 +447,31 @@ std::optional<rep::CdcRequest> cdc_request(const TaskRun& run,
   return request;
 }
 
+// A failed run, with the stop reason its kind of error gives.
+void report_failure(TaskCallbacks& callbacks, const std::string& message, rep::ErrorKind kind) {
+  if (kind == rep::ErrorKind::kFatal) {
+    callbacks.on_failed(message);
+  } else {
+    callbacks.on_failed_recoverable(message);
+  }
+}
+
 // Runs a CDC task to its end and reports how it ended. The task stays `running` while it
 // replicates; only a stop or an error ends it.
 // `engine_ended` runs as soon as the engine returns, before anything is reported.
 void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallbacks& callbacks,
                   TaskTelemetry* telemetry, const TaskTelemetryIdentity& identity,
                   const std::string& task_id, const std::function<void()>& engine_ended) {
-  const auto result = rep::run_cdc(request, reporter);
+  const auto result = rep::run_cdc_recovering(request, reporter);
   engine_ended();
   // Tables whose reload was asked for but never began are not being reloaded any more.
   reporter.on_cdc_tables(result.tables);
   if (telemetry != nullptr) {
     if (result.outcome == rep::CdcOutcome::kFailed) {
-      telemetry->log(identity, 'E', "TASK_MANAGER",
-                     fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
-                                 result.failure_message));
+      telemetry->log(
+          identity, 'E', "TASK_MANAGER",
+          fmt::format("Task '{}' failed ({}): {}", task_id,
+                      rep::failure_stop_reason(result.error_kind), result.failure_message));
     } else if (result.outcome == rep::CdcOutcome::kFinished) {
       telemetry->log(identity, 'I', "TASK_MANAGER",
                      fmt::format("Task '{}' finished: {}.", task_id, result.stop_reason));
@@ -471,7 +482,7 @@ void run_cdc_task(const rep::CdcRequest& request, Reporter& reporter, TaskCallba
     telemetry->run_ended(identity);
   }
   if (result.outcome == rep::CdcOutcome::kFailed) {
-    callbacks.on_failed(result.failure_message);
+    report_failure(callbacks, result.failure_message, result.error_kind);
   } else if (result.outcome == rep::CdcOutcome::kFinished) {
     callbacks.on_finished(result.stop_reason);
   } else {
@@ -638,7 +649,7 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
           slot->reloading.clear();
         });
       } else {
-        auto result = rep::run_full_load(request, reporter);
+        auto result = rep::run_full_load_recovering(request, reporter);
         // ReloadTables requests, batch by batch, until none is left; then the run takes no more.
         while (result.outcome == rep::FullLoadOutcome::kFinished) {
           {
@@ -693,9 +704,10 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
                   fmt::format("Task '{}' stopped on request: Stop Reason NORMAL.", task_id));
               break;
             case rep::FullLoadOutcome::kFailed:
-              telemetry->log(identity, 'E', "TASK_MANAGER",
-                             fmt::format("Task '{}' failed (Stop Reason FATAL_ERROR): {}", task_id,
-                                         result.failure_message));
+              telemetry->log(
+                  identity, 'E', "TASK_MANAGER",
+                  fmt::format("Task '{}' failed ({}): {}", task_id,
+                              rep::failure_stop_reason(result.error_kind), result.failure_message));
               break;
           }
           telemetry->run_ended(identity);
@@ -708,7 +720,7 @@ void FullLoadExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> 
             callbacks->on_stopped();
             break;
           case rep::FullLoadOutcome::kFailed:
-            callbacks->on_failed(result.failure_message);
+            report_failure(*callbacks, result.failure_message, result.error_kind);
             break;
         }
       }

@@ -41,6 +41,9 @@ class TaskCallbacks {
   // The task ended by itself: `stop_reason` like "Stop Reason FULL_LOAD_ONLY_FINISHED".
   virtual void on_finished(const std::string& stop_reason) = 0;
   virtual void on_failed(const std::string& message) = 0;
+  // The run failed on a recoverable error (a lost connection, a restart) that its
+  // ErrorBehavior retries could not get past: Stop Reason RECOVERABLE_ERROR.
+  virtual void on_failed_recoverable(const std::string& message) { on_failed(message); }
   // The run ended because stop() asked it to.
   virtual void on_stopped() = 0;
   // The run is under way. Runs that capture changes (cdc, full-load-and-cdc) stay `starting`

@@ -11,6 +11,7 @@ namespace {
 
 constexpr const char* kStopNormal = "Stop Reason NORMAL";
 constexpr const char* kStopFatal = "Stop Reason FATAL_ERROR";
+constexpr const char* kStopRecoverable = "Stop Reason RECOVERABLE_ERROR";
 
 nlohmann::json& stats_of(Record& record) {
   auto& stats = record.doc["ReplicationTaskStats"];
@@ -59,6 +60,9 @@ class RunCallbacks final : public TaskCallbacks {
     end(stop_reason, "stopped", std::nullopt);
   }
   void on_failed(const std::string& message) override { end(kStopFatal, "failed", message); }
+  void on_failed_recoverable(const std::string& message) override {
+    end(kStopRecoverable, "failed", message);
+  }
   void on_stopped() override { end(kStopNormal, "stopped", std::nullopt); }
 
   void on_running() override {

@@ -51,27 +51,48 @@ MAPPINGS = (
 
 class SourceLoad:
     """A steady stream of small source transactions (inserts, updates and deletes over two keyed
-    tables, each with a change-log row) through one psql session, on its own thread."""
+    tables, each with a change-log row) through one psql session, on its own thread.
 
-    def __init__(self, cluster: PgCluster, dbname: str, rng: random.Random) -> None:
+    With ``reconnect`` the load rides through restarts of the source: when psql loses its
+    server it is started again (the transactions it had not run are lost, so `transactions`
+    then counts the ones sent, not the ones committed: compare with the source, not with it)."""
+
+    def __init__(
+        self, cluster: PgCluster, dbname: str, rng: random.Random, reconnect: bool = False
+    ) -> None:
         self._rng = rng
         self._stop = threading.Event()
-        self._process = subprocess.Popen(
-            [
-                str(cluster.bindir / "psql"),
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-d",
-                cluster.dsn(dbname),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
+        self._command = [
+            str(cluster.bindir / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            cluster.dsn(dbname),
+        ]
+        self._reconnect = reconnect
+        self._process = self._psql()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.transactions = 0
+        self.reconnects = 0
+
+    def _psql(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self._command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if self._reconnect else None,
+            text=True,
+        )
+
+    def _replace_psql(self) -> None:
+        """psql exits 2 when it loses its server (3 would be a failed statement: a bug)."""
+        code = self._process.wait(timeout=60)
+        assert code == 2, f"the source load failed with psql exit code {code}"
+        self.reconnects += 1
+        time.sleep(0.05)  # the source may still be restarting: don't spin
+        self._process = self._psql()
 
     def __enter__(self) -> SourceLoad:
         self._thread.start()
@@ -107,12 +128,20 @@ class SourceLoad:
         return f"BEGIN; {change} {log} COMMIT;\n"
 
     def _run(self) -> None:
-        assert self._process.stdin is not None
         txn = 0
         while not self._stop.is_set():
             txn += 1
-            self._process.stdin.write(self._transaction(txn))
-            self._process.stdin.flush()
+            assert self._process.stdin is not None
+            try:
+                if self._reconnect and self._process.poll() is not None:
+                    raise BrokenPipeError
+                self._process.stdin.write(self._transaction(txn))
+                self._process.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                if not self._reconnect:
+                    raise
+                self._replace_psql()
+                continue
             self.transactions = txn
             time.sleep(0.004)
 
@@ -123,9 +152,14 @@ class SourceLoad:
         self._stop.set()
         self._thread.join(timeout=30)
         assert self._process.stdin is not None
-        self._process.stdin.write("\\q\n")
-        self._process.stdin.close()
-        assert self._process.wait(timeout=60) == 0, "the source load failed"
+        try:
+            self._process.stdin.write("\\q\n")
+            self._process.stdin.close()
+        except BrokenPipeError:
+            assert self._reconnect, "the source load failed"
+        code = self._process.wait(timeout=60)
+        # A psql that lost its server at the very end (2) has nothing more to commit.
+        assert code == 0 or (self._reconnect and code == 2), "the source load failed"
 
 
 def checksums(cluster: PgCluster, dbname: str) -> dict[str, tuple[int, str]]:

@@ -198,8 +198,13 @@ class PgCluster:
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
 
-    def restart(self) -> None:
-        """Restarts the server on the same port, so settings that need a restart take effect."""
+    def restart(self, mode: str = "fast") -> None:
+        """Restarts the server on the same port, so settings that need a restart take effect.
+
+        ``mode`` is pg_ctl's shutdown mode: ``fast`` ends sessions cleanly, ``immediate`` kills
+        them like a crash (the server then recovers from its WAL)."""
+        if mode not in ("smart", "fast", "immediate"):
+            raise ValueError(f"unknown shutdown mode {mode!r}: use smart, fast or immediate")
         self._server_command(
             [
                 str(self.bindir / "pg_ctl"),
@@ -213,7 +218,7 @@ class PgCluster:
                 "-t",
                 "60",
                 "-m",
-                "fast",
+                mode,
                 "restart",
             ]
         )
