@@ -187,7 +187,11 @@ class DmsLocal:
     def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET (or POST ``change`` to) the unsigned /_dms-local/faults admin endpoint."""
         data = json.dumps(change).encode() if change is not None else None
-        request = urllib.request.Request(f"{self.url}/_dms-local/faults", data=data)
+        request = urllib.request.Request(
+            f"{self.url}/_dms-local/faults",
+            data=data,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             answer: dict[str, Any] = json.loads(response.read())
         return answer

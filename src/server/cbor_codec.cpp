@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
+
+#include "server/json_nesting.hpp"
 
 namespace dagster_dms::server {
 
@@ -109,7 +112,9 @@ class CborReader {
   [[nodiscard]] bool at_end() const { return position_ == data_.size(); }
 
   nlohmann::json item(int depth) {
-    if (depth > 64) fail("nesting too deep");
+    if (depth > static_cast<int>(kMaxNestingDepth)) {
+      fail("nesting deeper than the limit of " + std::to_string(kMaxNestingDepth) + " levels");
+    }
     const std::uint8_t initial = byte();
     const auto major = static_cast<std::uint8_t>(initial >> 5);
     const auto info = static_cast<std::uint8_t>(initial & 0x1f);
@@ -145,8 +150,8 @@ class CborReader {
   }
 
  private:
-  [[noreturn]] static void fail(const char* why) {
-    throw std::invalid_argument(std::string("Malformed CBOR body: ") + why);
+  [[noreturn]] static void fail(const std::string& why) {
+    throw std::invalid_argument("Malformed CBOR body: " + why);
   }
   std::uint8_t byte() {
     if (position_ >= data_.size()) fail("unexpected end");

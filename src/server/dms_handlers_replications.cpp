@@ -209,14 +209,14 @@ nlohmann::json DmsService::modify_replication_config(const RequestContext& conte
     validate_table_mappings(*request.table_mappings);
     record.doc["TableMappings"] = *request.table_mappings;
   }
-  const auto resource_id = parse_dms_arn(record.arn)->resource_id;
+  const auto resource_id = arn_resource_id(record.arn);
   if (request.replication_settings) {
-    // Modify merges over what is stored; the given document is checked on its own first.
-    complete_task_settings(request.replication_settings, "", resource_id, /*on_create=*/false);
-    auto merged = nlohmann::json::parse(record.doc.value("ReplicationSettings", "{}"));
-    merged.merge_patch(nlohmann::json::parse(*request.replication_settings));
+    // Modify merges over what is stored, so earlier changes survive a partial document.
+    const auto merged =
+        merge_task_settings_change(record.doc.value("ReplicationSettings", "{}"),
+                                   *request.replication_settings, "ReplicationSettings");
     record.doc["ReplicationSettings"] =
-        complete_replication_settings(merged.dump(), resource_id, /*on_create=*/false);
+        complete_replication_settings(merged, resource_id, /*on_create=*/false);
   }
   if (request.supplemental_settings) {
     record.doc["SupplementalSettings"] = *request.supplemental_settings;

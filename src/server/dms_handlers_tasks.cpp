@@ -213,14 +213,13 @@ nlohmann::json DmsService::modify_task(const RequestContext& context, const nloh
   if (request.replication_task_settings) {
     const auto instance =
         store_.find_by_arn(ResourceKind::kInstance, record.doc.value("ReplicationInstanceArn", ""));
-    const auto resource_id = parse_dms_arn(record.arn)->resource_id;
     // Modify merges over what is stored, so earlier changes survive a partial document.
-    auto merged = nlohmann::json::parse(record.doc.value("ReplicationTaskSettings", "{}"));
-    // Validates the given document (and rejects the log names) before merging it.
-    complete_task_settings(request.replication_task_settings, "", resource_id, /*on_create=*/false);
-    merged.merge_patch(nlohmann::json::parse(*request.replication_task_settings));
-    record.doc["ReplicationTaskSettings"] = complete_task_settings(
-        merged.dump(), instance ? instance->identifier : "", resource_id, /*on_create=*/false);
+    const auto merged =
+        merge_task_settings_change(record.doc.value("ReplicationTaskSettings", "{}"),
+                                   *request.replication_task_settings, "ReplicationTaskSettings");
+    record.doc["ReplicationTaskSettings"] =
+        complete_task_settings(merged, instance ? instance->identifier : "",
+                               arn_resource_id(record.arn), /*on_create=*/false);
   }
   if (request.cdc_start_position) record.doc["CdcStartPosition"] = *request.cdc_start_position;
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;

@@ -182,4 +182,20 @@ bool is_loopback_address(std::string_view address) {
   return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
 }
 
+bool is_loopback_authority(std::string_view authority) {
+  std::string_view host = authority;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return false;
+    const auto rest = host.substr(close + 1);
+    if (!rest.empty() && !rest.starts_with(':')) return false;
+    return host.substr(1, close - 1) == "::1";
+  }
+  host = host.substr(0, host.find(':'));
+  if (host == "localhost") return true;
+  // 127.x.x.x, digits and dots only: a name such as 127.0.0.1.attacker.example is not loopback.
+  return host.starts_with("127.") &&
+         host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
 }  // namespace dagster_dms::server

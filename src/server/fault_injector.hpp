@@ -112,5 +112,8 @@ class FaultInjector {
 
 // The admin endpoint answers only requests from the local machine.
 bool is_loopback_address(std::string_view address);
+// True for a Host header (or an Origin's authority) naming the local machine: localhost,
+// 127.x.x.x or [::1], with or without a port.
+bool is_loopback_authority(std::string_view authority);
 
 }  // namespace dagster_dms::server

@@ -9,7 +9,9 @@
 #include "server/api_error.hpp"
 #include "server/cloudwatch_service.hpp"
 #include "server/identifiers.hpp"
+#include "server/json_nesting.hpp"
 #include "server/logs_service.hpp"
+#include "server/request_deadline_server.hpp"
 #include "server/wire_json.hpp"
 #include "server/wire_protocol.hpp"
 
@@ -23,6 +25,8 @@ bool is_synthetic_header(const std::string& name) {
          name == "LOCAL_PORT";
 }
 
+constexpr std::size_t kMaxRequestBodyBytes = 16 * 1024 * 1024;
+
 // Test control, not an AWS API: unsigned, loopback only, and it holds no secrets.
 constexpr std::string_view kFaultsPath = "/_dms-local/faults";
 
@@ -34,6 +38,14 @@ std::string new_request_id() {
                      to_lower(id.substr(12, 4)), to_lower(id.substr(16, 4)), ++counter);
 }
 
+// "http://localhost:8080" -> "localhost:8080"; "null" (a sandboxed page) stays "null".
+std::string_view origin_authority(std::string_view origin) {
+  const auto scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos) return origin;
+  const auto authority = origin.substr(scheme_end + 3);
+  return authority.substr(0, authority.find('/'));
+}
+
 }  // namespace
 
 HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& logger,
@@ -42,7 +54,10 @@ HttpFront::HttpFront(const SigV4Verifier& verifier, DmsService& dms, Logger& log
       dms_(dms),
       logger_(logger),
       faults_(faults),
-      server_(std::make_unique<httplib::Server>()) {
+      server_(std::make_unique<RequestDeadlineServer>(ConnectionLimits{})) {
+  // Far above any DMS, CloudWatch or Logs request (AWS caps TableMappings and settings in the
+  // hundreds of kilobytes); a larger body is answered 413 before it is read into memory.
+  server_->set_payload_max_length(kMaxRequestBodyBytes);
   // Registered before the catch-all POST route, which would otherwise take it.
   const auto faults_admin = [this](const httplib::Request& request, httplib::Response& response) {
     handle_faults_admin(request, response);
@@ -86,12 +101,38 @@ void HttpFront::handle_faults_admin(const httplib::Request& request, httplib::Re
       throw ApiError(403, "AccessDeniedException",
                      "The fault settings can only be read or changed from the local machine.");
     }
+    // The endpoint is unsigned, so a web page open in a browser on this machine must not reach
+    // it. A page may send text/plain or form bodies anywhere without asking first, and DNS
+    // rebinding lets a page's own host name resolve to 127.0.0.1; the Host header then names
+    // the page's host, and the Origin header the page.
+    if (!is_loopback_authority(request.get_header_value("Host"))) {
+      throw ApiError(403, "AccessDeniedException",
+                     "The fault settings answer only requests whose Host header names the local "
+                     "machine (localhost, 127.0.0.1 or [::1]).");
+    }
+    if (request.has_header("Origin") &&
+        !is_loopback_authority(origin_authority(request.get_header_value("Origin")))) {
+      throw ApiError(403, "AccessDeniedException",
+                     "The fault settings cannot be changed from a web page of another site "
+                     "(the request has a foreign Origin header).");
+    }
     if (request.method == "POST") {
+      const auto content_type = to_lower(request.get_header_value("Content-Type"));
+      if (content_type != "application/json" && !content_type.starts_with("application/json;")) {
+        throw ApiError(415, "UnsupportedMediaTypeException",
+                       "POST the fault settings as JSON with the header Content-Type: "
+                       "application/json.");
+      }
+      if (exceeds_nesting_limit(request.body)) {
+        throw ApiError(
+            400, "SerializationException",
+            fmt::format("The body nests deeper than the limit of {} levels.", kMaxNestingDepth));
+      }
       const auto change = nlohmann::json::parse(request.body, nullptr, false);
       if (change.is_discarded())
         throw ApiError(400, "SerializationException", "Malformed JSON body");
       faults_.apply_json(change);
-      logger_.log(LogLevel::kInfo, fmt::format("fault settings changed: {}", change.dump()));
+      logger_.log(LogLevel::kInfo, fmt::format("fault settings changed: {}", wire_json(change)));
     }
     response.set_content(faults_.state_json().dump(), "application/json");
   } catch (const ApiError& error) {

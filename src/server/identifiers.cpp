@@ -94,6 +94,11 @@ std::optional<ParsedArn> parse_dms_arn(std::string_view arn) {
                    std::string(parts[6])};
 }
 
+std::string arn_resource_id(std::string_view arn) {
+  const auto colon = arn.rfind(':');
+  return std::string(colon == std::string_view::npos ? arn : arn.substr(colon + 1));
+}
+
 std::string to_lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),

@@ -38,6 +38,10 @@ struct ParsedArn {
 // Parses arn:aws:dms:<region>:<account>:<type>:<id>; nullopt for anything else.
 std::optional<ParsedArn> parse_dms_arn(std::string_view arn);
 
+// The resource id of an ARN dms-local made (the text after its last colon). Unlike
+// parse_dms_arn it cannot fail, so a handler never dereferences an empty optional.
+std::string arn_resource_id(std::string_view arn);
+
 std::string to_lower(std::string_view text);
 
 }  // namespace dagster_dms::server

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "dms/model/codec.hpp"
+#include "server/json_nesting.hpp"
 
 namespace dagster_dms::server {
 
@@ -112,6 +113,12 @@ QueryRequest parse_query_request(const std::string& body) {
       continue;
     }
     const auto parts = split(key);
+    // Each part is one level of the document; everything after this recurses over it.
+    if (parts.size() > kMaxNestingDepth) {
+      throw InvalidQueryParameter(
+          fmt::format("Parameter names may nest at most {} levels; one nests {}.", kMaxNestingDepth,
+                      parts.size()));
+    }
     nlohmann::json* node = &out.document;
     std::string_view member;
     for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -123,7 +130,7 @@ QueryRequest parse_query_request(const std::string& body) {
             std::from_chars(digits.data(), digits.data() + digits.size(), index);
         if (error != std::errc() || end != digits.data() + digits.size() || index == 0 ||
             index > 10000) {
-          throw std::invalid_argument(fmt::format("Invalid list index in parameter {}", key));
+          throw InvalidQueryParameter(fmt::format("Invalid list index in parameter {}", key));
         }
         if (!node->is_array()) *node = nlohmann::json::array();
         while (node->size() < index) node->push_back(nullptr);

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -16,10 +17,17 @@ struct QueryRequest {
   nlohmann::json document;  // the parameters as the JSON protocols would carry them
 };
 
+// A parameter the query protocol cannot carry: a malformed list index, or a name nesting deeper
+// than kMaxNestingDepth.
+class InvalidQueryParameter : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 // Parses a form body. Values of members the JSON protocols carry as numbers or booleans
 // (Period, MaxDatapoints, ReturnData...) are converted; timestamps stay ISO 8601 text, which the
-// models accept. Throws std::invalid_argument for a body without Action or with a malformed
-// list index.
+// models accept. Throws InvalidQueryParameter for a bad parameter and std::invalid_argument for a
+// body without Action.
 QueryRequest parse_query_request(const std::string& body);
 
 // <ActionResponse xmlns=...><ActionResult>...</ActionResult><ResponseMetadata>...

@@ -108,6 +108,13 @@ AuthorizationParts parse_authorization(const std::string& header, bool has_date)
 
 }  // namespace
 
+bool is_valid_region_name(std::string_view region) {
+  if (region.empty() || region.size() > kMaxRegionLength) return false;
+  if (region.front() < 'a' || region.front() > 'z' || region.back() == '-') return false;
+  return region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") ==
+         std::string_view::npos;
+}
+
 KeyPair default_key_pair() {
   return KeyPair{"test", aws::Secret("test"), "000000000000"};
 }
@@ -227,16 +234,35 @@ Caller SigV4Verifier::verify(const aws::HttpRequest& request,
         "HTTP: '{}' != '{}', from '{}'.",
         scope[1], amz_date->substr(0, 8), *amz_date));
   }
-  if (scope[2].empty()) throw invalid_signature("Credential should be scoped to a valid region.");
+  if (!is_valid_region_name(scope[2])) {
+    throw invalid_signature(fmt::format(
+        "Credential should be scoped to a valid region: lowercase letters, digits and hyphens, "
+        "starting with a letter, at most {} characters (such as us-east-1).",
+        kMaxRegionLength));
+  }
   if (scope[3] != expected_service) {
     throw invalid_signature(
         fmt::format("Credential should be scoped to correct service: '{}'.", expected_service));
   }
 
   const std::string& signed_headers = parts.signed_headers;
-  if ((";" + signed_headers + ";").find(";host;") == std::string::npos) {
+  const auto is_signed = [&](std::string_view name) {
+    return (";" + signed_headers + ";").find(fmt::format(";{};", name)) != std::string::npos;
+  };
+  if (!is_signed("host")) {
     throw invalid_signature(
         "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  // Headers that decide what the request does must be signed too, or a captured request could
+  // be replayed with another operation (X-Amz-Target), date or body format. Every AWS SDK signs
+  // them.
+  for (const auto& [name, shown] :
+       {std::pair{"x-amz-date", "X-Amz-Date"}, std::pair{"x-amz-target", "X-Amz-Target"},
+        std::pair{"content-type", "Content-Type"}}) {
+    if (request.headers.get(shown) && !is_signed(name)) {
+      throw invalid_signature(
+          fmt::format("'{}' must be a 'SignedHeader' in the AWS Authorization.", shown));
+    }
   }
 
   aws::SigningParams params;

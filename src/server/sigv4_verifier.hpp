@@ -51,6 +51,12 @@ class SigV4Verifier {
   const aws::Clock& clock_;
 };
 
+// Region names as AWS spells them (us-east-1, us-gov-west-1, eu-isoe-west-1): lowercase letters,
+// digits and hyphens, starting with a letter. The region goes into every ARN the caller makes,
+// where a colon or a space would change what the ARN says.
+inline constexpr std::size_t kMaxRegionLength = 32;
+bool is_valid_region_name(std::string_view region);
+
 // Parses "20150830T123600Z"; nullopt when malformed.
 std::optional<aws::TimePoint> parse_amz_date(std::string_view text);
 

@@ -1,9 +1,15 @@
 #include "server/store.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace dagster_dms::server {
@@ -11,6 +17,7 @@ namespace dagster_dms::server {
 namespace {
 
 constexpr const char* kFileName = "dms-local.sqlite3";
+constexpr const char* kLockFileName = "dms-local.lock";
 
 std::string table_of(ResourceKind kind) {
   switch (kind) {
@@ -83,8 +90,41 @@ Record read_record(const Statement& statement) {
 
 }  // namespace
 
-Store::Store(const std::filesystem::path& state_dir) : path_(state_dir / kFileName) {
+StateDirectoryLock::StateDirectoryLock(const std::filesystem::path& state_dir) {
   std::filesystem::create_directories(state_dir);
+  const auto file = state_dir / kLockFileName;
+  // Close-on-exec: a child process must not keep the directory locked after we exit.
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) {
+    throw std::runtime_error(
+        fmt::format("cannot open lock file {}: {}", file.string(), std::strerror(errno)));
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    std::string holder;
+    std::ifstream(file) >> holder;
+    ::close(fd_);
+    if (error == EWOULDBLOCK) {
+      throw std::runtime_error(fmt::format(
+          "state directory {} is already served by another dms-local{}; stop it or choose "
+          "another --state-dir",
+          state_dir.string(), holder.empty() ? "" : " (process " + holder + ")"));
+    }
+    throw std::runtime_error(
+        fmt::format("cannot lock {}: {}", file.string(), std::strerror(error)));
+  }
+  // Who holds it, for the message above; informative only (the lock holds either way).
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  [[maybe_unused]] const bool recorded =
+      ::ftruncate(fd_, 0) == 0 && ::write(fd_, pid.data(), pid.size()) > 0;
+}
+
+StateDirectoryLock::~StateDirectoryLock() {
+  ::close(fd_);  // releases the lock
+}
+
+Store::Store(const std::filesystem::path& state_dir)
+    : lock_(state_dir), path_(state_dir / kFileName) {
   // Create the file owner-only before SQLite opens it; its -wal/-shm files copy these rights.
   const mode_t old_mask = ::umask(0077);
   const int rc =

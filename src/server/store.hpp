@@ -14,6 +14,22 @@ struct sqlite3;
 
 namespace dagster_dms::server {
 
+// One dms-local per state directory: two would each cache and rewrite the same resources. An
+// exclusive flock on <state_dir>/dms-local.lock, held while this object lives; the kernel drops it
+// when the process ends however it ends, so a killed server can be restarted at once.
+class StateDirectoryLock {
+ public:
+  // Creates the directory if needed. Throws std::runtime_error naming the directory (and the
+  // process holding it) when another process holds the lock.
+  explicit StateDirectoryLock(const std::filesystem::path& state_dir);
+  ~StateDirectoryLock();
+  StateDirectoryLock(const StateDirectoryLock&) = delete;
+  StateDirectoryLock& operator=(const StateDirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // One stored resource: its public document (the DMS model's JSON, AWS wire names) plus an
 // internal document for what the API never returns (endpoint passwords, run counters).
 struct Record {
@@ -26,7 +42,8 @@ struct Record {
 };
 
 // dms-local's control-plane state: one SQLite file under the state directory, readable by its
-// owner only (it holds endpoint passwords). Not thread-safe: the service serializes access.
+// owner only (it holds endpoint passwords), served by one process at a time. Not thread-safe: the
+// service serializes access.
 class Store {
  public:
   static constexpr int kSchemaVersion = 2;
@@ -82,6 +99,7 @@ class Store {
   void exec(const char* sql) const;
   void migrate();
 
+  StateDirectoryLock lock_;  // first: taken before the state file is opened
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
 };

@@ -1,8 +1,11 @@
 #include "server/task_settings.hpp"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "server/api_error.hpp"
+#include "server/json_nesting.hpp"
 
 namespace dagster_dms::server {
 
@@ -126,41 +129,93 @@ const nlohmann::json& service_defaults() {
   return defaults;
 }
 
-// Objects merge member by member; anything else the client sent replaces the default.
+// Objects merge member by member; a null keeps the default (as a null in a Modify's merge patch
+// does); anything else the client sent replaces the default.
 void merge_into(nlohmann::json& base, const nlohmann::json& given) {
   for (auto it = given.begin(); it != given.end(); ++it) {
     auto existing = base.find(it.key());
     if (existing != base.end() && existing->is_object() && it->is_object()) {
       merge_into(*existing, *it);
-    } else {
+    } else if (existing == base.end() || !it->is_null()) {
       base[it.key()] = *it;
     }
   }
 }
 
+// What a member must be, from the type of its default; empty when any value is fine.
+std::string_view required_type(const nlohmann::json& default_value, const nlohmann::json& given) {
+  if (given.is_null()) return {};  // the default applies
+  switch (default_value.type()) {
+    case nlohmann::json::value_t::object:
+      return given.is_object() ? "" : "an object";
+    case nlohmann::json::value_t::array:
+      return given.is_array() ? "" : "a list";
+    case nlohmann::json::value_t::boolean:
+      return given.is_boolean() ? "" : "true or false";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+      return given.is_number_integer() ? "" : "an integer";
+    case nlohmann::json::value_t::number_float:
+      return given.is_number() ? "" : "a number";
+    case nlohmann::json::value_t::string:
+      return given.is_string() ? "" : "a string";
+    default:  // null: DMS defines no default, so no type either
+      return {};
+  }
+}
+
+// Walks the members the defaults define. Members DMS does not define are kept as given.
+void check_types(const nlohmann::json& defaults, const nlohmann::json& given,
+                 std::string_view member, const std::string& path) {
+  for (auto it = given.begin(); it != given.end(); ++it) {
+    const auto known = defaults.find(it.key());
+    if (known == defaults.end()) continue;
+    const std::string field = path.empty() ? it.key() : path + "." + it.key();
+    const auto needed = required_type(*known, *it);
+    if (!needed.empty()) {
+      throw invalid_parameter(fmt::format("Invalid {}: {} must be {}, not {}.", member, field,
+                                          needed, it->type_name()));
+    }
+    if (known->is_object() && it->is_object()) check_types(*known, *it, member, field);
+  }
+}
+
+nlohmann::json parse_checked(std::string_view text, std::string_view member) {
+  if (exceeds_nesting_limit(text)) {
+    throw invalid_parameter(
+        fmt::format("Invalid {}: the document nests deeper than the limit of "
+                    "{} levels.",
+                    member, kMaxNestingDepth));
+  }
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    throw invalid_parameter(
+        fmt::format("Invalid {}: the value must be a JSON object, such as {{}}.", member));
+  }
+  check_types(service_defaults(), parsed, member, "");
+  return parsed;
+}
+
 }  // namespace
+
+void check_task_settings(std::string_view text, std::string_view member) {
+  parse_checked(text, member);
+}
+
+std::string merge_task_settings_change(const std::string& stored, std::string_view change,
+                                       std::string_view member) {
+  const auto parsed_change = parse_checked(change, member);
+  auto merged = nlohmann::json::parse(stored.empty() ? std::string("{}") : stored);
+  merged.merge_patch(parsed_change);
+  return merged.dump();
+}
 
 std::string complete_task_settings(const std::optional<std::string>& given,
                                    const std::string& instance_id,
                                    const std::string& task_resource_id, bool on_create) {
   nlohmann::json settings = service_defaults();
   if (given && !given->empty()) {
-    nlohmann::json parsed;
-    try {
-      parsed = nlohmann::json::parse(*given);
-    } catch (const nlohmann::json::exception&) {
-      throw invalid_parameter("Invalid task settings JSON");
-    }
-    if (!parsed.is_object()) throw invalid_parameter("Invalid task settings JSON");
-    // A section of the defaults (Logging, FullLoadSettings...) given as a number or a string
-    // would replace the section, and everything that reads it later expects an object.
-    for (const auto& [name, value] : parsed.items()) {
-      const auto section = settings.find(name);
-      if (section != settings.end() && section->is_object() && !value.is_object() &&
-          !value.is_null()) {
-        throw invalid_parameter("Invalid task settings JSON: " + name + " must be an object");
-      }
-    }
+    const auto parsed = parse_checked(*given, "task settings JSON");
     if (on_create && parsed.contains("Logging") && parsed["Logging"].is_object()) {
       const auto& logging = parsed["Logging"];
       const auto set = [&](const char* name) {
@@ -175,8 +230,7 @@ std::string complete_task_settings(const std::optional<std::string>& given,
   }
   // DMS names the task's CloudWatch log only while logging is on; otherwise both stay null.
   auto& logging = settings["Logging"];
-  const auto enabled = logging.find("EnableLogging");
-  if (enabled != logging.end() && enabled->is_boolean() && enabled->get<bool>()) {
+  if (logging.value("EnableLogging", false)) {
     logging["CloudWatchLogGroup"] = "dms-tasks-" + instance_id;
     logging["CloudWatchLogStream"] = "dms-task-" + task_resource_id;
   } else {
@@ -187,6 +241,12 @@ std::string complete_task_settings(const std::optional<std::string>& given,
 }
 
 void validate_table_mappings(const std::string& mappings) {
+  if (exceeds_nesting_limit(mappings)) {
+    throw invalid_parameter(
+        fmt::format("Invalid table mappings JSON: the document nests deeper than the limit of {} "
+                    "levels.",
+                    kMaxNestingDepth));
+  }
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(mappings);

@@ -2,20 +2,36 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace dagster_dms::server {
+
+// Settings documents are checked when a client gives them (CreateReplicationTask,
+// ModifyReplicationTask, and the replication config calls), so a task never fails later on a
+// document it was allowed to store. A document must be a JSON object nesting at most
+// kMaxNestingDepth levels, and every member DMS defines must have the type of its default (an
+// integer where the default is 8, true/false where it is false...). `member` names the request
+// member in errors (ReplicationTaskSettings, ReplicationSettings). Throws
+// InvalidParameterValueException naming the field path and the type it needs.
+void check_task_settings(std::string_view text, std::string_view member);
+
+// Modify merges the given partial document over the stored one (JSON merge patch: a null member
+// goes back to the default). Checks `change` first; returns the merged document.
+std::string merge_task_settings_change(const std::string& stored, std::string_view change,
+                                       std::string_view member);
 
 // The complete ReplicationTaskSettings document DMS stores: the service defaults with the
 // client's (partial) document merged over them, and the CloudWatch log names filled in while
 // Logging.EnableLogging is true (null otherwise, as DMS shows them).
-// Throws InvalidParameterValueException for a document that is not a JSON object or that sets
-// the log group or stream on create (DMS refuses that too).
+// An absent or empty `given` means the defaults. Throws InvalidParameterValueException for a
+// document check_task_settings refuses or that sets the log group or stream on create (DMS
+// refuses that too).
 std::string complete_task_settings(const std::optional<std::string>& given,
                                    const std::string& instance_id,
                                    const std::string& task_resource_id, bool on_create);
 
-// Throws InvalidParameterValueException unless `mappings` is a JSON object with a "rules" list
-// holding at least one selection rule.
+// Throws InvalidParameterValueException unless `mappings` is a JSON object (nesting at most
+// kMaxNestingDepth levels) with a "rules" list holding at least one selection rule.
 void validate_table_mappings(const std::string& mappings);
 
 }  // namespace dagster_dms::server

@@ -4,6 +4,7 @@
 
 #include "server/cbor_codec.hpp"
 #include "server/cloudwatch_service.hpp"
+#include "server/json_nesting.hpp"
 #include "server/query_protocol.hpp"
 #include "server/wire_json.hpp"
 
@@ -107,6 +108,12 @@ nlohmann::json decode_request_body(Route& route, std::string_view body) {
   switch (route.wire) {
     case Wire::kAwsJson: {
       if (body.empty()) return nlohmann::json::object();
+      if (exceeds_nesting_limit(body)) {
+        throw ApiError(400, "SerializationException",
+                       fmt::format("The request body nests objects or arrays deeper than the "
+                                   "limit of {} levels.",
+                                   kMaxNestingDepth));
+      }
       auto document = nlohmann::json::parse(body, nullptr, false);
       if (document.is_discarded())
         throw ApiError(400, "SerializationException", "Malformed JSON body");
@@ -128,6 +135,8 @@ nlohmann::json decode_request_body(Route& route, std::string_view body) {
         }
         route.operation = request.action;
         return std::move(request.document);
+      } catch (const InvalidQueryParameter& error) {
+        throw ApiError(400, "InvalidParameterValue", error.what());
       } catch (const std::invalid_argument& error) {
         throw ApiError(400, "MissingAction", error.what());
       }

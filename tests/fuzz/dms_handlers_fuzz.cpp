@@ -22,6 +22,7 @@
 #include "aws/clock.hpp"
 #include "server/api_error.hpp"
 #include "server/dms_service.hpp"
+#include "server/json_nesting.hpp"
 #include "server/store.hpp"
 #include "server/task_executor.hpp"
 #include "server/wire_json.hpp"
@@ -159,9 +160,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     for (auto step : steps) {
       for (const auto& [name, arn] : placeholders) replace_all(step.body, name, arn);
-      // As the HTTP front does: an empty body is {}, malformed JSON never reaches the service.
+      // As the HTTP front does: an empty body is {}, malformed or too deeply nested JSON never
+      // reaches the service.
       nlohmann::json body = nlohmann::json::object();
       if (!step.body.empty()) {
+        if (server::exceeds_nesting_limit(step.body)) continue;
         body = nlohmann::json::parse(step.body, nullptr, false);
         if (body.is_discarded()) continue;
       }

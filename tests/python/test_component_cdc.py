@@ -259,7 +259,9 @@ class Writer:
 def faults(server: DmsLocal, change: dict[str, Any] | None = None) -> dict[str, Any]:
     """GET (no change) or POST dms-local's fault settings; returns the admin document."""
     data = None if change is None else json.dumps(change).encode()
-    request = urllib.request.Request(f"{server.url}/_dms-local/faults", data=data)
+    request = urllib.request.Request(
+        f"{server.url}/_dms-local/faults", data=data, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         document: dict[str, Any] = json.load(response)
     return document

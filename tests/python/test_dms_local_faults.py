@@ -23,7 +23,9 @@ from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fi
 def faults(server: DmsLocal, change: dict[str, Any] | None = None) -> dict[str, Any]:
     """GET (no change) or POST the fault settings; returns the admin document."""
     data = None if change is None else json.dumps(change).encode()
-    request = urllib.request.Request(f"{server.url}/_dms-local/faults", data=data)
+    request = urllib.request.Request(
+        f"{server.url}/_dms-local/faults", data=data, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         document: dict[str, Any] = json.load(response)
     return document
@@ -81,7 +83,11 @@ def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: Dms
 
 def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsLocal) -> None:
     for body in (b'{"latency_ms": -1}', b'{"password": "x"}', b"[1]", b"not json"):
-        request = urllib.request.Request(f"{dms_local.url}/_dms-local/faults", data=body)
+        request = urllib.request.Request(
+            f"{dms_local.url}/_dms-local/faults",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
         with pytest.raises(urllib.error.HTTPError) as raised:
             urllib.request.urlopen(request, timeout=10)
         assert raised.value.code == 400

@@ -36,6 +36,7 @@ namespace {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
+  bool allow_remote = false;
   int port = 4566;
   std::string port_file;
   std::string state_dir;
@@ -65,6 +66,37 @@ void write_port_file(const std::string& path, int port) {
   std::filesystem::rename(temporary, path);
 }
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || server::is_loopback_address(host);
+}
+
+// dms-local is a development server: reachable from other machines only on purpose, and then
+// never with the key pair everybody knows. Throws std::runtime_error saying what to do.
+void check_exposure(const ServeOptions& options, const std::vector<server::KeyPair>& file_pairs) {
+  if (is_loopback_host(options.host)) return;
+  if (!options.allow_remote) {
+    throw std::runtime_error(fmt::format(
+        "--host {} would accept connections from other machines; dms-local is a development "
+        "server and listens on loopback (127.0.0.1) unless you also pass --allow-remote",
+        options.host));
+  }
+  if (options.credentials_file.empty()) {
+    throw std::runtime_error(
+        "--allow-remote needs --credentials-file: the default key pair test/test is refused on a "
+        "non-loopback address");
+  }
+  const auto default_pair = server::default_key_pair();
+  for (const auto& pair : file_pairs) {
+    if (pair.access_key_id == default_pair.access_key_id &&
+        pair.secret_access_key.reveal() == default_pair.secret_access_key.reveal()) {
+      throw std::runtime_error(fmt::format(
+          "credentials file {} holds the default key pair test/test, which is refused with "
+          "--allow-remote; use keys of your own",
+          options.credentials_file));
+    }
+  }
+}
+
 int serve(const ServeOptions& options) {
   // Block the stop signals in every thread; one thread waits for them with sigwait, so the
   // shutdown runs as ordinary code instead of inside a signal handler.
@@ -75,12 +107,15 @@ int serve(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   server::Logger logger(server::parse_log_level(options.log_level));
-  std::vector<server::KeyPair> key_pairs{server::default_key_pair()};
+  std::vector<server::KeyPair> file_pairs;
   if (!options.credentials_file.empty()) {
-    for (auto& pair : server::load_key_pairs(options.credentials_file)) {
-      key_pairs.push_back(std::move(pair));
-    }
+    file_pairs = server::load_key_pairs(options.credentials_file);
   }
+  check_exposure(options, file_pairs);
+  std::vector<server::KeyPair> key_pairs;
+  // The default pair only while nobody else can connect.
+  if (is_loopback_host(options.host)) key_pairs.push_back(server::default_key_pair());
+  for (auto& pair : file_pairs) key_pairs.push_back(std::move(pair));
   dagster_dms::aws::SystemClock clock;
   server::SigV4Verifier verifier(std::move(key_pairs), clock);
   server::Store store(options.state_dir);
@@ -209,7 +244,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ServeOptions options;
   auto* serve_command = app.add_subcommand("serve", "Serve the DMS API on a local port");
-  serve_command->add_option("--host", options.host, "Address to listen on")->capture_default_str();
+  serve_command
+      ->add_option("--host", options.host,
+                   "Address to listen on; a non-loopback one needs --allow-remote")
+      ->capture_default_str();
+  serve_command->add_flag("--allow-remote", options.allow_remote,
+                          "Allow a non-loopback --host. The default key pair test/test is then "
+                          "refused, so --credentials-file is required");
   serve_command->add_option("--port", options.port, "Port; 0 picks a free one")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
