@@ -174,6 +174,34 @@ def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+def _run_options(
+    start_type: StartType,
+    until: WaitGoal,
+    start_timeout: float,
+    completion_timeout: float | None,
+    poll_interval: float,
+    max_poll_interval: float,
+    stop_on_cancel: bool,
+    cdc_start_time: dt.datetime | None,
+    cdc_start_position: str | None,
+    cdc_stop_position: str | None,
+) -> dict[str, Any]:
+    """The core runner's options for a judged run (see orchestration_bindings.cpp)."""
+    return {
+        "mode": "run",
+        "start_type": start_type,
+        "until": until,
+        "start_timeout_seconds": start_timeout,
+        "completion_timeout_seconds": completion_timeout,
+        "poll_interval_seconds": poll_interval,
+        "max_poll_interval_seconds": max_poll_interval,
+        "stop_on_cancel": stop_on_cancel,
+        "cdc_start_time": _epoch(cdc_start_time) if cdc_start_time else None,
+        "cdc_start_position": cdc_start_position,
+        "cdc_stop_position": cdc_stop_position,
+    }
+
+
 def _progress_callback(
     on_progress: Callable[[TaskProgress], None] | None,
 ) -> Callable[[dict[str, Any]], None] | None:
@@ -410,20 +438,19 @@ class DmsClient:
         ``should_stop`` is polled while waiting; when it returns True the task this call started
         is stopped (``stop_on_cancel``) and the outcome is ``cancelled``.
         """
-        options = {
-            "mode": "run",
-            "start_type": start_type,
-            "until": until,
-            "start_timeout_seconds": start_timeout,
-            "completion_timeout_seconds": completion_timeout,
-            "poll_interval_seconds": poll_interval,
-            "max_poll_interval_seconds": max_poll_interval,
-            "stop_on_cancel": stop_on_cancel,
-            "cdc_start_time": _epoch(cdc_start_time) if cdc_start_time else None,
-            "cdc_start_position": cdc_start_position,
-            "cdc_stop_position": cdc_stop_position,
-            "table_statistics": table_statistics,
-        }
+        options = _run_options(
+            start_type,
+            until,
+            start_timeout,
+            completion_timeout,
+            poll_interval,
+            max_poll_interval,
+            stop_on_cancel,
+            cdc_start_time,
+            cdc_start_position,
+            cdc_stop_position,
+        )
+        options["table_statistics"] = table_statistics
         return self._run(task, options, on_progress, should_stop)
 
     def wait_for_task(
@@ -663,19 +690,18 @@ class DmsClient:
         stop reason that means the configured work was done, such as a reached
         ``CdcStopPosition``, is a success).
         """
-        options = {
-            "mode": "run",
-            "start_type": start_type,
-            "until": until,
-            "start_timeout_seconds": start_timeout,
-            "completion_timeout_seconds": completion_timeout,
-            "poll_interval_seconds": poll_interval,
-            "max_poll_interval_seconds": max_poll_interval,
-            "stop_on_cancel": stop_on_cancel,
-            "cdc_start_time": _epoch(cdc_start_time) if cdc_start_time else None,
-            "cdc_start_position": cdc_start_position,
-            "cdc_stop_position": cdc_stop_position,
-        }
+        options = _run_options(
+            start_type,
+            until,
+            start_timeout,
+            completion_timeout,
+            poll_interval,
+            max_poll_interval,
+            stop_on_cancel,
+            cdc_start_time,
+            cdc_start_position,
+            cdc_stop_position,
+        )
         raw: dict[str, Any] = json.loads(
             self._native.run_replication(
                 replication_config,
