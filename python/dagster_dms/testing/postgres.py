@@ -193,32 +193,34 @@ class PgCluster:
                 time.sleep(0.2)
         raise RuntimeError(f"PostgreSQL did not start: {last_error}")
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 30.0) -> str | None:
         """Stops the server (if running) and removes every file the cluster made.
 
         A fast shutdown gets `timeout` seconds (at least 1), then an immediate one a few more;
-        should the server still run, its processes get SIGKILL."""
+        should the server still run, its processes get SIGKILL. Returns how it stopped
+        (``"fast"``, ``"immediate"`` or ``"SIGKILL"``), or None when it was not running."""
         try:
             if (self.datadir / "postmaster.pid").exists():
-                self._shut_down(timeout)
+                return self._shut_down(timeout)
+            return None
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
             processes.forget_postmaster(self.datadir)
             processes.forget_directory(self._root)
 
-    def _shut_down(self, timeout: float) -> None:
+    def _shut_down(self, timeout: float) -> str:
         pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w"]
-        fast = self._server_command(
-            [*pg_ctl, "-t", str(max(1, round(timeout))), "-m", "fast", "stop"], check=False
-        )
-        if fast.returncode == 0:
-            return
-        immediate = [*pg_ctl, "-t", str(max(1, round(min(timeout, 5)))), "-m", "immediate", "stop"]
-        if self._server_command(immediate, check=False).returncode == 0:
-            return
+        for mode, seconds in (("fast", timeout), ("immediate", min(timeout, 5))):
+            wait = ["-t", str(max(1, round(seconds)))]
+            if (
+                self._server_command([*pg_ctl, *wait, "-m", mode, "stop"], check=False).returncode
+                == 0
+            ):
+                return mode
         pid = postmaster_pid(str(self.datadir))
         if pid is not None:
             signal_postmaster(pid, signal.SIGKILL)
+        return "SIGKILL"
 
     def restart(self) -> None:
         """Restarts the server on the same port, so settings that need a restart take effect."""
