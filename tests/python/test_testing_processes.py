@@ -100,6 +100,49 @@ def test_a_launcher_killed_with_sigkill_leaves_no_server_and_no_cluster_files(
     assert not datadir.parent.exists(), "the cluster's directory outlived its launcher"
 
 
+BLOCKING_TEST = """
+    import sys
+
+
+    def test_blocks(dms_local, dms_local_postgres):
+        print("READY", dms_local_postgres.datadir, flush=True)
+        sys.stdin.read()  # until the test kills pytest
+"""
+
+
+def test_a_killed_pytest_leaves_nothing_of_the_plugin_fixtures(
+    tmp_path: Path, census_marker: str, launchers: list[subprocess.Popen[str]]
+) -> None:
+    (tmp_path / "test_blocking.py").write_text(textwrap.dedent(BLOCKING_TEST))
+    name, value = census_marker.split("=", 1)
+    pytest_process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "test_blocking.py"],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, name: value},
+        start_new_session=True,
+    )
+    launchers.append(pytest_process)
+    assert pytest_process.stdout is not None
+    for line in pytest_process.stdout:
+        if line.startswith("READY"):
+            break
+    else:
+        raise AssertionError(f"pytest exited with code {pytest_process.wait()} before the test ran")
+    datadir = line.split(maxsplit=1)[1].strip()
+    census = Census(census_marker, paths=(datadir,), exclude=frozenset({pytest_process.pid}))
+    running = "\n".join(info.command for info in census.members().values())
+    assert "dms-local serve" in running and f"postgres -D {datadir}" in running, running
+
+    pytest_process.kill()
+    pytest_process.wait()
+
+    assert census.wait_until_gone(DEADLINE) == []
+    assert not Path(datadir).exists()
+
+
 DMS_LOCAL_ALONE_LAUNCHER = """
     import json, os, subprocess, sys, time
     from pathlib import Path
