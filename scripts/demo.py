@@ -573,14 +573,13 @@ def run(
     if not dagster_yaml.exists():
         dagster_yaml.write_text("telemetry:\n  enabled: false\n")
     dagster = stack.enter_context(dagster_dev(env, args.port, work / "dagster.log", shutdown))
-    ui_url = f"http://127.0.0.1:{args.port}"
-    log(f"starting dagster dev on {ui_url} (log: {work / 'dagster.log'})")
-
     # Registered after dagster dev, so stopped before it: it is quick to stop.
     generator = ChangeGenerator(pg, args.change_interval, shutdown)
     with shutdown.deferred():
         generator.start()
         stack.callback(generator.stop)
+    ui_url = f"http://127.0.0.1:{args.port}"
+    log(f"starting dagster dev on {ui_url} (log: {work / 'dagster.log'})")
 
     def ui_ready() -> bool:
         if dagster.poll() is not None:
