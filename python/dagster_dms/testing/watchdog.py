@@ -50,14 +50,13 @@ class Watched:
             message = json.loads(line)
             op, kind, ident = message["op"], message["kind"], str(message["id"])
             label = str(message.get("label", ""))
-            if kind == "group":
-                int(ident)
+            pgid = int(ident) if kind == "group" else 0
         except (ValueError, KeyError, TypeError):
             report(f"ignoring a malformed request: {line.strip()!r}")
             return
         watching = op == "watch"
         if kind == "group":
-            update(self.groups, int(ident), label, watching)
+            update(self.groups, pgid, label, watching)
         elif kind == "postmaster":
             update(self.postmasters, ident, label, watching)
         elif kind == "directory":
