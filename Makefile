@@ -14,9 +14,9 @@ test: bootstrap cpp-test cpp-asan-test fuzz python-test lint
 
 # The whole product locally: PostgreSQL with a shop database, dms-local with tasks, a change
 # generator and `dg dev` on examples/demo. DEMO_ROWS, DEMO_PORT, DEMO_DMS_PORT and DEMO_DIR
-# adjust it (see scripts/demo.py). Ctrl-C stops everything.
+# adjust it (see scripts/demo.py). Ctrl-C stops everything; so does killing make, even by SIGKILL.
 demo: bootstrap
-	$(PYTHON) scripts/demo.py
+	$(PYTHON) scripts/demo.py --stop-with-parent
 
 bootstrap:
 	@scripts/bootstrap.sh

@@ -4,18 +4,22 @@ Starts a PostgreSQL cluster with a shop database (`shop`: customers, products, o
 order_items) and an empty warehouse database, `dms-local` with endpoints, a replication instance
 and replication tasks on them, a change generator writing to the shop, and `dg dev` (Dagster's
 `dagster dev` for a dg project) on `examples/demo` (AWSDMSComponent with the Advanced Example,
-plus a downstream asset). Ctrl-C stops everything; running it again reuses the dms-local state in
-the work directory.
+plus a downstream asset). Ctrl-C (SIGINT) or SIGTERM stops everything, whatever the demo is doing,
+within STOP_LIMIT_SECONDS; nothing it started outlives it, even when it is killed (see
+dagster_dms.testing.processes). Running it again reuses the dms-local state in the work directory.
 
 Environment: DEMO_ROWS (rows in the shop, default 1000000), DEMO_DIR (work directory, default
 .demo), DEMO_PORT (Dagster UI port, default 3000), DEMO_DMS_PORT (dms-local port, default 4566;
 0 picks a free one), DEMO_CHANGE_INTERVAL (seconds between generated changes, default 1).
+`--stop-with-parent` (what `make demo` passes) stops the demo when its parent process dies, even by
+SIGKILL, as SIGTERM does.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -29,9 +33,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from dagster_dms.testing import DmsLocalServer, PgCluster
+from dagster_dms.testing import DmsLocalServer, PgCluster, processes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROJECT_DIR = REPO_ROOT / "examples" / "demo"
@@ -40,9 +45,95 @@ TARGET_DB = "warehouse"
 PROD_TAGS = [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "data"}]
 TASK_SETTINGS = json.dumps({"Logging": {"EnableLogging": True}})
 
+# Whatever the demo is doing, everything it started is gone this long after SIGINT or SIGTERM.
+# Each stage of the stop escalates within its share (their worst cases add up to a little more;
+# a timer enforces the limit itself).
+STOP_LIMIT_SECONDS = 25.0
+# dg dev has been seen ignoring SIGINT and SIGTERM for more than 15 s (its webserver joining a
+# watcher thread, its daemon in its loop): it gets little time before SIGKILL of its group.
+DAGSTER_STOP_STEPS = ((signal.SIGINT, 10.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0))
+CHANGE_GENERATOR_STOP_SECONDS = 2.0
+DMS_LOCAL_STOP_SECONDS = 3.0
+POSTGRES_STOP_SECONDS = 3.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
 
 def log(message: str) -> None:
-    print(f"demo: {message}", flush=True)
+    # One unbuffered write: safe from the signal handler and from several threads, and a
+    # closed standard output does not stop the demo from stopping its processes.
+    with contextlib.suppress(OSError):
+        os.write(sys.stdout.fileno(), f"demo: {message}\n".encode())
+
+
+class Shutdown:
+    """SIGINT and SIGTERM stop the demo, whatever it is doing, within STOP_LIMIT_SECONDS.
+
+    The first signal raises KeyboardInterrupt in the main thread, so the ExitStack of main()
+    stops every process in order. Starting a process and registering its stop are not
+    interrupted (see deferred()), so no process escapes the stop. Once the demo is stopping,
+    later signals are only reported; a timer kills whatever is still running at the limit."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._deferring = 0
+        self._pending = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def begin(self, reason: str) -> None:
+        """From here on the demo is stopping; the limit's timer starts."""
+        if self.stopping:
+            return
+        self.stopping = True
+        log(f"{reason}: stopping everything (at most {STOP_LIMIT_SECONDS:.0f} s)")
+        timer = threading.Timer(STOP_LIMIT_SECONDS, self._give_up)
+        timer.daemon = True
+        timer.start()
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A signal that arrives inside the block interrupts at its end."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring and self._pending:
+                self._pending = False
+                raise KeyboardInterrupt
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.stopping:
+            log(f"{name}: already stopping")
+            return
+        self.begin(f"{name} received")
+        if self._deferring:
+            self._pending = True
+        else:
+            raise KeyboardInterrupt
+
+    @staticmethod
+    def _give_up() -> None:
+        log(f"still stopping after {STOP_LIMIT_SECONDS:.0f} s: killing what is left")
+        processes.kill_all_now()
+        os._exit(1)
+
+
+def stop_with_parent() -> None:
+    """Asks the kernel for SIGTERM when the parent process dies (`make demo` killed, even by
+    SIGKILL): the demo then stops as it does on SIGTERM, instead of running on, orphaned."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log(f"cannot follow the parent process: {os.strerror(ctypes.get_errno())}")
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def mappings(*tables: str) -> str:
@@ -146,25 +237,29 @@ COMMIT;
 class ChangeGenerator(threading.Thread):
     """Writes inserts and updates to the shop until stopped (CDC tasks have something to move)."""
 
-    def __init__(self, pg: PgCluster, interval: float) -> None:
+    def __init__(self, pg: PgCluster, interval: float, shutdown: Shutdown) -> None:
         super().__init__(name="change-generator", daemon=True)
         self.pg = pg
         self.interval = interval
+        self.shutdown = shutdown
         self.batches = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
             try:
-                self.pg.psql(change_sql(), SOURCE_DB)
+                self.pg.psql(change_sql(), SOURCE_DB, timeout=30)
                 self.batches += 1
-            except RuntimeError as error:
-                if not self._stop_event.is_set():
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                # Ctrl-C in a terminal interrupts psql too: no error to report then.
+                if not self._stop_event.is_set() and not self.shutdown.stopping:
                     log(f"change generator: {error}")
 
     def stop(self) -> None:
+        log("stopping the change generator")
         self._stop_event.set()
-        self.join(timeout=30)
+        # A daemon thread: should a batch hang, the demo does not wait for it.
+        self.join(timeout=CHANGE_GENERATOR_STOP_SECONDS)
         log(f"change generator stopped after {self.batches} batches")
 
 
@@ -279,44 +374,63 @@ def http_answers(url: str) -> bool:
 
 @contextlib.contextmanager
 def dagster_dev(
-    env: dict[str, str], port: int, log_file: Path
+    env: dict[str, str], port: int, log_file: Path, shutdown: Shutdown
 ) -> Iterator[subprocess.Popen[bytes]]:
     bin_dir = Path(sys.executable).parent
-    refreshed = subprocess.run(
-        [str(bin_dir / "dg"), "utils", "refresh-defs-state"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if refreshed.returncode != 0:
+    refresh: subprocess.Popen[bytes] | None = None
+    try:
+        with shutdown.deferred():
+            refresh = processes.spawn(
+                [str(bin_dir / "dg"), "utils", "refresh-defs-state"],
+                label="dg utils refresh-defs-state",
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        output, _ = refresh.communicate()
+    finally:
+        if refresh is not None:
+            processes.stop(refresh, "dg utils refresh-defs-state", DAGSTER_STOP_STEPS, log)
+    if refresh.returncode != 0:
         raise RuntimeError(
-            f"dg utils refresh-defs-state failed:\n{refreshed.stdout}{refreshed.stderr}"
+            f"dg utils refresh-defs-state failed:\n{output.decode(errors='replace')}"
         )
     log("refreshed the defs state (dg utils refresh-defs-state)")
-    with log_file.open("ab") as output:
-        process = subprocess.Popen(
-            [str(bin_dir / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches it through us, in order
-        )
+    process: subprocess.Popen[bytes] | None = None
     try:
+        with shutdown.deferred(), log_file.open("ab") as sink:
+            process = processes.spawn(
+                [str(bin_dir / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
+                label="dagster dev",
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
         yield process
     finally:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log("dagster dev stopped")
+        if process is not None:
+            code = processes.stop(process, "dagster dev", DAGSTER_STOP_STEPS, log)
+            log("dagster dev stopped" if code is not None else "dagster dev did not stop")
+
+
+def stop_dms_local(dms_local: DmsLocalServer) -> None:
+    if not dms_local.running:
+        return
+    log("stopping dms-local")
+    try:
+        dms_local.stop(timeout=DMS_LOCAL_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        log(f"dms-local did not stop within {DMS_LOCAL_STOP_SECONDS:.0f} s of SIGTERM: killed")
+    log("dms-local stopped")
+
+
+def stop_postgres(pg: PgCluster) -> None:
+    log("stopping PostgreSQL")
+    started = time.monotonic()
+    how = pg.stop(timeout=POSTGRES_STOP_SECONDS)
+    log(f"PostgreSQL stopped ({how or 'was not running'}, {time.monotonic() - started:.1f} s)")
 
 
 def graphql_ready(url: str) -> bool:
@@ -375,7 +489,16 @@ def main() -> int:
         type=float,
         default=float(os.environ.get("DEMO_CHANGE_INTERVAL", "1")),
     )
+    parser.add_argument(
+        "--stop-with-parent",
+        action="store_true",
+        help="stop (as on SIGTERM) when the parent process dies, even by SIGKILL",
+    )
     args = parser.parse_args()
+    shutdown = Shutdown()
+    shutdown.install()
+    if args.stop_with_parent:
+        stop_with_parent()
     work = args.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)  # the postgres user (PostgreSQL refuses root) must reach its cluster dir
@@ -383,88 +506,95 @@ def main() -> int:
         log(f"port {args.port} is taken: set DEMO_PORT to a free one")
         return 2
     dms_port = args.dms_port if args.dms_port and port_is_free(args.dms_port) else 0
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                return run(args, work, dms_port, stack, shutdown)
+            finally:
+                shutdown.begin("the demo is ending")
+    except KeyboardInterrupt:
+        log("stopped")
+        return 0
 
-    # SIGTERM stops the demo the way Ctrl-C does.
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_term)
+def run(
+    args: argparse.Namespace,
+    work: Path,
+    dms_port: int,
+    stack: contextlib.ExitStack,
+    shutdown: Shutdown,
+) -> int:
+    """Starts everything, each stop registered on `stack` before its start, and waits until a
+    process exits (1) or a signal interrupts it (KeyboardInterrupt)."""
+    started = time.monotonic()
+    pg = PgCluster(base_dir=cluster_base_dir(work))
+    stack.callback(stop_postgres, pg)
+    with shutdown.deferred():
+        pg.start()
+    log(f"PostgreSQL on {pg.host}:{pg.port}; generating ~{args.rows} rows")
+    pg.create_database(SOURCE_DB)
+    pg.create_database(TARGET_DB)
+    pg.psql(shop_sql(args.rows), SOURCE_DB)
+    counts = pg.psql(
+        "SELECT (SELECT count(*) FROM shop.customers),"
+        " (SELECT count(*) FROM shop.products),"
+        " (SELECT count(*) FROM shop.orders), (SELECT count(*) FROM shop.order_items)",
+        SOURCE_DB,
+    ).strip()
+    log(
+        "shop: customers|products|orders|order_items = "
+        f"{counts} ({time.monotonic() - started:.1f} s)"
+    )
 
-    with contextlib.ExitStack() as stack:
-        try:
-            started = time.monotonic()
-            pg = stack.enter_context(PgCluster(base_dir=cluster_base_dir(work)))
-            stack.callback(log, "PostgreSQL stopped")
-            log(f"PostgreSQL on {pg.host}:{pg.port}; generating ~{args.rows} rows")
-            pg.create_database(SOURCE_DB)
-            pg.create_database(TARGET_DB)
-            pg.psql(shop_sql(args.rows), SOURCE_DB)
-            counts = pg.psql(
-                "SELECT (SELECT count(*) FROM shop.customers),"
-                " (SELECT count(*) FROM shop.products),"
-                " (SELECT count(*) FROM shop.orders), (SELECT count(*) FROM shop.order_items)",
-                SOURCE_DB,
-            ).strip()
-            log(
-                "shop: customers|products|orders|order_items = "
-                f"{counts} ({time.monotonic() - started:.1f} s)"
+    dms_local = DmsLocalServer(
+        work / "dms-local-state", port=dms_port, log_file=work / "dms-local.log"
+    )
+    stack.callback(stop_dms_local, dms_local)
+    with shutdown.deferred():
+        dms_local.start()
+    log(f"dms-local on {dms_local.url} (state in {dms_local.state_dir})")
+    seed_dms(dms_local, pg)
+
+    env = {
+        **os.environ,
+        **dms_local.environment(),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH")) if p
+        ),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "DEMO_PSQL": str(pg.bindir / "psql"),
+        "DEMO_TARGET_DSN": pg.dsn(TARGET_DB),
+    }
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    (work / "dagster_home").mkdir(exist_ok=True)
+    dagster_yaml = work / "dagster_home" / "dagster.yaml"
+    if not dagster_yaml.exists():
+        dagster_yaml.write_text("telemetry:\n  enabled: false\n")
+    dagster = stack.enter_context(dagster_dev(env, args.port, work / "dagster.log", shutdown))
+    # Registered after dagster dev, so stopped before it: it is quick to stop.
+    generator = ChangeGenerator(pg, args.change_interval, shutdown)
+    with shutdown.deferred():
+        generator.start()
+        stack.callback(generator.stop)
+    ui_url = f"http://127.0.0.1:{args.port}"
+    log(f"starting dagster dev on {ui_url} (log: {work / 'dagster.log'})")
+
+    def ui_ready() -> bool:
+        if dagster.poll() is not None:
+            raise RuntimeError(
+                f"dagster dev exited with code {dagster.returncode}; see {work / 'dagster.log'}"
             )
+        return graphql_ready(ui_url)
 
-            dms_local = DmsLocalServer(
-                work / "dms-local-state",
-                port=dms_port,
-                log_file=work / "dms-local.log",
-                new_session=True,
-            )
-            dms_local.start()
-            stack.callback(log, "dms-local stopped")
-            stack.callback(dms_local.stop)
-            log(f"dms-local on {dms_local.url} (state in {dms_local.state_dir})")
-            seed_dms(dms_local, pg)
-
-            generator = ChangeGenerator(pg, args.change_interval)
-            generator.start()
-            stack.callback(generator.stop)
-
-            env = {
-                **os.environ,
-                **dms_local.environment(),
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-                "PYTHONPATH": os.pathsep.join(
-                    p for p in (str(PROJECT_DIR / "src"), os.environ.get("PYTHONPATH")) if p
-                ),
-                "DAGSTER_HOME": str(work / "dagster_home"),
-                "DEMO_PSQL": str(pg.bindir / "psql"),
-                "DEMO_TARGET_DSN": pg.dsn(TARGET_DB),
-            }
-            env.pop("AWS_PROFILE", None)
-            env.pop("AWS_SESSION_TOKEN", None)
-            (work / "dagster_home").mkdir(exist_ok=True)
-            dagster_yaml = work / "dagster_home" / "dagster.yaml"
-            if not dagster_yaml.exists():
-                dagster_yaml.write_text("telemetry:\n  enabled: false\n")
-            dagster = stack.enter_context(dagster_dev(env, args.port, work / "dagster.log"))
-            ui_url = f"http://127.0.0.1:{args.port}"
-            log(f"starting dagster dev on {ui_url} (log: {work / 'dagster.log'})")
-
-            def ui_ready() -> bool:
-                if dagster.poll() is not None:
-                    raise RuntimeError(
-                        f"dagster dev exited with code {dagster.returncode}; "
-                        f"see {work / 'dagster.log'}"
-                    )
-                return graphql_ready(ui_url)
-
-            wait_until("the Dagster UI loading the demo project", ui_ready, 300, interval=1)
-            print(banner(ui_url, dms_local.url, args.rows), flush=True)
-            log(f"DEMO READY {ui_url} {dms_local.url}")
-            while dagster.poll() is None and dms_local.running:
-                time.sleep(0.5)
-            log("a demo process exited; stopping the rest")
-            return 1
-        except KeyboardInterrupt:
-            log("stopping...")
-            return 0
+    wait_until("the Dagster UI loading the demo project", ui_ready, 300, interval=1)
+    print(banner(ui_url, dms_local.url, args.rows), flush=True)
+    log(f"DEMO READY {ui_url} {dms_local.url}")
+    while dagster.poll() is None and dms_local.running:
+        time.sleep(0.5)
+    log("a demo process exited; stopping the rest")
+    return 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from typing import Any
 
 import boto3
 import pytest
+
+from dagster_dms.testing import processes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DIR = Path(os.environ.get("DAGSTER_DMS_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -53,8 +56,9 @@ class MotoServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._process = subprocess.Popen(
+        self._process = processes.spawn(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            label="moto server",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -66,12 +70,9 @@ class MotoServer:
             pass
 
     def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        processes.stop(
+            self._process, "moto server", [(signal.SIGTERM, 10.0), (signal.SIGKILL, 30.0)]
+        )
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import time
@@ -20,7 +21,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from dagster_dms.testing.dms_local import find_dms_local
+from dagster_dms.testing import processes
+from dagster_dms.testing.dms_local import find_dms_local, stop_with_parent_environment
 
 
 def dms_local_binary() -> str | None:
@@ -45,7 +47,8 @@ class DmsLocal:
     def start(self) -> None:
         port_file = self.state_dir.parent / "dms-local.port"
         port_file.unlink(missing_ok=True)
-        self.process = subprocess.Popen(
+        # Its own process group, stopped with this process even when pytest is killed.
+        self.process = processes.spawn(
             [
                 self.binary,
                 "serve",
@@ -56,7 +59,9 @@ class DmsLocal:
                 "--state-dir",
                 str(self.state_dir),
                 *self.extra_args,
-            ]
+            ],
+            label="dms-local",
+            env={**os.environ, **stop_with_parent_environment()},
         )
         deadline = time.monotonic() + 30
         while not port_file.exists():
@@ -68,11 +73,14 @@ class DmsLocal:
         self.port = int(port_file.read_text().strip())
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Signals the process and returns its exit code."""
+        """Signals the process and returns its exit code; SIGKILL (and TimeoutExpired) if it has
+        not exited within 30 s."""
         assert self.process is not None
-        self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
-        self.process = None
+        process, self.process = self.process, None
+        code = processes.stop(process, "dms-local", [(sig, 30.0)])
+        if code is None:
+            processes.stop(process, "dms-local", [(signal.SIGKILL, 30.0)])
+            raise subprocess.TimeoutExpired(process.args, 30.0)
         return code
 
     def restart(self, sig: signal.Signals = signal.SIGTERM) -> int:

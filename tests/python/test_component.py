@@ -527,7 +527,14 @@ def test_sensor_call_budget_with_250_tasks(
                 TableMappings=MAPPINGS,
             )["ReplicationTask"]["ReplicationTaskArn"]
         )
-    time.sleep(0.3)  # past the creating -> ready delay
+    deadline = time.monotonic() + 120
+    while any(
+        t["Status"] != "ready"
+        for page in dms.get_paginator("describe_replication_tasks").paginate()
+        for t in page["ReplicationTasks"]
+    ):
+        assert time.monotonic() < deadline, "the tasks never became ready"
+        time.sleep(0.1)
     for arn in arns[1:60:2]:  # 30 CDC tasks running
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"

@@ -1,6 +1,7 @@
 """`make demo` end to end in a browser: the demo starts, the Dagster UI shows exactly the assets the
 Advanced Example selects, materializing the full-load task from the UI moves the rows and reports
-them, the downstream asset counts the same rows in the warehouse, and Ctrl-C stops everything.
+them, the downstream asset counts the same rows in the warehouse, and Ctrl-C stops everything
+(nothing of the demo survives it; test_demo_shutdown.py covers SIGTERM and SIGKILL).
 
 Drives Debian's chromium (/usr/bin/chromium) through Playwright; never downloads a browser. The
 screenshots it takes are the ones the README shows (docs/images/)."""
@@ -8,12 +9,10 @@ screenshots it takes are the ones the README shows (docs/images/)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +22,9 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO_ROOT, free_port
+from conftest import REPO_ROOT
+from demo_run import DemoRun
+from process_census import ProcessInfo
 
 CHROMIUM = Path("/usr/bin/chromium")
 IMAGES = REPO_ROOT / "docs" / "images"
@@ -102,50 +103,19 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    work_dir = tmp_path_factory.mktemp("demo")
-    work_dir.chmod(0o755)
-    output = work_dir / "demo.out"
-    env = {
-        **os.environ,
-        "DEMO_ROWS": str(ROWS),
-        "DEMO_DIR": str(work_dir / "work"),
-        "DEMO_PORT": str(free_port()),
-        "DEMO_DMS_PORT": "0",
-        "DEMO_CHANGE_INTERVAL": "0.5",
-    }
-    with output.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "scripts" / "demo.py")],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    run = DemoRun.start(tmp_path_factory.mktemp("demo"), rows=ROWS)
+    killed: list[ProcessInfo] = []
     try:
-        deadline = time.monotonic() + 300
-        ready: re.Match[str] | None = None
-        while ready is None:
-            text = output.read_text(errors="replace")
-            ready = re.search(r"DEMO READY (\S+) (\S+)", text)
-            if ready is None:
-                assert process.poll() is None, f"the demo exited early:\n{text}"
-                assert time.monotonic() < deadline, f"the demo was not ready in 300 s:\n{text}"
-                time.sleep(0.5)
-        running = Demo(process, ready.group(1), ready.group(2), work_dir / "work", output)
+        ready = run.wait_for(r"DEMO READY (\S+) (\S+)")
+        running = Demo(run.process, ready.group(1), ready.group(2), run.work_dir, run.output)
         # Dagster's one-time community prompt would cover the screenshots.
         assert running.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
         yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-            try:
-                process.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                raise
-    text = output.read_text(errors="replace")
-    assert process.returncode == 0, text
+        killed = run.teardown(signal.SIGINT)  # what Ctrl-C sends
+    text = run.text()
+    assert not killed, f"processes of the demo survived it: {killed}\n{text}"
+    assert run.process.returncode == 0, text
     for line in ("dagster dev stopped", "dms-local stopped", "PostgreSQL stopped"):
         assert f"demo: {line}" in text, text
     batches = re.search(r"change generator stopped after (\d+) batches", text)

@@ -597,8 +597,21 @@ def test_reload_tables_reloads_a_real_table(
         assert locker.stdin is not None
         locker.stdin.write("BEGIN; LOCK TABLE public.slow IN ACCESS EXCLUSIVE MODE;\n")
         locker.stdin.flush()
-        time.sleep(0.3)
         try:
+            # Held before the task starts, or a quick load could finish first.
+            wait_until(
+                lambda: (
+                    pg_cluster.psql(
+                        "SELECT count(*) FROM pg_locks WHERE granted"
+                        " AND mode = 'AccessExclusiveLock' AND relation = 'public.slow'::regclass"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())",
+                        source_db,
+                    ).strip()
+                    == "1"
+                ),
+                timeout=30,
+            )
             dms.start_replication_task(
                 ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
             )

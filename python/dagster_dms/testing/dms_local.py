@@ -8,12 +8,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dagster_dms.client import DmsClient
+from dagster_dms.testing import processes
 
 #: dms-local's default key pair (the local-emulator convention); never valid on AWS.
 LOCAL_ACCESS_KEY_ID = "test"
@@ -29,6 +31,20 @@ FAST_ARGS: tuple[str, ...] = (
     "--task-start-delay-ms",
     "100",
 )
+
+
+#: Set to the launcher's pid, dms-local stops (SIGTERM) when that process dies, even by SIGKILL.
+STOP_WITH_PARENT_VARIABLE = "DMS_LOCAL_STOP_WITH_PARENT"
+
+
+def stop_with_parent_environment() -> dict[str, str]:
+    """The environment variable that makes a dms-local started from here stop when this process
+    dies. The kernel signals it when the *thread* that started it ends, so only the main thread
+    (which lives as long as the process) asks for it; the watchdog of
+    :mod:`dagster_dms.testing.processes` covers the others."""
+    if threading.current_thread() is threading.main_thread():
+        return {STOP_WITH_PARENT_VARIABLE: str(os.getpid())}
+    return {}
 
 
 def find_dms_local() -> str | None:
@@ -48,6 +64,9 @@ class DmsLocalServer:
     ``port=0`` (the default) lets the server pick a free port; :attr:`url` is known once
     :meth:`start` returns. The state directory survives :meth:`stop`, so :meth:`restart` keeps
     every resource. Use it as a context manager or call :meth:`start` / :meth:`stop`.
+
+    The server runs in a session of its own and never outlives this process: it stops when this
+    process dies, even by SIGKILL (see :mod:`dagster_dms.testing.processes`).
     """
 
     def __init__(
@@ -58,7 +77,6 @@ class DmsLocalServer:
         extra_args: Sequence[str] = (),
         binary: str | None = None,
         log_file: Path | None = None,
-        new_session: bool = False,
         start_timeout: float = 30.0,
     ) -> None:
         found = binary or find_dms_local()
@@ -72,7 +90,6 @@ class DmsLocalServer:
         self.requested_port = port
         self.extra_args = list(extra_args)
         self.log_file = log_file
-        self.new_session = new_session
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -97,7 +114,7 @@ class DmsLocalServer:
         if self.log_file is not None:
             output = self.log_file.open("ab")
         try:
-            self.process = subprocess.Popen(
+            self.process = processes.spawn(
                 [
                     self.binary,
                     "serve",
@@ -111,9 +128,10 @@ class DmsLocalServer:
                     str(self.state_dir),
                     *self.extra_args,
                 ],
+                label="dms-local",
                 stdout=output,
                 stderr=output,
-                start_new_session=self.new_session,
+                env={**os.environ, **stop_with_parent_environment()},
             )
         finally:
             if output is not None:
@@ -131,19 +149,16 @@ class DmsLocalServer:
         self.port = int(port_file.read_text().strip())
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
-        """Signals the process (SIGTERM: a clean shutdown) and returns its exit code."""
+        """Signals the process (SIGTERM: a clean shutdown) and returns its exit code. Should it
+        not exit within `timeout`, its process group gets SIGKILL and TimeoutExpired is raised."""
         if self.process is None:
             return 0
         process, self.process = self.process, None
-        if process.poll() is None:
-            process.send_signal(sig)
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
         self.port = 0
+        code = processes.stop(process, "dms-local", [(sig, timeout)])
+        if code is None:
+            processes.stop(process, "dms-local", [(signal.SIGKILL, 30.0)])
+            raise subprocess.TimeoutExpired(process.args, timeout)
         return code
 
     def restart(self, sig: signal.Signals = signal.SIGTERM) -> int:

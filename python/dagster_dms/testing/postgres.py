@@ -4,7 +4,9 @@ PostgreSQL refuses to run as root, so when the tests run as root the server comm
 `postgres` system user (the Debian package creates it) and the data directory belongs to it.
 The cluster is configured for logical replication (wal_level=logical, slots and WAL senders), so
 the same fixture serves full-load and CDC tests. Loopback connections use trust authentication:
-the cluster lives for one test session and listens on 127.0.0.1 only.
+the cluster lives for one test session and listens on 127.0.0.1 only. The server and the
+cluster's files never outlive the process that made them, even when it is killed (see
+:mod:`dagster_dms.testing.processes`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from dagster_dms.testing import processes
+from dagster_dms.testing.watchdog import postmaster_pid, signal_postmaster
 
 SUPERUSER = "postgres"
 
@@ -75,7 +81,7 @@ class PgCluster:
         self.socket_dir = self._root / "socket"
         self.logfile = self._root / "server.log"
         self._as_postgres = os.geteuid() == 0
-        self._started = False
+        processes.watch_directory(self._root)
 
     # -- process plumbing -------------------------------------------------------------------
 
@@ -120,6 +126,8 @@ class PgCluster:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Watched before it exists: an interrupted `pg_ctl start` may leave a server running.
+        processes.watch_postmaster(self.datadir)
         self._root.chmod(0o755)
         self._give_to_postgres(self._root)
         self.socket_dir.mkdir()
@@ -179,24 +187,40 @@ class PgCluster:
                         "start",
                     ]
                 )
-                self._started = True
                 return
             except RuntimeError as error:
                 last_error = error
                 time.sleep(0.2)
         raise RuntimeError(f"PostgreSQL did not start: {last_error}")
 
-    def stop(self) -> None:
-        """Stops the server (if running) and removes every file the cluster made."""
+    def stop(self, timeout: float = 30.0) -> str | None:
+        """Stops the server (if running) and removes every file the cluster made.
+
+        A fast shutdown gets `timeout` seconds (at least 1), then an immediate one a few more;
+        should the server still run, its processes get SIGKILL. Returns how it stopped
+        (``"fast"``, ``"immediate"`` or ``"SIGKILL"``), or None when it was not running."""
         try:
-            if self._started and self.datadir.exists():
-                pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "30"]
-                result = self._server_command([*pg_ctl, "-m", "fast", "stop"], check=False)
-                if result.returncode != 0:
-                    self._server_command([*pg_ctl, "-m", "immediate", "stop"], check=False)
-                self._started = False
+            if (self.datadir / "postmaster.pid").exists():
+                return self._shut_down(timeout)
+            return None
         finally:
             shutil.rmtree(self._root, ignore_errors=True)
+            processes.forget_postmaster(self.datadir)
+            processes.forget_directory(self._root)
+
+    def _shut_down(self, timeout: float) -> str:
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-w"]
+        for mode, seconds in (("fast", timeout), ("immediate", min(timeout, 5))):
+            wait = ["-t", str(max(1, round(seconds)))]
+            if (
+                self._server_command([*pg_ctl, *wait, "-m", mode, "stop"], check=False).returncode
+                == 0
+            ):
+                return mode
+        pid = postmaster_pid(str(self.datadir))
+        if pid is not None:
+            signal_postmaster(pid, signal.SIGKILL)
+        return "SIGKILL"
 
     def restart(self, mode: str = "fast") -> None:
         """Restarts the server on the same port, so settings that need a restart take effect.
@@ -251,8 +275,15 @@ class PgCluster:
         fields = {"host": self.host, "port": self.port, "dbname": dbname, "user": self.user}
         return " ".join(f"{key}={_dsn_value(str(value))}" for key, value in fields.items())
 
-    def psql(self, sql: str, dbname: str = "postgres", check: bool = True) -> str:
-        """Runs SQL through psql (unaligned, tuples only) and returns its standard output."""
+    def psql(
+        self,
+        sql: str,
+        dbname: str = "postgres",
+        check: bool = True,
+        timeout: float | None = None,
+    ) -> str:
+        """Runs SQL through psql (unaligned, tuples only) and returns its standard output.
+        With a `timeout`, psql is killed after that many seconds (TimeoutExpired)."""
         result = subprocess.run(
             [
                 str(self.bindir / "psql"),
@@ -269,6 +300,7 @@ class PgCluster:
             capture_output=True,
             text=True,
             check=False,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"psql failed on {dbname}: {result.stderr.strip()}")

@@ -2,10 +2,13 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -237,9 +240,42 @@ int serve(const ServeOptions& options) {
   return 0;
 }
 
+// Launchers that must not leave dms-local behind (dagster_dms.testing, the demo) set
+// DMS_LOCAL_STOP_WITH_PARENT to their own pid: dms-local then gets SIGTERM, its ordinary clean
+// stop, when that process dies, even by SIGKILL. It is opt-in so that a `dms-local serve` started
+// from a shell keeps running however the shell goes away. The kernel sends the signal when the
+// *thread* that started dms-local ends, so launchers start it from their main thread.
+// Returns false when dms-local must not start (the launcher is already gone).
+bool stop_with_launcher() {
+  constexpr const char* kVariable = "DMS_LOCAL_STOP_WITH_PARENT";
+  const char* value = std::getenv(kVariable);
+  if (value == nullptr) return true;
+  const std::string text(value);
+  unsetenv(kVariable);  // meant for this process only, not for anything it starts
+  pid_t launcher = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), launcher);
+  if (error != std::errc{} || end != text.data() + text.size() || launcher <= 0) {
+    std::cerr << "dms-local: " << kVariable << " must be the launching process's pid, not '" << text
+              << "'\n";
+    return false;
+  }
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+    std::cerr << "dms-local: cannot ask to stop with the launching process (prctl failed)\n";
+    return false;
+  }
+  // The launcher may have died before prctl took effect: then another process is our parent.
+  if (getppid() != launcher) {
+    std::cerr << "dms-local: " << kVariable << "=" << launcher
+              << " is not the process that started dms-local (it has exited?); not starting\n";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!stop_with_launcher()) return 1;
   CLI::App app{"dms-local: a local, DMS-compatible service"};
   app.require_subcommand(1);
   ServeOptions options;
