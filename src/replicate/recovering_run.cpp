@@ -94,7 +94,8 @@ class RetryDecider {
   FullLoadObserver& observer_;
 };
 
-// Passes every event on and remembers the last position reported: where a retry resumes.
+// Passes every event on (every CdcObserver member: one left out is silently dropped) and
+// remembers the last position reported: where a retry resumes.
 class CheckpointWatcher final : public CdcObserver {
  public:
   explicit CheckpointWatcher(CdcObserver& inner) : inner_(inner) {}
@@ -119,6 +120,9 @@ class CheckpointWatcher final : public CdcObserver {
     inner_.on_checkpoint(confirmed);
   }
   void on_cdc_metrics(const CdcMetrics& metrics) override { inner_.on_cdc_metrics(metrics); }
+  void on_tables_reloaded(const std::vector<TableStatus>& tables) override {
+    inner_.on_tables_reloaded(tables);
+  }
 
   std::optional<Lsn> checkpoint;
 

@@ -46,7 +46,10 @@ std::vector<orchestrate::MetricQuery> task_queries(const std::string& instance_i
                                                    const std::string& task_id) {
   const auto dimensions = orchestrate::task_metric_dimensions(instance_id, task_id);
   std::vector<orchestrate::MetricQuery> queries;
-  for (const char* name : kMetricNames) queries.push_back({name, name, dimensions});
+  // Query ids must start with a lowercase letter; the answers come back in the queries' order.
+  for (std::size_t i = 0; i < kMetricNames.size(); ++i) {
+    queries.push_back({fmt::format("m{}", i), kMetricNames[i], dimensions});
+  }
   return queries;
 }
 
@@ -78,14 +81,16 @@ void show_metrics(CommandContext& context, const std::string& name) {
 
   if (context.json()) {
     nlohmann::json metrics = nlohmann::json::array();
-    for (const auto& s : series) {
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      const auto& s = series[i];
       nlohmann::json times = nlohmann::json::array();
       nlohmann::json values = nlohmann::json::array();
       for (const auto& [when, value] : s.points) {
         times.push_back(json_time(when));
         values.push_back(value);
       }
-      nlohmann::json metric = {{"MetricName", s.id}, {"Timestamps", times}, {"Values", values}};
+      nlohmann::json metric = {
+          {"MetricName", kMetricNames[i]}, {"Timestamps", times}, {"Values", values}};
       metric["Latest"] =
           s.points.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.points.back().second);
       metrics.push_back(std::move(metric));
@@ -106,11 +111,12 @@ void show_metrics(CommandContext& context, const std::string& name) {
              task.replication_task_identifier.value_or(task_id), instance_id, kStatistic,
              kPeriodSeconds, dms::format_iso8601(start), dms::format_iso8601(end));
   Table table({"METRIC", "LATEST", "AT", "DATAPOINTS"});
-  for (const auto& s : series) {
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
     if (s.points.empty()) {
-      table.add_row({s.id, "-", "-", "0"});
+      table.add_row({kMetricNames[i], "-", "-", "0"});
     } else {
-      table.add_row({s.id, format_value(s.points.back().second),
+      table.add_row({kMetricNames[i], format_value(s.points.back().second),
                      dms::format_iso8601(s.points.back().first), std::to_string(s.points.size())});
     }
   }
