@@ -7,7 +7,6 @@ fixture of the same name."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -17,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from dagster_dms.testing import processes
+from dagster_dms.testing.account import local_client, selection_rules
 from dagster_dms.testing.dms_local import find_dms_local, stop_with_parent_environment
 
 
@@ -143,23 +141,9 @@ def drop_databases(cluster: Any, names: Sequence[str]) -> None:
 
 def select_schema(schema: str) -> str:
     """TableMappings (JSON) that select every table of `schema`."""
-    rule = {
-        "rule-type": "selection",
-        "rule-id": "1",
-        "rule-name": schema,
-        "object-locator": {"schema-name": schema, "table-name": "%"},
-        "rule-action": "include",
-    }
-    return json.dumps({"rules": [rule]})
+    return selection_rules(schema, rule_name=schema)
 
 
 def boto3_dms(url: str, *, max_attempts: int = 1) -> Any:
     """A boto3 DMS client on a dms-local at `url` with its default key pair (test/test)."""
-    return boto3.client(
-        "dms",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": max_attempts}),
-    )
+    return local_client(url, max_attempts=max_attempts)
