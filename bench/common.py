@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
+from dagster_dms.testing.account import create_postgres_endpoint, local_client
+from dagster_dms.testing.postgres import PgCluster
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,30 +106,21 @@ def machine() -> dict[str, Any]:
 
 def dms_client(url: str) -> Any:
     """A boto3 DMS client on the dms-local at `url`, with its default key pair."""
-    return boto3.client(
-        "dms",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 3}),
-    )
+    return local_client(url, max_attempts=3)
 
 
-def create_postgres_endpoint(dms: Any, identifier: str, kind: str, cluster: Any, db: str) -> str:
-    """A postgres endpoint (`kind`: source or target) on database `db` of `cluster` (a
-    PgCluster: it trusts local connections, so the password is never checked)."""
-    return str(
-        dms.create_endpoint(
-            EndpointIdentifier=identifier,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName=cluster.host,
-            Port=cluster.port,
-            DatabaseName=db,
-            Username=cluster.user,
-            Password="unused",
-        )["Endpoint"]["EndpointArn"]
+def cluster_endpoint(dms: Any, identifier: str, kind: str, cluster: PgCluster, db: str) -> str:
+    """A postgres endpoint (`kind`: source or target) on database `db` of `cluster` (it trusts
+    local connections, so the password is never checked)."""
+    return create_postgres_endpoint(
+        dms,
+        identifier,
+        kind,
+        server=cluster.host,
+        port=cluster.port,
+        database=db,
+        username=cluster.user,
+        password="unused",
     )
 
 

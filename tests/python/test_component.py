@@ -20,7 +20,6 @@ import dagster as dg
 import pytest
 from dagster.components.testing import create_defs_folder_sandbox
 
-from counting_proxy import counting_proxy
 from dagster_dms import AWSDMSComponent
 from dagster_dms.testing.account import (
     create_available_instance,
@@ -28,6 +27,7 @@ from dagster_dms.testing.account import (
     create_task,
     selection_rules,
 )
+from dagster_dms.testing.counting_proxy import counting_proxy
 from dms_local_fixture import DmsLocal, boto3_dms, dms_local_fixture  # noqa: F401  (provides `dms_local`)
 
 MAPPINGS = selection_rules("shop", "orders%", rule_name="orders")

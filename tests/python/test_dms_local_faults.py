@@ -12,11 +12,11 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
 
+from dagster_dms.testing.account import local_client
 from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
 
 
@@ -32,12 +32,8 @@ def faults(server: DmsLocal, change: dict[str, Any] | None = None) -> dict[str, 
 
 
 def boto3_dms(server: DmsLocal, max_attempts: int) -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+    return local_client(
+        server.url,
         config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
 

@@ -62,23 +62,26 @@ def wait_until(
         time.sleep(0.05)
 
 
+def selection_mappings(
+    schema: str = "public", table: str = "%", *, rule_name: str = "1", action: str = "include"
+) -> dict[str, Any]:
+    """The table-mapping document with one selection rule for ``schema``.``table`` (``%`` = any),
+    as a dict (for a ``dms-local --seed`` file or to add rules to)."""
+    rule = {
+        "rule-type": "selection",
+        "rule-id": "1",
+        "rule-name": rule_name,
+        "object-locator": {"schema-name": schema, "table-name": table},
+        "rule-action": action,
+    }
+    return {"rules": [rule]}
+
+
 def selection_rules(
     schema: str = "public", table: str = "%", *, rule_name: str = "1", action: str = "include"
 ) -> str:
     """``TableMappings`` JSON with one selection rule for ``schema``.``table`` (``%`` = any)."""
-    return json.dumps(
-        {
-            "rules": [
-                {
-                    "rule-type": "selection",
-                    "rule-id": "1",
-                    "rule-name": rule_name,
-                    "object-locator": {"schema-name": schema, "table-name": table},
-                    "rule-action": action,
-                }
-            ]
-        }
-    )
+    return json.dumps(selection_mappings(schema, table, rule_name=rule_name, action=action))
 
 
 def create_postgres_endpoint(
