@@ -15,11 +15,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
 import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_postgres_endpoint,
+    create_task,
+    local_client,
+    selection_rules,
+)
 from dms_local_fixture import (
     FAST_ARGS,
     DmsLocal,
@@ -45,19 +51,7 @@ CHANGES_SQL = "\n".join(
         *(f"DELETE FROM shop.orders WHERE id = {i};" for i in range(11, 16)),
     ]
 )
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "shop",
-                "object-locator": {"schema-name": "shop", "table-name": "orders"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = selection_rules("shop", "orders", rule_name="shop")
 KEY = "dms_task_orders_cdc"
 CHECK = "cdc_latency_under_threshold"
 THRESHOLD_SECONDS = 5.0
@@ -105,31 +99,16 @@ class Task:
         # A cdc task replicates into existing tables: its target starts as a copy of the source.
         target_sql = SCHEMA_SQL + SEED_SQL if migration_type == "cdc" else ""
         self.target = self._database(made, f"{name}_target", target_sql)
-        instance = self.dms.create_replication_instance(
-            ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-        source = self._endpoint("orders-source", "source", self.source)
-        target = self._endpoint("orders-target", "target", self.target)
-        wait_until(
-            lambda: (
-                self.dms.describe_replication_instances()["ReplicationInstances"][0][
-                    "ReplicationInstanceStatus"
-                ]
-                == "available"
-            ),
-            "the replication instance",
+        instance = create_available_instance(self.dms, "local")
+        self.arn = create_task(
+            self.dms,
+            "orders-cdc",
+            source=self._endpoint("orders-source", "source", self.source),
+            target=self._endpoint("orders-target", "target", self.target),
+            instance=instance,
+            table_mappings=MAPPINGS,
+            migration_type=migration_type,
         )
-        self.arn = str(
-            self.dms.create_replication_task(
-                ReplicationTaskIdentifier="orders-cdc",
-                SourceEndpointArn=source,
-                TargetEndpointArn=target,
-                ReplicationInstanceArn=instance,
-                MigrationType=migration_type,
-                TableMappings=MAPPINGS,
-            )["ReplicationTask"]["ReplicationTaskArn"]
-        )
-        wait_until(lambda: self.describe()["Status"] == "ready", "the task to be ready")
 
     def _database(self, made: list[str], name: str, sql: str) -> str:
         self.cluster.create_database(name)
@@ -139,17 +118,14 @@ class Task:
         return name
 
     def _endpoint(self, name: str, kind: str, database: str) -> str:
-        return str(
-            self.dms.create_endpoint(
-                EndpointIdentifier=name,
-                EndpointType=kind,
-                EngineName="postgres",
-                ServerName="127.0.0.1",
-                Port=self.cluster.port,
-                DatabaseName=database,
-                Username=self.cluster.user,
-                Password="cdc-secret-pw",
-            )["Endpoint"]["EndpointArn"]
+        return create_postgres_endpoint(
+            self.dms,
+            name,
+            kind,
+            port=self.cluster.port,
+            database=database,
+            username=self.cluster.user,
+            password="cdc-secret-pw",
         )
 
     def describe(self) -> dict[str, Any]:
@@ -208,13 +184,7 @@ class Task:
         return float(answer["Values"][0]) if answer["Values"] else None
 
     def server_client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        return local_client(self.server.url, service, max_attempts=None)
 
     def stop_and_delete(self) -> None:
         """Stopping and deleting the task drops its slot, so the databases can go."""

@@ -30,11 +30,14 @@ from dagster_dms.testing.dms_local import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOC
 DEFAULT_TIMEOUT = 120.0
 
 
-def local_client(url: str, service: str = "dms", *, max_attempts: int = 1, **kwargs: Any) -> Any:
+def local_client(
+    url: str, service: str = "dms", *, max_attempts: int | None = 1, **kwargs: Any
+) -> Any:
     """A boto3 client for ``service`` on the dms-local at ``url`` with its default key pair.
 
     ``max_attempts`` is 1 by default so that a test sees each server error instead of a retry
-    hiding it."""
+    hiding it; ``None`` keeps botocore's retry defaults. ``kwargs`` go to ``boto3.client`` and
+    win (for example another key pair or a whole ``config``)."""
     try:
         boto3: Any = importlib.import_module("boto3")  # optional; untyped
         config: Any = importlib.import_module("botocore.config")
@@ -45,8 +48,9 @@ def local_client(url: str, service: str = "dms", *, max_attempts: int = 1, **kwa
         "region_name": LOCAL_REGION,
         "aws_access_key_id": LOCAL_ACCESS_KEY_ID,
         "aws_secret_access_key": LOCAL_SECRET_ACCESS_KEY,
-        "config": config.Config(retries={"max_attempts": max_attempts}),
     }
+    if max_attempts is not None:
+        settings["config"] = config.Config(retries={"max_attempts": max_attempts})
     settings.update(kwargs)
     return boto3.client(service, **settings)
 
