@@ -58,7 +58,6 @@ from typing import Any
 from common import (
     DmsLocal,
     PeakMemory,
-    cluster_endpoint,
     cpu_seconds,
     dms_client,
     env_int,
@@ -66,7 +65,12 @@ from common import (
     load_average,
     percentile,
 )
-from dagster_dms.testing.account import create_available_instance, create_task, selection_rules
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    selection_rules,
+)
 from dagster_dms.testing.postgres import PgCluster
 
 COLUMNS = """id bigint PRIMARY KEY, name text, amount numeric(12, 2), ratio double precision,
@@ -193,7 +197,7 @@ class DmsLocalTask:
             ("source", self.source, self.src_db),
             ("target", self.target, self.dst_db),
         ):
-            arns[kind] = cluster_endpoint(self.dms, kind, kind, cluster, db)
+            arns[kind] = create_cluster_endpoint(self.dms, kind, kind, cluster, db)
         instance = create_available_instance(
             self.dms, "bench", instance_class="dms.t3.large", timeout=60
         )

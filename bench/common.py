@@ -3,7 +3,6 @@ counters, a peak-memory poller, per-process CPU time, and the median-and-spread 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -13,13 +12,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dagster_dms.testing.account import create_postgres_endpoint, local_client
-from dagster_dms.testing.postgres import PgCluster
+from dagster_dms.testing.account import local_client
+from dagster_dms.testing.dms_local import fault_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,21 +107,6 @@ def dms_client(url: str) -> Any:
     return local_client(url, max_attempts=3)
 
 
-def cluster_endpoint(dms: Any, identifier: str, kind: str, cluster: PgCluster, db: str) -> str:
-    """A postgres endpoint (`kind`: source or target) on database `db` of `cluster` (it trusts
-    local connections, so the password is never checked)."""
-    return create_postgres_endpoint(
-        dms,
-        identifier,
-        kind,
-        server=cluster.host,
-        port=cluster.port,
-        database=db,
-        username=cluster.user,
-        password="unused",
-    )
-
-
 def dms_local_binary() -> str:
     override = os.environ.get("DMS_LOCAL")
     found = override or shutil.which("dms-local", path=str(Path(sys.executable).parent))
@@ -177,15 +160,7 @@ class DmsLocal:
 
     def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET (or POST ``change`` to) the unsigned /_dms-local/faults admin endpoint."""
-        data = json.dumps(change).encode() if change is not None else None
-        request = urllib.request.Request(
-            f"{self.url}/_dms-local/faults",
-            data=data,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-        return answer
+        return fault_settings(self.url, change)
 
 
 class PeakMemory:

@@ -26,14 +26,18 @@ from typing import Any
 from common import (
     DmsLocal,
     PeakMemory,
-    cluster_endpoint,
     dms_client,
     env_int,
     env_ints,
     load_average,
     spread,
 )
-from dagster_dms.testing.account import create_available_instance, create_task, selection_rules
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    selection_rules,
+)
 from dagster_dms.testing.postgres import PgCluster
 
 DDL = """CREATE TABLE public.t (
@@ -72,7 +76,7 @@ def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
         dms = dms_client(server.url)
         arns = {}
         for name, kind, db in (("src", "source", "src"), ("dst", "target", "dst")):
-            arns[name] = cluster_endpoint(dms, name, kind, cluster, db)
+            arns[name] = create_cluster_endpoint(dms, name, kind, cluster, db)
         instance = create_available_instance(dms, "bench", instance_class="dms.t3.large")
         task = create_task(
             dms,

@@ -20,7 +20,12 @@ import pytest
 
 from dagster_dms.testing import processes
 from dagster_dms.testing.account import local_client, selection_rules
-from dagster_dms.testing.dms_local import find_dms_local, stop_with_parent_environment
+from dagster_dms.testing.dms_local import (
+    FAST_ARGS,
+    fault_settings,
+    find_dms_local,
+    stop_with_parent_environment,
+)
 
 
 def dms_local_binary() -> str | None:
@@ -86,23 +91,17 @@ class DmsLocal:
         self.start()
         return code
 
-
-# Short delays keep the lifecycle tests quick; the hold executor keeps started tasks running
-# (moving no data) so stop and restart behaviour can be tested without a database.
-FAST_ARGS = [
-    "--instance-create-delay-ms",
-    "100",
-    "--task-create-delay-ms",
-    "100",
-    "--task-start-delay-ms",
-    "100",
-]
+    def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET (no change) or POST the fault settings; returns the admin document."""
+        return fault_settings(self.url, change)
 
 
 @pytest.fixture(name="dms_local")
 def dms_local_fixture(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[DmsLocal]:
+    # Short delays keep the lifecycle tests quick; the hold executor keeps started tasks running
+    # (moving no data) so stop and restart behaviour can be tested without a database.
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--test-executor", "hold"]) as server:
         yield server
 

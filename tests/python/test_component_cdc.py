@@ -10,7 +10,6 @@ import json
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -21,7 +20,7 @@ import pytest
 from dagster_dms import AWSDMSComponent
 from dagster_dms.testing.account import (
     create_available_instance,
-    create_postgres_endpoint,
+    create_cluster_endpoint,
     create_task,
     local_client,
     selection_rules,
@@ -118,14 +117,8 @@ class Task:
         return name
 
     def _endpoint(self, name: str, kind: str, database: str) -> str:
-        return create_postgres_endpoint(
-            self.dms,
-            name,
-            kind,
-            port=self.cluster.port,
-            database=database,
-            username=self.cluster.user,
-            password="cdc-secret-pw",
+        return create_cluster_endpoint(
+            self.dms, name, kind, self.cluster, database, password="cdc-secret-pw"
         )
 
     def describe(self) -> dict[str, Any]:
@@ -224,17 +217,6 @@ class Writer:
         self._stop.set()
         self._thread.join(timeout=10)
         self._process.communicate(timeout=30)
-
-
-def faults(server: DmsLocal, change: dict[str, Any] | None = None) -> dict[str, Any]:
-    """GET (no change) or POST dms-local's fault settings; returns the admin document."""
-    data = None if change is None else json.dumps(change).encode()
-    request = urllib.request.Request(
-        f"{server.url}/_dms-local/faults", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        document: dict[str, Any] = json.load(response)
-    return document
 
 
 def build_defs(server: DmsLocal) -> dg.Definitions:
@@ -423,7 +405,7 @@ def test_the_latency_check_follows_an_injected_apply_delay(
 
                 # Each commit now waits 2 s while a change arrives every 100 ms: the backlog,
                 # and with it CDCLatencySource/Target, grows about a second per second.
-                assert faults(server, {"cdc_apply_delay_ms": 2000})["cdc_apply_delay_ms"] == 2000
+                assert server.faults({"cdc_apply_delay_ms": 2000})["cdc_apply_delay_ms"] == 2000
                 failing = ticks.until(lambda e: not e.passed, "a failing latency check")
                 assert worst_latency(failing) > THRESHOLD_SECONDS
                 assert failing.metadata["threshold_seconds"].value == THRESHOLD_SECONDS
@@ -445,20 +427,20 @@ def test_the_latency_check_follows_an_injected_apply_delay(
                 for name in ("CDCLatencySource", "CDCLatencyTarget"):
                     measured = check.metadata[f"{name}_seconds"].value
                     assert metadata[f"dms/{name}_seconds"] == measured
-                assert faults(server)["counters"]["cdc_commits_delayed"] > 0
+                assert server.faults()["counters"]["cdc_commits_delayed"] > 0
 
                 # Without the delay the backlog drains and the check passes again.
-                faults(server, {"cdc_apply_delay_ms": 0})
+                server.faults({"cdc_apply_delay_ms": 0})
                 ticks.until(lambda e: e.passed, "the latency check to pass again")
                 assert writer.written > 0
             wait_until(task.in_sync, "every write to reach the target")
 
             # A stop is not held up by the delay: it cuts the wait of the commit in progress.
-            delayed = faults(server)["counters"]["cdc_commits_delayed"]
-            faults(server, {"cdc_apply_delay_ms": 30000})
+            delayed = server.faults()["counters"]["cdc_commits_delayed"]
+            server.faults({"cdc_apply_delay_ms": 30000})
             pg_cluster.psql("INSERT INTO shop.orders VALUES (9999, 1, 'waits')", task.source)
             wait_until(
-                lambda: faults(server)["counters"]["cdc_commits_delayed"] > delayed,
+                lambda: server.faults()["counters"]["cdc_commits_delayed"] > delayed,
                 "the commit to wait",
             )
             task.dms.stop_replication_task(ReplicationTaskArn=task.arn)

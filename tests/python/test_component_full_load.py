@@ -15,7 +15,7 @@ import pytest
 from dagster_dms import AWSDMSComponent
 from dagster_dms.testing.account import (
     create_available_instance,
-    create_postgres_endpoint,
+    create_cluster_endpoint,
     create_task,
     selection_rules,
 )
@@ -58,19 +58,13 @@ def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
 def component(server: DmsLocal, databases: PgCluster) -> AWSDMSComponent:
     dms = boto3_dms(server.url)
 
-    def endpoint(name: str, kind: str, db: str) -> str:
-        return create_postgres_endpoint(
-            dms,
-            name,
-            kind,
-            port=databases.port,
-            database=db,
-            username=databases.user,
-            password="component-pw",
+    source, target = (
+        create_cluster_endpoint(dms, name, kind, databases, db, password="component-pw")
+        for name, kind, db in (
+            ("shop-source", "source", SOURCE_DB),
+            ("shop-target", "target", TARGET_DB),
         )
-
-    source = endpoint("shop-source", "source", SOURCE_DB)
-    target = endpoint("shop-target", "target", TARGET_DB)
+    )
     instance = create_available_instance(dms, "local")
     for name, table in (("shop-orders", "order%"), ("shop-missing", "no_such_table")):
         create_task(

@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from dagster_dms.testing.account import (
     create_available_instance,
-    create_postgres_endpoint,
+    create_cluster_endpoint,
     create_task,
     local_client,
     selection_rules,
@@ -97,19 +97,8 @@ def loaded(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         dms = client(server, "dms")
 
-        def endpoint(name: str, kind: str, db: str) -> str:
-            return create_postgres_endpoint(
-                dms,
-                name,
-                kind,
-                port=pg_cluster.port,
-                database=db,
-                username=pg_cluster.user,
-                password="pw",
-            )
-
-        source = endpoint("src", "source", SOURCE_DB)
-        target = endpoint("dst", "target", TARGET_DB)
+        source = create_cluster_endpoint(dms, "src", "source", pg_cluster, SOURCE_DB, password="pw")
+        target = create_cluster_endpoint(dms, "dst", "target", pg_cluster, TARGET_DB, password="pw")
         instance = create_available_instance(dms, "local")
         logging_on = json.dumps({"Logging": {"EnableLogging": True}})
 

@@ -18,7 +18,7 @@ import pytest
 from dagster_dms.testing import account
 from dagster_dms.testing.account import (
     create_available_instance,
-    create_postgres_endpoint,
+    create_cluster_endpoint,
     describe_task,
     local_client,
     selection_rules,
@@ -105,9 +105,7 @@ def dms_client(server: DmsLocal) -> Any:
 
 
 def create_pg_endpoint(dms: Any, cluster: PgCluster, name: str, kind: str, db: str) -> str:
-    return create_postgres_endpoint(
-        dms, name, kind, port=cluster.port, database=db, username=cluster.user, password=PASSWORD
-    )
+    return create_cluster_endpoint(dms, name, kind, cluster, db, password=PASSWORD)
 
 
 def create_instance(dms: Any) -> str:

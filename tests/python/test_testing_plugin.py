@@ -12,7 +12,7 @@ from dagster_dms import AWSDMSComponent
 from dagster_dms.testing import (
     DmsLocalServer,
     PgCluster,
-    create_postgres_endpoint,
+    create_cluster_endpoint,
     create_task,
     selection_rules,
 )
@@ -42,16 +42,7 @@ def test_a_full_load_through_the_fixtures(
     dms = dms_local.boto3_client()
     arns = {}
     for name, kind, db in (("src", "source", "plugin_source"), ("dst", "target", "plugin_target")):
-        arns[name] = create_postgres_endpoint(
-            dms,
-            name,
-            kind,
-            server=pg.host,
-            port=pg.port,
-            database=db,
-            username=pg.user,
-            password="unused",
-        )
+        arns[name] = create_cluster_endpoint(dms, name, kind, pg, db)
     instance = dms.create_replication_instance(
         ReplicationInstanceIdentifier="plugin", ReplicationInstanceClass="dms.t3.micro"
     )["ReplicationInstance"]["ReplicationInstanceArn"]

@@ -18,6 +18,7 @@ an instance that is ``available``, a task that is ``ready``, selection rules.
 from dagster_dms.testing import account
 from dagster_dms.testing.account import (
     create_available_instance,
+    create_cluster_endpoint,
     create_postgres_endpoint,
     create_task,
     selection_rules,
@@ -41,6 +42,7 @@ __all__ = [
     "PgCluster",
     "account",
     "create_available_instance",
+    "create_cluster_endpoint",
     "create_postgres_endpoint",
     "create_task",
     "find_bindir",

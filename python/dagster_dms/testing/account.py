@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dagster_dms.testing.dms_local import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
+from dagster_dms.testing.postgres import PgCluster
 
 #: How long a newly created instance or task may take to become usable on a loaded machine.
 DEFAULT_TIMEOUT = 120.0
@@ -116,6 +117,31 @@ def create_postgres_endpoint(
         **extra,
     )["Endpoint"]
     return str(endpoint["EndpointArn"])
+
+
+def create_cluster_endpoint(
+    dms: Any,
+    identifier: str,
+    endpoint_type: str,
+    cluster: PgCluster,
+    database: str,
+    *,
+    password: str | None = "unused",
+    **extra: Any,
+) -> str:
+    """A PostgreSQL endpoint on ``database`` of ``cluster`` as its superuser; returns the ARN.
+    A :class:`PgCluster` trusts loopback connections, so the password is never checked."""
+    return create_postgres_endpoint(
+        dms,
+        identifier,
+        endpoint_type,
+        server=cluster.host,
+        port=cluster.port,
+        database=database,
+        username=cluster.user,
+        password=password,
+        **extra,
+    )
 
 
 def describe_instance(dms: Any, arn: str) -> dict[str, Any]:
