@@ -6,20 +6,17 @@ from __future__ import annotations
 import math
 import os
 import platform
-import shutil
 import statistics
 import subprocess
-import sys
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dagster_dms.testing.account import local_client
-from dagster_dms.testing.dms_local import fault_settings
+from dagster_dms.testing.dms_local import DmsLocalServer, fault_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+QUIET_ARGS = ["--log-level", "warning"]
 
 
 def env_int(name: str, default: int) -> int:
@@ -107,26 +104,17 @@ def dms_client(url: str) -> Any:
     return local_client(url, max_attempts=3)
 
 
-def dms_local_binary() -> str:
-    override = os.environ.get("DMS_LOCAL")
-    found = override or shutil.which("dms-local", path=str(Path(sys.executable).parent))
-    if not found:
-        raise RuntimeError("dms-local not found beside this Python: run `make bootstrap`")
-    return found
+class DmsLocal(DmsLocalServer):
+    """dms-local for a benchmark: warnings only, its output in ``<state dir>.log`` beside the
+    state, and up to 600 s to start (a large ``--seed`` file takes a while)."""
 
-
-@dataclass
-class DmsLocal:
-    """One dms-local process on a free loopback port; ``restart`` keeps the state directory."""
-
-    state_dir: Path
-    extra_args: list[str] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, state_dir: Path, extra_args: list[str] | None = None) -> None:
+        super().__init__(
+            state_dir,
+            extra_args=[*QUIET_ARGS, *(extra_args or [])],
+            log_file=state_dir.parent / f"{state_dir.name}.log",
+            start_timeout=600,
+        )
 
     @property
     def pid(self) -> int:
@@ -134,29 +122,10 @@ class DmsLocal:
         return self.process.pid
 
     def start(self, extra_args: list[str] | None = None) -> None:
+        """Starts it, with ``extra_args`` instead of the previous ones when given."""
         if extra_args is not None:
-            self.extra_args = extra_args
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        port_file = self.state_dir.parent / f"{self.state_dir.name}.port"
-        port_file.unlink(missing_ok=True)
-        log = (self.state_dir.parent / f"{self.state_dir.name}.log").open("ab")
-        command = [dms_local_binary(), "serve", "--port", "0", "--port-file", str(port_file)]
-        command += ["--state-dir", str(self.state_dir), "--log-level", "warning"]
-        self.process = subprocess.Popen([*command, *self.extra_args], stdout=log, stderr=log)
-        deadline = time.monotonic() + 600  # a large --seed file takes a while
-        while not port_file.exists() or not port_file.read_text().strip():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"dms-local exited early with code {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("dms-local did not write its port file")
-            time.sleep(0.05)
-        self.port = int(port_file.read_text().strip())
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-            self.process = None
+            self.extra_args = [*QUIET_ARGS, *extra_args]
+        super().start()
 
     def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET (or POST ``change`` to) the unsigned /_dms-local/faults admin endpoint."""
