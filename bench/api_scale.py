@@ -27,7 +27,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 import dagster as dg
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
@@ -35,20 +34,11 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from common import DmsLocal, env_int, load_average
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.state import DmsState
+from dagster_dms.testing.account import local_client, selection_mappings
 from proxy_process import ProxyProcess
 
 SENSOR = "aws_dms_observation_sensor"
-MAPPINGS = {
-    "rules": [
-        {
-            "rule-type": "selection",
-            "rule-id": "1",
-            "rule-name": "all",
-            "object-locator": {"schema-name": "public", "table-name": "%"},
-            "rule-action": "include",
-        }
-    ]
-}
+MAPPINGS = selection_mappings(rule_name="all")
 
 
 def seed_document(tasks: int, endpoints: int, instances: int) -> dict[str, Any]:
@@ -95,14 +85,7 @@ def seed_document(tasks: int, endpoints: int, instances: int) -> dict[str, Any]:
 
 
 def boto_client(service: str, url: str, retries: dict[str, Any] | None = None) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries=retries or {"max_attempts": 1}),
-    )
+    return local_client(url, service, config=Config(retries=retries or {"max_attempts": 1}))
 
 
 def component(url: str, tag_filter: str) -> AWSDMSComponent:

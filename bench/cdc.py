@@ -59,12 +59,17 @@ from common import (
     DmsLocal,
     PeakMemory,
     cpu_seconds,
-    create_postgres_endpoint,
     dms_client,
     env_int,
     env_ints,
     load_average,
     percentile,
+)
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    selection_rules,
 )
 from dagster_dms.testing.postgres import PgCluster
 
@@ -192,40 +197,20 @@ class DmsLocalTask:
             ("source", self.source, self.src_db),
             ("target", self.target, self.dst_db),
         ):
-            arns[kind] = create_postgres_endpoint(self.dms, kind, kind, cluster, db)
-        instance = self.dms.create_replication_instance(
-            ReplicationInstanceIdentifier="bench", ReplicationInstanceClass="dms.t3.large"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-        wait_for(
-            "the replication instance",
-            lambda: (
-                self.dms.describe_replication_instances()["ReplicationInstances"][0][
-                    "ReplicationInstanceStatus"
-                ]
-                == "available"
-            ),
-            60,
+            arns[kind] = create_cluster_endpoint(self.dms, kind, kind, cluster, db)
+        instance = create_available_instance(
+            self.dms, "bench", instance_class="dms.t3.large", timeout=60
         )
-        mappings = {
-            "rules": [
-                {
-                    "rule-type": "selection",
-                    "rule-id": "1",
-                    "rule-name": "t",
-                    "object-locator": {"schema-name": "public", "table-name": "t"},
-                    "rule-action": "include",
-                }
-            ]
-        }
-        self.arn = self.dms.create_replication_task(
-            ReplicationTaskIdentifier="bench-cdc",
-            SourceEndpointArn=arns["source"],
-            TargetEndpointArn=arns["target"],
-            ReplicationInstanceArn=instance,
-            MigrationType="cdc",
-            TableMappings=json.dumps(mappings),
-        )["ReplicationTask"]["ReplicationTaskArn"]
-        wait_for("the task to be ready", lambda: self.status()["Status"] == "ready", 60)
+        self.arn = create_task(
+            self.dms,
+            "bench-cdc",
+            source=arns["source"],
+            target=arns["target"],
+            instance=instance,
+            table_mappings=selection_rules("public", "t", rule_name="t"),
+            migration_type="cdc",
+            timeout=60,
+        )
         self.dms.start_replication_task(
             ReplicationTaskArn=self.arn, StartReplicationTaskType="start-replication"
         )

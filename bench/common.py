@@ -3,25 +3,20 @@ counters, a peak-memory poller, per-process CPU time, and the median-and-spread 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
-import shutil
 import statistics
 import subprocess
-import sys
 import threading
-import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
+from dagster_dms.testing.account import local_client
+from dagster_dms.testing.dms_local import DmsLocalServer, fault_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+QUIET_ARGS = ["--log-level", "warning"]
 
 
 def env_int(name: str, default: int) -> int:
@@ -106,53 +101,20 @@ def machine() -> dict[str, Any]:
 
 def dms_client(url: str) -> Any:
     """A boto3 DMS client on the dms-local at `url`, with its default key pair."""
-    return boto3.client(
-        "dms",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 3}),
-    )
+    return local_client(url, max_attempts=3)
 
 
-def create_postgres_endpoint(dms: Any, identifier: str, kind: str, cluster: Any, db: str) -> str:
-    """A postgres endpoint (`kind`: source or target) on database `db` of `cluster` (a
-    PgCluster: it trusts local connections, so the password is never checked)."""
-    return str(
-        dms.create_endpoint(
-            EndpointIdentifier=identifier,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName=cluster.host,
-            Port=cluster.port,
-            DatabaseName=db,
-            Username=cluster.user,
-            Password="unused",
-        )["Endpoint"]["EndpointArn"]
-    )
+class DmsLocal(DmsLocalServer):
+    """dms-local for a benchmark: warnings only, its output in ``<state dir>.log`` beside the
+    state, and up to 600 s to start (a large ``--seed`` file takes a while)."""
 
-
-def dms_local_binary() -> str:
-    override = os.environ.get("DMS_LOCAL")
-    found = override or shutil.which("dms-local", path=str(Path(sys.executable).parent))
-    if not found:
-        raise RuntimeError("dms-local not found beside this Python: run `make bootstrap`")
-    return found
-
-
-@dataclass
-class DmsLocal:
-    """One dms-local process on a free loopback port; ``restart`` keeps the state directory."""
-
-    state_dir: Path
-    extra_args: list[str] = field(default_factory=list)
-    process: subprocess.Popen[bytes] | None = None
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, state_dir: Path, extra_args: list[str] | None = None) -> None:
+        super().__init__(
+            state_dir,
+            extra_args=[*QUIET_ARGS, *(extra_args or [])],
+            log_file=state_dir.parent / f"{state_dir.name}.log",
+            start_timeout=600,
+        )
 
     @property
     def pid(self) -> int:
@@ -160,41 +122,14 @@ class DmsLocal:
         return self.process.pid
 
     def start(self, extra_args: list[str] | None = None) -> None:
+        """Starts it, with ``extra_args`` instead of the previous ones when given."""
         if extra_args is not None:
-            self.extra_args = extra_args
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        port_file = self.state_dir.parent / f"{self.state_dir.name}.port"
-        port_file.unlink(missing_ok=True)
-        log = (self.state_dir.parent / f"{self.state_dir.name}.log").open("ab")
-        command = [dms_local_binary(), "serve", "--port", "0", "--port-file", str(port_file)]
-        command += ["--state-dir", str(self.state_dir), "--log-level", "warning"]
-        self.process = subprocess.Popen([*command, *self.extra_args], stdout=log, stderr=log)
-        deadline = time.monotonic() + 600  # a large --seed file takes a while
-        while not port_file.exists() or not port_file.read_text().strip():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"dms-local exited early with code {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("dms-local did not write its port file")
-            time.sleep(0.05)
-        self.port = int(port_file.read_text().strip())
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=60)
-            self.process = None
+            self.extra_args = [*QUIET_ARGS, *extra_args]
+        super().start()
 
     def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
         """GET (or POST ``change`` to) the unsigned /_dms-local/faults admin endpoint."""
-        data = json.dumps(change).encode() if change is not None else None
-        request = urllib.request.Request(
-            f"{self.url}/_dms-local/faults",
-            data=data,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-        return answer
+        return fault_settings(self.url, change)
 
 
 class PeakMemory:

@@ -26,12 +26,17 @@ from typing import Any
 from common import (
     DmsLocal,
     PeakMemory,
-    create_postgres_endpoint,
     dms_client,
     env_int,
     env_ints,
     load_average,
     spread,
+)
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    selection_rules,
 )
 from dagster_dms.testing.postgres import PgCluster
 
@@ -71,36 +76,16 @@ def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
         dms = dms_client(server.url)
         arns = {}
         for name, kind, db in (("src", "source", "src"), ("dst", "target", "dst")):
-            arns[name] = create_postgres_endpoint(dms, name, kind, cluster, db)
-        instance = dms.create_replication_instance(
-            ReplicationInstanceIdentifier="bench", ReplicationInstanceClass="dms.t3.large"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-        while (
-            dms.describe_replication_instances()["ReplicationInstances"][0][
-                "ReplicationInstanceStatus"
-            ]
-            != "available"
-        ):
-            time.sleep(0.05)
-        mappings = {
-            "rules": [
-                {
-                    "rule-type": "selection",
-                    "rule-id": "1",
-                    "rule-name": "t",
-                    "object-locator": {"schema-name": "public", "table-name": "t"},
-                    "rule-action": "include",
-                }
-            ]
-        }
-        task = dms.create_replication_task(
-            ReplicationTaskIdentifier="bench-full-load",
-            SourceEndpointArn=arns["src"],
-            TargetEndpointArn=arns["dst"],
-            ReplicationInstanceArn=instance,
-            MigrationType="full-load",
-            TableMappings=json.dumps(mappings),
-        )["ReplicationTask"]["ReplicationTaskArn"]
+            arns[name] = create_cluster_endpoint(dms, name, kind, cluster, db)
+        instance = create_available_instance(dms, "bench", instance_class="dms.t3.large")
+        task = create_task(
+            dms,
+            "bench-full-load",
+            source=arns["src"],
+            target=arns["dst"],
+            instance=instance,
+            table_mappings=selection_rules("public", "t", rule_name="t"),
+        )
 
         def status() -> dict[str, Any]:
             found: dict[str, Any] = dms.describe_replication_tasks(
@@ -108,8 +93,6 @@ def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
             )["ReplicationTasks"][0]
             return found
 
-        while status()["Status"] != "ready":
-            time.sleep(0.05)
         idle = PeakMemory(server.pid)
         idle._read()
         with PeakMemory(server.pid) as memory:

@@ -7,7 +7,6 @@ fixture of the same name."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -17,12 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from dagster_dms.testing import processes
-from dagster_dms.testing.dms_local import find_dms_local, stop_with_parent_environment
+from dagster_dms.testing.account import local_client, selection_rules
+from dagster_dms.testing.dms_local import (
+    FAST_ARGS,
+    fault_settings,
+    find_dms_local,
+    stop_with_parent_environment,
+)
 
 
 def dms_local_binary() -> str | None:
@@ -88,23 +91,17 @@ class DmsLocal:
         self.start()
         return code
 
-
-# Short delays keep the lifecycle tests quick; the hold executor keeps started tasks running
-# (moving no data) so stop and restart behaviour can be tested without a database.
-FAST_ARGS = [
-    "--instance-create-delay-ms",
-    "100",
-    "--task-create-delay-ms",
-    "100",
-    "--task-start-delay-ms",
-    "100",
-]
+    def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GET (no change) or POST the fault settings; returns the admin document."""
+        return fault_settings(self.url, change)
 
 
 @pytest.fixture(name="dms_local")
 def dms_local_fixture(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[DmsLocal]:
+    # Short delays keep the lifecycle tests quick; the hold executor keeps started tasks running
+    # (moving no data) so stop and restart behaviour can be tested without a database.
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--test-executor", "hold"]) as server:
         yield server
 
@@ -143,23 +140,9 @@ def drop_databases(cluster: Any, names: Sequence[str]) -> None:
 
 def select_schema(schema: str) -> str:
     """TableMappings (JSON) that select every table of `schema`."""
-    rule = {
-        "rule-type": "selection",
-        "rule-id": "1",
-        "rule-name": schema,
-        "object-locator": {"schema-name": schema, "table-name": "%"},
-        "rule-action": "include",
-    }
-    return json.dumps({"rules": [rule]})
+    return selection_rules(schema, rule_name=schema)
 
 
 def boto3_dms(url: str, *, max_attempts: int = 1) -> Any:
     """A boto3 DMS client on a dms-local at `url` with its default key pair (test/test)."""
-    return boto3.client(
-        "dms",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": max_attempts}),
-    )
+    return local_client(url, max_attempts=max_attempts)

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-TABLE_MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "all",
-                "object-locator": {"schema-name": "public", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+from dagster_dms.testing.account import create_postgres_endpoint, create_task, selection_rules
+
+TABLE_MAPPINGS = selection_rules(rule_name="all")
 
 
 @dataclass
@@ -37,41 +26,38 @@ def seed_account(dms: Any, tasks: dict[str, dict[str, Any]]) -> SeededAccount:
         ReplicationInstanceClass="dms.t3.micro",
         Tags=[{"Key": "env", "Value": "prod"}],
     )["ReplicationInstance"]
-    source = dms.create_endpoint(
-        EndpointIdentifier="src-postgres",
-        EndpointType="source",
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=5432,
-        DatabaseName="shop",
-        Username="dms",
-        Password="source-password-never-shown",
-    )["Endpoint"]
-    target = dms.create_endpoint(
-        EndpointIdentifier="tgt-postgres",
-        EndpointType="target",
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=5433,
-        DatabaseName="warehouse",
-        Username="dms",
-        Password="target-password-never-shown",
-    )["Endpoint"]
-    task_arns: dict[str, str] = {}
-    for identifier, spec in tasks.items():
-        task = dms.create_replication_task(
-            ReplicationTaskIdentifier=identifier,
-            SourceEndpointArn=source["EndpointArn"],
-            TargetEndpointArn=target["EndpointArn"],
-            ReplicationInstanceArn=instance["ReplicationInstanceArn"],
-            MigrationType=spec.get("migration_type", "full-load"),
-            TableMappings=TABLE_MAPPINGS,
+    source, target = (
+        create_postgres_endpoint(
+            dms,
+            identifier,
+            endpoint_type,
+            port=port,
+            database=database,
+            username="dms",
+            password=f"{endpoint_type}-password-never-shown",
+        )
+        for identifier, endpoint_type, port, database in (
+            ("src-postgres", "source", 5432, "shop"),
+            ("tgt-postgres", "target", 5433, "warehouse"),
+        )
+    )
+    task_arns = {
+        identifier: create_task(
+            dms,
+            identifier,
+            source=source,
+            target=target,
+            instance=instance["ReplicationInstanceArn"],
+            table_mappings=TABLE_MAPPINGS,
+            migration_type=spec.get("migration_type", "full-load"),
+            wait_ready=False,
             Tags=[{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
-        )["ReplicationTask"]
-        task_arns[identifier] = task["ReplicationTaskArn"]
+        )
+        for identifier, spec in tasks.items()
+    }
     return SeededAccount(
         instance_arn=instance["ReplicationInstanceArn"],
-        source_arn=source["EndpointArn"],
-        target_arn=target["EndpointArn"],
+        source_arn=source,
+        target_arn=target,
         task_arns=task_arns,
     )

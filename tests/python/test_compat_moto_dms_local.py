@@ -8,7 +8,6 @@ differences are listed in docs/compatibility.md.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,21 +19,10 @@ import pytest
 from botocore.config import Config
 
 from conftest import MotoServer
+from dagster_dms.testing.account import create_available_instance, create_task, selection_rules
 from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
 
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "public", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = selection_rules()
 MISSING = "arn:aws:dms:us-east-1:{account}:{kind}:NOSUCHRESOURCE0000000000000"
 
 
@@ -127,23 +115,22 @@ class Setup:
 def make_setup(dms: Any) -> Setup:
     source = create_endpoint(dms, "src")["EndpointArn"]
     target = create_endpoint(dms, "dst", "target")["EndpointArn"]
-    instance = dms.create_replication_instance(
-        ReplicationInstanceIdentifier="rep-1", ReplicationInstanceClass="dms.t3.micro"
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
-    wait_for(lambda: instance_status(dms, instance) == "available")
+    instance = create_available_instance(dms, "rep-1")
     return Setup(source, target, instance)
 
 
 def make_task(dms: Any, setup: Setup, identifier: str, migration: str = "full-load") -> str:
-    arn: str = dms.create_replication_task(
-        ReplicationTaskIdentifier=identifier,
-        SourceEndpointArn=setup.source,
-        TargetEndpointArn=setup.target,
-        ReplicationInstanceArn=setup.instance,
-        MigrationType=migration,
-        TableMappings=MAPPINGS,
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    return arn
+    # Some scenarios look at the task while it is still `creating`.
+    return create_task(
+        dms,
+        identifier,
+        source=setup.source,
+        target=setup.target,
+        instance=setup.instance,
+        table_mappings=MAPPINGS,
+        migration_type=migration,
+        wait_ready=False,
+    )
 
 
 def test_endpoints_create_describe_modify_delete(backend: Backend) -> None:

@@ -20,23 +20,17 @@ import dagster as dg
 import pytest
 from dagster.components.testing import create_defs_folder_sandbox
 
-from counting_proxy import counting_proxy
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_postgres_endpoint,
+    create_task,
+    selection_rules,
+)
+from dagster_dms.testing.counting_proxy import counting_proxy
 from dms_local_fixture import DmsLocal, boto3_dms, dms_local_fixture  # noqa: F401  (provides `dms_local`)
 
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "orders",
-                "object-locator": {"schema-name": "shop", "table-name": "orders%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = selection_rules("shop", "orders%", rule_name="orders")
 
 BASIC_EXAMPLE: dict[str, Any] = {
     "aws_region": "us-east-1",
@@ -74,35 +68,25 @@ def account(dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     arns: dict[str, str] = {}
 
     def endpoint(name: str, kind: str, tags: list[dict[str, str]]) -> str:
-        arns[name] = dms.create_endpoint(
-            EndpointIdentifier=name,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName="127.0.0.1",
-            Port=5432,
-            DatabaseName="shop",
-            Username="dms",
-            Password="never-shown-pw",
+        arns[name] = create_postgres_endpoint(
+            dms,
+            name,
+            kind,
+            port=5432,
+            database="shop",
+            username="dms",
+            password="never-shown-pw",
             Tags=tags,
-        )["Endpoint"]["EndpointArn"]
+        )
         return arns[name]
 
     source = endpoint("prod-orders-source", "source", TAGGED)
     target = endpoint("prod-orders-target", "target", TAGGED)
     endpoint("dev-orders-source", "source", [{"Key": "env", "Value": "dev"}])
-    instance = dms.create_replication_instance(
-        ReplicationInstanceIdentifier="prod-instance",
-        ReplicationInstanceClass="dms.t3.medium",
-        Tags=TAGGED,
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    instance = create_available_instance(
+        dms, "prod-instance", instance_class="dms.t3.medium", Tags=TAGGED
+    )
     arns["prod-instance"] = instance
-    deadline = time.monotonic() + 30
-    while (
-        dms.describe_replication_instances()["ReplicationInstances"][0]["ReplicationInstanceStatus"]
-        != "available"
-    ):
-        assert time.monotonic() < deadline, "the instance never became available"
-        time.sleep(0.05)
     tasks = {
         "prod-orders-full-load": ("full-load", TAGGED),
         "prod-orders-cdc": ("cdc", TAGGED),
@@ -112,18 +96,16 @@ def account(dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch) -> dict[str, s
         "prod-test-orders": ("full-load", TAGGED),
     }
     for name, (migration, tags) in tasks.items():
-        arns[name] = dms.create_replication_task(
-            ReplicationTaskIdentifier=name,
-            SourceEndpointArn=source,
-            TargetEndpointArn=target,
-            ReplicationInstanceArn=instance,
-            MigrationType=migration,
-            TableMappings=MAPPINGS,
+        arns[name] = create_task(
+            dms,
+            name,
+            source=source,
+            target=target,
+            instance=instance,
+            table_mappings=MAPPINGS,
+            migration_type=migration,
             Tags=tags,
-        )["ReplicationTask"]["ReplicationTaskArn"]
-    while any(t["Status"] != "ready" for t in dms.describe_replication_tasks()["ReplicationTasks"]):
-        assert time.monotonic() < deadline + 30, "the tasks never became ready"
-        time.sleep(0.05)
+        )
     return arns
 
 

@@ -10,16 +10,21 @@ import json
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import boto3
 import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    local_client,
+    selection_rules,
+)
 from dms_local_fixture import (
     FAST_ARGS,
     DmsLocal,
@@ -45,19 +50,7 @@ CHANGES_SQL = "\n".join(
         *(f"DELETE FROM shop.orders WHERE id = {i};" for i in range(11, 16)),
     ]
 )
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "shop",
-                "object-locator": {"schema-name": "shop", "table-name": "orders"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = selection_rules("shop", "orders", rule_name="shop")
 KEY = "dms_task_orders_cdc"
 CHECK = "cdc_latency_under_threshold"
 THRESHOLD_SECONDS = 5.0
@@ -105,31 +98,16 @@ class Task:
         # A cdc task replicates into existing tables: its target starts as a copy of the source.
         target_sql = SCHEMA_SQL + SEED_SQL if migration_type == "cdc" else ""
         self.target = self._database(made, f"{name}_target", target_sql)
-        instance = self.dms.create_replication_instance(
-            ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-        source = self._endpoint("orders-source", "source", self.source)
-        target = self._endpoint("orders-target", "target", self.target)
-        wait_until(
-            lambda: (
-                self.dms.describe_replication_instances()["ReplicationInstances"][0][
-                    "ReplicationInstanceStatus"
-                ]
-                == "available"
-            ),
-            "the replication instance",
+        instance = create_available_instance(self.dms, "local")
+        self.arn = create_task(
+            self.dms,
+            "orders-cdc",
+            source=self._endpoint("orders-source", "source", self.source),
+            target=self._endpoint("orders-target", "target", self.target),
+            instance=instance,
+            table_mappings=MAPPINGS,
+            migration_type=migration_type,
         )
-        self.arn = str(
-            self.dms.create_replication_task(
-                ReplicationTaskIdentifier="orders-cdc",
-                SourceEndpointArn=source,
-                TargetEndpointArn=target,
-                ReplicationInstanceArn=instance,
-                MigrationType=migration_type,
-                TableMappings=MAPPINGS,
-            )["ReplicationTask"]["ReplicationTaskArn"]
-        )
-        wait_until(lambda: self.describe()["Status"] == "ready", "the task to be ready")
 
     def _database(self, made: list[str], name: str, sql: str) -> str:
         self.cluster.create_database(name)
@@ -139,17 +117,8 @@ class Task:
         return name
 
     def _endpoint(self, name: str, kind: str, database: str) -> str:
-        return str(
-            self.dms.create_endpoint(
-                EndpointIdentifier=name,
-                EndpointType=kind,
-                EngineName="postgres",
-                ServerName="127.0.0.1",
-                Port=self.cluster.port,
-                DatabaseName=database,
-                Username=self.cluster.user,
-                Password="cdc-secret-pw",
-            )["Endpoint"]["EndpointArn"]
+        return create_cluster_endpoint(
+            self.dms, name, kind, self.cluster, database, password="cdc-secret-pw"
         )
 
     def describe(self) -> dict[str, Any]:
@@ -208,13 +177,7 @@ class Task:
         return float(answer["Values"][0]) if answer["Values"] else None
 
     def server_client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
+        return local_client(self.server.url, service, max_attempts=None)
 
     def stop_and_delete(self) -> None:
         """Stopping and deleting the task drops its slot, so the databases can go."""
@@ -254,17 +217,6 @@ class Writer:
         self._stop.set()
         self._thread.join(timeout=10)
         self._process.communicate(timeout=30)
-
-
-def faults(server: DmsLocal, change: dict[str, Any] | None = None) -> dict[str, Any]:
-    """GET (no change) or POST dms-local's fault settings; returns the admin document."""
-    data = None if change is None else json.dumps(change).encode()
-    request = urllib.request.Request(
-        f"{server.url}/_dms-local/faults", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        document: dict[str, Any] = json.load(response)
-    return document
 
 
 def build_defs(server: DmsLocal) -> dg.Definitions:
@@ -453,7 +405,7 @@ def test_the_latency_check_follows_an_injected_apply_delay(
 
                 # Each commit now waits 2 s while a change arrives every 100 ms: the backlog,
                 # and with it CDCLatencySource/Target, grows about a second per second.
-                assert faults(server, {"cdc_apply_delay_ms": 2000})["cdc_apply_delay_ms"] == 2000
+                assert server.faults({"cdc_apply_delay_ms": 2000})["cdc_apply_delay_ms"] == 2000
                 failing = ticks.until(lambda e: not e.passed, "a failing latency check")
                 assert worst_latency(failing) > THRESHOLD_SECONDS
                 assert failing.metadata["threshold_seconds"].value == THRESHOLD_SECONDS
@@ -475,20 +427,20 @@ def test_the_latency_check_follows_an_injected_apply_delay(
                 for name in ("CDCLatencySource", "CDCLatencyTarget"):
                     measured = check.metadata[f"{name}_seconds"].value
                     assert metadata[f"dms/{name}_seconds"] == measured
-                assert faults(server)["counters"]["cdc_commits_delayed"] > 0
+                assert server.faults()["counters"]["cdc_commits_delayed"] > 0
 
                 # Without the delay the backlog drains and the check passes again.
-                faults(server, {"cdc_apply_delay_ms": 0})
+                server.faults({"cdc_apply_delay_ms": 0})
                 ticks.until(lambda e: e.passed, "the latency check to pass again")
                 assert writer.written > 0
             wait_until(task.in_sync, "every write to reach the target")
 
             # A stop is not held up by the delay: it cuts the wait of the commit in progress.
-            delayed = faults(server)["counters"]["cdc_commits_delayed"]
-            faults(server, {"cdc_apply_delay_ms": 30000})
+            delayed = server.faults()["counters"]["cdc_commits_delayed"]
+            server.faults({"cdc_apply_delay_ms": 30000})
             pg_cluster.psql("INSERT INTO shop.orders VALUES (9999, 1, 'waits')", task.source)
             wait_until(
-                lambda: faults(server)["counters"]["cdc_commits_delayed"] > delayed,
+                lambda: server.faults()["counters"]["cdc_commits_delayed"] > delayed,
                 "the commit to wait",
             )
             task.dms.stop_replication_task(ReplicationTaskArn=task.arn)

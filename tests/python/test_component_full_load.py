@@ -13,6 +13,12 @@ import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    selection_rules,
+)
 from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -29,19 +35,7 @@ ROWS = {"orders": 30000, "order_items": 12000}
 
 
 def selection(table: str) -> str:
-    return json.dumps(
-        {
-            "rules": [
-                {
-                    "rule-type": "selection",
-                    "rule-id": "1",
-                    "rule-name": "pick",
-                    "object-locator": {"schema-name": "shop", "table-name": table},
-                    "rule-action": "include",
-                }
-            ]
-        }
-    )
+    return selection_rules("shop", table, rule_name="pick")
 
 
 @pytest.fixture(scope="module")
@@ -64,46 +58,25 @@ def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
 def component(server: DmsLocal, databases: PgCluster) -> AWSDMSComponent:
     dms = boto3_dms(server.url)
 
-    def endpoint(name: str, kind: str, db: str) -> str:
-        return str(
-            dms.create_endpoint(
-                EndpointIdentifier=name,
-                EndpointType=kind,
-                EngineName="postgres",
-                ServerName="127.0.0.1",
-                Port=databases.port,
-                DatabaseName=db,
-                Username=databases.user,
-                Password="component-pw",
-            )["Endpoint"]["EndpointArn"]
+    source, target = (
+        create_cluster_endpoint(dms, name, kind, databases, db, password="component-pw")
+        for name, kind, db in (
+            ("shop-source", "source", SOURCE_DB),
+            ("shop-target", "target", TARGET_DB),
         )
-
-    source = endpoint("shop-source", "source", SOURCE_DB)
-    target = endpoint("shop-target", "target", TARGET_DB)
-    instance = dms.create_replication_instance(
-        ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
-    deadline = time.monotonic() + 30
-    while (
-        dms.describe_replication_instances()["ReplicationInstances"][0]["ReplicationInstanceStatus"]
-        != "available"
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    )
+    instance = create_available_instance(dms, "local")
     for name, table in (("shop-orders", "order%"), ("shop-missing", "no_such_table")):
-        dms.create_replication_task(
-            ReplicationTaskIdentifier=name,
-            SourceEndpointArn=source,
-            TargetEndpointArn=target,
-            ReplicationInstanceArn=instance,
-            MigrationType="full-load",
-            TableMappings=selection(table),
+        create_task(
+            dms,
+            name,
+            source=source,
+            target=target,
+            instance=instance,
+            table_mappings=selection(table),
             # Logging on, as DMS needs it for the task's CloudWatch log the failure quotes.
             ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
         )
-    while any(t["Status"] != "ready" for t in dms.describe_replication_tasks()["ReplicationTasks"]):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
     return AWSDMSComponent(
         aws_region="us-east-1",
         endpoint_url=server.url,

@@ -5,7 +5,6 @@ from CloudWatch datapoints that moto stores."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,35 +12,20 @@ import dagster as dg
 
 from conftest import MotoServer
 from dagster_dms import AWSDMSComponent
-
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "all",
-                "object-locator": {"schema-name": "public", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+from dagster_dms.testing.account import create_postgres_endpoint, create_task, selection_rules
 
 
 def seed(dms: Any) -> dict[str, str]:
     def endpoint(name: str, kind: str) -> str:
-        return str(
-            dms.create_endpoint(
-                EndpointIdentifier=name,
-                EndpointType=kind,
-                EngineName="postgres",
-                ServerName="db.example",
-                Port=5432,
-                DatabaseName="shop",
-                Username="dms",
-                Password="pw",
-            )["Endpoint"]["EndpointArn"]
+        return create_postgres_endpoint(
+            dms,
+            name,
+            kind,
+            server="db.example",
+            port=5432,
+            database="shop",
+            username="dms",
+            password="pw",
         )
 
     source, target = endpoint("prod-src", "source"), endpoint("prod-dst", "target")
@@ -55,15 +39,18 @@ def seed(dms: Any) -> dict[str, str]:
         ("prod-orders-load", "full-load", [{"Key": "env", "Value": "prod"}]),
         ("dev-orders-cdc", "cdc", [{"Key": "env", "Value": "dev"}]),
     ):
-        arns[name] = dms.create_replication_task(
-            ReplicationTaskIdentifier=name,
-            SourceEndpointArn=source,
-            TargetEndpointArn=target,
-            ReplicationInstanceArn=instance,
-            MigrationType=migration,
-            TableMappings=MAPPINGS,
+        # Nothing here needs a task out of `creating`.
+        arns[name] = create_task(
+            dms,
+            name,
+            source=source,
+            target=target,
+            instance=instance,
+            table_mappings=selection_rules(rule_name="all"),
+            migration_type=migration,
+            wait_ready=False,
             Tags=tags,
-        )["ReplicationTask"]["ReplicationTaskArn"]
+        )
     return arns
 
 

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from dagster_dms.testing.account import create_available_instance, describe_instance, local_client
 from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
     FAST_ARGS,
     DmsLocal,
@@ -26,21 +25,8 @@ from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `p
 from test_dms_local_full_load import create_pg_endpoint, wait_until
 
 
-def instance_of(dms: Any, arn: str) -> dict[str, Any]:
-    instances = dms.describe_replication_instances(
-        Filters=[{"Name": "replication-instance-arn", "Values": [arn]}]
-    )["ReplicationInstances"]
-    return dict(instances[0])
-
-
 def available_instance(dms: Any, **members: Any) -> dict[str, Any]:
-    arn = dms.create_replication_instance(
-        ReplicationInstanceIdentifier="behaviour",
-        ReplicationInstanceClass="dms.t3.micro",
-        **members,
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
-    wait_until(lambda: instance_of(dms, arn)["ReplicationInstanceStatus"] == "available", 30)
-    return instance_of(dms, arn)
+    return describe_instance(dms, create_available_instance(dms, "behaviour", **members))
 
 
 # --- ModifyReplicationInstance: ApplyImmediately -----------------------------------------------
@@ -72,7 +58,7 @@ def test_modify_instance_keeps_changes_pending_until_applied_immediately(
         "EngineVersion": "3.5.4",
         "NetworkType": "DUAL",
     }
-    for seen in (answer, instance_of(dms, arn)):
+    for seen in (answer, describe_instance(dms, arn)):
         assert seen["PendingModifiedValues"] == pending, seen
         assert seen["ReplicationInstanceStatus"] == "available", seen
         for member in pending:
@@ -96,8 +82,8 @@ def test_modify_instance_keeps_changes_pending_until_applied_immediately(
     assert answer["PendingModifiedValues"] == {}
     with pytest.raises(dms.exceptions.InvalidResourceStateFault):
         dms.modify_replication_instance(ReplicationInstanceArn=arn, AllocatedStorage=300)
-    wait_until(lambda: instance_of(dms, arn)["ReplicationInstanceStatus"] == "available", 30)
-    after = instance_of(dms, arn)
+    wait_until(lambda: describe_instance(dms, arn)["ReplicationInstanceStatus"] == "available", 30)
+    after = describe_instance(dms, arn)
     assert after["PendingModifiedValues"] == {}
     assert after["ReplicationInstanceClass"] == "dms.c5.large"
     assert after["AllocatedStorage"] == 200
@@ -109,7 +95,7 @@ def test_modify_instance_keeps_changes_pending_until_applied_immediately(
     with pytest.raises(dms.exceptions.ClientError) as raised:
         dms.modify_replication_instance(ReplicationInstanceArn=arn, AllocatedStorage=1)
     assert "AllocatedStorage" in raised.value.response["Error"]["Message"]
-    assert instance_of(dms, arn)["PendingModifiedValues"] == {}
+    assert describe_instance(dms, arn)["PendingModifiedValues"] == {}
 
 
 # --- Optional members sent as "" -----------------------------------------------------------------
@@ -200,14 +186,7 @@ def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
 
 
 def cloudwatch(server: DmsLocal) -> Any:
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url, "cloudwatch")
 
 
 def test_serverless_metrics_are_listed_with_dimensions_boto3_can_send_back(

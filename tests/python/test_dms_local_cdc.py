@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from dagster_dms.testing.account import local_client
 from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
@@ -76,14 +75,7 @@ def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
 
 
 def client(server: DmsLocal, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url, service)
 
 
 def make_db(cluster: PgCluster, made: list[str], name: str, sql: str) -> str:
@@ -142,19 +134,8 @@ def setup_task(
     src = create_pg_endpoint(dms, cluster, "src", "source", source)
     dst = create_pg_endpoint(dms, cluster, "dst", "target", target)
     instance = create_instance(dms)
-    if settings is None:
-        return dms, create_task(dms, "app-cdc", src, dst, instance, MAPPINGS, migration)
-    arn = dms.create_replication_task(
-        ReplicationTaskIdentifier="app-cdc",
-        SourceEndpointArn=src,
-        TargetEndpointArn=dst,
-        ReplicationInstanceArn=instance,
-        MigrationType=migration,
-        TableMappings=MAPPINGS,
-        ReplicationTaskSettings=json.dumps(settings),
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
-    return dms, str(arn)
+    extra = {} if settings is None else {"ReplicationTaskSettings": json.dumps(settings)}
+    return dms, create_task(dms, "app-cdc", src, dst, instance, MAPPINGS, migration, **extra)
 
 
 @pytest.mark.parametrize("stop_after", ["", "StopTaskCachedChangesApplied"])

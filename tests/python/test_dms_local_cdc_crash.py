@@ -22,7 +22,13 @@ import test_dms_local_cdc
 from dms_local_fixture import DmsLocal
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots
-from test_dms_local_full_load import create_instance, create_pg_endpoint, describe_task, wait_until
+from test_dms_local_full_load import (
+    create_instance,
+    create_pg_endpoint,
+    create_task,
+    describe_task,
+    wait_until,
+)
 
 # The CDC tests' fixtures: dms-local with its data plane, and databases dropped afterwards.
 server = test_dms_local_cdc.server
@@ -192,15 +198,7 @@ def test_sigkill_at_random_moments_keeps_the_target_exact(
     src = create_pg_endpoint(dms, pg_cluster, "src", "source", source)
     dst = create_pg_endpoint(dms, pg_cluster, "dst", "target", target)
     instance = create_instance(dms)
-    arn = dms.create_replication_task(
-        ReplicationTaskIdentifier="crash",
-        SourceEndpointArn=src,
-        TargetEndpointArn=dst,
-        ReplicationInstanceArn=instance,
-        MigrationType="full-load-and-cdc",
-        TableMappings=MAPPINGS,
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+    arn = create_task(dms, "crash", src, dst, instance, MAPPINGS, "full-load-and-cdc")
 
     with SourceLoad(pg_cluster, source, rng) as load:
         start_type = "start-replication"

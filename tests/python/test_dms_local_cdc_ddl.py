@@ -14,7 +14,12 @@ import pytest
 from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
-from test_dms_local_full_load import create_instance, create_pg_endpoint, describe_task, wait_until
+from test_dms_local_full_load import (
+    create_instance,
+    create_pg_endpoint,
+    create_task,
+    wait_until,
+)
 
 SCHEMA_SQL = """
 CREATE SCHEMA app;
@@ -49,16 +54,16 @@ def setup_task(
         "Logging": {"EnableLogging": True},
         "ChangeProcessingDdlHandlingPolicy": policy,
     }
-    arn = dms.create_replication_task(
-        ReplicationTaskIdentifier="ddl",
-        SourceEndpointArn=create_pg_endpoint(dms, cluster, "src", "source", source),
-        TargetEndpointArn=create_pg_endpoint(dms, cluster, "dst", "target", target),
-        ReplicationInstanceArn=create_instance(dms),
-        MigrationType="full-load-and-cdc",
-        TableMappings=MAPPINGS,
+    arn = create_task(
+        dms,
+        "ddl",
+        create_pg_endpoint(dms, cluster, "src", "source", source),
+        create_pg_endpoint(dms, cluster, "dst", "target", target),
+        create_instance(dms),
+        MAPPINGS,
+        "full-load-and-cdc",
         ReplicationTaskSettings=json.dumps(settings),
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+    )
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_replicating(dms, arn)
     return dms, str(arn)

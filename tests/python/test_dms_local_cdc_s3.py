@@ -28,6 +28,7 @@ from test_dms_local_cdc import (
 from test_dms_local_full_load import (
     create_instance,
     create_pg_endpoint,
+    create_task,
     describe_task,
     wait_for_end,
     wait_until,
@@ -101,16 +102,16 @@ def setup_s3_task(
         EngineName="s3",
         S3Settings={"BucketName": "lake", "BucketFolder": "dms", **s3_settings},
     )["Endpoint"]["EndpointArn"]
-    arn = dms.create_replication_task(
-        ReplicationTaskIdentifier="to-lake",
-        SourceEndpointArn=src,
-        TargetEndpointArn=dst,
-        ReplicationInstanceArn=create_instance(dms),
-        MigrationType=migration,
-        TableMappings=MAPPINGS,
+    arn = create_task(
+        dms,
+        "to-lake",
+        src,
+        dst,
+        create_instance(dms),
+        MAPPINGS,
+        migration,
         ReplicationTaskSettings=json.dumps(task_settings or {}),
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+    )
     return dms, str(arn)
 
 

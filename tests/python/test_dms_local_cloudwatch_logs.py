@@ -25,10 +25,16 @@ import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_task,
+    local_client,
+    selection_rules,
+)
 from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -43,25 +49,11 @@ XMLNS = {"cw": "http://monitoring.amazonaws.com/doc/2010-08-01/"}
 
 
 def selection(table: str) -> str:
-    rule = {
-        "rule-type": "selection",
-        "rule-id": "1",
-        "rule-name": "pick",
-        "object-locator": {"schema-name": "public", "table-name": table},
-        "rule-action": "include",
-    }
-    return json.dumps({"rules": [rule]})
+    return selection_rules("public", table, rule_name="pick")
 
 
 def client(server: DmsLocal, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url, service)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -105,49 +97,21 @@ def loaded(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         dms = client(server, "dms")
 
-        def endpoint(name: str, kind: str, db: str) -> str:
-            return str(
-                dms.create_endpoint(
-                    EndpointIdentifier=name,
-                    EndpointType=kind,
-                    EngineName="postgres",
-                    ServerName="127.0.0.1",
-                    Port=pg_cluster.port,
-                    DatabaseName=db,
-                    Username=pg_cluster.user,
-                    Password="pw",
-                )["Endpoint"]["EndpointArn"]
-            )
-
-        source = endpoint("src", "source", SOURCE_DB)
-        target = endpoint("dst", "target", TARGET_DB)
-        instance = dms.create_replication_instance(
-            ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-        wait_until(
-            lambda: (
-                dms.describe_replication_instances()["ReplicationInstances"][0][
-                    "ReplicationInstanceStatus"
-                ]
-                == "available"
-            )
-        )
+        source = create_cluster_endpoint(dms, "src", "source", pg_cluster, SOURCE_DB, password="pw")
+        target = create_cluster_endpoint(dms, "dst", "target", pg_cluster, TARGET_DB, password="pw")
+        instance = create_available_instance(dms, "local")
         logging_on = json.dumps({"Logging": {"EnableLogging": True}})
 
         def task(name: str, table: str) -> str:
-            arn = str(
-                dms.create_replication_task(
-                    ReplicationTaskIdentifier=name,
-                    SourceEndpointArn=source,
-                    TargetEndpointArn=target,
-                    ReplicationInstanceArn=instance,
-                    MigrationType="full-load",
-                    TableMappings=selection(table),
-                    ReplicationTaskSettings=logging_on,
-                )["ReplicationTask"]["ReplicationTaskArn"]
+            return create_task(
+                dms,
+                name,
+                source=source,
+                target=target,
+                instance=instance,
+                table_mappings=selection(table),
+                ReplicationTaskSettings=logging_on,
             )
-            wait_until(lambda: status(dms, arn)["Status"] == "ready")
-            return arn
 
         ok_arn = task("cw-ok", "%")
         failed_arn = task("cw-missing", "no_such_table")

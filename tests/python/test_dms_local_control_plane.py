@@ -16,32 +16,14 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
+from dagster_dms.testing.account import create_postgres_endpoint, local_client, selection_rules
 from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
 
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "public", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
-)
+MAPPINGS = selection_rules()
 
 
 def client(server: DmsLocal, key: str = "test", secret: str = "test") -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url, aws_access_key_id=key, aws_secret_access_key=secret)
 
 
 def error_code(call: Callable[[], object]) -> tuple[str, str]:
@@ -66,26 +48,19 @@ def task_status(dms: Any, arn: str) -> str:
 
 
 def make_setup(dms: Any) -> dict[str, str]:
-    source = dms.create_endpoint(
-        EndpointIdentifier="src",
-        EndpointType="source",
-        EngineName="postgres",
-        ServerName="localhost",
-        Port=5432,
-        DatabaseName="app",
-        Username="dms",
-        Password="hunter2-source",
-    )["Endpoint"]
-    target = dms.create_endpoint(
-        EndpointIdentifier="dst",
-        EndpointType="target",
-        EngineName="postgres",
-        ServerName="localhost",
-        Port=5432,
-        DatabaseName="warehouse",
-        Username="dms",
-        Password="hunter2-target",
-    )["Endpoint"]
+    source, target = (
+        create_postgres_endpoint(
+            dms,
+            name,
+            kind,
+            server="localhost",
+            port=5432,
+            database=database,
+            username="dms",
+            password=f"hunter2-{kind}",
+        )
+        for name, kind, database in (("src", "source", "app"), ("dst", "target", "warehouse"))
+    )
     instance = dms.create_replication_instance(
         ReplicationInstanceIdentifier="Local-Instance", ReplicationInstanceClass="dms.t3.micro"
     )["ReplicationInstance"]
@@ -100,7 +75,7 @@ def make_setup(dms: Any) -> dict[str, str]:
             == "available"
         )
     )
-    return {"source": source["EndpointArn"], "target": target["EndpointArn"], "instance": arn}
+    return {"source": source, "target": target, "instance": arn}
 
 
 def make_task(dms: Any, setup: dict[str, str], name: str, migration: str = "full-load") -> str:

@@ -12,38 +12,23 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.config import Config
 
+from dagster_dms.testing.account import local_client
 from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
 
 
-def faults(server: DmsLocal, change: dict[str, Any] | None = None) -> dict[str, Any]:
-    """GET (no change) or POST the fault settings; returns the admin document."""
-    data = None if change is None else json.dumps(change).encode()
-    request = urllib.request.Request(
-        f"{server.url}/_dms-local/faults", data=data, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        document: dict[str, Any] = json.load(response)
-    return document
-
-
 def boto3_dms(server: DmsLocal, max_attempts: int) -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+    return local_client(
+        server.url,
         config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
 
 
 def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: DmsLocal) -> None:
-    assert faults(dms_local) == {
+    assert dms_local.faults() == {
         "latency_ms": 0,
         "throttle": False,
         "throttle_burst": 200.0,
@@ -70,7 +55,7 @@ def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: Dms
         "1500",
     ]
     dms_local.start()
-    document = faults(dms_local)
+    document = dms_local.faults()
     assert (
         document["latency_ms"],
         document["throttle"],
@@ -93,11 +78,11 @@ def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsL
         assert raised.value.code == 400
         error = json.load(raised.value)
         assert error["__type"] in {"InvalidParameterValueException", "SerializationException"}
-    assert faults(dms_local)["latency_ms"] == 0
+    assert dms_local.faults()["latency_ms"] == 0
 
 
 def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
-    faults(dms_local, {"throttle": True, "throttle_burst": 2, "throttle_refill_per_second": 0.001})
+    dms_local.faults({"throttle": True, "throttle_burst": 2, "throttle_refill_per_second": 0.001})
     dms = boto3_dms(dms_local, max_attempts=1)
     dms.describe_account_attributes()
     dms.describe_account_attributes()
@@ -106,7 +91,7 @@ def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
     response = raised.value.response
     assert response["Error"] == {"Code": "ThrottlingException", "Message": "Rate exceeded"}
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert faults(dms_local)["counters"]["throttled"] == 1
+    assert dms_local.faults()["counters"]["throttled"] == 1
     # The health probe is not a DMS call: never throttled.
     with urllib.request.urlopen(f"{dms_local.url}/_dms-local/health", timeout=10) as health:
         assert health.status == 200
@@ -115,13 +100,13 @@ def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
 def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocal) -> None:
     # A small bucket so the test meets throttling quickly; the refill is fast enough that
     # standard mode's full-jitter backoff gets through within its attempts.
-    faults(dms_local, {"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 20})
+    dms_local.faults({"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 20})
     dms = boto3_dms(dms_local, max_attempts=5)
     retries = 0
     for _ in range(30):
         response = dms.describe_account_attributes()
         retries += response["ResponseMetadata"]["RetryAttempts"]
-    counters = faults(dms_local)["counters"]
+    counters = dms_local.faults()["counters"]
     assert counters["throttled"] > 0
     # Every throttle boto3 met, it retried: the server's count and the client's agree.
     assert retries == counters["throttled"]
@@ -129,29 +114,29 @@ def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocal) -> None:
 
 
 def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocal) -> None:
-    faults(dms_local, {"latency_ms": 300})
+    dms_local.faults({"latency_ms": 300})
     dms = boto3_dms(dms_local, max_attempts=1)
     started = time.monotonic()
     dms.describe_account_attributes()
     assert time.monotonic() - started >= 0.3
-    faults(dms_local, {"latency_ms": 0})
+    dms_local.faults({"latency_ms": 0})
     started = time.monotonic()
     dms.describe_account_attributes()
     assert time.monotonic() - started < 0.3
-    assert faults(dms_local)["counters"]["delayed"] == 1
+    assert dms_local.faults()["counters"]["delayed"] == 1
 
 
 def test_boto3_retries_5xx(dms_local: DmsLocal) -> None:
     # Seeded, so the same requests fail on every run.
-    faults(dms_local, {"server_error_rate": 0.3, "seed": 3})
+    dms_local.faults({"server_error_rate": 0.3, "seed": 3})
     dms = boto3_dms(dms_local, max_attempts=10)
     retries = 0
     for _ in range(12):
         retries += dms.describe_account_attributes()["ResponseMetadata"]["RetryAttempts"]
-    counters = faults(dms_local)["counters"]
+    counters = dms_local.faults()["counters"]
     failed = counters["internal_failures"] + counters["service_unavailable"]
     assert failed > 0 and retries == failed
-    faults(dms_local, {"server_error_rate": 1})
+    dms_local.faults({"server_error_rate": 1})
     with pytest.raises(botocore.exceptions.ClientError) as raised:
         boto3_dms(dms_local, max_attempts=2).describe_account_attributes()
     error = raised.value.response
@@ -164,8 +149,7 @@ def test_boto3_retries_5xx(dms_local: DmsLocal) -> None:
 def test_dms_client_retries_through_throttling(dms_local: DmsLocal) -> None:
     from dagster_dms import DmsClient
 
-    faults(
-        dms_local,
+    dms_local.faults(
         {"throttle": True, "throttle_burst": 3, "throttle_refill_per_second": 20},
     )
     client = DmsClient(region_name="us-east-1", endpoint_url=dms_local.url, max_attempts=5)
@@ -173,6 +157,6 @@ def test_dms_client_retries_through_throttling(dms_local: DmsLocal) -> None:
         assert {q.account_quota_name for q in client.describe_account_attributes()} >= {
             "ReplicationTasks"
         }
-    counters = faults(dms_local)["counters"]
+    counters = dms_local.faults()["counters"]
     assert counters["throttled"] > 0
     assert counters["requests"] == 20 + counters["throttled"]

@@ -13,10 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from dagster_dms.testing import account
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    describe_task,
+    local_client,
+    selection_rules,
+)
 from dms_local_fixture import FAST_ARGS, DmsLocal, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -61,19 +67,7 @@ QUOTED = {name: f'shop."{name}"' for name in TABLES}
 
 
 def mappings(schema: str = "shop") -> str:
-    return json.dumps(
-        {
-            "rules": [
-                {
-                    "rule-type": "selection",
-                    "rule-id": "1",
-                    "rule-name": "everything",
-                    "object-locator": {"schema-name": schema, "table-name": "%"},
-                    "rule-action": "include",
-                }
-            ]
-        }
-    )
+    return selection_rules(schema)
 
 
 @pytest.fixture(scope="module")
@@ -107,46 +101,15 @@ def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 def dms_client(server: DmsLocal) -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url)
 
 
 def create_pg_endpoint(dms: Any, cluster: PgCluster, name: str, kind: str, db: str) -> str:
-    endpoint = dms.create_endpoint(
-        EndpointIdentifier=name,
-        EndpointType=kind,
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=cluster.port,
-        DatabaseName=db,
-        Username=cluster.user,
-        Password=PASSWORD,
-    )["Endpoint"]
-    return str(endpoint["EndpointArn"])
+    return create_cluster_endpoint(dms, name, kind, cluster, db, password=PASSWORD)
 
 
 def create_instance(dms: Any) -> str:
-    arn = str(
-        dms.create_replication_instance(
-            ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-    )
-    wait_until(
-        lambda: (
-            dms.describe_replication_instances()["ReplicationInstances"][0][
-                "ReplicationInstanceStatus"
-            ]
-            == "available"
-        ),
-        timeout=30,
-    )
-    return arn
+    return create_available_instance(dms, "local")
 
 
 def create_task(
@@ -157,26 +120,18 @@ def create_task(
     instance: str,
     table_mappings: str,
     migration: str = "full-load",
+    **extra: Any,
 ) -> str:
-    arn = str(
-        dms.create_replication_task(
-            ReplicationTaskIdentifier=name,
-            SourceEndpointArn=source,
-            TargetEndpointArn=target,
-            ReplicationInstanceArn=instance,
-            MigrationType=migration,
-            TableMappings=table_mappings,
-        )["ReplicationTask"]["ReplicationTaskArn"]
+    return account.create_task(
+        dms,
+        name,
+        source=source,
+        target=target,
+        instance=instance,
+        table_mappings=table_mappings,
+        migration_type=migration,
+        **extra,
     )
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
-    return arn
-
-
-def describe_task(dms: Any, arn: str) -> dict[str, Any]:
-    tasks = dms.describe_replication_tasks(
-        Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WithoutSettings=True
-    )
-    return dict(tasks["ReplicationTasks"][0])
 
 
 def wait_until(predicate: Any, timeout: float = 300.0, interval: float = 0.1) -> None:

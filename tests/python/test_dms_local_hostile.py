@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 from botocore.auth import SigV4Auth
@@ -24,6 +23,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_postgres_endpoint,
+    create_task,
+    local_client,
+)
 from dms_local_fixture import (  # noqa: F401  (the fixture)
     FAST_ARGS,
     DmsLocal,
@@ -40,10 +45,8 @@ HOSTILE_DEPTH = 100_000
 
 
 def dms_client(server: DmsLocal, key: str = "test", secret: str = "test") -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
+    return local_client(
+        server.url,
         aws_access_key_id=key,
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, read_timeout=60, connect_timeout=30),
@@ -183,40 +186,25 @@ def setup_fixture(dms_local: DmsLocal) -> dict[str, str]:
     dms = dms_client(dms_local)
     arns: dict[str, str] = {}
     for name, kind in (("src", "source"), ("dst", "target")):
-        arns[name] = dms.create_endpoint(
-            EndpointIdentifier=name,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName="localhost",
-            Port=5432,
-            DatabaseName="app",
-            Username="dms",
-            Password="secret",
-        )["Endpoint"]["EndpointArn"]
-    instance = dms.create_replication_instance(
-        ReplicationInstanceIdentifier="ri", ReplicationInstanceClass="dms.t3.micro"
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
-    wait_until(
-        lambda: (
-            dms.describe_replication_instances()["ReplicationInstances"][0][
-                "ReplicationInstanceStatus"
-            ]
-            == "available"
+        arns[name] = create_postgres_endpoint(
+            dms,
+            name,
+            kind,
+            server="localhost",
+            port=5432,
+            database="app",
+            username="dms",
+            password="secret",
         )
-    )
-    arns["instance"] = instance
-    arns["task"] = dms.create_replication_task(**task_arguments(arns, "task-1"))["ReplicationTask"][
-        "ReplicationTaskArn"
-    ]
-    # Modify needs the task out of `creating`.
-    wait_until(
-        lambda: (
-            dms.describe_replication_tasks(
-                Filters=[{"Name": "replication-task-arn", "Values": [arns["task"]]}],
-                WithoutSettings=True,
-            )["ReplicationTasks"][0]["Status"]
-            == "ready"
-        )
+    arns["instance"] = create_available_instance(dms, "ri")
+    # Modify needs the task out of `creating`: create_task waits for `ready`.
+    arns["task"] = create_task(
+        dms,
+        "task-1",
+        source=arns["src"],
+        target=arns["dst"],
+        instance=arns["instance"],
+        table_mappings=select_schema("public"),
     )
     arns["config"] = dms.create_replication_config(**config_arguments(arns, "config-1"))[
         "ReplicationConfig"

@@ -14,12 +14,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 import yaml
-from botocore.config import Config
 
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_postgres_endpoint,
+    create_task,
+    local_client,
+    selection_rules,
+)
 from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
     FAST_ARGS,
     DmsLocal,
@@ -36,30 +41,11 @@ SOURCE_DB = "dms_local_ops_source"
 
 
 def mappings(schema: str = "public", table: str = "%") -> str:
-    return json.dumps(
-        {
-            "rules": [
-                {
-                    "rule-type": "selection",
-                    "rule-id": "1",
-                    "rule-name": "1",
-                    "object-locator": {"schema-name": schema, "table-name": table},
-                    "rule-action": "include",
-                }
-            ]
-        }
-    )
+    return selection_rules(schema, table)
 
 
 def client(server: DmsLocal) -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url)
 
 
 def error_of(call: Callable[[], object]) -> tuple[str, str]:
@@ -95,34 +81,12 @@ def aws_cli(server: DmsLocal, *args: str) -> dict[str, Any]:
 
 
 def make_instance(dms: Any, name: str = "ops-instance") -> str:
-    arn = str(
-        dms.create_replication_instance(
-            ReplicationInstanceIdentifier=name, ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-    )
-    wait_until(
-        lambda: (
-            dms.describe_replication_instances(
-                Filters=[{"Name": "replication-instance-arn", "Values": [arn]}]
-            )["ReplicationInstances"][0]["ReplicationInstanceStatus"]
-            == "available"
-        )
-    )
-    return arn
+    return create_available_instance(dms, name)
 
 
 def pg_endpoint(dms: Any, name: str, kind: str, port: int, db: str, user: str = "dms") -> str:
-    return str(
-        dms.create_endpoint(
-            EndpointIdentifier=name,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName="127.0.0.1",
-            Port=port,
-            DatabaseName=db,
-            Username=user,
-            Password=PASSWORD,
-        )["Endpoint"]["EndpointArn"]
+    return create_postgres_endpoint(
+        dms, name, kind, port=port, database=db, username=user, password=PASSWORD
     )
 
 
@@ -289,14 +253,9 @@ def test_reload_tables_rules(dms_local: DmsLocal) -> None:
     instance = make_instance(dms)
     source = pg_endpoint(dms, "src", "source", 5432, "db")
     target = pg_endpoint(dms, "tgt", "target", 5432, "db2")
-    task = dms.create_replication_task(
-        ReplicationTaskIdentifier="reloader",
-        SourceEndpointArn=source,
-        TargetEndpointArn=target,
-        ReplicationInstanceArn=instance,
-        MigrationType="full-load",
-        TableMappings=mappings(),
-    )["ReplicationTask"]["ReplicationTaskArn"]
+    task = create_task(
+        dms, "reloader", source=source, target=target, instance=instance, wait_ready=False
+    )
     one = [{"SchemaName": "public", "TableName": "t"}]
     # Not running (creating/ready): the AWS rule.
     code, message = error_of(lambda: dms.reload_tables(ReplicationTaskArn=task, TablesToReload=one))
@@ -577,17 +536,7 @@ def test_reload_tables_reloads_a_real_table(
         instance = make_instance(dms)
         source = pg_endpoint(dms, "src", "source", pg_cluster.port, source_db, pg_cluster.user)
         target = pg_endpoint(dms, "tgt", "target", pg_cluster.port, target_db, pg_cluster.user)
-        task = dms.create_replication_task(
-            ReplicationTaskIdentifier="reload-real",
-            SourceEndpointArn=source,
-            TargetEndpointArn=target,
-            ReplicationInstanceArn=instance,
-            MigrationType="full-load",
-            TableMappings=mappings(),
-        )["ReplicationTask"]["ReplicationTaskArn"]
-        wait_until(
-            lambda: dms.describe_replication_tasks()["ReplicationTasks"][0]["Status"] == "ready"
-        )
+        task = create_task(dms, "reload-real", source=source, target=target, instance=instance)
         # Hold public.slow locked so the load (and the task) keeps running while we reload.
         locker = subprocess.Popen(
             [str(pg_cluster.bindir / "psql"), "-X", "-q", "-d", pg_cluster.dsn(source_db)],

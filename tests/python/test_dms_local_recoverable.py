@@ -21,18 +21,13 @@ from typing import Any
 
 import pytest
 
+from dagster_dms.testing.account import create_postgres_endpoint, create_task, describe_task
 from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
 from pg_cluster import PgCluster
 from tcp_cut_proxy import CutProxy, cut_proxy
 from test_dms_local_cdc import client, wait_replicating
 from test_dms_local_cdc_crash import MAPPINGS, SCHEMA_SQL, SEED_SQL, TABLES, SourceLoad
-from test_dms_local_full_load import (
-    PASSWORD,
-    create_instance,
-    describe_task,
-    wait_for_end,
-    wait_until,
-)
+from test_dms_local_full_load import PASSWORD, create_instance, wait_for_end, wait_until
 
 RETRY_LINE = "]W:  Recoverable error: "
 
@@ -74,17 +69,8 @@ def make_dbs(
 
 
 def endpoint(dms: Any, name: str, kind: str, port: int, db: str) -> str:
-    return str(
-        dms.create_endpoint(
-            EndpointIdentifier=name,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName="127.0.0.1",
-            Port=port,
-            DatabaseName=db,
-            Username="postgres",
-            Password=PASSWORD,
-        )["Endpoint"]["EndpointArn"]
+    return create_postgres_endpoint(
+        dms, name, kind, port=port, database=db, username="postgres", password=PASSWORD
     )
 
 
@@ -111,16 +97,16 @@ def start_task(
     dms = client(server, "dms")
     source = endpoint(dms, "src", "source", clusters[0].port, db)
     target = endpoint(dms, "dst", "target", proxy.port, db)
-    arn = dms.create_replication_task(
-        ReplicationTaskIdentifier="recover",
-        SourceEndpointArn=source,
-        TargetEndpointArn=target,
-        ReplicationInstanceArn=create_instance(dms),
-        MigrationType=migration,
-        TableMappings=mappings,
+    arn = create_task(
+        dms,
+        "recover",
+        source=source,
+        target=target,
+        instance=create_instance(dms),
+        table_mappings=mappings,
+        migration_type=migration,
         ReplicationTaskSettings=task_settings,
-    )["ReplicationTask"]["ReplicationTaskArn"]
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=30)
+    )
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     return dms, str(arn)
 

@@ -19,6 +19,7 @@ import pytest
 
 from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
+from test_dms_local_cdc import make_db
 from test_dms_local_full_load import (
     create_instance,
     create_pg_endpoint,
@@ -60,14 +61,6 @@ def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
     made: list[str] = []
     yield made
     drop_databases(pg_cluster, made)
-
-
-def make_db(cluster: PgCluster, made: list[str], name: str, sql: str) -> str:
-    cluster.create_database(name)
-    made.append(name)
-    if sql:
-        cluster.psql(sql, name)
-    return name
 
 
 class Writer:
@@ -188,23 +181,30 @@ def wait_cdc(dms: Any, arn: str) -> None:
     wait_until(replicating, timeout=120)
 
 
-def test_reload_tables_of_a_running_cdc_task_while_the_source_changes(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
-) -> None:
-    source = make_db(pg_cluster, databases, "reload_running_source", SCHEMA_SQL + SEED_SQL)
-    target = make_db(pg_cluster, databases, "reload_running_target", "")
-    dms = boto3_dms(server.url)
+def started_cdc_task(dms: Any, cluster: PgCluster, name: str, source: str, target: str) -> str:
+    """A full-load-and-cdc task over schema app from database `source` to `target`, started and
+    replicating."""
     arn = create_task(
         dms,
-        "reload-running",
-        create_pg_endpoint(dms, pg_cluster, "src", "source", source),
-        create_pg_endpoint(dms, pg_cluster, "dst", "target", target),
+        name,
+        create_pg_endpoint(dms, cluster, "src", "source", source),
+        create_pg_endpoint(dms, cluster, "dst", "target", target),
         create_instance(dms),
         select_schema("app"),
         "full-load-and-cdc",
     )
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_cdc(dms, arn)
+    return arn
+
+
+def test_reload_tables_of_a_running_cdc_task_while_the_source_changes(
+    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    source = make_db(pg_cluster, databases, "reload_running_source", SCHEMA_SQL + SEED_SQL)
+    target = make_db(pg_cluster, databases, "reload_running_target", "")
+    dms = boto3_dms(server.url)
+    arn = started_cdc_task(dms, pg_cluster, "reload-running", source, target)
     assert describe_task(dms, arn)["ReplicationTaskStats"]["FullLoadProgressPercent"] == 100
 
     def statistics() -> list[dict[str, Any]]:
@@ -269,17 +269,7 @@ def test_validate_only_is_refused_while_validation_is_not_enabled(
     source = make_db(pg_cluster, databases, "reload_validate_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "reload_validate_target", "")
     dms = boto3_dms(server.url)
-    arn = create_task(
-        dms,
-        "reload-validate",
-        create_pg_endpoint(dms, pg_cluster, "src", "source", source),
-        create_pg_endpoint(dms, pg_cluster, "dst", "target", target),
-        create_instance(dms),
-        select_schema("app"),
-        "full-load-and-cdc",
-    )
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    wait_cdc(dms, arn)
+    arn = started_cdc_task(dms, pg_cluster, "reload-validate", source, target)
     with pytest.raises(dms.exceptions.ClientError) as raised:
         dms.reload_tables(
             ReplicationTaskArn=arn, TablesToReload=[RELOADED], ReloadOption="validate-only"

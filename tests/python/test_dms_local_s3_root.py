@@ -14,11 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_postgres_endpoint,
+    create_task,
+    describe_task,
+    local_client,
+)
 from dms_local_fixture import FAST_ARGS, DmsLocal, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -128,14 +133,7 @@ def untouched(tmp_path: Path, root: Path, server: DmsLocal) -> Iterator[None]:
 
 
 def dms_client(server: DmsLocal) -> Any:
-    return boto3.client(
-        "dms",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url)
 
 
 def wait_until(predicate: Any, timeout: float = 300.0) -> None:
@@ -146,33 +144,18 @@ def wait_until(predicate: Any, timeout: float = 300.0) -> None:
 
 
 def create_instance(dms: Any) -> str:
-    arn = str(
-        dms.create_replication_instance(
-            ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-    )
-
-    def available() -> bool:
-        instances = dms.describe_replication_instances(
-            Filters=[{"Name": "replication-instance-arn", "Values": [arn]}]
-        )["ReplicationInstances"]
-        return bool(instances[0]["ReplicationInstanceStatus"] == "available")
-
-    wait_until(available, timeout=60)
-    return arn
+    return create_available_instance(dms, "local")
 
 
 def create_source(dms: Any, cluster: PgCluster) -> str:
-    return str(
-        dms.create_endpoint(
-            EndpointIdentifier="src",
-            EndpointType="source",
-            EngineName="postgres",
-            ServerName="127.0.0.1",
-            Port=cluster.port,
-            DatabaseName=SOURCE_DB,
-            Username=cluster.user,
-        )["Endpoint"]["EndpointArn"]
+    return create_postgres_endpoint(
+        dms,
+        "src",
+        "source",
+        port=cluster.port,
+        database=SOURCE_DB,
+        username=cluster.user,
+        password=None,
     )
 
 
@@ -186,27 +169,12 @@ def create_s3_target(dms: Any, name: str = "files", **settings: Any) -> str:
 
 
 def run_task(dms: Any, source: str, target: str, instance: str, table_mappings: str) -> str:
-    arn = str(
-        dms.create_replication_task(
-            ReplicationTaskIdentifier="load",
-            SourceEndpointArn=source,
-            TargetEndpointArn=target,
-            ReplicationInstanceArn=instance,
-            MigrationType="full-load",
-            TableMappings=table_mappings,
-        )["ReplicationTask"]["ReplicationTaskArn"]
+    arn = create_task(
+        dms, "load", source=source, target=target, instance=instance, table_mappings=table_mappings
     )
-    wait_until(lambda: describe_task(dms, arn)["Status"] == "ready", timeout=60)
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_until(lambda: describe_task(dms, arn)["Status"] in ("stopped", "failed"))
     return arn
-
-
-def describe_task(dms: Any, arn: str) -> dict[str, Any]:
-    tasks = dms.describe_replication_tasks(
-        Filters=[{"Name": "replication-task-arn", "Values": [arn]}], WithoutSettings=True
-    )
-    return dict(tasks["ReplicationTasks"][0])
 
 
 def run_connection_test(dms: Any, endpoint: str, instance: str) -> dict[str, Any]:

@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_postgres_endpoint,
+    create_task,
+    local_client,
+)
 from dms_local_fixture import FAST_ARGS, DmsLocal, serving
 from pg_cluster import SUPERUSER, PgCluster
 
@@ -51,14 +55,7 @@ def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 
 def client(server: DmsLocal, service: str = "dms") -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return local_client(server.url, service)
 
 
 def wait_until(predicate: Any, timeout: float = 120.0) -> None:
@@ -76,34 +73,12 @@ def closed_port() -> int:
 
 
 def create_instance(dms: Any) -> str:
-    arn = str(
-        dms.create_replication_instance(
-            ReplicationInstanceIdentifier="local", ReplicationInstanceClass="dms.t3.micro"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
-    )
-    wait_until(
-        lambda: (
-            dms.describe_replication_instances()["ReplicationInstances"][0][
-                "ReplicationInstanceStatus"
-            ]
-            == "available"
-        )
-    )
-    return arn
+    return create_available_instance(dms, "local")
 
 
 def create_endpoint(dms: Any, name: str, port: int, password: str, kind: str = "source") -> str:
-    return str(
-        dms.create_endpoint(
-            EndpointIdentifier=name,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName="127.0.0.1",
-            Port=port,
-            DatabaseName="postgres",
-            Username=SUPERUSER,
-            Password=password,
-        )["Endpoint"]["EndpointArn"]
+    return create_postgres_endpoint(
+        dms, name, kind, port=port, database="postgres", username=SUPERUSER, password=password
     )
 
 
@@ -198,28 +173,13 @@ def test_a_failed_task_shows_no_password_in_its_failure_or_its_log(
     log_lines: dict[str, str] = {}
     for i, password in enumerate([REFERENCE_PASSWORD, "1", "password", LONG_PASSWORD]):
         source = create_endpoint(dms, f"src-{i}", guarded.port, password)
-        arn = str(
-            dms.create_replication_task(
-                ReplicationTaskIdentifier=f"load-{i}",
-                SourceEndpointArn=source,
-                TargetEndpointArn=target,
-                ReplicationInstanceArn=instance,
-                MigrationType="full-load",
-                TableMappings=json.dumps(
-                    {
-                        "rules": [
-                            {
-                                "rule-type": "selection",
-                                "rule-id": "1",
-                                "rule-name": "all",
-                                "object-locator": {"schema-name": "public", "table-name": "%"},
-                                "rule-action": "include",
-                            }
-                        ]
-                    }
-                ),
-                ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
-            )["ReplicationTask"]["ReplicationTaskArn"]
+        arn = create_task(
+            dms,
+            f"load-{i}",
+            source=source,
+            target=target,
+            instance=instance,
+            ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
         )
 
         def task(arn: str = arn) -> dict[str, Any]:
@@ -228,7 +188,6 @@ def test_a_failed_task_shows_no_password_in_its_failure_or_its_log(
             )["ReplicationTasks"][0]
             return dict(found)
 
-        wait_until(lambda: task()["Status"] == "ready")
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
         )

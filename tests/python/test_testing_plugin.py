@@ -3,28 +3,21 @@ runs a real full load, and AWSDMSComponent finds the task through the environmen
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import dagster as dg
 
 from dagster_dms import AWSDMSComponent
-from dagster_dms.testing import DmsLocalServer, PgCluster
-
-MAPPINGS = json.dumps(
-    {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "items",
-                "object-locator": {"schema-name": "plugin", "table-name": "items"},
-                "rule-action": "include",
-            }
-        ]
-    }
+from dagster_dms.testing import (
+    DmsLocalServer,
+    PgCluster,
+    create_cluster_endpoint,
+    create_task,
+    selection_rules,
 )
+
+MAPPINGS = selection_rules("plugin", "items", rule_name="items")
 
 
 def test_dms_local_points_the_environment_at_itself(dms_local: DmsLocalServer) -> None:
@@ -49,16 +42,7 @@ def test_a_full_load_through_the_fixtures(
     dms = dms_local.boto3_client()
     arns = {}
     for name, kind, db in (("src", "source", "plugin_source"), ("dst", "target", "plugin_target")):
-        arns[name] = dms.create_endpoint(
-            EndpointIdentifier=name,
-            EndpointType=kind,
-            EngineName="postgres",
-            ServerName=pg.host,
-            Port=pg.port,
-            DatabaseName=db,
-            Username=pg.user,
-            Password="unused",
-        )["Endpoint"]["EndpointArn"]
+        arns[name] = create_cluster_endpoint(dms, name, kind, pg, db)
     instance = dms.create_replication_instance(
         ReplicationInstanceIdentifier="plugin", ReplicationInstanceClass="dms.t3.micro"
     )["ReplicationInstance"]["ReplicationInstanceArn"]
@@ -67,13 +51,14 @@ def test_a_full_load_through_the_fixtures(
     while client.describe_replication_instances()[0].replication_instance_status != "available":
         assert time.monotonic() < deadline, "the instance never became available"
         time.sleep(0.05)
-    dms.create_replication_task(
-        ReplicationTaskIdentifier="plugin-items",
-        SourceEndpointArn=arns["src"],
-        TargetEndpointArn=arns["dst"],
-        ReplicationInstanceArn=instance,
-        MigrationType="full-load",
-        TableMappings=MAPPINGS,
+    create_task(
+        dms,
+        "plugin-items",
+        source=arns["src"],
+        target=arns["dst"],
+        instance=instance,
+        table_mappings=MAPPINGS,
+        wait_ready=False,
     )
     # The component reads credentials and the endpoint from the environment the fixture set.
     component = AWSDMSComponent(aws_region="us-east-1", filter_by_name_pattern="^plugin-")

@@ -10,8 +10,19 @@ directly too::
 
     with PgCluster() as pg, DmsLocalServer(Path("state")) as dms:
         dms.boto3_client().create_endpoint(...)
+
+:mod:`dagster_dms.testing.account` seeds an account through a boto3 client: PostgreSQL endpoints,
+an instance that is ``available``, a task that is ``ready``, selection rules.
 """
 
+from dagster_dms.testing import account
+from dagster_dms.testing.account import (
+    create_available_instance,
+    create_cluster_endpoint,
+    create_postgres_endpoint,
+    create_task,
+    selection_rules,
+)
 from dagster_dms.testing.dms_local import (
     FAST_ARGS,
     LOCAL_ACCESS_KEY_ID,
@@ -29,6 +40,12 @@ __all__ = [
     "LOCAL_SECRET_ACCESS_KEY",
     "DmsLocalServer",
     "PgCluster",
+    "account",
+    "create_available_instance",
+    "create_cluster_endpoint",
+    "create_postgres_endpoint",
+    "create_task",
     "find_bindir",
     "find_dms_local",
+    "selection_rules",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,19 @@ def stop_with_parent_environment() -> dict[str, str]:
     if threading.current_thread() is threading.main_thread():
         return {STOP_WITH_PARENT_VARIABLE: str(os.getpid())}
     return {}
+
+
+def fault_settings(url: str, change: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Reads (``change`` None: GET) or changes (POST) the fault settings of the dms-local at
+    ``url`` through its unsigned admin endpoint ``/_dms-local/faults``; returns the settings and
+    the counters of the faults met so far."""
+    data = None if change is None else json.dumps(change).encode()
+    request = urllib.request.Request(
+        f"{url}/_dms-local/faults", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        document: dict[str, Any] = json.load(response)
+    return document
 
 
 def find_dms_local() -> str | None:

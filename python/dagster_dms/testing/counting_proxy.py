@@ -1,19 +1,34 @@
 """A pass-through HTTP proxy that counts the AWS operations reaching a server.
 
 It forwards every request unchanged (the Host header too, so SigV4 signatures stay valid) and
-records the operation of each: the X-Amz-Target suffix, or the query protocol's Action.
+records the operation of each: the X-Amz-Target suffix, or the query protocol's Action. Point a
+client's endpoint URL at the proxy to measure how many calls some code makes.
+
+Two ways to run it:
+
+- in this process, on a thread: ``with counting_proxy(upstream) as proxy: ... proxy.counts``;
+- as its own process, so that a benchmark measuring its own CPU time does not count the
+  proxy's threads: ``python -m dagster_dms.testing.counting_proxy UPSTREAM_URL PORT_FILE``
+  writes its port to PORT_FILE; ``GET /_counts`` answers the counts as JSON and
+  ``GET /_counts?reset=1`` answers them and starts over.
 """
 
 from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import socketserver
+import sys
 import threading
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+#: How long the proxy waits for the upstream's answer (a large page on a loaded machine).
+UPSTREAM_TIMEOUT = 120.0
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -35,6 +50,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
 
+    def _answer(self, status: int, payload: bytes, headers: list[tuple[str, str]]) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/_counts"):
+            self._answer(404, b"", [])
+            return
+        with self.server.lock:
+            payload = json.dumps(dict(self.server.counts)).encode()
+            if "reset=1" in self.path:
+                self.server.counts.clear()
+        self._answer(200, payload, [("Content-Type", "application/json")])
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         target = self.headers.get("X-Amz-Target", "")
@@ -45,19 +79,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.counts[operation] += 1
         upstream = http.client.HTTPConnection(
-            self.server.upstream_host, self.server.upstream_port, timeout=60
+            self.server.upstream_host, self.server.upstream_port, timeout=UPSTREAM_TIMEOUT
         )
         try:
             upstream.request("POST", self.path, body=body, headers=dict(self.headers.items()))
             response = upstream.getresponse()
-            payload = response.read()
-            self.send_response(response.status)
-            for name, value in response.getheaders():
-                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self._answer(response.status, response.read(), response.getheaders())
         finally:
             upstream.close()
 
@@ -87,6 +114,7 @@ class CountingProxy:
 
 @contextmanager
 def counting_proxy(upstream: str) -> Iterator[CountingProxy]:
+    """A proxy to ``upstream`` (a URL) on a free loopback port, served on a thread until exit."""
     server = _Server(upstream)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -95,3 +123,19 @@ def counting_proxy(upstream: str) -> Iterator[CountingProxy]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main(argv: list[str]) -> None:
+    """Serves until terminated; writes the port to PORT_FILE at once (atomically) when ready."""
+    if len(argv) != 2:
+        raise SystemExit("usage: python -m dagster_dms.testing.counting_proxy UPSTREAM PORT_FILE")
+    upstream, port_file = argv[0], Path(argv[1])
+    server = _Server(upstream)
+    written = port_file.with_suffix(".tmp")
+    written.write_text(str(server.server_address[1]))
+    written.rename(port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
