@@ -100,3 +100,10 @@ wheels:
 # component materializing a full load against PostgreSQL, and ldd on every ELF file.
 wheel-test:
 	scripts/wheel_test.sh
+
+# The quick form of wheel-test: a wheel for .venv's Python from the tree bootstrap compiled,
+# repaired, installed into a fresh virtualenv and smoke-tested without PostgreSQL
+# (scripts/wheel_smoke.sh). Not yet part of `make test`: pip resolving dagster's dependencies
+# into the fresh virtualenv took several minutes on a loaded machine.
+wheel-smoke: bootstrap
+	scripts/wheel_smoke.sh

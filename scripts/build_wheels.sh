@@ -6,11 +6,12 @@
 #
 #   WHEEL_PYTHONS  the interpreters' versions (default "3.10 3.11 3.12"), found as pythonX.Y on
 #                  PATH or under pyenv
-#   WHEEL_PLAT     the manylinux tag to repair to (default: the one docs/release.md explains)
+#   WHEEL_PLAT     the manylinux tag to repair to (default manylinux_2_34, or 2_35 without the
+#                  static dependencies: docs/release.md)
 #   WHEEL_DIR      where the artifacts go (default dist; earlier dagster_dms artifacts there are
 #                  removed first)
-#   WHEEL_STATIC_CURL  1 (the default where Debian's libcurl4-openssl-dev is installed): link the
-#                  HTTP-only libcurl of scripts/build_static_curl.sh instead of the system's
+#   WHEEL_STATIC_DEPS  1 (the default on Debian with libcurl4-openssl-dev and libpq-dev): link the
+#                  trimmed static libcurl and libpq of scripts/build_wheel_deps.sh
 #
 # Reproducible: timestamps come from the last commit (SOURCE_DATE_EPOCH) and the build tools
 # are pinned in scripts/wheel-requirements.txt.
@@ -19,7 +20,6 @@ shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
 PYTHONS=${WHEEL_PYTHONS:-3.10 3.11 3.12}
-PLAT=${WHEEL_PLAT:-manylinux_2_35_$(uname -m)}
 OUT=${WHEEL_DIR:-dist}
 WORK=build/wheels
 
@@ -31,27 +31,19 @@ if command -v ccache >/dev/null; then
   launcher=(-C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 
-. scripts/find_python.sh
-
-# A virtualenv per interpreter with the pinned build tools (no build isolation, so the versions
-# are the pinned ones and nothing is fetched per build).
-build_env() {
-  local version=$1 env=$WORK/env-$1
-  if [ ! -x "$env/bin/python" ] || ! cmp -s scripts/wheel-requirements.txt "$env/requirements.txt"; then
-    rm -rf "$env"
-    "$(find_python "$version")" -m venv "$env"
-    "$env/bin/python" -m pip install -q -r scripts/wheel-requirements.txt
-    cp scripts/wheel-requirements.txt "$env/requirements.txt"
-  fi
-  echo "$env"
-}
+. scripts/wheel_env.sh
 
 mkdir -p "$OUT" "$WORK"
 cmake_deps=()
-if [ "${WHEEL_STATIC_CURL:-$(dpkg-query -W libcurl4-openssl-dev >/dev/null 2>&1 && echo 1)}" = 1 ]; then
-  scripts/build_static_curl.sh "$WORK/deps"
-  cmake_deps=(-C cmake.define.CMAKE_PREFIX_PATH="$PWD/$WORK/deps")
+floor=2_35
+debian_dev_packages() { dpkg-query -W libcurl4-openssl-dev libpq-dev >/dev/null 2>&1 && echo 1; }
+if [ "${WHEEL_STATIC_DEPS:-$(debian_dev_packages)}" = 1 ]; then
+  scripts/build_wheel_deps.sh "$WORK/deps"
+  cmake_deps=(-C cmake.define.CMAKE_PREFIX_PATH="$PWD/$WORK/deps"
+    -C cmake.define.DAGSTER_DMS_GLIBCXX_COMPAT=ON)
+  floor=2_34
 fi
+PLAT=${WHEEL_PLAT:-manylinux_${floor}_$(uname -m)}
 rm -f "$OUT"/dagster_dms-*.whl "$OUT"/dagster_dms-*.tar.gz
 rm -rf "$WORK/raw"
 
@@ -63,6 +55,9 @@ echo "build_wheels: sdist"
 for version in $PYTHONS; do
   env=$(build_env "$version")
   echo "build_wheels: wheel for CPython $version"
+  # Configured afresh each time (the objects stay, and ccache has them): results cached by an
+  # earlier configuration, such as which libpq pkg-config found, must not leak into the wheel.
+  rm -f "$WORK/build-$version/CMakeCache.txt"
   "$env/bin/python" -m pip wheel --no-deps --no-build-isolation -q -w "$WORK/raw/$version" \
     -C build-dir="$WORK/build-$version" "${launcher[@]}" "${cmake_deps[@]}" .
   PATH="$PWD/$env/bin:$PATH" auditwheel repair --plat "$PLAT" -w "$OUT" "$WORK/raw/$version"/*.whl

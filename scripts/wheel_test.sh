@@ -10,7 +10,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
-. scripts/find_python.sh
+. scripts/wheel_env.sh
 
 checkout=$PWD
 wheels_dir=${WHEEL_DIR:-dist}
