@@ -28,11 +28,6 @@ from dagster_dms.testing.dms_local import (
 )
 
 
-def dms_local_binary() -> str | None:
-    """``$DMS_LOCAL`` when set (for iterating on a debug build), else the venv's installed one."""
-    return find_dms_local()
-
-
 @dataclass
 class DmsLocal:
     """One dms-local process; ``restart`` keeps the state directory."""
@@ -115,7 +110,7 @@ def serving(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    binary = dms_local_binary()
+    binary = find_dms_local()
     if binary is None:
         raise RuntimeError("dms-local is not built: run `make bootstrap` or set DMS_LOCAL=/path")
     server = DmsLocal(binary, tmp_path / "state", list(args))

@@ -35,7 +35,8 @@ from dagster_dms.testing.account import (
     local_client,
     selection_rules,
 )
-from dms_local_fixture import FAST_ARGS, DmsLocal, dms_local_binary
+from dagster_dms.testing.dms_local import find_dms_local
+from dms_local_fixture import FAST_ARGS, DmsLocal
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "dms_local_cw_source"
@@ -77,7 +78,7 @@ class Loaded:
 @pytest.fixture(scope="module")
 def loaded(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     """One dms-local, one finished full load and one failed task, shared by the module's tests."""
-    binary = dms_local_binary()
+    binary = find_dms_local()
     if binary is None:
         pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
     pg_cluster.create_database(SOURCE_DB)

@@ -29,10 +29,10 @@ from dagster_dms.testing.account import (
     create_task,
     local_client,
 )
+from dagster_dms.testing.dms_local import find_dms_local
 from dms_local_fixture import (  # noqa: F401  (the fixture)
     FAST_ARGS,
     DmsLocal,
-    dms_local_binary,
     dms_local_fixture,
     select_schema,
 )
@@ -505,7 +505,7 @@ def start_second(binary: str, state_dir: Path, *extra: str) -> subprocess.Comple
 
 
 def test_second_server_on_one_state_dir_refuses(dms_local: DmsLocal) -> None:
-    binary = dms_local_binary()
+    binary = find_dms_local()
     assert binary is not None
     second = start_second(binary, dms_local.state_dir)
     assert second.returncode != 0
@@ -525,7 +525,7 @@ def test_second_server_on_one_state_dir_refuses(dms_local: DmsLocal) -> None:
 
 
 def test_non_loopback_host_must_be_deliberate(tmp_path: Path) -> None:
-    binary = dms_local_binary()
+    binary = find_dms_local()
     assert binary is not None
     refused = start_second(binary, tmp_path / "a", "--host", "0.0.0.0")
     assert refused.returncode != 0 and "--allow-remote" in refused.stderr
@@ -546,7 +546,7 @@ def test_non_loopback_host_must_be_deliberate(tmp_path: Path) -> None:
 
 
 def test_allow_remote_serves_only_the_given_keys(tmp_path: Path, aws_env: Path) -> None:
-    binary = dms_local_binary()
+    binary = find_dms_local()
     assert binary is not None
     keys = tmp_path / "keys.json"
     keys.write_text(

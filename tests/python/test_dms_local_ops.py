@@ -25,10 +25,10 @@ from dagster_dms.testing.account import (
     local_client,
     selection_rules,
 )
+from dagster_dms.testing.dms_local import find_dms_local
 from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
     FAST_ARGS,
     DmsLocal,
-    dms_local_binary,
     dms_local_fixture,
     serving,
 )
@@ -666,7 +666,7 @@ def test_serverless_full_load_moves_rows(
 
 
 def seeded_server(tmp_path: Path, seed: Path) -> DmsLocal:
-    binary = dms_local_binary()
+    binary = find_dms_local()
     if binary is None:
         pytest.skip("dms-local is not built")
     return DmsLocal(
@@ -765,7 +765,7 @@ def test_seed_creates_resources_once(
 def test_bad_seed_fails_at_start_naming_entry_and_field(
     tmp_path: Path, text: str, expected: str
 ) -> None:
-    binary = dms_local_binary()
+    binary = find_dms_local()
     if binary is None:
         pytest.skip("dms-local is not built")
     seed = tmp_path / "bad.yaml"
