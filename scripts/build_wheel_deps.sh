@@ -72,6 +72,8 @@ build_libpq() {
       --with-openssl --without-ldap --without-gssapi --without-icu --without-readline \
       --without-zlib --without-lz4 --without-zstd >/dev/null &&
     make -s -j"$(nproc)" -C src/include >/dev/null &&
+    # utils/errcodes.h and the other generated headers src/common includes.
+    make -s -C src/backend generated-headers >/dev/null &&
     make -s -j"$(nproc)" -C src/common >/dev/null &&
     make -s -j"$(nproc)" -C src/port >/dev/null &&
     make -s -j"$(nproc)" -C src/interfaces/libpq all-static-lib >/dev/null)
