@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "server/api_error.hpp"
-#include "server/fault_injector.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/fault_injector.hpp"
 
 namespace dagster_dms::server {
 namespace {

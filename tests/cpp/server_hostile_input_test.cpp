@@ -13,17 +13,17 @@
 #include <string>
 
 #include "aws/clock.hpp"
-#include "server/api_error.hpp"
-#include "server/connection_threads.hpp"
-#include "server/dms_service.hpp"
-#include "server/fault_injector.hpp"
-#include "server/identifiers.hpp"
-#include "server/json_nesting.hpp"
-#include "server/sigv4_verifier.hpp"
-#include "server/store.hpp"
-#include "server/task_executor.hpp"
-#include "server/task_settings.hpp"
-#include "server/wire_protocol.hpp"
+#include "server/dms_api/dms_service.hpp"
+#include "server/dms_api/identifiers.hpp"
+#include "server/dms_api/task_settings.hpp"
+#include "server/execution/task_executor.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/connection_threads.hpp"
+#include "server/front/fault_injector.hpp"
+#include "server/front/json_nesting.hpp"
+#include "server/front/sigv4_verifier.hpp"
+#include "server/front/wire_protocol.hpp"
+#include "server/store/store.hpp"
 
 namespace dagster_dms::server {
 namespace {

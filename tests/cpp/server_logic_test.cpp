@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include "aws/sigv4.hpp"
-#include "server/api_error.hpp"
-#include "server/filters.hpp"
-#include "server/identifiers.hpp"
-#include "server/pagination.hpp"
-#include "server/sigv4_verifier.hpp"
+#include "server/dms_api/filters.hpp"
+#include "server/dms_api/identifiers.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/pagination.hpp"
+#include "server/front/sigv4_verifier.hpp"
 
 namespace dagster_dms::server {
 namespace {

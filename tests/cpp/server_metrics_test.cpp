@@ -5,14 +5,14 @@
 #include <filesystem>
 #include <numeric>
 
-#include "server/api_error.hpp"
-#include "server/cloudwatch_service.hpp"
-#include "server/host_metrics.hpp"
-#include "server/metric_aggregation.hpp"
-#include "server/metric_data_pages.hpp"
-#include "server/metrics_publisher.hpp"
-#include "server/metrics_store.hpp"
-#include "server/sqlite_db.hpp"
+#include "server/front/api_error.hpp"
+#include "server/store/sqlite_db.hpp"
+#include "server/telemetry/cloudwatch_service.hpp"
+#include "server/telemetry/host_metrics.hpp"
+#include "server/telemetry/metric_aggregation.hpp"
+#include "server/telemetry/metric_data_pages.hpp"
+#include "server/telemetry/metrics_publisher.hpp"
+#include "server/telemetry/metrics_store.hpp"
 
 namespace dagster_dms::server {
 namespace {

@@ -10,10 +10,10 @@
 #include <fstream>
 #include <functional>
 
-#include "server/api_error.hpp"
-#include "server/connection_tester.hpp"
-#include "server/replication_rules.hpp"
-#include "server/seed.hpp"
+#include "server/dms_api/connection_tester.hpp"
+#include "server/dms_api/replication_rules.hpp"
+#include "server/dms_api/seed.hpp"
+#include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
 namespace {

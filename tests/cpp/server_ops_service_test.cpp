@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "aws/clock.hpp"
-#include "server/api_error.hpp"
-#include "server/dms_service.hpp"
-#include "server/store.hpp"
+#include "server/dms_api/dms_service.hpp"
+#include "server/front/api_error.hpp"
+#include "server/store/store.hpp"
 
 namespace dagster_dms::server {
 namespace {

@@ -6,14 +6,14 @@
 #include <filesystem>
 #include <regex>
 
-#include "server/api_error.hpp"
-#include "server/log_filter_pattern.hpp"
-#include "server/log_store.hpp"
-#include "server/logs_service.hpp"
-#include "server/sqlite_db.hpp"
-#include "server/task_executor.hpp"
-#include "server/task_log.hpp"
-#include "server/task_telemetry.hpp"
+#include "server/execution/task_executor.hpp"
+#include "server/front/api_error.hpp"
+#include "server/store/sqlite_db.hpp"
+#include "server/telemetry/log_filter_pattern.hpp"
+#include "server/telemetry/log_store.hpp"
+#include "server/telemetry/logs_service.hpp"
+#include "server/telemetry/task_log.hpp"
+#include "server/telemetry/task_telemetry.hpp"
 
 namespace dagster_dms::server {
 namespace {

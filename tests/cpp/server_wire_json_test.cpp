@@ -1,8 +1,8 @@
 // Answers keep the AWS JSON shape even when they echo bytes that are not UTF-8.
 #include <gtest/gtest.h>
 
-#include "server/api_error.hpp"
-#include "server/wire_json.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/wire_json.hpp"
 
 namespace dagster_dms::server {
 namespace {

@@ -2,10 +2,10 @@
 // query protocol's forms and XML, and RPC v2 CBOR bodies.
 #include <gtest/gtest.h>
 
-#include "server/cbor_codec.hpp"
-#include "server/cloudwatch_service.hpp"
-#include "server/query_protocol.hpp"
-#include "server/wire_protocol.hpp"
+#include "server/front/cbor_codec.hpp"
+#include "server/front/query_protocol.hpp"
+#include "server/front/wire_protocol.hpp"
+#include "server/telemetry/cloudwatch_service.hpp"
 
 namespace dagster_dms::server {
 namespace {

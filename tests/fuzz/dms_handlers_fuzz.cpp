@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "aws/clock.hpp"
-#include "server/api_error.hpp"
-#include "server/dms_service.hpp"
-#include "server/json_nesting.hpp"
-#include "server/store.hpp"
-#include "server/task_executor.hpp"
-#include "server/wire_json.hpp"
+#include "server/dms_api/dms_service.hpp"
+#include "server/execution/task_executor.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/json_nesting.hpp"
+#include "server/front/wire_json.hpp"
+#include "server/store/store.hpp"
 
 namespace server = dagster_dms::server;
 namespace aws = dagster_dms::aws;

@@ -18,9 +18,9 @@
 #include "aws/errors.hpp"
 #include "aws/http.hpp"
 #include "aws/sigv4.hpp"
-#include "server/api_error.hpp"
-#include "server/sigv4_verifier.hpp"
-#include "server/wire_json.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/sigv4_verifier.hpp"
+#include "server/front/wire_json.hpp"
 
 namespace server = dagster_dms::server;
 namespace aws = dagster_dms::aws;

@@ -40,7 +40,7 @@ from dms_local_fixture import (  # noqa: F401  (the fixture)
 DMS_TARGET = "AmazonDMSv20160101"
 LOGS_TARGET = "Logs_20140328"
 CLOUDWATCH_TARGET = "GraniteServiceVersion20100801"
-DEPTH_LIMIT = 100  # kMaxNestingDepth in src/server/json_nesting.hpp
+DEPTH_LIMIT = 100  # kMaxNestingDepth in src/server/front/json_nesting.hpp
 HOSTILE_DEPTH = 100_000
 
 

@@ -15,23 +15,23 @@
 #include <thread>
 
 #include "aws/clock.hpp"
-#include "server/cloudwatch_service.hpp"
-#include "server/dms_service.hpp"
-#include "server/fault_injector.hpp"
+#include "server/dms_api/dms_service.hpp"
+#include "server/front/fault_injector.hpp"
+#include "server/telemetry/cloudwatch_service.hpp"
 #ifdef DAGSTER_DMS_HAVE_DATA_PLANE
-#include "server/full_load_executor.hpp"
+#include "server/execution/full_load_executor.hpp"
 #endif
-#include "server/http_front.hpp"
-#include "server/log_store.hpp"
-#include "server/logger.hpp"
-#include "server/logs_service.hpp"
-#include "server/metrics_publisher.hpp"
-#include "server/metrics_store.hpp"
-#include "server/seed.hpp"
-#include "server/sigv4_verifier.hpp"
-#include "server/store.hpp"
-#include "server/task_executor.hpp"
-#include "server/telemetry_hub.hpp"
+#include "server/dms_api/seed.hpp"
+#include "server/execution/task_executor.hpp"
+#include "server/front/http_front.hpp"
+#include "server/front/sigv4_verifier.hpp"
+#include "server/runtime/logger.hpp"
+#include "server/store/store.hpp"
+#include "server/telemetry/log_store.hpp"
+#include "server/telemetry/logs_service.hpp"
+#include "server/telemetry/metrics_publisher.hpp"
+#include "server/telemetry/metrics_store.hpp"
+#include "server/telemetry/telemetry_hub.hpp"
 
 namespace server = dagster_dms::server;
 

@@ -1,0 +1,153 @@
+#include "server/dms_api/connection_tester.hpp"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <memory>
+#include <random>
+#include <system_error>
+#include <vector>
+
+#include "replicate/s3_path.hpp"
+
+namespace dagster_dms::server {
+
+namespace {
+
+namespace rep = replicate;
+
+// Network problems (nothing answered) read differently in DMS from a server that answered and
+// refused the login.
+constexpr const char* kNetworkSummary =
+    "Cannot connect to ODBC provider Network error has occurred";
+constexpr const char* kRefusedSummary = "Failed to connect Network error has occurred";
+
+struct ConnDeleter {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+
+std::string first_line(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+bool is_postgres(const std::optional<std::string>& engine) {
+  return engine == "postgres" || engine == "aurora-postgresql";
+}
+
+// The endpoint's connection members: the top level first, PostgreSQLSettings (where DMS mirrors
+// them) second.
+std::string member(const std::optional<std::string>& top,
+                   const std::optional<std::string>& nested) {
+  if (top && !top->empty()) return *top;
+  return nested.value_or("");
+}
+
+std::optional<std::string> test_postgres(const ConnectionTestRequest& request) {
+  const auto& endpoint = request.endpoint;
+  const dms::PostgreSQLSettings settings =
+      endpoint.postgresql_settings.value_or(dms::PostgreSQLSettings{});
+  std::string host = member(endpoint.server_name, settings.server_name);
+  if (host.empty()) host = "127.0.0.1";
+  std::int64_t port_number = 5432;
+  if (endpoint.port) {
+    port_number = *endpoint.port;
+  } else if (settings.port) {
+    port_number = *settings.port;
+  }
+  const std::string port = std::to_string(port_number);
+  const std::string dbname = member(endpoint.database_name, settings.database_name);
+  const std::string user = member(endpoint.username, settings.username);
+  // libpq's connect_timeout counts whole seconds and treats 1 as 2; 2 is its smallest.
+  const std::string timeout =
+      std::to_string(std::max<std::int64_t>(2, request.connect_timeout.count()));
+  std::string sslmode;
+  if (endpoint.ssl_mode && !endpoint.ssl_mode->empty()) {
+    sslmode = *endpoint.ssl_mode == "none" ? "disable" : *endpoint.ssl_mode;
+  }
+  std::vector<const char*> keys{
+      "host", "port", "dbname", "user", "connect_timeout", "application_name"};
+  std::vector<const char*> values{host.c_str(), port.c_str(),    dbname.c_str(),
+                                  user.c_str(), timeout.c_str(), "dms-local-test-connection"};
+  if (request.password && !request.password->empty()) {
+    keys.push_back("password");
+    values.push_back(request.password->c_str());
+  }
+  if (!sslmode.empty()) {
+    keys.push_back("sslmode");
+    values.push_back(sslmode.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  const std::unique_ptr<PGconn, ConnDeleter> conn(PQconnectdbParams(keys.data(), values.data(), 0));
+  if (conn && PQstatus(conn.get()) == CONNECTION_OK) return std::nullopt;
+  const std::string error =
+      conn ? first_line(PQerrorMessage(conn.get())) : std::string("out of memory");
+  // A server that answered says FATAL; anything else is the network (refused, timeout, DNS).
+  const bool answered = error.find("FATAL") != std::string::npos;
+  // libpq names host and port for network errors; say them for the others too.
+  const std::string detail =
+      error.find(port) != std::string::npos
+          ? error
+          : fmt::format("connection to server at \"{}\", port {} failed: {}", host, port, error);
+  return connection_failure_message(answered ? kRefusedSummary : kNetworkSummary, "08001", 101,
+                                    detail);
+}
+
+}  // namespace
+
+std::string connection_failure_message(std::string_view summary, std::string_view sqlstate,
+                                       int native_error, std::string_view driver_message) {
+  return fmt::format(
+      "Test Endpoint failed: Application-Status: 1020912, Application-Message: {}, "
+      "Application-Detailed-Message: RetCode: SQL_ERROR SqlState: {} NativeError: {} Message: {}",
+      summary, sqlstate, native_error, driver_message);
+}
+
+std::optional<std::string> test_s3_bucket(const std::optional<std::filesystem::path>& s3_root,
+                                          const std::string& bucket, const std::string& folder) {
+  if (!s3_root) {
+    return std::string(
+        "Test Endpoint failed: S3 endpoints need dms-local started with --s3-root DIR (the local "
+        "directory that stands for S3).");
+  }
+  try {
+    // The checks a full load makes, before anything is created: a bad name never becomes a path.
+    rep::check_s3_location(bucket, folder);
+    const auto root = rep::ConfinedDirectory::open_root(*s3_root);
+    const auto directory = *root.open({bucket}, true);
+    // A folder that exists must be a real folder below the bucket (not a link out of the root).
+    (void)directory.open(rep::bucket_folder_segments(folder), false);
+    // A real write, as DMS's test puts an object into the bucket.
+    thread_local std::mt19937_64 generator{std::random_device{}()};
+    const auto probe = fmt::format(".dms-local-connection-test-{:016x}", generator());
+    rep::FileWriter out(directory.create_file(probe, true), directory.path() / probe);
+    try {
+      out.write("dms-local connection test\n");
+      out.close();
+    } catch (const std::exception&) {
+      directory.remove_file(probe);
+      throw;
+    }
+    directory.remove_file(probe);
+  } catch (const rep::S3PathError& error) {
+    return fmt::format("Test Endpoint failed: {}", error.what());
+  } catch (const std::exception& error) {
+    return fmt::format("Test Endpoint failed: cannot write to bucket {}: {}", bucket, error.what());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> test_endpoint_connection(const ConnectionTestRequest& request) {
+  const auto& engine = request.endpoint.engine_name;
+  if (is_postgres(engine)) return test_postgres(request);
+  if (engine == "s3") {
+    const auto settings = request.endpoint.s3_settings.value_or(dms::S3Settings{});
+    return test_s3_bucket(request.s3_root, settings.bucket_name.value_or(""),
+                          settings.bucket_folder.value_or(""));
+  }
+  return fmt::format("Test Endpoint failed: dms-local cannot test {} endpoints.",
+                     engine.value_or("(unknown)"));
+}
+
+}  // namespace dagster_dms::server

@@ -1,0 +1,255 @@
+// CreateEndpoint, DescribeEndpoints, ModifyEndpoint, DeleteEndpoint.
+#include <fmt/format.h>
+
+#include "replicate/s3_path.hpp"
+#include "server/dms_api/dms_service.hpp"
+#include "server/dms_api/filters.hpp"
+#include "server/dms_api/identifiers.hpp"
+#include "server/front/api_error.hpp"
+#include "server/front/pagination.hpp"
+
+namespace dagster_dms::server {
+
+namespace {
+
+constexpr std::int64_t kEndpointQuota = 1000;
+constexpr std::size_t kIdentifierMax = 255;
+
+const FilterSpec kEndpointFilters{{"endpoint-arn", "endpoint-type", "endpoint-id", "engine-name"},
+                                  {"endpoint-type"}};
+
+std::string display_name(const std::string& engine) {
+  if (engine == "postgres") return "PostgreSQL";
+  if (engine == "aurora-postgresql") return "Amazon Aurora PostgreSQL";
+  return "Amazon S3";
+}
+
+void require_engine(const std::string& engine) {
+  if (engine != "postgres" && engine != "aurora-postgresql" && engine != "s3") {
+    throw invalid_parameter(fmt::format(
+        "Invalid value {} for EngineName. dms-local supports postgres, aurora-postgresql and s3.",
+        engine));
+  }
+}
+
+std::string endpoint_type(const std::string& given) {
+  const auto lower = to_lower(given);
+  if (lower != "source" && lower != "target") {
+    throw invalid_parameter(
+        fmt::format("Invalid value {} for EndpointType. Valid values: source, target.", given));
+  }
+  // The service answers the type upper-cased.
+  return lower == "source" ? "SOURCE" : "TARGET";
+}
+
+// Members of a create/modify request that become part of the stored endpoint as they are.
+constexpr const char* kCopiedMembers[] = {"Username",
+                                          "ServerName",
+                                          "Port",
+                                          "DatabaseName",
+                                          "ExtraConnectionAttributes",
+                                          "KmsKeyId",
+                                          "CertificateArn",
+                                          "SslMode",
+                                          "ServiceAccessRoleArn",
+                                          "ExternalTableDefinition",
+                                          "PostgreSQLSettings",
+                                          "S3Settings"};
+
+// Mirrors the connection members into PostgreSQLSettings as DMS does for PostgreSQL engines.
+void mirror_postgres_settings(nlohmann::json& doc) {
+  const auto engine = doc.value("EngineName", "");
+  if (engine != "postgres" && engine != "aurora-postgresql") return;
+  auto& settings = doc["PostgreSQLSettings"];
+  if (!settings.is_object()) settings = nlohmann::json::object();
+  for (const char* name : {"DatabaseName", "Port", "ServerName", "Username"}) {
+    if (doc.contains(name)) settings[name] = doc[name];
+  }
+}
+
+nlohmann::json public_endpoint(const Record& record) {
+  // Through the typed model, so the answer has exactly the API's shape.
+  dms::Endpoint endpoint;
+  dms::from_json(record.doc, endpoint);
+  nlohmann::json out;
+  dms::to_json(out, endpoint);
+  return out;
+}
+
+void apply_members(const nlohmann::json& body, Record& record) {
+  for (const char* name : kCopiedMembers) {
+    if (!body.contains(name) || body[name].is_null()) continue;
+    if (body[name].is_object() && record.doc.contains(name) && record.doc[name].is_object()) {
+      record.doc[name].update(body[name]);
+    } else {
+      record.doc[name] = body[name];
+    }
+  }
+  if (body.contains("Password") && body["Password"].is_string()) {
+    record.internal["Password"] = body["Password"];
+  }
+  move_secrets(record.doc, record.internal);
+  mirror_postgres_settings(record.doc);
+}
+
+void check_endpoint_settings(const nlohmann::json& doc) {
+  if (doc.value("EngineName", "") == "s3") {
+    const auto& s3 = doc.contains("S3Settings") ? doc["S3Settings"] : nlohmann::json::object();
+    if (!s3.is_object() || !s3.contains("BucketName") || !s3["BucketName"].is_string() ||
+        s3["BucketName"].get<std::string>().empty()) {
+      throw invalid_parameter("S3Settings.BucketName is required for an s3 endpoint.");
+    }
+    std::string folder;
+    if (s3.contains("BucketFolder") && !s3["BucketFolder"].is_null()) {
+      if (!s3["BucketFolder"].is_string()) {
+        throw invalid_parameter("S3Settings.BucketFolder must be a string.");
+      }
+      folder = s3["BucketFolder"].get<std::string>();
+    }
+    // S3's bucket naming rules and plain folder segments: both become paths under --s3-root.
+    try {
+      replicate::check_s3_location(s3["BucketName"].get<std::string>(), folder);
+    } catch (const replicate::S3PathError& error) {
+      throw invalid_parameter(error.what());
+    }
+  }
+  const auto mode = doc.value("SslMode", "none");
+  if (mode != "none" && mode != "require" && mode != "verify-ca" && mode != "verify-full") {
+    throw invalid_parameter(fmt::format(
+        "Invalid value {} for SslMode. Valid values: none, require, verify-ca, verify-full.",
+        mode));
+  }
+}
+
+}  // namespace
+
+nlohmann::json DmsService::create_endpoint(const RequestContext& context,
+                                           const nlohmann::json& body) {
+  const auto request = parse_request<dms::CreateEndpointMessage>(body);
+  require_valid_identifier("EndpointIdentifier", request.endpoint_identifier, kIdentifierMax);
+  require_engine(request.engine_name);
+  if (request.resource_identifier) {
+    require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
+  }
+  if (store_.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
+                                request.endpoint_identifier)) {
+    throw already_exists(
+        fmt::format("Endpoint with identifier {} already exists", request.endpoint_identifier));
+  }
+  if (store_.count(ResourceKind::kEndpoint, context.account, context.region) >= kEndpointQuota) {
+    throw quota_exceeded(fmt::format(
+        "Account quota Endpoints ({}) exceeded; delete endpoints first.", kEndpointQuota));
+  }
+  Record record;
+  record.identifier = request.endpoint_identifier;
+  record.account = context.account;
+  record.region = context.region;
+  const auto resource_id = request.resource_identifier.value_or(random_resource_id());
+  record.arn = make_arn(context.region, context.account, ResourceKind::kEndpoint, resource_id);
+  if (store_.find_by_arn(ResourceKind::kEndpoint, record.arn)) {
+    throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
+  }
+  record.doc = {{"EndpointIdentifier", request.endpoint_identifier},
+                {"EndpointType", endpoint_type(request.endpoint_type)},
+                {"EngineName", request.engine_name},
+                {"EngineDisplayName", display_name(request.engine_name)},
+                {"EndpointArn", record.arn},
+                {"Status", "active"},
+                {"SslMode", "none"}};
+  apply_members(body, record);
+  check_endpoint_settings(record.doc);
+  store_.insert(ResourceKind::kEndpoint, record);
+  put_request_tags(record.arn, request.tags);
+  return {{"Endpoint", public_endpoint(record)}};
+}
+
+nlohmann::json DmsService::describe_endpoints(const RequestContext& context,
+                                              const nlohmann::json& body) {
+  const auto request = parse_request<dms::DescribeEndpointsMessage>(body);
+  validate_filters(request.filters, kEndpointFilters);
+  std::vector<Record> matched;
+  std::vector<std::string> keys;
+  for (auto& record : list_refreshed(context, ResourceKind::kEndpoint)) {
+    const bool match =
+        matches_filters(request.filters, kEndpointFilters, [&](std::string_view name) {
+          if (name == "endpoint-arn") return std::vector<std::string>{record.arn};
+          if (name == "endpoint-type")
+            return std::vector<std::string>{record.doc.value("EndpointType", "")};
+          if (name == "endpoint-id") return std::vector<std::string>{record.identifier};
+          return std::vector<std::string>{record.doc.value("EngineName", "")};
+        });
+    if (!match) continue;
+    keys.push_back(record.identifier);
+    matched.push_back(std::move(record));
+  }
+  if (matched.empty() && has_filters(request.filters)) {
+    throw not_found("No Endpoints found matching provided filters");
+  }
+  const auto window = page_window(keys, request.max_records, request.marker, {});
+  nlohmann::json endpoints = nlohmann::json::array();
+  for (auto i = window.begin; i < window.end; ++i) endpoints.push_back(public_endpoint(matched[i]));
+  nlohmann::json out = {{"Endpoints", endpoints}};
+  if (window.next_marker) out["Marker"] = *window.next_marker;
+  return out;
+}
+
+nlohmann::json DmsService::modify_endpoint(const RequestContext& context,
+                                           const nlohmann::json& body) {
+  const auto request = parse_request<dms::ModifyEndpointMessage>(body);
+  auto record = require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+  if (request.endpoint_identifier && *request.endpoint_identifier != record.identifier) {
+    require_valid_identifier("EndpointIdentifier", *request.endpoint_identifier, kIdentifierMax);
+    if (store_.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
+                                  *request.endpoint_identifier)) {
+      throw already_exists(
+          fmt::format("Endpoint with identifier {} already exists", *request.endpoint_identifier));
+    }
+    record.identifier = *request.endpoint_identifier;
+    record.doc["EndpointIdentifier"] = record.identifier;
+  }
+  if (request.engine_name) {
+    require_engine(*request.engine_name);
+    record.doc["EngineName"] = *request.engine_name;
+    record.doc["EngineDisplayName"] = display_name(*request.engine_name);
+  }
+  if (request.endpoint_type) record.doc["EndpointType"] = endpoint_type(*request.endpoint_type);
+  if (request.exact_settings.value_or(false)) {
+    // ExactSettings: the given settings objects replace the stored ones instead of merging.
+    for (const char* name : {"PostgreSQLSettings", "S3Settings"}) {
+      if (body.contains(name)) record.doc.erase(name);
+    }
+  }
+  apply_members(body, record);
+  check_endpoint_settings(record.doc);
+  store_.update(ResourceKind::kEndpoint, record);
+  return {{"Endpoint", public_endpoint(record)}};
+}
+
+nlohmann::json DmsService::delete_endpoint(const RequestContext& context,
+                                           const nlohmann::json& body) {
+  const auto request = parse_request<dms::DeleteEndpointMessage>(body);
+  auto record = require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+  for (const auto& task : store_.list(ResourceKind::kTask, context.account, context.region)) {
+    if (task.doc.value("SourceEndpointArn", "") == record.arn ||
+        task.doc.value("TargetEndpointArn", "") == record.arn) {
+      throw invalid_state(
+          fmt::format("Endpoint {} is used by replication task {}; delete the task first.",
+                      record.arn, task.identifier));
+    }
+  }
+  for (const auto& config :
+       store_.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
+    if (config.doc.value("SourceEndpointArn", "") == record.arn ||
+        config.doc.value("TargetEndpointArn", "") == record.arn) {
+      throw invalid_state(
+          fmt::format("Endpoint {} is used by replication config {}; delete the config first.",
+                      record.arn, config.identifier));
+    }
+  }
+  remove_connections(context, record.arn);
+  store_.remove(ResourceKind::kEndpoint, record.arn);
+  record.doc["Status"] = "deleting";
+  return {{"Endpoint", public_endpoint(record)}};
+}
+
+}  // namespace dagster_dms::server

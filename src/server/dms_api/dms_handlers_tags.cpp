@@ -1,0 +1,96 @@
+// AddTagsToResource, RemoveTagsFromResource, ListTagsForResource, DescribeAccountAttributes.
+#include <fmt/format.h>
+
+#include "server/dms_api/dms_service.hpp"
+#include "server/dms_api/identifiers.hpp"
+#include "server/front/api_error.hpp"
+
+namespace dagster_dms::server {
+
+namespace {
+
+constexpr std::size_t kMaxTagsPerResource = 50;
+
+std::optional<ResourceKind> kind_of(const std::string& arn) {
+  const auto parsed = parse_dms_arn(arn);
+  if (!parsed) return std::nullopt;
+  if (parsed->resource_type == "endpoint") return ResourceKind::kEndpoint;
+  if (parsed->resource_type == "rep") return ResourceKind::kInstance;
+  if (parsed->resource_type == "task") return ResourceKind::kTask;
+  if (parsed->resource_type == "replication-config") return ResourceKind::kReplicationConfig;
+  return std::nullopt;
+}
+
+}  // namespace
+
+nlohmann::json DmsService::add_tags(const RequestContext& context, const nlohmann::json& body) {
+  const auto request = parse_request<dms::AddTagsToResourceMessage>(body);
+  const auto kind = kind_of(request.resource_arn);
+  if (!kind) throw not_found(fmt::format("Resource {} not found", request.resource_arn));
+  require(context, *kind, request.resource_arn);
+  put_request_tags(request.resource_arn, request.tags);
+  if (store_.tags(request.resource_arn).size() > kMaxTagsPerResource) {
+    throw invalid_parameter(
+        fmt::format("A resource can have at most {} tags.", kMaxTagsPerResource));
+  }
+  return nlohmann::json::object();
+}
+
+nlohmann::json DmsService::remove_tags(const RequestContext& context, const nlohmann::json& body) {
+  const auto request = parse_request<dms::RemoveTagsFromResourceMessage>(body);
+  const auto kind = kind_of(request.resource_arn);
+  if (!kind) throw not_found(fmt::format("Resource {} not found", request.resource_arn));
+  require(context, *kind, request.resource_arn);
+  store_.remove_tags(request.resource_arn, request.tag_keys);
+  return nlohmann::json::object();
+}
+
+nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohmann::json& body) {
+  const auto request = parse_request<dms::ListTagsForResourceMessage>(body);
+  if (!request.resource_arn && !request.resource_arn_list) {
+    throw invalid_parameter("Either ResourceArn or ResourceArnList must be provided.");
+  }
+  std::vector<std::string> arns;
+  if (request.resource_arn) arns.push_back(*request.resource_arn);
+  if (request.resource_arn_list) {
+    arns.insert(arns.end(), request.resource_arn_list->begin(), request.resource_arn_list->end());
+  }
+  // Only the list form says which resource each tag belongs to.
+  const bool name_resource = request.resource_arn_list.has_value();
+  nlohmann::json tags = nlohmann::json::array();
+  for (const auto& arn : arns) {
+    const auto kind = kind_of(arn);
+    if (!kind) throw not_found(fmt::format("Resource {} not found", arn));
+    require(context, *kind, arn);
+    for (const auto& [key, value] : store_.tags(arn)) {
+      nlohmann::json tag = {{"Key", key}, {"Value", value}};
+      if (name_resource) tag["ResourceArn"] = arn;
+      tags.push_back(std::move(tag));
+    }
+  }
+  return {{"TagList", tags}};
+}
+
+nlohmann::json DmsService::describe_account_attributes(const RequestContext& context,
+                                                       const nlohmann::json& body) {
+  parse_request<dms::DescribeAccountAttributesMessage>(body);
+  const auto used = [&](ResourceKind kind) {
+    return store_.count(kind, context.account, context.region);
+  };
+  std::int64_t storage = 0;
+  for (const auto& instance :
+       store_.list(ResourceKind::kInstance, context.account, context.region)) {
+    storage += instance.doc.value("AllocatedStorage", std::int64_t{0});
+  }
+  const auto quota = [](const char* name, std::int64_t in_use, std::int64_t max) {
+    return nlohmann::json{{"AccountQuotaName", name}, {"Used", in_use}, {"Max", max}};
+  };
+  return {{"AccountQuotas",
+           {quota("ReplicationInstances", used(ResourceKind::kInstance), 60),
+            quota("AllocatedStorage", storage, 30000),
+            quota("Endpoints", used(ResourceKind::kEndpoint), 1000),
+            quota("ReplicationTasks", used(ResourceKind::kTask), 600)}},
+          {"UniqueAccountIdentifier", "dmslocal" + context.account}};
+}
+
+}  // namespace dagster_dms::server
