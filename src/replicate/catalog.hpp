@@ -1,22 +1,16 @@
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "mapping/qualified_name.hpp"
 
 namespace dagster_dms::replicate {
 
 class PgConnection;
 
-struct QualifiedName {
-  std::string schema;
-  std::string table;
-
-  friend auto operator<=>(const QualifiedName&, const QualifiedName&) = default;
-  // `'schema'.'table'`, the way DMS logs name a table.
-  [[nodiscard]] std::string display() const { return "'" + schema + "'.'" + table + "'"; }
-};
+using mapping::QualifiedName;
 
 // How a value must be rendered for a file target; PostgreSQL targets copy the text form as is.
 enum class ValueKind { kOther, kBoolean, kTimestamp, kTimestampTz };

@@ -237,7 +237,7 @@ class Engine {
     std::vector<SourceTable> catalog;
     try {
       catalog = read_catalog(source, false);
-      plans_ = mapping.plan(catalog);
+      plans_ = plan_tables(mapping, catalog);
     } catch (const MappingError& error) {
       return fail(error.what());
     }

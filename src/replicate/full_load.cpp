@@ -122,7 +122,7 @@ class Engine {
     }
     PgConnection source = open_source();
     try {
-      plans_ = mapping.plan(read_catalog(source, mapping.wants_views()));
+      plans_ = plan_tables(mapping, read_catalog(source, mapping.wants_views()));
     } catch (const MappingError& error) {
       return fail(error.what());
     }

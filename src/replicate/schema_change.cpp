@@ -174,7 +174,7 @@ std::optional<TablePlan> SchemaFollower::replan(const TablePlan& plan,
       if (kept) table.primary_key.push_back(key);
     }
   }
-  auto plans = mapping_.plan({table});
+  auto plans = plan_tables(mapping_, {table});
   if (plans.empty()) return std::nullopt;
   auto out = std::move(plans.front());
   if (!target_schema_.empty() && out.target.schema == out.source.schema) {

@@ -363,7 +363,7 @@ struct FollowerFixture {
                      {"secret", "text", false, false, false, rep::ValueKind::kOther}};
     table.primary_key = {"id"};
     const auto mapping = rep::TableMapping::parse(kFollowerMappings);
-    plan = mapping.plan({table}).at(0);
+    plan = rep::plan_tables(mapping, {table}).at(0);
     follower.emplace(mapping, std::vector<rep::SourceTable>{table}, "", replay_ddl,
                      [this](const pgo::RelationColumn& column) {
                        described.push_back(column.name);

@@ -1,4 +1,4 @@
-// Pure logic of the full-load engine: wildcards, table mappings, DDL, COPY text and CSV.
+// Pure logic of the full-load engine: load plans from table mappings, DDL, COPY text and CSV.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,7 +10,6 @@
 #include "replicate/ddl.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/task_settings.hpp"
-#include "replicate/wildcard.hpp"
 
 namespace rep = dagster_dms::replicate;
 
@@ -28,7 +27,7 @@ rep::SourceTable table(std::string schema, std::string name, bool with_key = tru
 }
 
 std::vector<rep::TablePlan> plan(const std::string& json, const std::vector<rep::SourceTable>& c) {
-  return rep::TableMapping::parse(json).plan(c);
+  return rep::plan_tables(rep::TableMapping::parse(json), c);
 }
 
 const char* kSelectAll =
@@ -36,23 +35,6 @@ const char* kSelectAll =
     R"("object-locator":{"schema-name":"%","table-name":"%"},"rule-action":"include"})";
 
 }  // namespace
-
-TEST(Wildcard, PercentUnderscoreAndClasses) {
-  EXPECT_TRUE(rep::wildcard_match("%", ""));
-  EXPECT_TRUE(rep::wildcard_match("%", "anything"));
-  EXPECT_TRUE(rep::wildcard_match("DMS%", "DMS_table"));
-  EXPECT_FALSE(rep::wildcard_match("DMS%", "dms_table"));  // case-sensitive
-  EXPECT_TRUE(rep::wildcard_match("t_b", "tab"));
-  EXPECT_FALSE(rep::wildcard_match("t_b", "tb"));
-  EXPECT_TRUE(rep::wildcard_match("tmp[_]%", "tmp_x"));
-  EXPECT_FALSE(rep::wildcard_match("tmp[_]%", "tmpx"));
-  EXPECT_TRUE(rep::wildcard_match("t[a-c]1", "tb1"));
-  EXPECT_FALSE(rep::wildcard_match("t[a-c]1", "td1"));
-  EXPECT_TRUE(rep::wildcard_match("t[xy]", "ty"));
-  EXPECT_TRUE(rep::wildcard_match("%a%b%", "xxaxxbxx"));
-  EXPECT_FALSE(rep::wildcard_match("%a%b", "xxbxxa"));
-  EXPECT_TRUE(rep::wildcard_match("[abc", "[abc"));  // an unclosed bracket is literal
-}
 
 TEST(TableMapping, IncludeThenExcludeExcludeWins) {
   const auto plans =
@@ -73,7 +55,7 @@ TEST(TableMapping, ViewsOnlyWhenAsked) {
       R"({"rules":[{"rule-type":"selection","rule-id":"1","rule-name":"1","object-locator":
       {"schema-name":"%","table-name":"%","table-type":"all"},"rule-action":"include"}]})");
   EXPECT_TRUE(mapping.wants_views());
-  EXPECT_EQ(mapping.plan({view}).size(), 1U);
+  EXPECT_EQ(rep::plan_tables(mapping, {view}).size(), 1U);
 }
 
 TEST(TableMapping, LoadOrderHigherFirst) {
@@ -181,14 +163,6 @@ TEST(Ddl, CreateTableWithTypesNotNullAndKey) {
             R"(COPY (SELECT "id", "Name", "secret" FROM "my schema"."Or""ders") TO STDOUT)");
   EXPECT_EQ(rep::drop_table_sql({"s", "t"}), R"(DROP TABLE IF EXISTS "s"."t")");
   EXPECT_EQ(rep::quote_literal("it's"), "'it''s'");
-}
-
-TEST(Ddl, DmsTypeMapping) {
-  EXPECT_EQ(rep::dms_type_to_postgres("int8", {}, {}, {}), "bigint");
-  EXPECT_EQ(rep::dms_type_to_postgres("string", 30, {}, {}), "character varying(30)");
-  EXPECT_EQ(rep::dms_type_to_postgres("string", 50000, {}, {}), "character varying(65535)");
-  EXPECT_EQ(rep::dms_type_to_postgres("numeric", {}, 10, 2), "numeric(10,2)");
-  EXPECT_THROW(rep::dms_type_to_postgres("nonsense", {}, {}, {}), rep::MappingError);
 }
 
 TEST(CopyText, DecodesEscapesAndNulls) {

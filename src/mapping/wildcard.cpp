@@ -1,8 +1,8 @@
-#include "replicate/wildcard.hpp"
+#include "mapping/wildcard.hpp"
 
 #include <cstddef>
 
-namespace dagster_dms::replicate {
+namespace dagster_dms::mapping {
 namespace {
 
 // Matches a bracket class at pattern[p] (which is '[') against c; sets `end` past the ']'.
@@ -71,4 +71,8 @@ bool has_wildcard(std::string_view pattern) {
   return pattern.find_first_of("%_[") != std::string_view::npos;
 }
 
-}  // namespace dagster_dms::replicate
+bool names_unlisted_tables(std::string_view pattern) {
+  return pattern.find_first_of("%[") != std::string_view::npos;
+}
+
+}  // namespace dagster_dms::mapping
