@@ -14,6 +14,7 @@
 #include "replicate/replication_stream.hpp"
 #include "replicate/schema_change.hpp"
 #include "replicate/table_mapping.hpp"
+#include "replicate/target_lock.hpp"
 #include "replicate/task_settings.hpp"
 #include "replicate/txn_state.hpp"
 
@@ -389,12 +390,16 @@ class Engine {
   void prepare_target_tables() {
     auto target = open_target();
     for (const auto& plan : plans_) {
+      target.exec("BEGIN");
+      lock_target_schema(target, plan.target.schema);
       target.exec(create_schema_sql(plan.target.schema));
+      lock_target_table(target, plan.target);
       const auto exists =
           target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
       if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") {
         target.exec(create_table_sql(plan));
       }
+      target.exec("COMMIT");
     }
   }
 

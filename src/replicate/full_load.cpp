@@ -15,6 +15,7 @@
 #include "replicate/ddl.hpp"
 #include "replicate/s3_path.hpp"
 #include "replicate/table_mapping.hpp"
+#include "replicate/target_lock.hpp"
 #include "replicate/task_settings.hpp"
 #include "replicate/thread_pool.hpp"
 
@@ -158,7 +159,12 @@ class Engine {
       PgConnection connection = open_target(*target);
       std::set<std::string> schemas;
       for (const auto& plan : plans_) schemas.insert(plan.target.schema);
-      for (const auto& schema : schemas) connection.exec(create_schema_sql(schema));
+      for (const auto& schema : schemas) {
+        connection.exec("BEGIN");
+        lock_target_schema(connection, schema);
+        connection.exec(create_schema_sql(schema));
+        connection.exec("COMMIT");
+      }
     }
     if (const auto* target = std::get_if<FileTarget>(&request_.target)) {
       // Endpoints stored before BucketName and BucketFolder were checked fail here, before a
@@ -391,6 +397,7 @@ class Engine {
                                  const std::function<void(std::int64_t)>& on_rows) {
     // One transaction per table: the target never shows a half-prepared or half-loaded table.
     target.exec("BEGIN");
+    lock_target_table(target, plan.target);
     const auto exists =
         target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
     const bool present = std::string_view(PQgetvalue(exists.get(), 0, 0)) == "t";
