@@ -39,6 +39,15 @@ class TaskProgress:
     message: str
 
 
+@dataclass(frozen=True)
+class TableReloadResult:
+    """How a ReloadTables request and the wait for its tables ended."""
+
+    succeeded: bool
+    message: str
+    table_statistics: list[models.TableStatistics]
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRunResult:
     """How a run, wait or stop ended.
@@ -521,6 +530,35 @@ class DmsClient:
                 [models.TableStatistics.from_api(t) for t in tables] if tables is not None else None
             ),
             table_statistics_error=raw.get("table_statistics_error"),
+        )
+
+    def reload_tables_and_wait(
+        self,
+        task: str,
+        tables: Iterable[tuple[str, str]],
+        *,
+        reload_option: str = "data-reload",
+        timeout_seconds: float | None = None,
+        poll_interval_seconds: float = 2.0,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> TableReloadResult:
+        """ReloadTables for (schema, table) source names of a running task, then waits until
+        they have loaded again. What DMS refuses (a task that isn't running, a cdc-only task,
+        more than 10 tables...) comes back as a failed result that says what DMS allows."""
+        options: dict[str, Any] = {
+            "tables": [[s, t] for s, t in tables],
+            "reload_option": reload_option,
+            "poll_interval_seconds": poll_interval_seconds,
+        }
+        if timeout_seconds is not None:
+            options["timeout_seconds"] = timeout_seconds
+        raw = json.loads(
+            self._native.reload_tables(self._task_arn(task), json.dumps(options), should_stop)
+        )
+        return TableReloadResult(
+            succeeded=raw["succeeded"],
+            message=raw["message"],
+            table_statistics=[models.TableStatistics.from_api(t) for t in raw["table_statistics"]],
         )
 
     # ---- discovery -------------------------------------------------------------------------

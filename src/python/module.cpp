@@ -14,8 +14,10 @@
 #include "orchestrate/cdc_metrics.hpp"
 #include "orchestrate/resource_filter.hpp"
 #include "orchestrate/resource_states.hpp"
+#include "orchestrate/table_state.hpp"
 #include "python/errors_bridge.hpp"
 #include "python/native_client.hpp"
+#include "python/orchestration_bindings.hpp"
 
 namespace nb = nanobind;
 
@@ -47,6 +49,22 @@ NB_MODULE(_native, m) {
         nb::arg("status"));
   m.def("is_connection_failed", &dagster_dms::orchestrate::is_connection_failed, nb::arg("status"));
   m.def("is_table_errored", &dagster_dms::orchestrate::is_table_errored, nb::arg("table_state"));
+  // Per-table assets: which tables a task writes, how many rows DMS counts and when a table failed.
+  m.def("resolve_tables", &dagster_dms::python::resolve_tables, nb::arg("table_mappings"),
+        nb::arg("known_sources"));
+  m.def(
+      "target_row_count",
+      [](std::optional<std::int64_t> full_load_rows, std::optional<std::int64_t> inserts,
+         std::optional<std::int64_t> deletes) {
+        dagster_dms::dms::TableStatistics table;
+        table.full_load_rows = full_load_rows;
+        table.inserts = inserts;
+        table.deletes = deletes;
+        return dagster_dms::orchestrate::target_row_count(table);
+      },
+      nb::arg("full_load_rows").none(), nb::arg("inserts").none(), nb::arg("deletes").none());
+  m.def("table_failure", &dagster_dms::orchestrate::table_failure, nb::arg("table_state"),
+        nb::arg("validation_state"));
   m.def("valid_metrics_period", &dagster_dms::orchestrate::valid_metrics_period,
         nb::arg("seconds"));
 }

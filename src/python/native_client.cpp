@@ -322,6 +322,13 @@ void bind_native_client(nb::module_& m) {
             return discover(self.dms(), kind, options);
           },
           nb::arg("kind"), nb::arg("options"))
+      .def(
+          "reload_tables",
+          [](NativeClient& self, const std::string& task, const std::string& options,
+             nb::object should_stop) {
+            return reload_tables(self.dms(), self.session().clock(), task, options, should_stop);
+          },
+          nb::arg("task"), nb::arg("options"), nb::arg("should_stop").none())
       .def("credentials_provider", &NativeClient::credentials_provider,
            nb::call_guard<nb::gil_scoped_release>());
 

@@ -9,9 +9,11 @@
 #include <type_traits>
 
 #include "aws/errors.hpp"
+#include "mapping/table_resolution.hpp"
 #include "orchestrate/cdc_metrics.hpp"
 #include "orchestrate/discovery.hpp"
 #include "orchestrate/runner.hpp"
+#include "orchestrate/table_reload.hpp"
 #include "orchestrate/watcher.hpp"
 
 namespace nb = nanobind;
@@ -345,6 +347,75 @@ std::string discover(dms::DmsClient& client, const std::string& kind,
   }
   throw std::invalid_argument("kind: '" + kind +
                               "' is not one of tasks, endpoints, instances, replication-configs");
+}
+
+namespace {
+
+std::vector<mapping::QualifiedName> table_names(const json& list, const char* field) {
+  std::vector<mapping::QualifiedName> names;
+  if (!list.is_array()) throw std::invalid_argument(std::string(field) + " must be a list");
+  for (const auto& item : list) {
+    if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_string()) {
+      throw std::invalid_argument(std::string(field) + " items must be [schema, table]");
+    }
+    names.push_back({item[0].get<std::string>(), item[1].get<std::string>()});
+  }
+  return names;
+}
+
+json name_to_json(const mapping::QualifiedName& name) {
+  return json::array({name.schema, name.table});
+}
+
+}  // namespace
+
+std::string resolve_tables(const std::string& table_mappings, const std::string& known_sources) {
+  mapping::TableMapping rules;
+  try {
+    rules = mapping::TableMapping::parse(table_mappings);
+  } catch (const mapping::MappingError& error) {
+    throw std::invalid_argument(error.what());
+  }
+  const auto resolution =
+      mapping::resolve_tables(rules, table_names(json::parse(known_sources), "known_sources"));
+  json tables = json::array();
+  for (const auto& table : resolution.tables) {
+    tables.push_back(
+        {{"source", name_to_json(table.source)}, {"target", name_to_json(table.target)}});
+  }
+  return json{{"tables", std::move(tables)},
+              {"unresolved_rule_ids", resolution.unresolved_rule_ids}}
+      .dump();
+}
+
+std::string reload_tables(dms::DmsClient& client, aws::Clock& clock, const std::string& task,
+                          const std::string& options_text, nb::object should_stop) {
+  const json options = json::parse(options_text);
+  orchestrate::ReloadOptions reload;
+  reload.tables = table_names(options.value("tables", json::array()), "reload_tables");
+  reload.reload_option = options.value("reload_option", reload.reload_option);
+  reload.timeout = seconds_option(options, "timeout_seconds", reload.timeout);
+  reload.poll_interval = seconds_option(options, "poll_interval_seconds", reload.poll_interval);
+  const auto cancelled = [&should_stop]() {
+    if (!should_stop.is_valid() || should_stop.is_none()) return false;
+    nb::gil_scoped_acquire acquire;
+    return nb::cast<bool>(should_stop());
+  };
+  orchestrate::ReloadResult result;
+  {
+    nb::gil_scoped_release release;
+    result = orchestrate::reload_tables(client, clock, task, reload, cancelled);
+  }
+  json tables = json::array();
+  for (const auto& table : result.tables) {
+    json value;
+    to_json(value, table);
+    tables.push_back(std::move(value));
+  }
+  return json{{"succeeded", result.succeeded},
+              {"message", result.message},
+              {"table_statistics", std::move(tables)}}
+      .dump();
 }
 
 }  // namespace dagster_dms::python

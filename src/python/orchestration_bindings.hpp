@@ -38,4 +38,15 @@ std::string cdc_metrics(dms::CloudWatchClient& cloudwatch, const std::string& in
 // the filters in `options` (JSON); returns {"items": [{"resource": ..., "tags": {...}}], ...}.
 std::string discover(dms::DmsClient& client, const std::string& kind, const std::string& options);
 
+// The tables a task's TableMappings select (mapping::resolve_tables): `known_sources` is a JSON
+// list of [schema, table] source names (from table statistics); answers {"tables": [{"source":
+// [schema, table], "target": [schema, table]}], "unresolved_rule_ids": [...]}.
+std::string resolve_tables(const std::string& table_mappings, const std::string& known_sources);
+
+// orchestrate::reload_tables: `options` is {"tables": [[schema, table]], "reload_option",
+// "timeout_seconds", "poll_interval_seconds"}; answers {"succeeded", "message",
+// "table_statistics": [...]}.
+std::string reload_tables(dms::DmsClient& client, aws::Clock& clock, const std::string& task,
+                          const std::string& options, nanobind::object should_stop);
+
 }  // namespace dagster_dms::python

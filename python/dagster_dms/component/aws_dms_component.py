@@ -23,7 +23,7 @@ from dagster.components.utils.defs_state import (
 from dagster.components.utils.translation import TranslationFn, TranslationFnResolver
 
 from dagster_dms._native import check_resource_filter, identifier_pattern_warning
-from dagster_dms.component import cloudwatch
+from dagster_dms.component import cloudwatch, tables
 from dagster_dms.component.aws_settings import AwsSettings
 from dagster_dms.component.observe import observe_endpoint, observe_instance
 from dagster_dms.component.replication_run import run_replication_asset
@@ -39,6 +39,7 @@ from dagster_dms.component.state import (
     task_state,
 )
 from dagster_dms.component.stop_job import build_stop_job
+from dagster_dms.component.table_asset import build_table_asset
 from dagster_dms.component.task_run import (
     CHECK_CDC_LATENCY,
     CHECK_NO_ERRORED_TABLES,
@@ -63,6 +64,15 @@ class DmsRunConfig(dg.Config):
     start_type: str | None = pydantic.Field(
         default=None,
         description="start-replication, resume-processing or reload-target for this run only.",
+    )
+
+    # import_tables: repair chosen tables of a running task instead of running the task.
+    reload_tables: list[str] = pydantic.Field(
+        default=[],
+        description="Source tables (schema.table) to reload with ReloadTables in the running task.",
+    )
+    reload_option: str = pydantic.Field(
+        default="data-reload", description="data-reload or validate-only (with reload_tables)."
     )
 
     @pydantic.field_validator("start_type")
@@ -134,6 +144,11 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
     )
     import_serverless_replications: bool = pydantic.Field(
         default=False, description="Serverless replication configs become materializable assets."
+    )
+    import_tables: bool = pydantic.Field(
+        default=False,
+        description="Each table a replication task writes becomes an asset, keyed [schema, "
+        "table] of the target (after the task's transformation rules).",
     )
     filter_by_name_pattern: str | None = pydantic.Field(
         default=None,
@@ -268,6 +283,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             "import_endpoints": self.import_endpoints,
             "import_replication_instances": self.import_replication_instances,
             "import_serverless_replications": self.import_serverless_replications,
+            **({"import_tables": True} if self.import_tables else {}),
         }
 
     def pattern_warnings(self) -> list[str]:
@@ -356,6 +372,15 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                 all_instances = [d.resource for d in listed]
         elif tasks:
             all_instances = client.describe_replication_instances()
+        task_tables: dict[str, Any] = {}
+        if self.import_tables:
+            targets = {e.endpoint_arn: e for e in all_endpoints}
+            for d in tasks:
+                resolved, found_warnings = tables.resolve_task_tables(
+                    client, d.resource, targets.get(d.resource.target_endpoint_arn)
+                )
+                task_tables[d.resource.replication_task_arn or ""] = resolved
+                warnings.extend(found_warnings)
         return DmsState(
             region=client.region_name,
             refreshed_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -373,6 +398,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                 for i in all_instances
             },
             warnings=warnings,
+            task_tables=task_tables,
         )
 
     # ---- definitions ------------------------------------------------------------------------
@@ -406,12 +432,26 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
         }
         assets: list[dg.AssetsDefinition] = []
         watched: list[WatchedTask] = []
+        table_specs: list[tuple[dg.AssetSpec, tables.TableProps]] = []
         for task in state.tasks:
             props = _migration_props("task", task, state, endpoint_keys)
             spec = self.get_asset_spec(props)
             instance_identifier = state.instance_names.get(task.instance_arn, "")
-            assets.append(self._task_asset(spec, task, instance_identifier))
+            resolved = state.task_tables.get(task.arn, {}) if self.import_tables else {}
+            task_table_specs = [
+                (self.get_table_spec(p), p)
+                for p in tables.table_props(
+                    task, resolved, state.region, props.target_endpoint, spec.key
+                )
+            ]
+            table_specs.extend(task_table_specs)
+            table_keys = {p.source: s.key for s, p in task_table_specs}
+            assets.append(self._task_asset(spec, task, instance_identifier, table_keys))
             watched.append(WatchedTask(task, spec.key, instance_identifier))
+        for table in tables.merge_table_specs(table_specs):
+            assets.append(
+                build_table_asset(table, self.aws_settings.client, self.completion_timeout_seconds)
+            )
         for replication in state.replications:
             props = _migration_props("replication", replication, state, endpoint_keys)
             assets.append(self._replication_asset(self.get_asset_spec(props), replication))
@@ -459,8 +499,19 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             )
         return dg.Definitions(assets=assets, sensors=sensors, jobs=jobs)
 
+    def get_table_spec(self, props: tables.TableProps) -> dg.AssetSpec:
+        """A table's spec: the default, then `translation` (props.kind is "table")."""
+        spec = tables.default_table_spec(props, self.group_name)
+        if self.translation is not None:
+            spec = self.translation(spec, cast(Any, props))
+        return spec
+
     def _task_asset(
-        self, spec: dg.AssetSpec, task: Any, instance_identifier: str
+        self,
+        spec: dg.AssetSpec,
+        task: Any,
+        instance_identifier: str,
+        table_keys: dict[tuple[str, str], dg.AssetKey],
     ) -> dg.AssetsDefinition:
         checks = [
             dg.AssetCheckSpec(
@@ -496,13 +547,25 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                 settings = dataclasses.replace(
                     settings, start_type=cast(StartTypeName, config.start_type)
                 )
+            client = component.aws_settings.client()
+            if config.reload_tables:
+                # Repair first; the run below then finds the task running and reports it.
+                tables.reload(
+                    context,
+                    client,
+                    task.arn,
+                    tables.parse_table_names(config.reload_tables),
+                    config.reload_option,
+                    settings.completion_timeout_seconds,
+                )
             yield from run_task_asset(
                 context,
-                component.aws_settings.client(),
+                client,
                 task,
                 instance_identifier,
                 settings,
                 check_names,
+                on_tables=tables.table_reporter(task.arn, table_keys),
             )
 
         return _asset

@@ -140,6 +140,8 @@ class DmsState:
     endpoint_engines: Mapping[str, str] = field(default_factory=dict)
     instance_names: Mapping[str, str] = field(default_factory=dict)
     warnings: Sequence[str] = ()
+    # import_tables: per task ARN, the tables it writes (tables.resolve_task_tables).
+    task_tables: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps({"version": STATE_VERSION, **asdict(self)}, indent=1, sort_keys=True)
@@ -179,6 +181,7 @@ class DmsState:
             endpoint_engines=raw["endpoint_engines"],
             instance_names=raw["instance_names"],
             warnings=raw["warnings"],
+            task_tables=raw.get("task_tables", {}),
         )
 
 

@@ -8,7 +8,7 @@ and a failure that explains itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,8 +251,11 @@ def run_task_asset(
     instance_identifier: str,
     settings: TaskRunSettings,
     check_names: Sequence[str],
+    on_tables: Callable[[dg.AssetExecutionContext, Sequence[models.TableStatistics] | None], None]
+    | None = None,
 ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
-    """Runs the task and yields its materialization, then its checks; raises dg.Failure."""
+    """Runs the task and yields its materialization, then its checks; raises dg.Failure.
+    `on_tables` gets the table statistics first, even when the run failed (per-table assets)."""
     asset_key = context.asset_key
     reporter = ProgressReporter(context.log, task.identifier)
     context.log.info(
@@ -280,6 +283,8 @@ def run_task_asset(
         ) from error
     for note in result.notes:
         context.log.info(f"{task.identifier}: {note}")
+    if on_tables is not None:
+        on_tables(context, result.table_statistics)
     metadata = result_metadata(result)
     notes: list[str] = []
     latency: dict[str, float] = {}
