@@ -155,8 +155,9 @@ def mappings(*tables: str) -> str:
 
 # identifier: (migration type, tables, tags)
 TASKS: dict[str, tuple[str, tuple[str, ...], list[dict[str, str]]]] = {
-    "prod-orders-full-load": ("full-load", ("order%",), PROD_TAGS),
-    "prod-orders-cdc": ("cdc", ("order%",), PROD_TAGS),
+    # Exact table names: the component knows these tables before the tasks ever ran.
+    "prod-orders-full-load": ("full-load", ("orders", "order_items"), PROD_TAGS),
+    "prod-orders-cdc": ("cdc", ("orders", "order_items"), PROD_TAGS),
     "prod-catalog-reload": ("full-load-and-cdc", ("products", "customers"), PROD_TAGS),
     "prod-inventory-backfill": ("full-load", ("products",), []),
     "dev-orders-full-load": (

@@ -40,6 +40,8 @@ SELECTED = {
     "dms_instance_prod_instance",
     "warehouse_orders",
 }
+# The table assets (import_tables): what the orders tasks and prod-catalog-reload write.
+TABLES = {"shop/orders", "shop/order_items", "shop/products", "shop/customers"}
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -82,7 +84,7 @@ class Demo:
             status = self.run_status(run_id)
         return status
 
-    def latest_metadata(self, key: str) -> dict[str, Any]:
+    def latest_metadata(self, key: str | list[str]) -> dict[str, Any]:
         data = self.graphql(
             """query($path: [String!]!) {
               assetOrError(assetKey: {path: $path}) { ... on Asset {
@@ -93,7 +95,7 @@ class Demo:
                 } }
               } }
             }""",
-            {"path": [key]},
+            {"path": [key] if isinstance(key, str) else key},
         )
         [materialization] = data["assetOrError"]["assetMaterializations"]
         return {
@@ -168,16 +170,30 @@ def test_demo_in_the_browser(demo: Demo, page: Any) -> None:
     )
     listed = {h.removeprefix("/assets/") for h in hrefs if "/" not in h.removeprefix("/assets/")}
     assert listed == SELECTED
+    # The table assets have two-part keys ([schema, table] of the target).
+    tables = {h.removeprefix("/assets/") for h in hrefs if h.count("/") == 3}
+    assert tables == TABLES, tables
 
     lineage = (
         f"{demo.ui_url}/assets/dms_task_prod_orders_full_load"
         "?view=lineage&lineageScope=neighbors&lineageDepth=1"
     )
     page.goto(lineage, wait_until="domcontentloaded")
-    page.get_by_text("warehouse_orders", exact=True).filter(visible=True).first.wait_for()
+    page.get_by_text("order_items", exact=True).filter(visible=True).first.wait_for()
     page.get_by_text("dms_endpoint_prod_shop_source", exact=True).filter(
         visible=True
     ).first.wait_for()
+    # A table asset has both orders tasks upstream and warehouse_orders downstream.
+    table_lineage = (
+        f"{demo.ui_url}/assets/shop/orders?view=lineage&lineageScope=neighbors&lineageDepth=1"
+    )
+    page.goto(table_lineage, wait_until="domcontentloaded")
+    for neighbour in (
+        "warehouse_orders",
+        "dms_task_prod_orders_full_load",
+        "dms_task_prod_orders_cdc",
+    ):
+        page.get_by_text(neighbour, exact=True).filter(visible=True).first.wait_for()
 
     # Materialize the full-load task from the UI; dms-local copies the rows for real.
     run_id = materialize_from_ui(page, demo, "dms_task_prod_orders_full_load")
@@ -202,6 +218,18 @@ def test_demo_in_the_browser(demo: Demo, page: Any) -> None:
     statistics.scroll_into_view_if_needed()
     assert "order_items" in statistics.inner_text()
     page.screenshot(path=str(IMAGES / "demo-materialization-metadata.png"))
+
+    # Each table asset got its own materialization, its row count as DMS counts it.
+    table_rows = {
+        name: demo.latest_metadata(["shop", name])["dagster/row_count"]
+        for name in ("orders", "order_items")
+    }
+    assert sum(table_rows.values()) == loaded_rows
+    # The table's page shows its DMS statistics (the UI shows dagster/row_count as "Rows").
+    page.goto(f"{demo.ui_url}/assets/shop/orders", wait_until="domcontentloaded")
+    row = page.locator("tr", has=page.get_by_text("dms/full_load_rows", exact=True)).first
+    row.wait_for()
+    assert str(table_rows["orders"]) in row.inner_text().replace(",", "")
 
     # Downstream: counts what arrived in the warehouse, which is what the task reported.
     run_id = materialize_from_ui(page, demo, "warehouse_orders")

@@ -32,10 +32,11 @@ def _count(table: str) -> int:
 
 
 @dg.asset(
-    deps=["dms_task_prod_orders_full_load"],
+    # The table assets (import_tables), which both orders tasks write.
+    deps=[dg.AssetKey(["shop", "orders"]), dg.AssetKey(["shop", "order_items"])],
     group_name="warehouse",
     kinds={"postgres"},
-    description="Orders and order lines that prod-orders-full-load copied into the warehouse.",
+    description="Orders and order lines that the orders tasks copied into the warehouse.",
 )
 def warehouse_orders(context: dg.AssetExecutionContext) -> dg.MaterializeResult[None]:
     orders = _count("shop.orders")
