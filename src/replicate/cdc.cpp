@@ -11,6 +11,7 @@
 #include "replicate/cdc_file_writer.hpp"
 #include "replicate/cdc_reload.hpp"
 #include "replicate/ddl.hpp"
+#include "replicate/endpoint_sessions.hpp"
 #include "replicate/replication_stream.hpp"
 #include "replicate/schema_change.hpp"
 #include "replicate/table_mapping.hpp"
@@ -161,13 +162,7 @@ class Engine {
   }
 
   PgConnection open_source(bool replication = false) {
-    try {
-      return quiet(PgConnection::open(request_.load.source, kApplicationName, replication));
-    } catch (const PgError& error) {
-      // The driver's SQLSTATE stays: a source that is restarting is retried.
-      throw PgError(error.sqlstate(),
-                    fmt::format("Error connecting to source database: {}", error.what()));
-    }
+    return quiet(open_source_session(request_.load.source, kApplicationName, replication));
   }
 
   // The target type decides where changes go: a PostgreSQL database or s3-style files.
@@ -202,15 +197,7 @@ class Engine {
   PgConnection open_target() {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
-    try {
-      auto connection = quiet(PgConnection::open(target->endpoint, kApplicationName));
-      // The slot is told a position only once the target has it for good.
-      require_durable_commits(connection);
-      return connection;
-    } catch (const PgError& error) {
-      throw PgError(error.sqlstate(),
-                    fmt::format("Error connecting to target database: {}", error.what()));
-    }
+    return quiet(open_target_session(target->endpoint, kApplicationName));
   }
 
   void prepare() {
