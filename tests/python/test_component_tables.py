@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.component.tables import TableProps, default_table_key, table_name
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
@@ -80,16 +81,13 @@ class Account:
             **extra,
         )
 
-    def component(self, **extra: Any) -> AWSDMSComponent:
-        return AWSDMSComponent(
-            aws_region="us-east-1",
-            endpoint_url=self.url,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            import_tables=True,
-            generate_sensor=False,
-            **extra,
-        )
+    def attributes(self) -> dict[str, Any]:
+        """The component's YAML attributes for this dms-local, with tables imported."""
+        keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        return {"aws_region": "us-east-1", "endpoint_url": self.url, **keys, "import_tables": True}
+
+    def component(self) -> AWSDMSComponent:
+        return AWSDMSComponent(**self.attributes(), generate_sensor=False)
 
     def statistics(self, arn: str) -> dict[str, dict[str, Any]]:
         tables = self.dms.describe_table_statistics(ReplicationTaskArn=arn)["TableStatistics"]
@@ -229,11 +227,7 @@ def test_transformation_rules_and_translation_shape_the_keys(account: Account) -
     assert table_keys(defs) == {("warehouse", "raw_alpha")}
     # translation (YAML, as users write it) sees the table's names and its task.
     attributes = {
-        "aws_region": "us-east-1",
-        "endpoint_url": account.url,
-        "aws_access_key_id": "test",
-        "aws_secret_access_key": "test",
-        "import_tables": True,
+        **account.attributes(),
         "translation": {
             "key": "{{ 'tables/' ~ props.task ~ '/' ~ props.target_table "
             "if props.kind == 'table' else 'dms_task_' ~ props.identifier }}"
@@ -348,3 +342,29 @@ def test_reloading_a_table_of_a_stopped_task_explains_what_dms_allows(account: A
     assert data is not None
     assert "only while the task is running" in (data.description or ""), data.description
     assert describe_task(account.dms, arn)["Status"] == "ready"
+
+
+def test_s3_target_keys_name_the_bucket_folder_schema_and_table() -> None:
+    def props(engine: str, folder: str | None, bucket: str | None = "bucket") -> TableProps:
+        return TableProps(
+            source_schema="public",
+            source_table="orders",
+            target_schema="sales",
+            target_table="orders",
+            task="t",
+            task_arn="arn",
+            target_endpoint="e",
+            target_engine=engine,
+            region="us-east-1",
+            database="warehouse",
+            bucket_name=bucket,
+            bucket_folder=folder,
+        )
+
+    assert default_table_key(props("s3", "raw/dms")) == dg.AssetKey(
+        ["raw", "dms", "sales", "orders"]
+    )
+    assert default_table_key(props("s3", None)) == dg.AssetKey(["bucket", "sales", "orders"])
+    assert default_table_key(props("postgres", None)) == dg.AssetKey(["sales", "orders"])
+    assert table_name(props("postgres", None)) == "warehouse.sales.orders"
+    assert table_name(props("s3", "raw")) == "sales.orders"
