@@ -22,6 +22,7 @@ from dagster_dms.testing.account import (
     selection_rules,
     wait_until,
 )
+from dagster_dms.testing.counting_proxy import counting_proxy
 from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_component import keys, loaded
@@ -346,20 +347,9 @@ def test_reloading_a_table_of_a_stopped_task_explains_what_dms_allows(account: A
 
 def test_s3_target_keys_name_the_bucket_folder_schema_and_table() -> None:
     def props(engine: str, folder: str | None, bucket: str | None = "bucket") -> TableProps:
-        return TableProps(
-            source_schema="public",
-            source_table="orders",
-            target_schema="sales",
-            target_table="orders",
-            task="t",
-            task_arn="arn",
-            target_endpoint="e",
-            target_engine=engine,
-            region="us-east-1",
-            database="warehouse",
-            bucket_name=bucket,
-            bucket_folder=folder,
-        )
+        # source public.orders -> target sales.orders, written by task t
+        names = ("public", "orders", "sales", "orders", "t", "arn", "e")
+        return TableProps(*names, engine, "us-east-1", "warehouse", bucket, folder)
 
     assert default_table_key(props("s3", "raw/dms")) == dg.AssetKey(
         ["raw", "dms", "sales", "orders"]
@@ -368,3 +358,32 @@ def test_s3_target_keys_name_the_bucket_folder_schema_and_table() -> None:
     assert default_table_key(props("postgres", None)) == dg.AssetKey(["sales", "orders"])
     assert table_name(props("postgres", None)) == "warehouse.sales.orders"
     assert table_name(props("s3", "raw")) == "sales.orders"
+
+
+def test_sensor_reads_table_statistics_only_for_tasks_that_changed(account: Account) -> None:
+    loaded_arn = account.task("sensed", selection_rules("public", "alpha"))
+    account.task("idle", selection_rules("public", "gamma"))
+    with counting_proxy(account.url) as proxy:
+        component = AWSDMSComponent(**{**account.attributes(), "endpoint_url": proxy.url})
+        defs, _ = build(component)
+        sensor = defs.get_sensor_def("aws_dms_observation_sensor")
+        with dg.instance_for_test() as instance:
+            context = dg.build_sensor_context(instance=instance, definitions=defs)
+            first = sensor.evaluate_tick(context)
+            account.dms.start_replication_task(
+                ReplicationTaskArn=loaded_arn, StartReplicationTaskType="start-replication"
+            )
+            account.wait_status(loaded_arn, "stopped")
+            proxy.reset()
+            second = sensor.evaluate_tick(
+                dg.build_sensor_context(instance=instance, cursor=first.cursor, definitions=defs)
+            )
+    # Only the task that moved has its tables read: one listing, not one call per table or task.
+    assert proxy.counts["DescribeTableStatistics"] == 1
+    observed = {
+        tuple(e.asset_key.path): e.metadata
+        for e in second.asset_events
+        if isinstance(e, dg.AssetObservation) and not e.asset_key.path[-1].startswith("dms_")
+    }
+    assert set(observed) == {("public", "alpha")}
+    assert observed[("public", "alpha")]["dagster/row_count"].value == 3000

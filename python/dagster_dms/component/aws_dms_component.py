@@ -447,7 +447,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             table_specs.extend(task_table_specs)
             table_keys = {p.source: s.key for s, p in task_table_specs}
             assets.append(self._task_asset(spec, task, instance_identifier, table_keys))
-            watched.append(WatchedTask(task, spec.key, instance_identifier))
+            watched.append(WatchedTask(task, spec.key, instance_identifier, table_keys))
         for table in tables.merge_table_specs(table_specs):
             assets.append(
                 build_table_asset(table, self.aws_settings.client, self.completion_timeout_seconds)

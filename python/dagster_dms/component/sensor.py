@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import dagster as dg
 from dagster_shared.serdes import deserialize_value, serialize_value, whitelist_for_serdes
 
 from dagster_dms.client import MetricTask, TaskWatch
-from dagster_dms.component import cloudwatch
+from dagster_dms.component import cloudwatch, tables
 from dagster_dms.component.aws_settings import AwsSettings
 from dagster_dms.component.state import TaskState
 from dagster_dms.component.task_run import CHECK_CDC_LATENCY
@@ -40,6 +40,8 @@ class WatchedTask:
     task: TaskState
     asset_key: dg.AssetKey
     instance_identifier: str
+    # import_tables: the task's table assets by source (schema, table).
+    table_keys: Mapping[tuple[str, str], dg.AssetKey] = field(default_factory=dict)
 
     def metric_task(self) -> MetricTask:
         return MetricTask(
@@ -88,7 +90,8 @@ def build_observation_sensor(
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         previous = load_cursor(context.cursor)
-        look = settings.client().watch_tasks(
+        client = settings.client()
+        look = client.watch_tasks(
             [w.metric_task() for w in watched],
             previous,
             metrics_period_seconds=metrics_period_seconds,
@@ -100,6 +103,9 @@ def build_observation_sensor(
                 events.append(
                     dg.AssetObservation(asset_key=entry.asset_key, metadata=_metadata(found.facts))
                 )
+                # Table statistics only for tasks whose status or progress moved.
+                if entry.table_keys:
+                    events.extend(tables.observe_task_tables(client, found.arn, entry.table_keys))
             finished_at = found.full_load_finished_at
             if finished_at and not _reported_by_dagster(
                 context.instance, entry.asset_key, finished_at

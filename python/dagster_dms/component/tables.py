@@ -307,3 +307,24 @@ def reload(
         )
     context.log.info(result.message)
     return result.table_statistics
+
+
+def observe_task_tables(
+    client: DmsClient,
+    task_arn: str,
+    tables: Mapping[tuple[str, str], dg.AssetKey],
+) -> list[dg.AssetObservation | dg.AssetCheckEvaluation]:
+    """The sensor's look at a changed task's tables: one DescribeTableStatistics listing (pages
+    of many tables), an observation and a health check per table asset. An unreadable listing
+    (for example dms:DescribeTableStatistics denied) says nothing about the tables."""
+    try:
+        statistics = client.describe_table_statistics(task_arn)
+    except DmsError:
+        return []
+    events: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
+    for event in table_events(task_arn, tables, statistics):
+        if isinstance(event, dg.AssetMaterialization):
+            events.append(dg.AssetObservation(asset_key=event.asset_key, metadata=event.metadata))
+        else:
+            events.append(event)
+    return events
