@@ -31,58 +31,6 @@ namespace {
 
 using nlohmann::json;
 
-// Every item of the paginated DMS listings, by operation name.
-json list_all_dms(dms::DmsClient& client, const std::string& operation, const json& input) {
-  auto as_list = [](const auto& items) {
-    json list = json::array();
-    for (const auto& item : items) {
-      json value;
-      to_json(value, item);
-      list.push_back(std::move(value));
-    }
-    return list;
-  };
-  auto typed_input = [&input, &operation](auto message) {
-    try {
-      from_json(input, message);
-    } catch (const aws::ProtocolError& e) {
-      throw std::invalid_argument(operation + " request: " + e.what());
-    }
-    return message;
-  };
-  if (operation == "DescribeReplicationTasks") {
-    return as_list(
-        client.describe_replication_tasks_all(typed_input(dms::DescribeReplicationTasksMessage{})));
-  }
-  if (operation == "DescribeEndpoints") {
-    return as_list(client.describe_endpoints_all(typed_input(dms::DescribeEndpointsMessage{})));
-  }
-  if (operation == "DescribeReplicationInstances") {
-    return as_list(client.describe_replication_instances_all(
-        typed_input(dms::DescribeReplicationInstancesMessage{})));
-  }
-  if (operation == "DescribeTableStatistics") {
-    return as_list(
-        client.describe_table_statistics_all(typed_input(dms::DescribeTableStatisticsMessage{})));
-  }
-  if (operation == "DescribeConnections") {
-    return as_list(client.describe_connections_all(typed_input(dms::DescribeConnectionsMessage{})));
-  }
-  if (operation == "DescribeReplicationConfigs") {
-    return as_list(client.describe_replication_configs_all(
-        typed_input(dms::DescribeReplicationConfigsMessage{})));
-  }
-  if (operation == "DescribeReplications") {
-    return as_list(
-        client.describe_replications_all(typed_input(dms::DescribeReplicationsMessage{})));
-  }
-  throw std::invalid_argument(
-      "list_all: '" + operation +
-      "' is not a paginated listing; use one of DescribeReplicationTasks, DescribeEndpoints, "
-      "DescribeReplicationInstances, DescribeTableStatistics, DescribeConnections, "
-      "DescribeReplicationConfigs, DescribeReplications");
-}
-
 class NativeClient {
  public:
   NativeClient(std::optional<std::string> region, std::optional<std::string> profile,
@@ -117,19 +65,20 @@ class NativeClient {
   // Calls one operation with a JSON request document and returns the JSON response document.
   std::string invoke(const std::string& service, const std::string& operation,
                      const std::string& input) {
-    json request = input.empty() ? json::object() : json::parse(input);
-    json response;
-    if (service == "dms") {
-      response = dms::invoke_dms(*dms_, operation, request);
-    } else if (service == "cloudwatch") {
-      response = dms::invoke_cloudwatch(*cloudwatch_, operation, request);
-    } else if (service == "logs") {
-      response = dms::invoke_logs(*logs_, operation, request);
-    } else {
-      throw std::invalid_argument("unknown service '" + service +
-                                  "': expected dms, cloudwatch or logs");
-    }
-    return response.dump();
+    const json request = input.empty() ? json::object() : json::parse(input);
+    return with_client(service,
+                       [&](auto& client) { return dms::invoke(client, operation, request); })
+        .dump();
+  }
+
+  // Every item of a paginated listing (following its pagination token); DMS filters that match
+  // nothing give an empty list, as DMS answers those with ResourceNotFoundFault.
+  std::string list_all(const std::string& service, const std::string& operation,
+                       const std::string& input) {
+    const json request = input.empty() ? json::object() : json::parse(input);
+    return with_client(service,
+                       [&](auto& client) { return dms::list_all(client, operation, request); })
+        .dump();
   }
 
   [[nodiscard]] std::string region() const { return session_->region(); }
@@ -139,13 +88,6 @@ class NativeClient {
     if (service == "logs") return session_->endpoint_for(aws::logs_service());
     if (service == "sts") return session_->endpoint_for(aws::sts_service());
     throw std::invalid_argument("unknown service '" + service + "'");
-  }
-
-  // Every item of a paginated DMS listing (following Marker); filters that match nothing give an
-  // empty list, as DMS answers those with ResourceNotFoundFault.
-  std::string list_all(const std::string& operation, const std::string& input) {
-    const json request = input.empty() ? json::object() : json::parse(input);
-    return list_all_dms(*dms_, operation, request).dump();
   }
 
   // Tags of every ARN (ResourceArnList batches, with a per-ARN fallback for servers without it).
@@ -222,6 +164,16 @@ class NativeClient {
   aws::Session& session() { return *session_; }
 
  private:
+  // Calls `use(client)` with the client of `service`.
+  template <class Use>
+  json with_client(const std::string& service, Use&& use) {
+    if (service == "dms") return use(*dms_);
+    if (service == "cloudwatch") return use(*cloudwatch_);
+    if (service == "logs") return use(*logs_);
+    throw std::invalid_argument("unknown service '" + service +
+                                "': expected dms, cloudwatch or logs");
+  }
+
   std::shared_ptr<aws::Session> session_;
   std::unique_ptr<dms::DmsClient> dms_;
   std::unique_ptr<dms::CloudWatchClient> cloudwatch_;
@@ -285,8 +237,8 @@ void bind_native_client(nb::module_& m) {
            nb::arg("input"), nb::call_guard<nb::gil_scoped_release>())
       .def_prop_ro("region", &NativeClient::region)
       .def("endpoint", &NativeClient::endpoint, nb::arg("service"))
-      .def("list_all", &NativeClient::list_all, nb::arg("operation"), nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
+      .def("list_all", &NativeClient::list_all, nb::arg("service"), nb::arg("operation"),
+           nb::arg("input"), nb::call_guard<nb::gil_scoped_release>())
       .def("tags_for_resources", &NativeClient::tags_for_resources, nb::arg("arns"),
            nb::call_guard<nb::gil_scoped_release>())
       .def("metric_data_all", &NativeClient::metric_data_all, nb::arg("input"),
