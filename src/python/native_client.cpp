@@ -65,20 +65,18 @@ class NativeClient {
   // Calls one operation with a JSON request document and returns the JSON response document.
   std::string invoke(const std::string& service, const std::string& operation,
                      const std::string& input) {
-    const json request = input.empty() ? json::object() : json::parse(input);
-    return with_client(service,
-                       [&](auto& client) { return dms::invoke(client, operation, request); })
-        .dump();
+    return by_name(service, input, [&](auto& client, const json& request) {
+      return dms::invoke(client, operation, request);
+    });
   }
 
   // Every item of a paginated listing (following its pagination token); DMS filters that match
   // nothing give an empty list, as DMS answers those with ResourceNotFoundFault.
   std::string list_all(const std::string& service, const std::string& operation,
                        const std::string& input) {
-    const json request = input.empty() ? json::object() : json::parse(input);
-    return with_client(service,
-                       [&](auto& client) { return dms::list_all(client, operation, request); })
-        .dump();
+    return by_name(service, input, [&](auto& client, const json& request) {
+      return dms::list_all(client, operation, request);
+    });
   }
 
   [[nodiscard]] std::string region() const { return session_->region(); }
@@ -164,12 +162,13 @@ class NativeClient {
   aws::Session& session() { return *session_; }
 
  private:
-  // Calls `use(client)` with the client of `service`.
+  // `use(client, request)` with the client of `service` and the parsed JSON `input`, dumped.
   template <class Use>
-  json with_client(const std::string& service, Use&& use) {
-    if (service == "dms") return use(*dms_);
-    if (service == "cloudwatch") return use(*cloudwatch_);
-    if (service == "logs") return use(*logs_);
+  std::string by_name(const std::string& service, const std::string& input, Use&& use) {
+    const json request = input.empty() ? json::object() : json::parse(input);
+    if (service == "dms") return use(*dms_, request).dump();
+    if (service == "cloudwatch") return use(*cloudwatch_, request).dump();
+    if (service == "logs") return use(*logs_, request).dump();
     throw std::invalid_argument("unknown service '" + service +
                                 "': expected dms, cloudwatch or logs");
   }
