@@ -221,6 +221,9 @@ SignatureParts sigv4_sign(const std::string& method, const std::string& url,
 }  // namespace
 
 void bind_native_client(nb::module_& m) {
+  // Every call that may wait on the network releases the GIL.
+  const auto released = nb::call_guard<nb::gil_scoped_release>();
+  const auto input = nb::arg("input");
   nb::class_<NativeClient>(m, "NativeClient")
       .def(nb::init<std::optional<std::string>, std::optional<std::string>,
                     std::optional<std::string>, std::optional<std::string>,
@@ -232,22 +235,17 @@ void bind_native_client(nb::module_& m) {
            nb::arg("session_token").none(), nb::arg("max_attempts").none(),
            nb::arg("retry_mode").none(), nb::arg("verify"), nb::arg("ca_bundle").none(),
            nb::arg("connect_timeout").none(), nb::arg("read_timeout").none())
-      .def("invoke", &NativeClient::invoke, nb::arg("service"), nb::arg("operation"),
-           nb::arg("input"), nb::call_guard<nb::gil_scoped_release>())
+      .def("invoke", &NativeClient::invoke, nb::arg("service"), nb::arg("operation"), input,
+           released)
       .def_prop_ro("region", &NativeClient::region)
       .def("endpoint", &NativeClient::endpoint, nb::arg("service"))
-      .def("list_all", &NativeClient::list_all, nb::arg("service"), nb::arg("operation"),
-           nb::arg("input"), nb::call_guard<nb::gil_scoped_release>())
-      .def("tags_for_resources", &NativeClient::tags_for_resources, nb::arg("arns"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("metric_data_all", &NativeClient::metric_data_all, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("read_metrics", &NativeClient::read_metrics, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("watch_tasks", &NativeClient::watch_tasks, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("cdc_metrics", &NativeClient::cdc_metrics, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
+      .def("list_all", &NativeClient::list_all, nb::arg("service"), nb::arg("operation"), input,
+           released)
+      .def("tags_for_resources", &NativeClient::tags_for_resources, nb::arg("arns"), released)
+      .def("metric_data_all", &NativeClient::metric_data_all, input, released)
+      .def("read_metrics", &NativeClient::read_metrics, input, released)
+      .def("watch_tasks", &NativeClient::watch_tasks, input, released)
+      .def("cdc_metrics", &NativeClient::cdc_metrics, input, released)
       .def(
           "run_task",
           [](NativeClient& self, const std::string& task, const std::string& options,
@@ -273,8 +271,7 @@ void bind_native_client(nb::module_& m) {
             return discover(self.dms(), kind, options);
           },
           nb::arg("kind"), nb::arg("options"))
-      .def("credentials_provider", &NativeClient::credentials_provider,
-           nb::call_guard<nb::gil_scoped_release>());
+      .def("credentials_provider", &NativeClient::credentials_provider, released);
 
   m.def("sigv4_sign", &sigv4_sign, nb::arg("method"), nb::arg("url"), nb::arg("headers"),
         nb::arg("body"), nb::arg("region"), nb::arg("service"), nb::arg("access_key_id"),
