@@ -248,13 +248,11 @@ class Model:
         self.paginators: dict[str, Any] = (
             json.loads(pages_path.read_text())["pagination"] if pages_path.exists() else {}
         )
-        self.operations: list[tuple[str, str | None, str | None]] = []
         self.calls: list[Call] = []
         for name in service.operations:
             op = self.doc["operations"][name]
             inp = op.get("input", {}).get("shape")
             out = op.get("output", {}).get("shape")
-            self.operations.append((name, inp, out))
             if not inp or not out:
                 raise SystemExit(f"{name} has no input or output shape: not supported")
             doc = trimmed_doc(op.get("documentation", ""))
@@ -311,7 +309,7 @@ class Model:
             if self.shapes[name]["type"] == "structure":
                 ordered.append(name)
 
-        roots = [s for _, i, o in self.operations for s in (i, o) if s]
+        roots = [shape for call in self.calls for shape in (call.input, call.output)]
         for root in roots:
             visit(root, [])
         return ordered
@@ -593,8 +591,8 @@ def generate_python(models: list[Model], sources: str) -> str:
             f"{model.service.key.upper()}_OPERATIONS: dict[str, tuple[type[ApiModel], "
             "type[ApiModel]]] = {"
         )
-        for name, inp, outp in model.operations:
-            out.append(f'    "{name}": ({inp}, {outp}),')
+        for call in model.calls:
+            out.append(f'    "{call.name}": ({call.input}, {call.output}),')
         out.append("}")
     return "\n".join(out) + "\n"
 
