@@ -19,7 +19,7 @@ RecoverableErrorPolicy policy_of(const std::string& task_settings) {
   try {
     return parse_full_load_settings(task_settings).recoverable;
   } catch (const std::exception&) {
-    return {};
+    return parse_full_load_settings("").recoverable;
   }
 }
 
