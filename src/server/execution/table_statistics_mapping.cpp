@@ -12,14 +12,7 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reload
   // DMS names a table by its source schema and name, whatever the mapping renamed it to.
   out.schema_name = table.source.schema;
   out.table_name = table.source.table;
-  out.inserts = table.inserts;
-  out.deletes = table.deletes;
-  out.updates = table.updates;
-  out.ddls = table.ddls;
-  out.applied_inserts = table.applied_inserts;
-  out.applied_deletes = table.applied_deletes;
-  out.applied_updates = table.applied_updates;
-  out.applied_ddls = table.applied_ddls;
+  rep::copy_change_counters(out, table, [](auto& to, const auto& from) { to = from; });
   out.full_load_rows = table.full_load_rows;
   out.full_load_condtnl_chk_failed_rows = 0;
   out.full_load_error_rows = 0;
@@ -42,22 +35,18 @@ rep::TableStatus table_status(const dms::TableStatistics& stored) {
   rep::TableStatus out;
   out.source = {stored.schema_name.value_or(""), stored.table_name.value_or("")};
   out.target = out.source;
+  // A stored table ended its load in error, cancelled or completed; anything else counts as
+  // completed.
   const auto state = stored.table_state.value_or("");
-  out.state = state == "Table error"       ? rep::TableState::kError
-              : state == "Table cancelled" ? rep::TableState::kCancelled
-                                           : rep::TableState::kCompleted;
+  out.state = rep::TableState::kCompleted;
+  for (const auto ended : {rep::TableState::kError, rep::TableState::kCancelled}) {
+    if (state == rep::table_state_name(ended)) out.state = ended;
+  }
   out.full_load_rows = stored.full_load_rows.value_or(0);
   out.full_load_start_time = stored.full_load_start_time;
   out.full_load_end_time = stored.full_load_end_time;
   out.last_update_time = stored.last_update_time.value_or(rep::Clock::now());
-  out.inserts = stored.inserts.value_or(0);
-  out.updates = stored.updates.value_or(0);
-  out.deletes = stored.deletes.value_or(0);
-  out.ddls = stored.ddls.value_or(0);
-  out.applied_inserts = stored.applied_inserts.value_or(0);
-  out.applied_updates = stored.applied_updates.value_or(0);
-  out.applied_deletes = stored.applied_deletes.value_or(0);
-  out.applied_ddls = stored.applied_ddls.value_or(0);
+  rep::copy_change_counters(out, stored, [](auto& to, const auto& from) { to = from.value_or(0); });
   return out;
 }
 
