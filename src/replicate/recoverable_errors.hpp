@@ -11,9 +11,9 @@ namespace dagster_dms::replicate {
 // connection, a database restart) instead of failing. DMS's defaults come from
 // parse_full_load_settings("").recoverable; a default-constructed policy never retries.
 struct RecoverableErrorPolicy {
-  int count = 0;                   // RecoverableErrorCount: -1 retries forever, 0 never
-  std::chrono::seconds interval{};  // RecoverableErrorInterval: the first wait
-  bool throttling = false;          // RecoverableErrorThrottling: each wait doubles...
+  int count = 0;                          // RecoverableErrorCount: -1 retries forever, 0 never
+  std::chrono::seconds interval{};        // RecoverableErrorInterval: the first wait
+  bool throttling = false;                // RecoverableErrorThrottling: each wait doubles...
   std::chrono::seconds throttling_max{};  // RecoverableErrorThrottlingMax: ...up to this
   // RecoverableErrorStopRetryAfterThrottlingMax: once a wait has reached the maximum, the
   // attempt after it is the last.

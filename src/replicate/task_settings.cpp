@@ -33,8 +33,8 @@ class Section {
     const auto& value = member(name);
     if (!value.is_number_integer() || value.get<long long>() < minimum ||
         value.get<long long>() > maximum) {
-      throw std::invalid_argument(fmt::format("{}.{} must be an integer between {} and {}", name_,
-                                              name, minimum, maximum));
+      throw std::invalid_argument(
+          fmt::format("{}.{} must be an integer between {} and {}", name_, name, minimum, maximum));
     }
     return value.get<long long>();
   }

@@ -18,12 +18,12 @@ enum class StopAfterLoad { kNo, kCachedChangesNotApplied, kCachedChangesApplied 
 // member, from the document or from DMS's defaults (task_settings_defaults.hpp, the one place
 // they are written); a default-constructed value holds no DMS default.
 struct FullLoadSettings {
-  TablePrepMode prep_mode{};       // FullLoadSettings.TargetTablePrepMode
-  int max_subtasks = 0;            // FullLoadSettings.MaxFullLoadSubTasks (1-49)
+  TablePrepMode prep_mode{};           // FullLoadSettings.TargetTablePrepMode
+  int max_subtasks = 0;                // FullLoadSettings.MaxFullLoadSubTasks (1-49)
   std::uint64_t load_max_file_kb = 0;  // TargetMetadata.LoadMaxFileSize; 0 = the target's own
   std::string target_schema;           // TargetMetadata.TargetSchema; empty = source schema
-  std::string control_schema;  // ControlTablesSettings.ControlSchema; empty = target's default
-  bool fail_on_no_tables = false;         // ErrorBehavior.FailOnNoTablesCaptured
+  std::string control_schema;      // ControlTablesSettings.ControlSchema; empty = target's default
+  bool fail_on_no_tables = false;  // ErrorBehavior.FailOnNoTablesCaptured
   bool stop_task_on_table_error = false;  // ErrorBehavior.TableErrorPolicy == STOP_TASK
   int table_error_escalation_count = 0;   // ErrorBehavior.TableErrorEscalationCount; 0 = never
   // When both flags are set, the applied variant wins (the changes are not thrown away).
