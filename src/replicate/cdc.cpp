@@ -160,13 +160,7 @@ class Engine {
   }
 
   PgConnection open_source(bool replication = false) {
-    try {
-      return quiet(PgConnection::open(request_.load.source, kApplicationName, replication));
-    } catch (const PgError& error) {
-      // The driver's SQLSTATE stays: a source that is restarting is retried.
-      throw PgError(error.sqlstate(),
-                    fmt::format("Error connecting to source database: {}", error.what()));
-    }
+    return quiet(open_task_source(request_.load.source, kApplicationName, replication));
   }
 
   // The target type decides where changes go: a PostgreSQL database or s3-style files.
@@ -201,15 +195,9 @@ class Engine {
   PgConnection open_target() {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
-    try {
-      auto connection = quiet(PgConnection::open(target->endpoint, kApplicationName));
-      // The slot is told a position only once the target has it for good.
-      require_durable_commits(connection);
-      return connection;
-    } catch (const PgError& error) {
-      throw PgError(error.sqlstate(),
-                    fmt::format("Error connecting to target database: {}", error.what()));
-    }
+    // The slot is told a position only once the target has it for good: the target's commits
+    // are durable.
+    return quiet(open_task_target(target->endpoint, kApplicationName));
   }
 
   void prepare() {

@@ -174,26 +174,10 @@ class Engine {
     observer_.on_tables_planned(tables_);
   }
 
-  // Both keep the driver's SQLSTATE: it tells a database that is restarting from a wrong
-  // definition (see classify_error).
-  PgConnection open_source() {
-    try {
-      return PgConnection::open(request_.source, kApplicationName);
-    } catch (const PgError& error) {
-      throw PgError(error.sqlstate(),
-                    fmt::format("Error connecting to source database: {}", error.what()));
-    }
-  }
+  PgConnection open_source() { return open_task_source(request_.source, kApplicationName); }
 
   PgConnection open_target(const PostgresTarget& target) {
-    try {
-      auto connection = PgConnection::open(target.endpoint, kApplicationName);
-      require_durable_commits(connection);
-      return connection;
-    } catch (const PgError& error) {
-      throw PgError(error.sqlstate(),
-                    fmt::format("Error connecting to target database: {}", error.what()));
-    }
+    return open_task_target(target.endpoint, kApplicationName);
   }
 
   void load_all() {
