@@ -31,10 +31,11 @@ import dagster as dg
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from common import DmsLocal, env_int, load_average
+from common import bench_server, env_int, load_average, server_args
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.state import DmsState
 from dagster_dms.testing.account import local_client, selection_mappings
+from dagster_dms.testing.dms_local import DmsLocalServer
 from proxy_process import ProxyProcess
 
 SENSOR = "aws_dms_observation_sensor"
@@ -235,7 +236,7 @@ def run(work: Path) -> dict[str, Any]:
     seed = work / "seed.json"
     seed.write_text(json.dumps(seed_document(tasks_n, endpoints_n, instances_n)))
     base_args = ["--test-executor", "hold", "--task-start-delay-ms", "100"]
-    server = DmsLocal(work / "api-state", [*base_args, "--seed", str(seed)])
+    server = bench_server(work / "api-state", [*base_args, "--seed", str(seed)])
     out: dict[str, Any] = {
         "tasks": tasks_n,
         "endpoints": endpoints_n,
@@ -343,11 +344,12 @@ def run(work: Path) -> dict[str, Any]:
 
 
 def throttled(
-    server: DmsLocal, base_args: list[str], state_path: Path, running_cdc: int
+    server: DmsLocalServer, base_args: list[str], state_path: Path, running_cdc: int
 ) -> dict[str, Any]:
     """Part 2: the same refresh and tick with --fault-throttle, full bucket then drained."""
     server.stop()
-    server.start([*base_args, "--fault-throttle"])
+    server.extra_args = server_args([*base_args, "--fault-throttle"])
+    server.start()
     start_cdc(server.url, running_cdc, "resume-processing")
     results: dict[str, Any] = {"settings": server.faults()}
     listed = [

@@ -19,8 +19,9 @@ import pytest
 from botocore.config import Config
 
 from conftest import MotoServer
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import create_available_instance, create_task, selection_rules
-from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
+from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 MAPPINGS = selection_rules()
 MISSING = "arn:aws:dms:us-east-1:{account}:{kind}:NOSUCHRESOURCE0000000000000"
@@ -46,7 +47,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         server: MotoServer = request.getfixturevalue("moto")
         url, key, secret, account = server.url, "testing", "testing-secret", "123456789012"
     else:
-        local: DmsLocal = request.getfixturevalue("dms_local")
+        local: DmsLocalServer = request.getfixturevalue("dms_local")
         url, key, secret, account = local.url, "test", "test", "000000000000"
     dms = boto3.client(
         "dms",

@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
@@ -27,7 +28,6 @@ from dagster_dms.testing.account import (
 )
 from dms_local_fixture import (
     FAST_ARGS,
-    DmsLocal,
     boto3_dms,
     drop_databases,
     serving,
@@ -77,7 +77,7 @@ def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
 @pytest.fixture
 def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its data plane; it ends before the databases are dropped."""
     with serving(
         tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(METRICS_INTERVAL_MS)]
@@ -89,7 +89,12 @@ class Task:
     """One replication task between a source and a target database of the cluster."""
 
     def __init__(
-        self, server: DmsLocal, cluster: PgCluster, made: list[str], name: str, migration_type: str
+        self,
+        server: DmsLocalServer,
+        cluster: PgCluster,
+        made: list[str],
+        name: str,
+        migration_type: str,
     ) -> None:
         self.server = server
         self.cluster = cluster
@@ -219,7 +224,7 @@ class Writer:
         self._process.communicate(timeout=30)
 
 
-def build_defs(server: DmsLocal) -> dg.Definitions:
+def build_defs(server: DmsLocalServer) -> dg.Definitions:
     component = AWSDMSComponent(
         aws_region="us-east-1",
         endpoint_url=server.url,
@@ -293,7 +298,7 @@ def worst_latency(evaluation: dg.AssetCheckEvaluation | dg.AssetCheckResult) -> 
 
 @pytest.mark.parametrize("migration_type", ["cdc", "full-load-and-cdc"])
 def test_a_cdc_task_materializes_replicates_and_is_observed(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], migration_type: str
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], migration_type: str
 ) -> None:
     name = "component_" + migration_type.replace("-", "_")
     task = Task(server, pg_cluster, databases, name, migration_type)
@@ -389,7 +394,7 @@ def test_a_cdc_task_materializes_replicates_and_is_observed(
 
 
 def test_the_latency_check_follows_an_injected_apply_delay(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     task = Task(server, pg_cluster, databases, "component_lag", "cdc")
     try:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import local_client
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
     PASSWORD,
@@ -59,7 +60,7 @@ INTERVAL_MS = 200
 @pytest.fixture()
 def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane; it ends before the databases are dropped."""
     with serving(
         tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(INTERVAL_MS)]
@@ -74,7 +75,7 @@ def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
     drop_databases(pg_cluster, made)
 
 
-def client(server: DmsLocal, service: str) -> Any:
+def client(server: DmsLocalServer, service: str) -> Any:
     return local_client(server.url, service)
 
 
@@ -123,7 +124,7 @@ def stop(dms: Any, arn: str) -> dict[str, Any]:
 
 
 def setup_task(
-    server: DmsLocal,
+    server: DmsLocalServer,
     cluster: PgCluster,
     source: str,
     target: str,
@@ -140,7 +141,7 @@ def setup_task(
 
 @pytest.mark.parametrize("stop_after", ["", "StopTaskCachedChangesApplied"])
 def test_changes_during_the_load_are_applied_after_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], stop_after: str
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], stop_after: str
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_during_source", SCHEMA_SQL + SEED_SQL)
     # Existing, empty target tables (DO_NOTHING), one of them locked: its load waits while the
@@ -204,7 +205,7 @@ def test_changes_during_the_load_are_applied_after_it(
 
 
 def test_stop_after_the_load_without_its_cached_changes(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_notapplied_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "cdc_notapplied_target", "")
@@ -225,7 +226,7 @@ def test_stop_after_the_load_without_its_cached_changes(
 
 
 def test_full_load_and_cdc_then_resume_exactly_once(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_fl_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "cdc_fl_target", "")
@@ -294,7 +295,7 @@ def test_full_load_and_cdc_then_resume_exactly_once(
 
 
 def test_cdc_only_task_and_latency_metrics(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_only_source", SCHEMA_SQL + SEED_SQL)
     # A cdc task replicates into existing tables: the target starts as a copy of the source.
@@ -367,7 +368,7 @@ def test_cdc_only_task_and_latency_metrics(
 
 
 def test_source_without_logical_wal_fails_clearly(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     target = make_db(pg_cluster, databases, "cdc_walrep_target", "")
     with PgCluster() as replica_only:
@@ -391,7 +392,7 @@ def test_source_without_logical_wal_fails_clearly(
 
 
 def test_dropped_slot_fails_resume_clearly(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_gone_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "cdc_gone_target", SCHEMA_SQL)
@@ -417,7 +418,7 @@ def test_dropped_slot_fails_resume_clearly(
 
 
 def test_change_the_target_refuses_fails_the_task(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_refused_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "cdc_refused_target", SCHEMA_SQL)
@@ -439,7 +440,7 @@ def test_change_the_target_refuses_fails_the_task(
 
 
 def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     """Statements are sent ahead of their answers: a refusal read long after it was sent still
     fails its whole source transaction, and the statements sent after it never apply."""
@@ -486,7 +487,7 @@ def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
 
 
 def test_resume_after_dms_local_restarts(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_restart_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "cdc_restart_target", SCHEMA_SQL + SEED_SQL)

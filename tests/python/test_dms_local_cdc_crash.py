@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import test_dms_local_cdc
-from dms_local_fixture import DmsLocal
+from dagster_dms.testing import DmsLocalServer
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots
 from test_dms_local_full_load import (
@@ -186,7 +186,7 @@ def alive(task: dict[str, Any], seed: int, round_: int) -> None:
 
 @pytest.mark.timeout(1800)
 def test_sigkill_at_random_moments_keeps_the_target_exact(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     seed = int(os.environ.get("DMS_CRASH_SEED", str(random.SystemRandom().randrange(2**32))))
     print(f"crash test seed: {seed} (DMS_CRASH_SEED={seed} replays it)")

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
 from test_dms_local_full_load import (
@@ -40,14 +41,14 @@ def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
 @pytest.fixture()
 def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane; it ends before the databases are dropped."""
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", "200"]) as server:
         yield server
 
 
 def setup_task(
-    server: DmsLocal, cluster: PgCluster, source: str, target: str, policy: dict[str, bool]
+    server: DmsLocalServer, cluster: PgCluster, source: str, target: str, policy: dict[str, bool]
 ) -> tuple[Any, str]:
     dms = client(server, "dms")
     settings = {
@@ -100,7 +101,7 @@ def wait_for_ddls(dms: Any, arn: str, ddls: int, applied: int) -> dict[str, Any]
     return seen
 
 
-def task_log(server: DmsLocal, arn: str) -> list[str]:
+def task_log(server: DmsLocalServer, arn: str) -> list[str]:
     logs = client(server, "logs")
     events = logs.get_log_events(
         logGroupName="dms-tasks-local",
@@ -111,7 +112,7 @@ def task_log(server: DmsLocal, arn: str) -> list[str]:
 
 
 def test_add_and_drop_column_reach_the_target_in_order(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "ddl_order_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "ddl_order_target", "")
@@ -159,7 +160,7 @@ def test_add_and_drop_column_reach_the_target_in_order(
 
 
 def test_policy_off_counts_the_ddl_without_applying_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "ddl_off_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "ddl_off_target", "")
@@ -201,7 +202,7 @@ def test_policy_off_counts_the_ddl_without_applying_it(
 
 
 def test_type_changes_apply_and_renames_lose_nothing(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "ddl_unsup_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "ddl_unsup_target", "")

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import (
     client,
@@ -76,7 +77,7 @@ def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
 @pytest.fixture()
 def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with an s3 root; it ends before the databases are dropped."""
     with serving(
         tmp_path,
@@ -87,7 +88,7 @@ def server(
 
 
 def setup_s3_task(
-    server: DmsLocal,
+    server: DmsLocalServer,
     cluster: PgCluster,
     source: str,
     migration: str,
@@ -160,7 +161,7 @@ def statistics(dms: Any, arn: str) -> dict[str, dict[str, Any]]:
 
 
 def test_cdc_files_hold_op_rows_in_change_order(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_order_source", SCHEMA_SQL + SEED_SQL)
     dms, arn = setup_s3_task(
@@ -230,7 +231,7 @@ def test_cdc_files_hold_op_rows_in_change_order(
 
 
 def test_no_change_is_lost_or_repeated_across_stop_crash_and_resume(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_resume_source", SCHEMA_SQL + SEED_SQL)
     dms, arn = setup_s3_task(
@@ -281,7 +282,7 @@ def test_no_change_is_lost_or_repeated_across_stop_crash_and_resume(
 
 
 def test_s3_settings_shape_the_files(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_settings_source", SCHEMA_SQL + SEED_SQL)
     s3 = {
@@ -328,7 +329,7 @@ def test_s3_settings_shape_the_files(
 
 
 def test_new_and_dropped_columns_show_in_later_cdc_files(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_ddl_source", SCHEMA_SQL + SEED_SQL)
     dms, arn = setup_s3_task(server, pg_cluster, source, "cdc", {"CdcMaxBatchInterval": 1})
@@ -368,7 +369,7 @@ def test_new_and_dropped_columns_show_in_later_cdc_files(
 
 
 def test_unsupported_s3_settings_fail_clearly(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_bad_source", SCHEMA_SQL)
     dms, arn = setup_s3_task(

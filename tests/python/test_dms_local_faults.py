@@ -16,18 +16,21 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import local_client
-from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
+from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 
-def boto3_dms(server: DmsLocal, max_attempts: int) -> Any:
+def boto3_dms(server: DmsLocalServer, max_attempts: int) -> Any:
     return local_client(
         server.url,
         config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
 
 
-def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: DmsLocal) -> None:
+def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(
+    dms_local: DmsLocalServer,
+) -> None:
     assert dms_local.faults() == {
         "latency_ms": 0,
         "throttle": False,
@@ -66,7 +69,7 @@ def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: Dms
     assert (document["throttle_burst"], document["throttle_refill_per_second"]) == (200.0, 8.0)
 
 
-def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsLocal) -> None:
+def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsLocalServer) -> None:
     for body in (b'{"latency_ms": -1}', b'{"password": "x"}', b"[1]", b"not json"):
         request = urllib.request.Request(
             f"{dms_local.url}/_dms-local/faults",
@@ -81,7 +84,7 @@ def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsL
     assert dms_local.faults()["latency_ms"] == 0
 
 
-def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
+def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocalServer) -> None:
     dms_local.faults({"throttle": True, "throttle_burst": 2, "throttle_refill_per_second": 0.001})
     dms = boto3_dms(dms_local, max_attempts=1)
     dms.describe_account_attributes()
@@ -97,7 +100,7 @@ def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
         assert health.status == 200
 
 
-def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocal) -> None:
+def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocalServer) -> None:
     # A small bucket so the test meets throttling quickly; the refill is fast enough that
     # standard mode's full-jitter backoff gets through within its attempts.
     dms_local.faults({"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 20})
@@ -113,7 +116,7 @@ def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocal) -> None:
     assert counters["requests"] == 30 + retries
 
 
-def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocal) -> None:
+def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocalServer) -> None:
     dms_local.faults({"latency_ms": 300})
     dms = boto3_dms(dms_local, max_attempts=1)
     started = time.monotonic()
@@ -126,7 +129,7 @@ def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocal) -> None
     assert dms_local.faults()["counters"]["delayed"] == 1
 
 
-def test_boto3_retries_5xx(dms_local: DmsLocal) -> None:
+def test_boto3_retries_5xx(dms_local: DmsLocalServer) -> None:
     # Seeded, so the same requests fail on every run.
     dms_local.faults({"server_error_rate": 0.3, "seed": 3})
     dms = boto3_dms(dms_local, max_attempts=10)
@@ -146,7 +149,7 @@ def test_boto3_retries_5xx(dms_local: DmsLocal) -> None:
     }
 
 
-def test_dms_client_retries_through_throttling(dms_local: DmsLocal) -> None:
+def test_dms_client_retries_through_throttling(dms_local: DmsLocalServer) -> None:
     from dagster_dms import DmsClient
 
     dms_local.faults(

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dms_local_fixture import FAST_ARGS, boto3_dms, drop_databases, select_schema, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import make_db
 from test_dms_local_full_load import (
@@ -50,7 +51,7 @@ RELOADED = {"SchemaName": "app", "TableName": "beta"}
 @pytest.fixture()
 def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane; it ends before the databases are dropped."""
     with serving(tmp_path, monkeypatch, FAST_ARGS) as server:
         yield server
@@ -199,7 +200,7 @@ def started_cdc_task(dms: Any, cluster: PgCluster, name: str, source: str, targe
 
 
 def test_reload_tables_of_a_running_cdc_task_while_the_source_changes(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "reload_running_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "reload_running_target", "")
@@ -264,7 +265,7 @@ def test_reload_tables_of_a_running_cdc_task_while_the_source_changes(
 
 
 def test_validate_only_is_refused_while_validation_is_not_enabled(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "reload_validate_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "reload_validate_target", "")
@@ -324,7 +325,7 @@ def stop_replication(dms: Any, arn: str) -> None:
 
 
 def test_reload_replication_tables_of_a_running_serverless_replication(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "reload_serverless_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "reload_serverless_target", "")
@@ -359,7 +360,7 @@ def test_reload_replication_tables_of_a_running_serverless_replication(
 
 
 def test_deleting_a_cdc_replication_config_drops_its_slot_and_publications(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "delete_config_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "delete_config_target", "")

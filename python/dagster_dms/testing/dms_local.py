@@ -89,6 +89,7 @@ class DmsLocalServer:
         state_dir: Path,
         *,
         port: int = 0,
+        host: str = "127.0.0.1",
         extra_args: Sequence[str] = (),
         binary: str | None = None,
         log_file: Path | None = None,
@@ -108,7 +109,8 @@ class DmsLocalServer:
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
-        self.host = "127.0.0.1"
+        # A wildcard bind (with --allow-remote) is reached through loopback from here.
+        self.host = host
         self.region = LOCAL_REGION
         self.access_key_id = LOCAL_ACCESS_KEY_ID
         self.secret_access_key = LOCAL_SECRET_ACCESS_KEY
@@ -118,7 +120,8 @@ class DmsLocalServer:
         """The endpoint URL to give boto3, ``DmsClient`` or ``AWS_ENDPOINT_URL``."""
         if not self.port:
             raise RuntimeError("dms-local is not running: call start() first")
-        return f"http://{self.host}:{self.port}"
+        reach = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{reach}:{self.port}"
 
     def start(self) -> None:
         """Starts the process and returns once it listens."""
@@ -186,6 +189,18 @@ class DmsLocalServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (to read its CPU time or memory from /proc)."""
+        if self.process is None:
+            raise RuntimeError("dms-local is not running: call start() first")
+        return self.process.pid
+
+    def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The fault settings and counters (see :func:`fault_settings`), changed first when
+        ``change`` is given."""
+        return fault_settings(self.url, change)
+
     def environment(self) -> dict[str, str]:
         """The environment variables that point AWS SDKs, ``dmsctl`` and the component here."""
         return {
@@ -196,31 +211,26 @@ class DmsLocalServer:
             "AWS_DEFAULT_REGION": self.region,
         }
 
+    def client_settings(self) -> dict[str, Any]:
+        """The keyword arguments that point boto3 or :class:`~dagster_dms.DmsClient` here."""
+        return {
+            "endpoint_url": self.url,
+            "region_name": self.region,
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+        }
+
     def boto3_client(self, service: str = "dms", **kwargs: Any) -> Any:
-        """A boto3 client on this server (``boto3`` must be installed)."""
+        """A boto3 client on this server (``boto3`` must be installed); ``kwargs`` win."""
         try:
             boto3: Any = importlib.import_module("boto3")  # optional; untyped
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("boto3_client() needs boto3: pip install boto3") from error
-        settings: dict[str, Any] = {
-            "endpoint_url": self.url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-        }
-        settings.update(kwargs)
-        return boto3.client(service, **settings)
+        return boto3.client(service, **{**self.client_settings(), **kwargs})
 
     def dms_client(self, **kwargs: Any) -> DmsClient:
-        """A :class:`~dagster_dms.DmsClient` on this server."""
-        settings: dict[str, Any] = {
-            "endpoint_url": self.url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-        }
-        settings.update(kwargs)
-        return DmsClient(**settings)
+        """A :class:`~dagster_dms.DmsClient` on this server; ``kwargs`` win."""
+        return DmsClient(**{**self.client_settings(), **kwargs})
 
     def __enter__(self) -> DmsLocalServer:
         self.start()
