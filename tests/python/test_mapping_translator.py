@@ -1,0 +1,183 @@
+"""The translator and the metadata set, without any server: DMS resources in, asset specs out."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pydantic
+import pytest
+
+from dagster_dms.component.metadata import DmsMetadataSet
+from dagster_dms.component.state import (
+    EndpointState,
+    InstanceState,
+    ReplicationState,
+    TableMappingsSummary,
+    TaskState,
+)
+from dagster_dms.component.translator import DagsterDmsTranslator, DmsResourceProps
+
+REGION = "eu-west-1"
+TASK = TaskState(
+    identifier="orders-full-load",
+    arn="arn:aws:dms:eu-west-1:123456789012:task:ORDERS",
+    migration_type="full-load-and-cdc",
+    source_endpoint_arn="arn:aws:dms:eu-west-1:123456789012:endpoint:SRC",
+    target_endpoint_arn="arn:aws:dms:eu-west-1:123456789012:endpoint:TGT",
+    instance_arn="arn:aws:dms:eu-west-1:123456789012:rep:INST",
+    status="ready",
+    table_mappings=TableMappingsSummary(1, 1, ("public.%",), ("public.audit",)),
+)
+
+
+def spec_of(props: DmsResourceProps) -> dg.AssetSpec:
+    return DagsterDmsTranslator().get_asset_spec(props)
+
+
+def test_task_spec_has_its_key_kinds_tags_deps_and_dms_metadata() -> None:
+    source_key = dg.AssetKey("dms_endpoint_src_postgres")
+    spec = spec_of(
+        DmsResourceProps(
+            kind="task",
+            identifier=TASK.identifier,
+            arn=TASK.arn,
+            region=REGION,
+            tags={"env": "prod", "cost center": "42", "": "dropped"},
+            resource=TASK,
+            source_endpoint="src-postgres",
+            target_endpoint="tgt-s3",
+            instance="rep-1",
+            source_engine="aurora-postgresql",
+            target_engine="s3",
+            deps=(source_key,),
+        )
+    )
+    assert spec.key == dg.AssetKey("dms_task_orders_full_load")
+    assert set(spec.kinds) == {"dms", "aurora", "s3"}
+    own_tags = {k: v for k, v in spec.tags.items() if not k.startswith("dagster/kind/")}
+    assert own_tags == {"dms/env": "prod", "dms/cost_center": "42"}
+    assert [dep.asset_key for dep in spec.deps] == [source_key]
+    assert spec.description == (
+        "DMS replication task orders-full-load (full-load-and-cdc): src-postgres -> tgt-s3"
+    )
+    assert set(spec.metadata) == {
+        "dms/arn",
+        "dms/console_url",
+        "dms/migration_type",
+        "dms/source_endpoint",
+        "dms/target_endpoint",
+        "dms/table_mappings",
+        "dms/replication_instance",
+    }
+    read = DmsMetadataSet.extract(spec.metadata)
+    assert read.arn == TASK.arn
+    assert read.migration_type == "full-load-and-cdc"
+    assert read.replication_instance == "rep-1"
+    assert read.table_mappings == (
+        "includes public.%; excludes public.audit; 1 transformation rule(s)"
+    )
+    assert read.console_url is not None
+    assert read.console_url.value == (
+        "https://eu-west-1.console.aws.amazon.com/dms/v2/home?region=eu-west-1"
+        "#taskDetails/orders-full-load"
+    )
+
+
+def test_serverless_replication_spec_names_no_instance() -> None:
+    replication = ReplicationState(
+        identifier="orders-serverless",
+        arn="arn:aws:dms:eu-west-1:123456789012:replication-config:CFG",
+        replication_type="cdc",
+        source_endpoint_arn=TASK.source_endpoint_arn,
+        target_endpoint_arn=TASK.target_endpoint_arn,
+    )
+    spec = spec_of(
+        DmsResourceProps(
+            kind="replication",
+            identifier=replication.identifier,
+            arn=replication.arn,
+            region=REGION,
+            tags={},
+            resource=replication,
+        )
+    )
+    assert spec.key == dg.AssetKey("dms_replication_orders_serverless")
+    assert "dms/replication_instance" not in spec.metadata
+    assert spec.metadata["dms/migration_type"] == "cdc"
+    assert spec.description == "DMS serverless replication orders-serverless (cdc): ? -> ?"
+    assert "#replicationConfigDetails/orders-serverless" in spec.metadata["dms/console_url"].value
+
+
+@pytest.mark.parametrize(
+    ("resource", "key", "metadata", "kinds", "description"),
+    [
+        (
+            EndpointState(
+                identifier="src-postgres",
+                arn="arn:aws:dms:eu-west-1:123456789012:endpoint:SRC",
+                endpoint_type="source",
+                engine_name="postgres",
+                server_name="db.internal",
+                port=5432,
+                database_name="shop",
+                ssl_mode="require",
+                status="active",
+            ),
+            "dms_endpoint_src_postgres",
+            {"dms/endpoint_type": "source", "dms/engine": "postgres"},
+            {"dms", "postgres"},
+            "DMS source endpoint src-postgres (postgres db.internal:5432)",
+        ),
+        (
+            InstanceState(
+                identifier="rep-1",
+                arn="arn:aws:dms:eu-west-1:123456789012:rep:INST",
+                instance_class="dms.t3.micro",
+                engine_version="3.5.3",
+                availability_zone="eu-west-1a",
+                multi_az=False,
+                allocated_storage=50,
+                status="available",
+            ),
+            "dms_instance_rep_1",
+            {"dms/instance_class": "dms.t3.micro"},
+            {"dms"},
+            "DMS replication instance rep-1 (dms.t3.micro)",
+        ),
+    ],
+)
+def test_endpoint_and_instance_specs(
+    resource: EndpointState | InstanceState,
+    key: str,
+    metadata: dict[str, str],
+    kinds: set[str],
+    description: str,
+) -> None:
+    kind = "endpoint" if isinstance(resource, EndpointState) else "instance"
+    spec = spec_of(
+        DmsResourceProps(
+            kind=kind,
+            identifier=resource.identifier,
+            arn=resource.arn,
+            region=REGION,
+            tags={},
+            resource=resource,
+        )
+    )
+    assert spec.key == dg.AssetKey(key)
+    assert set(spec.kinds) == kinds
+    assert spec.description == description
+    assert {k: v for k, v in spec.metadata.items() if k in metadata} == metadata
+    assert set(spec.metadata) == {"dms/arn", "dms/console_url", *metadata}
+
+
+def test_metadata_set_writes_set_fields_only_and_rejects_unknown_ones() -> None:
+    assert dict(DmsMetadataSet(status="stopped", tables_loaded=0)) == {
+        "dms/status": "stopped",
+        "dms/tables_loaded": 0,
+    }
+    assert DmsMetadataSet.of({"status": "running", "stop_reason": None}).metadata() == {
+        "dms/status": "running"
+    }
+    assert DmsMetadataSet.key("connection_test/rep-1") == "dms/connection_test/rep-1"
+    with pytest.raises(pydantic.ValidationError, match="no_such_field"):
+        DmsMetadataSet.of({"no_such_field": 1})
