@@ -471,50 +471,30 @@ def test_sensor_call_budget_with_250_tasks(
     """One tick lists 250 tasks in ceil(250/100) describe calls and reads every running CDC task's
     latency in one GetMetricData call, whatever the number of tasks."""
     dms = boto3_dms(dms_local.url)
-    source = dms.create_endpoint(
-        EndpointIdentifier="src",
-        EndpointType="source",
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=5432,
-        DatabaseName="d",
-        Username="u",
-        Password="p",
-    )["Endpoint"]["EndpointArn"]
-    target = dms.create_endpoint(
-        EndpointIdentifier="dst",
-        EndpointType="target",
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=5432,
-        DatabaseName="d",
-        Username="u",
-        Password="p",
-    )["Endpoint"]["EndpointArn"]
+    source, target = (
+        create_postgres_endpoint(
+            dms, name, kind, port=5432, database="d", username="u", password="p"
+        )
+        for name, kind in (("src", "source"), ("dst", "target"))
+    )
     # 200 tasks per instance at most (the DMS quota): two instances.
     instances = [
-        dms.create_replication_instance(
-            ReplicationInstanceIdentifier=name, ReplicationInstanceClass="dms.t3.large"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
+        create_available_instance(dms, name, instance_class="dms.t3.large")
         for name in ("big-1", "big-2")
     ]
-    while any(
-        i["ReplicationInstanceStatus"] != "available"
-        for i in dms.describe_replication_instances()["ReplicationInstances"]
-    ):
-        time.sleep(0.05)
-    arns = []
-    for i in range(250):
-        arns.append(
-            dms.create_replication_task(
-                ReplicationTaskIdentifier=f"task-{i:03d}",
-                SourceEndpointArn=source,
-                TargetEndpointArn=target,
-                ReplicationInstanceArn=instances[i % 2],
-                MigrationType="cdc" if i % 2 else "full-load",
-                TableMappings=MAPPINGS,
-            )["ReplicationTask"]["ReplicationTaskArn"]
+    arns = [
+        create_task(
+            dms,
+            f"task-{i:03d}",
+            source=source,
+            target=target,
+            instance=instances[i % 2],
+            migration_type="cdc" if i % 2 else "full-load",
+            table_mappings=MAPPINGS,
+            wait_ready=False,
         )
+        for i in range(250)
+    ]
     deadline = time.monotonic() + 120
     while any(
         t["Status"] != "ready"

@@ -21,7 +21,8 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from dagster_dms.testing.dms_local import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
@@ -220,3 +221,59 @@ def create_task(
             timeout=timeout,
         )
     return arn
+
+
+@dataclass(frozen=True)
+class SeededAccount:
+    """What :func:`seed_account` created: one instance, a source and a target endpoint, and the
+    tasks by identifier."""
+
+    instance_arn: str
+    source_arn: str
+    target_arn: str
+    task_arns: dict[str, str]
+
+
+def seed_account(dms: Any, tasks: Mapping[str, Mapping[str, Any]]) -> SeededAccount:
+    """A small account for control-plane tests (no data moves: the endpoints point at
+    PostgreSQL ports nobody needs to serve): instance ``rep-instance-1`` tagged ``env=prod``,
+    endpoints ``src-postgres`` and ``tgt-postgres`` (with passwords that must never be shown),
+    and ``tasks``: ``{identifier: {"migration_type": ..., "tags": {key: value}}}``. Neither the
+    instance nor the tasks are waited for."""
+    instance = str(
+        dms.create_replication_instance(
+            ReplicationInstanceIdentifier="rep-instance-1",
+            ReplicationInstanceClass="dms.t3.micro",
+            Tags=[{"Key": "env", "Value": "prod"}],
+        )["ReplicationInstance"]["ReplicationInstanceArn"]
+    )
+    source, target = (
+        create_postgres_endpoint(
+            dms,
+            identifier,
+            endpoint_type,
+            port=port,
+            database=database,
+            username="dms",
+            password=f"{endpoint_type}-password-never-shown",
+        )
+        for identifier, endpoint_type, port, database in (
+            ("src-postgres", "source", 5432, "shop"),
+            ("tgt-postgres", "target", 5433, "warehouse"),
+        )
+    )
+    task_arns = {
+        identifier: create_task(
+            dms,
+            identifier,
+            source=source,
+            target=target,
+            instance=instance,
+            table_mappings=selection_rules(rule_name="all"),
+            migration_type=spec.get("migration_type", "full-load"),
+            wait_ready=False,
+            Tags=[{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
+        )
+        for identifier, spec in tasks.items()
+    }
+    return SeededAccount(instance, source, target, task_arns)
