@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 import pydantic
 import pytest
@@ -14,7 +16,11 @@ from dagster_dms.component.state import (
     TableMappingsSummary,
     TaskState,
 )
-from dagster_dms.component.translator import DagsterDmsTranslator, DmsResourceProps
+from dagster_dms.component.translator import (
+    DagsterDmsTranslator,
+    DmsResourceProps,
+    ResourceKind,
+)
 
 REGION = "eu-west-1"
 TASK = TaskState(
@@ -29,27 +35,36 @@ TASK = TaskState(
 )
 
 
-def spec_of(props: DmsResourceProps) -> dg.AssetSpec:
+def spec_of(
+    kind: ResourceKind,
+    resource: TaskState | EndpointState | InstanceState | ReplicationState,
+    **related: Any,
+) -> dg.AssetSpec:
+    """The default spec of ``resource``; ``related`` fills the other props (tags, endpoints...)."""
+    props = DmsResourceProps(
+        kind=kind,
+        identifier=resource.identifier,
+        arn=resource.arn,
+        region=REGION,
+        tags=related.pop("tags", {}),
+        resource=resource,
+        **related,
+    )
     return DagsterDmsTranslator().get_asset_spec(props)
 
 
 def test_task_spec_has_its_key_kinds_tags_deps_and_dms_metadata() -> None:
     source_key = dg.AssetKey("dms_endpoint_src_postgres")
     spec = spec_of(
-        DmsResourceProps(
-            kind="task",
-            identifier=TASK.identifier,
-            arn=TASK.arn,
-            region=REGION,
-            tags={"env": "prod", "cost center": "42", "": "dropped"},
-            resource=TASK,
-            source_endpoint="src-postgres",
-            target_endpoint="tgt-s3",
-            instance="rep-1",
-            source_engine="aurora-postgresql",
-            target_engine="s3",
-            deps=(source_key,),
-        )
+        "task",
+        TASK,
+        tags={"env": "prod", "cost center": "42", "": "dropped"},
+        source_endpoint="src-postgres",
+        target_endpoint="tgt-s3",
+        instance="rep-1",
+        source_engine="aurora-postgresql",
+        target_engine="s3",
+        deps=(source_key,),
     )
     assert spec.key == dg.AssetKey("dms_task_orders_full_load")
     assert set(spec.kinds) == {"dms", "aurora", "s3"}
@@ -90,16 +105,7 @@ def test_serverless_replication_spec_names_no_instance() -> None:
         source_endpoint_arn=TASK.source_endpoint_arn,
         target_endpoint_arn=TASK.target_endpoint_arn,
     )
-    spec = spec_of(
-        DmsResourceProps(
-            kind="replication",
-            identifier=replication.identifier,
-            arn=replication.arn,
-            region=REGION,
-            tags={},
-            resource=replication,
-        )
-    )
+    spec = spec_of("replication", replication)
     assert spec.key == dg.AssetKey("dms_replication_orders_serverless")
     assert "dms/replication_instance" not in spec.metadata
     assert spec.metadata["dms/migration_type"] == "cdc"
@@ -152,17 +158,7 @@ def test_endpoint_and_instance_specs(
     kinds: set[str],
     description: str,
 ) -> None:
-    kind = "endpoint" if isinstance(resource, EndpointState) else "instance"
-    spec = spec_of(
-        DmsResourceProps(
-            kind=kind,
-            identifier=resource.identifier,
-            arn=resource.arn,
-            region=REGION,
-            tags={},
-            resource=resource,
-        )
-    )
+    spec = spec_of("endpoint" if isinstance(resource, EndpointState) else "instance", resource)
     assert spec.key == dg.AssetKey(key)
     assert set(spec.kinds) == kinds
     assert spec.description == description
