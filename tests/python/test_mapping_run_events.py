@@ -3,6 +3,7 @@ way ``DmsClient.run_task`` / ``run_replication`` return them (models from API-sh
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import dagster as dg
@@ -31,16 +32,9 @@ SETTINGS = TaskRunSettings(
 
 
 def task_state(migration_type: str, *, validation: bool = False) -> TaskState:
-    return TaskState(
-        identifier="orders",
-        arn="arn:aws:dms:us-east-1:123456789012:task:ORDERS",
-        migration_type=migration_type,
-        source_endpoint_arn="src",
-        target_endpoint_arn="tgt",
-        instance_arn="inst",
-        status="ready",
-        validation_enabled=validation,
-    )
+    arn = "arn:aws:dms:us-east-1:123456789012:task:ORDERS"
+    state = TaskState("orders", arn, migration_type, "src", "tgt", "inst", "ready")
+    return dataclasses.replace(state, validation_enabled=validation)
 
 
 def table(name: str, state: str = "Table completed", **counts: Any) -> models.TableStatistics:
@@ -200,11 +194,11 @@ def test_a_failed_run_raises_a_failure_with_the_cause_and_the_log_tail() -> None
 
 
 REPLICATION = ReplicationState(
-    identifier="orders-serverless",
-    arn="arn:aws:dms:us-east-1:123456789012:replication-config:CFG",
-    replication_type="cdc",
-    source_endpoint_arn="src",
-    target_endpoint_arn="tgt",
+    "orders-serverless",
+    "arn:aws:dms:us-east-1:123456789012:replication-config:CFG",
+    "cdc",
+    "src",
+    "tgt",
 )
 
 

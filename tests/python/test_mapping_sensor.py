@@ -27,15 +27,8 @@ FINISHED_AT = "2026-12-06T09:00:00+00:00"
 
 
 def watched(identifier: str, migration_type: str = "full-load") -> WatchedTask:
-    task = TaskState(
-        identifier=identifier,
-        arn=f"arn:aws:dms:us-east-1:123456789012:task:{identifier.upper()}",
-        migration_type=migration_type,
-        source_endpoint_arn="src",
-        target_endpoint_arn="tgt",
-        instance_arn="inst",
-        status="ready",
-    )
+    arn = f"arn:aws:dms:us-east-1:123456789012:task:{identifier.upper()}"
+    task = TaskState(identifier, arn, migration_type, "src", "tgt", "inst", "ready")
     return WatchedTask(task, dg.AssetKey(f"dms_task_{identifier}"), "rep-1")
 
 

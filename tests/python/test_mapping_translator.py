@@ -23,15 +23,12 @@ from dagster_dms.component.translator import (
 )
 
 REGION = "eu-west-1"
+ARN = "arn:aws:dms:eu-west-1:123456789012"
+# identifier, ARN, migration type, source, target, instance, status, mappings summary
 TASK = TaskState(
-    identifier="orders-full-load",
-    arn="arn:aws:dms:eu-west-1:123456789012:task:ORDERS",
-    migration_type="full-load-and-cdc",
-    source_endpoint_arn="arn:aws:dms:eu-west-1:123456789012:endpoint:SRC",
-    target_endpoint_arn="arn:aws:dms:eu-west-1:123456789012:endpoint:TGT",
-    instance_arn="arn:aws:dms:eu-west-1:123456789012:rep:INST",
-    status="ready",
-    table_mappings=TableMappingsSummary(1, 1, ("public.%",), ("public.audit",)),
+    *("orders-full-load", f"{ARN}:task:ORDERS", "full-load-and-cdc"),
+    *(f"{ARN}:endpoint:SRC", f"{ARN}:endpoint:TGT", f"{ARN}:rep:INST", "ready"),
+    TableMappingsSummary(1, 1, ("public.%",), ("public.audit",)),
 )
 
 
@@ -99,11 +96,7 @@ def test_task_spec_has_its_key_kinds_tags_deps_and_dms_metadata() -> None:
 
 def test_serverless_replication_spec_names_no_instance() -> None:
     replication = ReplicationState(
-        identifier="orders-serverless",
-        arn="arn:aws:dms:eu-west-1:123456789012:replication-config:CFG",
-        replication_type="cdc",
-        source_endpoint_arn=TASK.source_endpoint_arn,
-        target_endpoint_arn=TASK.target_endpoint_arn,
+        "orders-serverless", f"{ARN}:replication-config:CFG", "cdc", "src", "tgt"
     )
     spec = spec_of("replication", replication)
     assert spec.key == dg.AssetKey("dms_replication_orders_serverless")
@@ -117,16 +110,10 @@ def test_serverless_replication_spec_names_no_instance() -> None:
     ("resource", "key", "metadata", "kinds", "description"),
     [
         (
+            # identifier, ARN, type, engine, server, port, database, SSL mode, status
             EndpointState(
-                identifier="src-postgres",
-                arn="arn:aws:dms:eu-west-1:123456789012:endpoint:SRC",
-                endpoint_type="source",
-                engine_name="postgres",
-                server_name="db.internal",
-                port=5432,
-                database_name="shop",
-                ssl_mode="require",
-                status="active",
+                *("src-postgres", f"{ARN}:endpoint:SRC", "source", "postgres", "db.internal"),
+                *(5432, "shop", "require", "active"),
             ),
             "dms_endpoint_src_postgres",
             {"dms/endpoint_type": "source", "dms/engine": "postgres"},
@@ -134,15 +121,10 @@ def test_serverless_replication_spec_names_no_instance() -> None:
             "DMS source endpoint src-postgres (postgres db.internal:5432)",
         ),
         (
+            # identifier, ARN, class, engine version, zone, Multi-AZ, storage, status
             InstanceState(
-                identifier="rep-1",
-                arn="arn:aws:dms:eu-west-1:123456789012:rep:INST",
-                instance_class="dms.t3.micro",
-                engine_version="3.5.3",
-                availability_zone="eu-west-1a",
-                multi_az=False,
-                allocated_storage=50,
-                status="available",
+                *("rep-1", f"{ARN}:rep:INST", "dms.t3.micro", "3.5.3", "eu-west-1a"),
+                *(False, 50, "available"),
             ),
             "dms_instance_rep_1",
             {"dms/instance_class": "dms.t3.micro"},
