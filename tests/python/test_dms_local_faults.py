@@ -101,19 +101,21 @@ def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocalServer) -> No
 
 
 def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocalServer) -> None:
-    # A small bucket so the test meets throttling quickly; the refill is fast enough that
-    # standard mode's full-jitter backoff gets through within its attempts.
-    dms_local.faults({"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 20})
+    # A small bucket refilled slowly, so the test meets throttling however slow each request is
+    # on a loaded machine (a fast refill let a slow machine never empty the bucket). A token
+    # comes back every 0.5 s: standard mode's full-jitter backoff (up to 1, 2, 4, 8 s) waits that
+    # long within its five attempts all but a few times in ten thousand.
+    dms_local.faults({"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 2})
     dms = boto3_dms(dms_local, max_attempts=5)
-    retries = 0
-    for _ in range(30):
+    retries, calls = 0, 12
+    for _ in range(calls):
         response = dms.describe_account_attributes()
         retries += response["ResponseMetadata"]["RetryAttempts"]
     counters = dms_local.faults()["counters"]
     assert counters["throttled"] > 0
     # Every throttle boto3 met, it retried: the server's count and the client's agree.
     assert retries == counters["throttled"]
-    assert counters["requests"] == 30 + retries
+    assert counters["requests"] == calls + retries
 
 
 def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocalServer) -> None:
@@ -133,8 +135,8 @@ def test_boto3_retries_5xx(dms_local: DmsLocalServer) -> None:
     # Seeded, so the same requests fail on every run.
     dms_local.faults({"server_error_rate": 0.3, "seed": 3})
     dms = boto3_dms(dms_local, max_attempts=10)
-    retries = 0
-    for _ in range(12):
+    retries, calls = 0, 12
+    for _ in range(calls):
         retries += dms.describe_account_attributes()["ResponseMetadata"]["RetryAttempts"]
     counters = dms_local.faults()["counters"]
     failed = counters["internal_failures"] + counters["service_unavailable"]
