@@ -51,6 +51,38 @@ def serving(
             assert server.stop() == 0, "dms-local did not exit cleanly on SIGTERM"
 
 
+#: `server`'s arguments unless a module overrides the `server_args` fixture: the real data
+#: plane with short delays, publishing metrics every 200 ms.
+DATA_PLANE_ARGS = (*FAST_ARGS, "--metrics-interval-ms", "200")
+
+
+@pytest.fixture(name="databases")
+def databases_fixture(pg_cluster: Any) -> Iterator[list[str]]:
+    """The databases a test makes on `pg_cluster` (it appends their names), dropped afterwards."""
+    made: list[str] = []
+    yield made
+    drop_databases(pg_cluster, made)
+
+
+@pytest.fixture(name="server_args")
+def server_args_fixture() -> list[str]:
+    """The `dms-local serve` arguments of `server`."""
+    return list(DATA_PLANE_ARGS)
+
+
+@pytest.fixture(name="server")
+def server_fixture(
+    tmp_path: Path,
+    aws_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    databases: list[str],
+    server_args: list[str],
+) -> Iterator[DmsLocalServer]:
+    """dms-local with its real data plane; it ends before the databases are dropped."""
+    with serving(tmp_path, monkeypatch, server_args) as server:
+        yield server
+
+
 def drop_databases(cluster: Any, names: Sequence[str]) -> None:
     """Drops the databases a test made on `cluster` (a PgCluster), with any replication slot a
     failed test left in them: a slot blocks DROP DATABASE."""

@@ -10,8 +10,7 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, cast
 
 import dagster as dg
@@ -26,11 +25,10 @@ from dagster_dms.testing.account import (
     local_client,
     selection_rules,
 )
-from dms_local_fixture import (
-    FAST_ARGS,
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
     boto3_dms,
-    drop_databases,
-    serving,
+    databases_fixture,
+    server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -54,9 +52,9 @@ MAPPINGS = selection_rules("shop", "orders", rule_name="shop")
 KEY = "dms_task_orders_cdc"
 CHECK = "cdc_latency_under_threshold"
 THRESHOLD_SECONDS = 5.0
-# dms-local publishes every 200 ms and the component reads 1-second periods, so a change of
-# latency shows within a second or two instead of CloudWatch's minute.
-METRICS_INTERVAL_MS = 200
+# dms-local publishes every 200 ms (the `server` fixture's DATA_PLANE_ARGS) and the component
+# reads 1-second periods, so a change of latency shows within a second or two instead of
+# CloudWatch's minute.
 PERIOD_SECONDS = 1
 
 
@@ -65,24 +63,6 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) ->
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
-
-
-@pytest.fixture
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-@pytest.fixture
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocalServer]:
-    """dms-local with its data plane; it ends before the databases are dropped."""
-    with serving(
-        tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(METRICS_INTERVAL_MS)]
-    ) as server:
-        yield server
 
 
 class Task:

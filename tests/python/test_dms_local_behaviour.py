@@ -13,11 +13,11 @@ import pytest
 
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import create_available_instance, describe_instance, local_client
-from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
     FAST_ARGS,
     boto3_dms,
+    databases_fixture,
     dms_local_fixture,
-    drop_databases,
     select_schema,
     serving,
 )
@@ -176,13 +176,6 @@ def real_server(
     databases are dropped."""
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", "200"]) as server:
         yield server
-
-
-@pytest.fixture()
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
 
 
 def cloudwatch(server: DmsLocalServer) -> Any:

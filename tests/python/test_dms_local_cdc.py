@@ -6,15 +6,17 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import local_client
-from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    databases_fixture,
+    select_schema,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
     PASSWORD,
@@ -55,24 +57,6 @@ BEGIN; INSERT INTO app.items VALUES ({hi} + 1, 'in txn', 0, '{{a,b}}');
 TABLES = ["app.items", "app.pairs", "app.notes"]
 MAPPINGS = select_schema("app")
 INTERVAL_MS = 200
-
-
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocalServer]:
-    """dms-local with its real data plane; it ends before the databases are dropped."""
-    with serving(
-        tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(INTERVAL_MS)]
-    ) as server:
-        yield server
-
-
-@pytest.fixture()
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
 
 
 def client(server: DmsLocalServer, service: str) -> Any:

@@ -5,14 +5,14 @@ and logged. Driven by boto3 against dms-local and real PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from dagster_dms.testing import DmsLocalServer
-from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    databases_fixture,
+    select_schema,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
 from test_dms_local_full_load import (
@@ -29,22 +29,6 @@ INSERT INTO app.items SELECT g, 'item ' || g, g FROM generate_series(1, 100) g;
 """
 
 MAPPINGS = select_schema("app")
-
-
-@pytest.fixture(name="databases")
-def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocalServer]:
-    """dms-local with its real data plane; it ends before the databases are dropped."""
-    with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", "200"]) as server:
-        yield server
 
 
 def setup_task(

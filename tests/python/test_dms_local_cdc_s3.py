@@ -10,14 +10,18 @@ import io
 import json
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dagster_dms.testing import DmsLocalServer
-from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    DATA_PLANE_ARGS,
+    databases_fixture,
+    select_schema,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import (
     client,
@@ -67,24 +71,9 @@ EMP_ROWS_SQL = (
 )
 
 
-@pytest.fixture(name="databases")
-def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocalServer]:
-    """dms-local with an s3 root; it ends before the databases are dropped."""
-    with serving(
-        tmp_path,
-        monkeypatch,
-        [*FAST_ARGS, "--metrics-interval-ms", "200", "--s3-root", str(tmp_path / "s3")],
-    ) as server:
-        yield server
+@pytest.fixture(name="server_args")
+def server_args_here(tmp_path: Path) -> list[str]:
+    return [*DATA_PLANE_ARGS, "--s3-root", str(tmp_path / "s3")]
 
 
 def setup_s3_task(

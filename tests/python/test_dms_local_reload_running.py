@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from dagster_dms.testing import DmsLocalServer
-from dms_local_fixture import FAST_ARGS, boto3_dms, drop_databases, select_schema, serving
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    FAST_ARGS,
+    boto3_dms,
+    databases_fixture,
+    select_schema,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import make_db
 from test_dms_local_full_load import (
@@ -48,20 +53,9 @@ TABLES = [f"app.{name}" for name in SEEDED]
 RELOADED = {"SchemaName": "app", "TableName": "beta"}
 
 
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocalServer]:
-    """dms-local with its real data plane; it ends before the databases are dropped."""
-    with serving(tmp_path, monkeypatch, FAST_ARGS) as server:
-        yield server
-
-
-@pytest.fixture()
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
+@pytest.fixture(name="server_args")
+def server_args_here() -> list[str]:
+    return list(FAST_ARGS)
 
 
 class Writer:
