@@ -4,13 +4,15 @@ way ``DmsClient.run_task`` / ``run_replication`` return them (models from API-sh
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import logging
 from typing import Any
 
 import dagster as dg
 import pytest
 
 from dagster_dms import models
-from dagster_dms.client import ReplicationRunResult, TaskRunResult
+from dagster_dms.client import DmsClient, ReplicationRunResult, TaskRunResult
 from dagster_dms.component.replication_run import replication_event
 from dagster_dms.component.state import ReplicationState, TaskState
 from dagster_dms.component.task_run import (
@@ -240,3 +242,12 @@ def test_a_failed_replication_raises_a_failure_with_the_same_metadata() -> None:
     with pytest.raises(dg.Failure, match="orders-serverless failed: judged failed") as raised:
         replication_event(dg.AssetKey("dms_replication_x"), REPLICATION, result)
     assert raised.value.metadata["dms/stop_reason"].value == "Stop Reason FATAL_ERROR"
+
+
+def test_the_run_options_fit_both_runs_and_never_ask_to_stop() -> None:
+    options = SETTINGS.run_options(logging.getLogger("run"), "orders")
+    for run in (DmsClient.run_task, DmsClient.run_replication):
+        assert set(options) <= set(inspect.signature(run).parameters), run.__name__
+    assert options["start_timeout"] == 60
+    assert options["stop_on_cancel"] is True
+    assert options["should_stop"]() is False

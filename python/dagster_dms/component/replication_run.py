@@ -15,7 +15,7 @@ import dagster as dg
 from dagster_dms.client import DmsClient, ReplicationRunResult
 from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import ReplicationState
-from dagster_dms.component.task_run import ProgressReporter, TaskRunSettings, run_outcome_fields
+from dagster_dms.component.task_run import TaskRunSettings, run_outcome_fields
 from dagster_dms.errors import DmsError
 
 
@@ -47,13 +47,7 @@ def run_replication_asset(
         result = client.run_replication(
             replication.arn,
             settings.start_type,
-            start_timeout=settings.start_timeout_seconds,
-            completion_timeout=settings.completion_timeout_seconds,
-            stop_on_cancel=settings.stop_task_on_termination,
-            on_progress=ProgressReporter(context.log, replication.identifier),
-            # Dagster's termination arrives as an exception raised inside this callback; the
-            # core then stops the replication this run started and raises it again.
-            should_stop=lambda: False,
+            **settings.run_options(context.log, replication.identifier),
         )
     except DmsError as error:
         raise dg.Failure(

@@ -49,6 +49,19 @@ class TaskRunSettings:
     cdc_latency_threshold_seconds: float
     metrics_period_seconds: int = cloudwatch.DEFAULT_PERIOD_SECONDS
 
+    def run_options(self, log: Any, identifier: str) -> dict[str, Any]:
+        """The keyword arguments of ``DmsClient.run_task`` and ``run_replication`` for a run of
+        ``identifier`` that logs its progress to ``log``."""
+        return {
+            "start_timeout": self.start_timeout_seconds,
+            "completion_timeout": self.completion_timeout_seconds,
+            "stop_on_cancel": self.stop_task_on_termination,
+            "on_progress": ProgressReporter(log, identifier),
+            # Dagster's termination arrives as an exception raised inside this callback; the
+            # core then stops what this run started and raises it again.
+            "should_stop": lambda: False,
+        }
+
 
 class ProgressReporter:
     """Writes a progress line when something changed, and at least once a minute."""
@@ -270,21 +283,12 @@ def run_task_asset(
 ) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
     """Runs the task and yields its materialization, then its checks; raises dg.Failure."""
     asset_key = context.asset_key
-    reporter = ProgressReporter(context.log, task.identifier)
     context.log.info(
         f"Starting DMS task {task.identifier} ({task.migration_type}) with {settings.start_type}"
     )
     try:
         result = client.run_task(
-            task.arn,
-            settings.start_type,
-            start_timeout=settings.start_timeout_seconds,
-            completion_timeout=settings.completion_timeout_seconds,
-            stop_on_cancel=settings.stop_task_on_termination,
-            on_progress=reporter,
-            # Dagster's termination arrives as an exception raised inside this callback; the
-            # core then stops the task this run started and raises it again.
-            should_stop=lambda: False,
+            task.arn, settings.start_type, **settings.run_options(context.log, task.identifier)
         )
     except DmsError as error:
         findings = diagnose_start_failure(client, task, error)
