@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dagster_dms.testing import DmsLocalServer
-from dagster_dms.testing.account import local_client
+from dagster_dms.testing.account import create_migration_path, local_client
 from dms_local_fixture import (  # noqa: F401  (the fixtures)
     databases_fixture,
     select_schema,
@@ -20,8 +20,6 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
     PASSWORD,
-    create_instance,
-    create_pg_endpoint,
     create_task,
     describe_task,
     wait_for_end,
@@ -116,11 +114,9 @@ def setup_task(
     settings: dict[str, Any] | None = None,
 ) -> tuple[Any, str]:
     dms = client(server, "dms")
-    src = create_pg_endpoint(dms, cluster, "src", "source", source)
-    dst = create_pg_endpoint(dms, cluster, "dst", "target", target)
-    instance = create_instance(dms)
+    path = create_migration_path(dms, cluster, source, target, password=PASSWORD)
     extra = {} if settings is None else {"ReplicationTaskSettings": json.dumps(settings)}
-    return dms, create_task(dms, "app-cdc", src, dst, instance, MAPPINGS, migration, **extra)
+    return dms, create_task(dms, "app-cdc", *path, MAPPINGS, migration, **extra)
 
 
 @pytest.mark.parametrize("stop_after", ["", "StopTaskCachedChangesApplied"])
@@ -360,10 +356,10 @@ def test_source_without_logical_wal_fails_clearly(
         replica_only.restart()
         replica_only.psql(SCHEMA_SQL)
         dms = client(server, "dms")
-        src = create_pg_endpoint(dms, replica_only, "src", "source", "postgres")
-        dst = create_pg_endpoint(dms, pg_cluster, "dst", "target", target)
-        instance = create_instance(dms)
-        arn = create_task(dms, "walrep", src, dst, instance, MAPPINGS, "full-load-and-cdc")
+        path = create_migration_path(
+            dms, replica_only, "postgres", target, target_cluster=pg_cluster, password=PASSWORD
+        )
+        arn = create_task(dms, "walrep", *path, MAPPINGS, "full-load-and-cdc")
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
         )

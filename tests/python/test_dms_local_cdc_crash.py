@@ -20,11 +20,11 @@ import pytest
 
 import test_dms_local_cdc
 from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots
 from test_dms_local_full_load import (
-    create_instance,
-    create_pg_endpoint,
+    PASSWORD,
     create_task,
     describe_task,
     wait_until,
@@ -195,10 +195,8 @@ def test_sigkill_at_random_moments_keeps_the_target_exact(
     source = make_db(pg_cluster, databases, "crash_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "crash_target", "")
     dms = client(server, "dms")
-    src = create_pg_endpoint(dms, pg_cluster, "src", "source", source)
-    dst = create_pg_endpoint(dms, pg_cluster, "dst", "target", target)
-    instance = create_instance(dms)
-    arn = create_task(dms, "crash", src, dst, instance, MAPPINGS, "full-load-and-cdc")
+    path = create_migration_path(dms, pg_cluster, source, target, password=PASSWORD)
+    arn = create_task(dms, "crash", *path, MAPPINGS, "full-load-and-cdc")
 
     with SourceLoad(pg_cluster, source, rng) as load:
         start_type = "start-replication"

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path
 from dms_local_fixture import (  # noqa: F401  (the fixtures)
     databases_fixture,
     select_schema,
@@ -16,8 +17,7 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
 from test_dms_local_full_load import (
-    create_instance,
-    create_pg_endpoint,
+    PASSWORD,
     create_task,
     wait_until,
 )
@@ -42,9 +42,7 @@ def setup_task(
     arn = create_task(
         dms,
         "ddl",
-        create_pg_endpoint(dms, cluster, "src", "source", source),
-        create_pg_endpoint(dms, cluster, "dst", "target", target),
-        create_instance(dms),
+        *create_migration_path(dms, cluster, source, target, password=PASSWORD),
         MAPPINGS,
         "full-load-and-cdc",
         ReplicationTaskSettings=json.dumps(settings),

@@ -19,6 +19,7 @@ from dagster_dms.testing import DmsLocalServer, account
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
+    create_migration_path,
     describe_task,
     local_client,
     selection_rules,
@@ -182,10 +183,8 @@ def test_boto3_full_load_postgres_to_postgres(
 ) -> None:
     target_db = new_target(pg_cluster, target_dbs, "dms_local_fl_boto3")
     dms = dms_client(server)
-    source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)
-    target = create_pg_endpoint(dms, pg_cluster, "dst", "target", target_db)
-    instance = create_instance(dms)
-    arn = create_task(dms, "shop-load", source, target, instance, mappings())
+    path = create_migration_path(dms, pg_cluster, source_db, target_db, password=PASSWORD)
+    arn = create_task(dms, "shop-load", *path, mappings())
 
     started = dms.start_replication_task(
         ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
@@ -385,10 +384,8 @@ def test_mapping_that_selects_nothing_fails_the_task(
 ) -> None:
     target_db = new_target(pg_cluster, target_dbs, "dms_local_fl_nothing")
     dms = dms_client(server)
-    source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)
-    target = create_pg_endpoint(dms, pg_cluster, "dst", "target", target_db)
-    instance = create_instance(dms)
-    arn = create_task(dms, "selects-nothing", source, target, instance, mappings("no_such_schema"))
+    path = create_migration_path(dms, pg_cluster, source_db, target_db, password=PASSWORD)
+    arn = create_task(dms, "selects-nothing", *path, mappings("no_such_schema"))
 
     done = dmsctl(server, "tasks", "start", "selects-nothing", "--wait", "--poll-interval", "0.2")
     assert done.returncode == 4, done.stdout + done.stderr

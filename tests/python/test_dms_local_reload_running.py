@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path
 from dms_local_fixture import (  # noqa: F401  (the fixtures)
     FAST_ARGS,
     boto3_dms,
@@ -27,7 +28,7 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import make_db
 from test_dms_local_full_load import (
-    create_instance,
+    PASSWORD,
     create_pg_endpoint,
     create_task,
     describe_task,
@@ -182,9 +183,7 @@ def started_cdc_task(dms: Any, cluster: PgCluster, name: str, source: str, targe
     arn = create_task(
         dms,
         name,
-        create_pg_endpoint(dms, cluster, "src", "source", source),
-        create_pg_endpoint(dms, cluster, "dst", "target", target),
-        create_instance(dms),
+        *create_migration_path(dms, cluster, source, target, password=PASSWORD),
         select_schema("app"),
         "full-load-and-cdc",
     )

@@ -120,7 +120,8 @@ def snapshot(tmp_path: Path, root: Path, state: Path) -> dict[str, str]:
                 seen[relative] = path.read_text(errors="replace")
             else:
                 seen[relative] = "dir"
-    seen.pop("dms-local.port", None)
+    # The launcher's port file beside the state (DmsLocalServer.port_file): each start rewrites it.
+    seen.pop(f"{state.name}.port", None)
     return seen
 
 

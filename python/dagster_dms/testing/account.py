@@ -23,7 +23,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dagster_dms.testing.dms_local import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from dagster_dms.testing.postgres import PgCluster
@@ -175,6 +175,38 @@ def create_available_instance(
         timeout=timeout,
     )
     return arn
+
+
+class MigrationPath(NamedTuple):
+    """What a task needs besides its table mappings: the ARNs of a source endpoint, a target
+    endpoint and an available replication instance (in create_task's order, so ``*path``
+    fills them)."""
+
+    source: str
+    target: str
+    instance: str
+
+
+def create_migration_path(
+    dms: Any,
+    cluster: PgCluster,
+    source_database: str,
+    target_database: str,
+    *,
+    target_cluster: PgCluster | None = None,
+    password: str | None = "unused",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> MigrationPath:
+    """Endpoints ``src`` (on ``source_database`` of ``cluster``) and ``dst`` (on
+    ``target_database`` of ``target_cluster``, by default the same cluster) and the instance
+    ``local``, waited for until it is ``available``."""
+    return MigrationPath(
+        create_cluster_endpoint(dms, "src", "source", cluster, source_database, password=password),
+        create_cluster_endpoint(
+            dms, "dst", "target", target_cluster or cluster, target_database, password=password
+        ),
+        create_available_instance(dms, "local", timeout=timeout),
+    )
 
 
 def describe_task(dms: Any, arn: str) -> dict[str, Any]:

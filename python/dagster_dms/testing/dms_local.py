@@ -123,10 +123,15 @@ class DmsLocalServer:
         reach = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{reach}:{self.port}"
 
+    @property
+    def port_file(self) -> Path:
+        """Where the server writes the port it listens on: beside the state directory."""
+        return self.state_dir.parent / f"{self.state_dir.name}.port"
+
     def start(self) -> None:
         """Starts the process and returns once it listens."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        port_file = self.state_dir.parent / f"{self.state_dir.name}.port"
+        port_file = self.port_file
         port_file.unlink(missing_ok=True)
         output: Any = None
         if self.log_file is not None:
