@@ -28,6 +28,7 @@ from dagster_dms.testing.account import (
 from dms_local_fixture import (  # noqa: F401  (the fixtures)
     boto3_dms,
     databases_fixture,
+    server_args_fixture,
     server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)

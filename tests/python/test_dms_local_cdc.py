@@ -15,6 +15,7 @@ from dagster_dms.testing.account import create_migration_path, local_client
 from dms_local_fixture import (  # noqa: F401  (the fixtures)
     databases_fixture,
     select_schema,
+    server_args_fixture,
     server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
