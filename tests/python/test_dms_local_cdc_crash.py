@@ -20,7 +20,7 @@ import pytest
 
 import test_dms_local_cdc
 from dagster_dms.testing import DmsLocalServer
-from dagster_dms.testing.account import create_migration_path
+from dagster_dms.testing.account import create_migration_path, selection_rules
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots
 from test_dms_local_full_load import (
@@ -49,10 +49,7 @@ INSERT INTO load.changelog SELECT g, 'seed', g FROM generate_series(1, 1000) g;
 """
 
 TABLES = ["load.accounts", "load.orders", "load.changelog"]
-MAPPINGS = (
-    '{"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "load", '
-    '"object-locator": {"schema-name": "load", "table-name": "%"}, "rule-action": "include"}]}'
-)
+MAPPINGS = selection_rules("load", rule_name="load")
 
 
 class SourceLoad:

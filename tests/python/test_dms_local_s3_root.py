@@ -24,6 +24,7 @@ from dagster_dms.testing.account import (
     create_task,
     describe_task,
     local_client,
+    selection_rule,
 )
 from dms_local_fixture import FAST_ARGS, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
@@ -60,14 +61,8 @@ ENCODED = {
 
 def mappings(*schemas: str) -> str:
     rules = [
-        {
-            "rule-type": "selection",
-            "rule-id": str(i + 1),
-            "rule-name": f"schema{i + 1}",
-            "object-locator": {"schema-name": schema, "table-name": "%"},
-            "rule-action": "include",
-        }
-        for i, schema in enumerate(schemas)
+        selection_rule(schema, rule_id=str(i), rule_name=f"schema{i}")
+        for i, schema in enumerate(schemas, start=1)
     ]
     return json.dumps({"rules": rules})
 

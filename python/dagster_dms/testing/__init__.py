@@ -24,6 +24,7 @@ from dagster_dms.testing.account import (
     create_postgres_endpoint,
     create_task,
     seed_account,
+    selection_rule,
     selection_rules,
 )
 from dagster_dms.testing.dms_local import (
@@ -52,5 +53,6 @@ __all__ = [
     "find_bindir",
     "find_dms_local",
     "seed_account",
+    "selection_rule",
     "selection_rules",
 ]

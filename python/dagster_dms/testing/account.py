@@ -68,19 +68,31 @@ def wait_until(
         time.sleep(0.05)
 
 
+def selection_rule(
+    schema: str = "public",
+    table: str = "%",
+    *,
+    rule_id: str = "1",
+    rule_name: str | None = None,
+    action: str = "include",
+) -> dict[str, Any]:
+    """One selection rule for ``schema``.``table`` (``%`` = any), named after its id unless
+    ``rule_name`` is given."""
+    return {
+        "rule-type": "selection",
+        "rule-id": rule_id,
+        "rule-name": rule_name or rule_id,
+        "object-locator": {"schema-name": schema, "table-name": table},
+        "rule-action": action,
+    }
+
+
 def selection_mappings(
     schema: str = "public", table: str = "%", *, rule_name: str = "1", action: str = "include"
 ) -> dict[str, Any]:
     """The table-mapping document with one selection rule for ``schema``.``table`` (``%`` = any),
     as a dict (for a ``dms-local --seed`` file or to add rules to)."""
-    rule = {
-        "rule-type": "selection",
-        "rule-id": "1",
-        "rule-name": rule_name,
-        "object-locator": {"schema-name": schema, "table-name": table},
-        "rule-action": action,
-    }
-    return {"rules": [rule]}
+    return {"rules": [selection_rule(schema, table, rule_name=rule_name, action=action)]}
 
 
 def selection_rules(
@@ -179,8 +191,7 @@ def create_available_instance(
 
 class MigrationPath(NamedTuple):
     """What a task needs besides its table mappings: the ARNs of a source endpoint, a target
-    endpoint and an available replication instance (in create_task's order, so ``*path``
-    fills them)."""
+    endpoint and an available replication instance, in that order."""
 
     source: str
     target: str
