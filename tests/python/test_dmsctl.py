@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dagster_dms.testing.account import SeededAccount, create_postgres_endpoint, create_task
+from dagster_dms.testing.account import (
+    MigrationPath,
+    SeededAccount,
+    create_postgres_endpoint,
+    create_tagged_tasks,
+)
 from rewriting_proxy import Reply, Rewrite, RewritingProxy
 
 if TYPE_CHECKING:
@@ -106,25 +111,17 @@ def seeded(boto3_client: Callable[[str], Any]) -> SeededAccount:
         password=None,
     )
     tasks = {
-        "prod-orders": ("full-load", {"env": "prod"}),
-        "prod-orders-cdc": ("cdc", {"env": "prod", "team": "data"}),
-        "dev-orders": ("full-load", {"env": "dev"}),
+        "prod-orders": {"migration_type": "full-load", "tags": {"env": "prod"}},
+        "prod-orders-cdc": {"migration_type": "cdc", "tags": {"env": "prod", "team": "data"}},
+        "dev-orders": {"migration_type": "full-load", "tags": {"env": "dev"}},
     }
-    arns = {
-        identifier: create_task(
-            dms,
-            identifier,
-            source=source,
-            target=target,
-            instance=instance,
-            table_mappings=json.dumps({"rules": []}),
-            migration_type=migration_type,
-            wait_ready=False,
-            ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
-            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-        )
-        for identifier, (migration_type, tags) in tasks.items()
-    }
+    arns = create_tagged_tasks(
+        dms,
+        tasks,
+        MigrationPath(source, target, instance),
+        table_mappings=json.dumps({"rules": []}),
+        ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
+    )
     return SeededAccount(instance, source, target, arns)
 
 

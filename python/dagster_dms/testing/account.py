@@ -305,18 +305,38 @@ def seed_account(dms: Any, tasks: Mapping[str, Mapping[str, Any]]) -> SeededAcco
             ("tgt-postgres", "target", 5433, "warehouse"),
         )
     )
-    task_arns = {
+    task_arns = create_tagged_tasks(
+        dms,
+        tasks,
+        MigrationPath(source, target, instance),
+        table_mappings=selection_rules(rule_name="all"),
+    )
+    return SeededAccount(instance, source, target, task_arns)
+
+
+def create_tagged_tasks(
+    dms: Any,
+    tasks: Mapping[str, Mapping[str, Any]],
+    path: MigrationPath,
+    *,
+    table_mappings: str | None = None,
+    **extra: Any,
+) -> dict[str, str]:
+    """Creates ``tasks`` (``{identifier: {"migration_type": ..., "tags": {key: value}}}``) on
+    ``path`` without waiting for them; returns their ARNs by identifier. ``extra`` goes to
+    every CreateReplicationTask (for example ``ReplicationTaskSettings``)."""
+    return {
         identifier: create_task(
             dms,
             identifier,
-            source=source,
-            target=target,
-            instance=instance,
-            table_mappings=selection_rules(rule_name="all"),
+            source=path.source,
+            target=path.target,
+            instance=path.instance,
+            table_mappings=table_mappings,
             migration_type=spec.get("migration_type", "full-load"),
             wait_ready=False,
             Tags=[{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
+            **extra,
         )
         for identifier, spec in tasks.items()
     }
-    return SeededAccount(instance, source, target, task_arns)
