@@ -322,9 +322,9 @@ def create_tagged_tasks(
     table_mappings: str | None = None,
     **extra: Any,
 ) -> dict[str, str]:
-    """Creates ``tasks`` (``{identifier: {"migration_type": ..., "tags": {key: value}}}``) on
-    ``path`` without waiting for them; returns their ARNs by identifier. ``extra`` goes to
-    every CreateReplicationTask (for example ``ReplicationTaskSettings``)."""
+    """Creates ``tasks`` (``{identifier: {"migration_type": ..., "tags": {key: value}}}``, both
+    optional) on ``path`` without waiting for them; returns their ARNs by identifier.
+    ``extra`` goes to every CreateReplicationTask (for example ``ReplicationTaskSettings``)."""
     return {
         identifier: create_task(
             dms,
@@ -335,8 +335,13 @@ def create_tagged_tasks(
             table_mappings=table_mappings,
             migration_type=spec.get("migration_type", "full-load"),
             wait_ready=False,
-            Tags=[{"Key": k, "Value": v} for k, v in spec.get("tags", {}).items()],
+            **_tags(spec.get("tags")),
             **extra,
         )
         for identifier, spec in tasks.items()
     }
+
+
+def _tags(tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """CreateReplicationTask's ``Tags`` argument for ``tags``; none at all when there are none."""
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}
