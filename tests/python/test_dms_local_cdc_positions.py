@@ -13,13 +13,14 @@ import pytest
 
 import test_dms_local_cdc
 from dagster_dms.testing import DmsLocalServer
+from dms_local_fixture import (  # noqa: F401  (the fixtures: the data-plane `server`, `databases`)
+    databases_fixture,
+    server_args_fixture,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import make_db, setup_task, slots, stop, wait_replicating
 from test_dms_local_full_load import describe_task, wait_for_end, wait_until
-
-# The CDC tests' fixtures: dms-local with its data plane, and databases dropped afterwards.
-server = test_dms_local_cdc.server
-databases = test_dms_local_cdc.databases
 
 SCHEMA_SQL = """
 CREATE SCHEMA app;
