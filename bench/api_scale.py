@@ -35,8 +35,8 @@ from common import bench_server, env_int, load_average, server_args
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.state import DmsState
 from dagster_dms.testing.account import local_client, selection_mappings
+from dagster_dms.testing.counting_proxy import CountingProxyProcess
 from dagster_dms.testing.dms_local import DmsLocalServer
-from proxy_process import ProxyProcess
 
 SENSOR = "aws_dms_observation_sensor"
 MAPPINGS = selection_mappings(rule_name="all")
@@ -184,7 +184,7 @@ def timed(run: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
-def counted(proxy: ProxyProcess, run: Callable[[], Any]) -> dict[str, int]:
+def counted(proxy: CountingProxyProcess, run: Callable[[], Any]) -> dict[str, int]:
     proxy.counts(reset=True)
     run()
     return proxy.counts(reset=True)
@@ -247,10 +247,10 @@ def run(work: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     server.start()
     out["seed_seconds"] = time.perf_counter() - t0
-    proxy: ProxyProcess | None = None
+    proxy: CountingProxyProcess | None = None
     try:
         start_cdc(server.url, running_cdc, "start-replication")
-        proxy = counter = ProxyProcess(server.url, work)
+        proxy = counter = CountingProxyProcess(server.url, work)
         out["load_average_before"] = load_average()
 
         # (a) refresh with a tag filter: env=prod selects half of every kind.

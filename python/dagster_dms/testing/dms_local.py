@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,17 +158,14 @@ class DmsLocalServer:
         finally:
             if output is not None:
                 output.close()
-        deadline = time.monotonic() + self.start_timeout
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                self.process = None
-                raise RuntimeError(f"dms-local exited early with code {code}")
-            if time.monotonic() > deadline:
-                self.stop(signal.SIGKILL)
-                raise TimeoutError(f"dms-local did not listen within {self.start_timeout} s")
-            time.sleep(0.02)
-        self.port = int(port_file.read_text().strip())
+        process = self.process
+        try:
+            self.port = processes.wait_for_port_file(
+                process, port_file, "dms-local", self.start_timeout
+            )
+        except (RuntimeError, TimeoutError):
+            self.process = None
+            raise
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Signals the process (SIGTERM: a clean shutdown) and returns its exit code. Should it
