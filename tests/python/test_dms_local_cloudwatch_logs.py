@@ -163,23 +163,29 @@ def window(loaded: Loaded) -> dict[str, datetime.datetime]:
     return {"StartTime": loaded.start, "EndTime": end}
 
 
+def metric_query(
+    query_id: str,
+    metric: str,
+    dimensions: list[dict[str, str]],
+    *,
+    period: int = 60,
+    stat: str = "Sum",
+) -> dict[str, Any]:
+    """One GetMetricData query of an AWS/DMS metric."""
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {"Namespace": "AWS/DMS", "MetricName": metric, "Dimensions": dimensions},
+            "Period": period,
+            "Stat": stat,
+        },
+    }
+
+
 def rows_moved(cloudwatch: Any, loaded: Loaded, metric: str) -> float:
     """Sum of the per-interval rates times the interval: the rows the metric says moved."""
     answer = cloudwatch.get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "rows",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/DMS",
-                        "MetricName": metric,
-                        "Dimensions": task_dimensions(loaded.ok_id),
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            }
-        ],
+        MetricDataQueries=[metric_query("rows", metric, task_dimensions(loaded.ok_id))],
         **window(loaded),
     )
     return float(sum(answer["MetricDataResults"][0]["Values"])) * INTERVAL_S
@@ -315,18 +321,8 @@ def test_metrics_have_dms_dimensions_and_match_the_rows_loaded(loaded: Loaded) -
 
 def test_get_metric_data_pages_and_errors(loaded: Loaded) -> None:
     cloudwatch = client(loaded.server, "cloudwatch")
-    query = {
-        "Id": "free",
-        "MetricStat": {
-            "Metric": {
-                "Namespace": "AWS/DMS",
-                "MetricName": "FreeableMemory",
-                "Dimensions": [{"Name": "ReplicationInstanceIdentifier", "Value": "local"}],
-            },
-            "Period": 1,
-            "Stat": "Average",
-        },
-    }
+    instance = [{"Name": "ReplicationInstanceIdentifier", "Value": "local"}]
+    query = metric_query("free", "FreeableMemory", instance, period=1, stat="Average")
     span = window(loaded)
 
     def whole_series() -> dict[str, Any]:
@@ -452,16 +448,9 @@ def test_botocore_forced_to_cbor_or_query(
     result = cloudwatch.get_metric_data(
         MetricDataQueries=[
             {
-                "Id": "rows",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/DMS",
-                        "MetricName": "FullLoadThroughputRowsTarget",
-                        "Dimensions": task_dimensions(loaded.ok_id),
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
+                **metric_query(
+                    "rows", "FullLoadThroughputRowsTarget", task_dimensions(loaded.ok_id)
+                ),
                 "ReturnData": True,
             }
         ],
@@ -552,20 +541,7 @@ def aws_cli(loaded: Loaded, *args: str) -> dict[str, Any]:
 @pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")
 def test_aws_cli_reads_metrics_and_logs(loaded: Loaded) -> None:
     span = window(loaded)
-    queries = [
-        {
-            "Id": "rows",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": "AWS/DMS",
-                    "MetricName": "FullLoadThroughputRowsTarget",
-                    "Dimensions": task_dimensions(loaded.ok_id),
-                },
-                "Period": 60,
-                "Stat": "Sum",
-            },
-        }
-    ]
+    queries = [metric_query("rows", "FullLoadThroughputRowsTarget", task_dimensions(loaded.ok_id))]
     data = aws_cli(
         loaded,
         "cloudwatch",
