@@ -75,6 +75,12 @@ def slots(cluster: PgCluster) -> list[str]:
     return out.split()
 
 
+def delete_and_check_slots(dms: Any, arn: str, cluster: PgCluster) -> None:
+    """Deletes the task; its replication slot goes with it, as no other slot was left behind."""
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(cluster) == []
+
+
 def in_sync(cluster: PgCluster, source: str, target: str) -> bool:
     return all(
         cluster.table_checksum(source, t) == cluster.table_checksum(target, t) for t in TABLES
@@ -181,8 +187,7 @@ def test_changes_during_the_load_are_applied_after_it(
     wait_replicating(dms, arn)
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_stop_after_the_load_without_its_cached_changes(
@@ -202,8 +207,7 @@ def test_stop_after_the_load_without_its_cached_changes(
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_full_load_and_cdc_then_resume_exactly_once(
@@ -271,8 +275,7 @@ def test_full_load_and_cdc_then_resume_exactly_once(
     wait_until(carried_on, timeout=10)
     stop(dms, arn)
 
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_cdc_only_task_and_latency_metrics(
@@ -344,8 +347,7 @@ def test_cdc_only_task_and_latency_metrics(
     assert any("Starting replication from slot" in m for m in lines), lines
 
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_source_without_logical_wal_fails_clearly(
@@ -394,8 +396,7 @@ def test_dropped_slot_fails_resume_clearly(
     pg_cluster.psql(SEED_SQL, source)
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_change_the_target_refuses_fails_the_task(
@@ -416,8 +417,7 @@ def test_change_the_target_refuses_fails_the_task(
     assert "23505" in task["LastFailureMessage"], task
     # Nothing of the refused transaction is confirmed: a resume would try it again.
     assert task["RecoveryCheckpoint"] == before
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
@@ -463,8 +463,7 @@ def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
         f"|| lpad(split_part('{applied}', '/', 2), 8, '0') || '#0#0#*#0#0'"
     ).strip()
     assert task["RecoveryCheckpoint"] == expected, task
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_resume_after_dms_local_restarts(

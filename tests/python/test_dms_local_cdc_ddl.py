@@ -16,7 +16,13 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures)
     server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
-from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
+from test_dms_local_cdc import (
+    client,
+    delete_and_check_slots,
+    make_db,
+    stop,
+    wait_replicating,
+)
 from test_dms_local_full_load import (
     PASSWORD,
     create_task,
@@ -138,8 +144,7 @@ def test_add_and_drop_column_reach_the_target_in_order(
     ), lines
     assert any('DROP COLUMN "qty"' in m for m in lines), lines
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_policy_off_counts_the_ddl_without_applying_it(

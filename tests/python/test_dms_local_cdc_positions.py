@@ -19,7 +19,14 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures: the data-plane `se
     server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
-from test_dms_local_cdc import make_db, setup_task, slots, stop, wait_replicating
+from test_dms_local_cdc import (
+    delete_and_check_slots,
+    make_db,
+    setup_task,
+    slots,
+    stop,
+    wait_replicating,
+)
 from test_dms_local_full_load import describe_task, wait_for_end, wait_until
 
 SCHEMA_SQL = """
@@ -141,8 +148,7 @@ def test_cdc_start_position_skips_what_came_before_it(
     assert f"its confirmed position is {confirmed}" in message, message
     # Nothing was applied twice meanwhile.
     assert ids(pg_cluster, target) == list(range(6, 13))
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_a_new_slot_cannot_start_before_its_creation(
@@ -159,8 +165,7 @@ def test_a_new_slot_cannot_start_before_its_creation(
     failed = wait_for_end(dms, arn, timeout=30)
     assert failed["Status"] == "failed", failed
     assert "CdcStartPosition 0/10 is before what replication slot" in failed["LastFailureMessage"]
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_cdc_stop_position_at_commit_time_then_resume_exactly_after_it(

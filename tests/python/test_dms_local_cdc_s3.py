@@ -25,6 +25,7 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import (
     client,
+    delete_and_check_slots,
     make_db,
     slots,
     stop,
@@ -215,8 +216,7 @@ def test_cdc_files_hold_op_rows_in_change_order(
     wait_until(lambda: max(maximum("CDCThroughputRowsSource")) > 0, timeout=10, interval=0.2)
     assert all(v >= 0 for v in maximum("CDCLatencyTarget"))
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_no_change_is_lost_or_repeated_across_stop_crash_and_resume(
