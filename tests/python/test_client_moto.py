@@ -16,7 +16,7 @@ import pytest
 from conftest import MotoServer
 from dagster_dms import DmsClient, ResourceNotFoundError, ServiceError, models
 from dagster_dms.errors import ConfigurationError, InvalidResourceStateError
-from dms_seed import SeededAccount, seed_account
+from dagster_dms.testing.account import SeededAccount, seed_account
 
 TASKS = {
     "prod-orders-full-load": {"tags": {"env": "prod", "team": "orders"}},
