@@ -31,11 +31,12 @@ import dagster as dg
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from common import DmsLocal, env_int, load_average
+from common import bench_server, env_int, load_average, server_args
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.state import DmsState
 from dagster_dms.testing.account import local_client, selection_mappings
-from proxy_process import ProxyProcess
+from dagster_dms.testing.counting_proxy import CountingProxyProcess
+from dagster_dms.testing.dms_local import DmsLocalServer
 
 SENSOR = "aws_dms_observation_sensor"
 MAPPINGS = selection_mappings(rule_name="all")
@@ -183,7 +184,7 @@ def timed(run: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
-def counted(proxy: ProxyProcess, run: Callable[[], Any]) -> dict[str, int]:
+def counted(proxy: CountingProxyProcess, run: Callable[[], Any]) -> dict[str, int]:
     proxy.counts(reset=True)
     run()
     return proxy.counts(reset=True)
@@ -235,7 +236,7 @@ def run(work: Path) -> dict[str, Any]:
     seed = work / "seed.json"
     seed.write_text(json.dumps(seed_document(tasks_n, endpoints_n, instances_n)))
     base_args = ["--test-executor", "hold", "--task-start-delay-ms", "100"]
-    server = DmsLocal(work / "api-state", [*base_args, "--seed", str(seed)])
+    server = bench_server(work / "api-state", [*base_args, "--seed", str(seed)])
     out: dict[str, Any] = {
         "tasks": tasks_n,
         "endpoints": endpoints_n,
@@ -246,10 +247,10 @@ def run(work: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     server.start()
     out["seed_seconds"] = time.perf_counter() - t0
-    proxy: ProxyProcess | None = None
+    proxy: CountingProxyProcess | None = None
     try:
         start_cdc(server.url, running_cdc, "start-replication")
-        proxy = counter = ProxyProcess(server.url, work)
+        proxy = counter = CountingProxyProcess(server.url, work)
         out["load_average_before"] = load_average()
 
         # (a) refresh with a tag filter: env=prod selects half of every kind.
@@ -343,11 +344,12 @@ def run(work: Path) -> dict[str, Any]:
 
 
 def throttled(
-    server: DmsLocal, base_args: list[str], state_path: Path, running_cdc: int
+    server: DmsLocalServer, base_args: list[str], state_path: Path, running_cdc: int
 ) -> dict[str, Any]:
     """Part 2: the same refresh and tick with --fault-throttle, full bucket then drained."""
     server.stop()
-    server.start([*base_args, "--fault-throttle"])
+    server.extra_args = server_args([*base_args, "--fault-throttle"])
+    server.start()
     start_cdc(server.url, running_cdc, "resume-processing")
     results: dict[str, Any] = {"settings": server.faults()}
     listed = [

@@ -56,8 +56,9 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    DmsLocal,
+    SHORT_DELAY_ARGS,
     PeakMemory,
+    bench_server,
     cpu_seconds,
     dms_client,
     env_int,
@@ -167,13 +168,9 @@ class DmsLocalTask:
         self, source: PgCluster, target: PgCluster, src_db: str, dst_db: str, work: Path
     ) -> None:
         self.source, self.target, self.src_db, self.dst_db = source, target, src_db, dst_db
-        self.server = DmsLocal(
+        self.server = bench_server(
             work / f"dms-{src_db}",
-            [
-                *("--instance-create-delay-ms", "10"),
-                *("--task-create-delay-ms", "10"),
-                *("--task-start-delay-ms", "10"),
-            ],
+            SHORT_DELAY_ARGS,
         )
         self.memory: PeakMemory | None = None
         self.arn = ""

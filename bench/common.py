@@ -1,5 +1,6 @@
-"""Shared pieces of the benchmarks: the machine description, a dms-local process, its fault
-counters, a peak-memory poller, per-process CPU time, and the median-and-spread of repeated runs."""
+"""Shared pieces of the benchmarks: the machine description, how a benchmark starts dms-local
+(dagster_dms.testing's server, quiet and logging to a file), a peak-memory poller, per-process
+CPU time, and the median-and-spread of repeated runs."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import platform
 import statistics
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dagster_dms.testing.account import local_client
-from dagster_dms.testing.dms_local import DmsLocalServer, fault_settings
+from dagster_dms.testing.dms_local import DmsLocalServer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 QUIET_ARGS = ["--log-level", "warning"]
@@ -104,32 +106,28 @@ def dms_client(url: str) -> Any:
     return local_client(url, max_attempts=3)
 
 
-class DmsLocal(DmsLocalServer):
+#: Short resource delays: a benchmark measures the data plane, not DMS's pace.
+SHORT_DELAY_ARGS = [
+    *("--instance-create-delay-ms", "10"),
+    *("--task-create-delay-ms", "10"),
+    *("--task-start-delay-ms", "10"),
+]
+
+
+def server_args(extra_args: Sequence[str] = ()) -> list[str]:
+    """The ``dms-local serve`` arguments of a benchmark: warnings only, then ``extra_args``."""
+    return [*QUIET_ARGS, *extra_args]
+
+
+def bench_server(state_dir: Path, extra_args: Sequence[str] = ()) -> DmsLocalServer:
     """dms-local for a benchmark: warnings only, its output in ``<state dir>.log`` beside the
     state, and up to 600 s to start (a large ``--seed`` file takes a while)."""
-
-    def __init__(self, state_dir: Path, extra_args: list[str] | None = None) -> None:
-        super().__init__(
-            state_dir,
-            extra_args=[*QUIET_ARGS, *(extra_args or [])],
-            log_file=state_dir.parent / f"{state_dir.name}.log",
-            start_timeout=600,
-        )
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def start(self, extra_args: list[str] | None = None) -> None:
-        """Starts it, with ``extra_args`` instead of the previous ones when given."""
-        if extra_args is not None:
-            self.extra_args = [*QUIET_ARGS, *extra_args]
-        super().start()
-
-    def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
-        """GET (or POST ``change`` to) the unsigned /_dms-local/faults admin endpoint."""
-        return fault_settings(self.url, change)
+    return DmsLocalServer(
+        state_dir,
+        extra_args=server_args(extra_args),
+        log_file=state_dir.parent / f"{state_dir.name}.log",
+        start_timeout=600,
+    )
 
 
 class PeakMemory:

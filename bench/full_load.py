@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    DmsLocal,
+    SHORT_DELAY_ARGS,
     PeakMemory,
+    bench_server,
     dms_client,
     env_int,
     env_ints,
@@ -63,13 +64,9 @@ def copy_pipe(cluster: PgCluster) -> float:
 
 def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
     # A fresh state per run: the endpoints and the task are created again each time.
-    server = DmsLocal(
+    server = bench_server(
         Path(tempfile.mkdtemp(prefix="load-", dir=work)) / "state",
-        [
-            *("--instance-create-delay-ms", "10"),
-            *("--task-create-delay-ms", "10"),
-            *("--task-start-delay-ms", "10"),
-        ],
+        SHORT_DELAY_ARGS,
     )
     server.start()
     try:

@@ -11,7 +11,7 @@ status=0
 
 if [ -d ../shared/reference ]; then
   if ! "$python" scripts/generate_models.py --check; then
-    echo "lint: the generated API models are stale: run $python scripts/generate_models.py" >&2
+    echo "lint: the files generated from the API models are stale: run $python scripts/generate_models.py" >&2
     status=1
   fi
 else

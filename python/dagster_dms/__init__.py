@@ -11,22 +11,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from dagster_dms import errors
 from dagster_dms._native import __version__
 from dagster_dms.client import DmsClient
-from dagster_dms.errors import (
-    AccessDeniedError,
-    ConfigurationError,
-    CredentialsError,
-    DmsError,
-    InvalidResourceStateError,
-    ProtocolError,
-    ResourceNotFoundError,
-    ServiceError,
-    TaskFailedError,
-    ThrottlingError,
-    TransportError,
-    WaitTimeoutError,
-)
+
+# Every error class, exported here as errors.__all__ lists them.
+from dagster_dms.errors import *  # noqa: F403
 
 if TYPE_CHECKING:
     from dagster_dms.component import (
@@ -65,22 +55,11 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AWSDMSComponent",
-    "AccessDeniedError",
-    "ConfigurationError",
-    "CredentialsError",
     "DagsterDmsTranslator",
     "DmsClient",
-    "DmsError",
     "DmsResource",
     "DmsResourceProps",
     "DmsRunConfig",
-    "InvalidResourceStateError",
-    "ProtocolError",
-    "ResourceNotFoundError",
-    "ServiceError",
-    "TaskFailedError",
-    "ThrottlingError",
-    "TransportError",
-    "WaitTimeoutError",
     "__version__",
 ]
+__all__ += errors.__all__

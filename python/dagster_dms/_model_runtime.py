@@ -29,10 +29,20 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-class _Str(_Converter):
+def _expect(value: Any, kind: type, expected: str, path: str) -> None:
+    if not isinstance(value, kind):
+        raise ModelError(f"invalid value at {path}: expected {expected}, got {_kind(value)}")
+
+
+class _Exact(_Converter):
+    """A value of one Python type, the same on the wire (a string, a boolean)."""
+
+    def __init__(self, kind: type, expected: str) -> None:
+        self.kind = kind
+        self.expected = expected
+
     def load(self, value: Any, path: str) -> Any:
-        if not isinstance(value, str):
-            raise ModelError(f"invalid value at {path}: expected a string, got {_kind(value)}")
+        _expect(value, self.kind, self.expected, path)
         return value
 
     def dump(self, value: Any) -> Any:
@@ -47,16 +57,6 @@ class _Int(_Converter):
             if not value.is_integer():
                 raise ModelError(f"invalid value at {path}: expected an integer, got {value}")
             return int(value)
-        return value
-
-    def dump(self, value: Any) -> Any:
-        return value
-
-
-class _Bool(_Converter):
-    def load(self, value: Any, path: str) -> Any:
-        if not isinstance(value, bool):
-            raise ModelError(f"invalid value at {path}: expected a boolean, got {_kind(value)}")
         return value
 
     def dump(self, value: Any) -> Any:
@@ -126,26 +126,25 @@ class _Timestamp(_Converter):
         return timestamp_to_api(value)
 
 
-class _ListOf(_Converter):
+class _Of(_Converter):
+    """A container; `element` converts what it holds."""
+
     def __init__(self, element: _Converter) -> None:
         self.element = element
 
+
+class _ListOf(_Of):
     def load(self, value: Any, path: str) -> Any:
-        if not isinstance(value, list):
-            raise ModelError(f"invalid value at {path}: expected a list, got {_kind(value)}")
+        _expect(value, list, "a list", path)
         return [self.element.load(item, f"{path}[{i}]") for i, item in enumerate(value)]
 
     def dump(self, value: Any) -> Any:
         return [self.element.dump(item) for item in value]
 
 
-class _MapOf(_Converter):
-    def __init__(self, element: _Converter) -> None:
-        self.element = element
-
+class _MapOf(_Of):
     def load(self, value: Any, path: str) -> Any:
-        if not isinstance(value, Mapping):
-            raise ModelError(f"invalid value at {path}: expected an object, got {_kind(value)}")
+        _expect(value, Mapping, "an object", path)
         return {str(k): self.element.load(v, f"{path}.{k}") for k, v in value.items()}
 
     def dump(self, value: Any) -> Any:
@@ -163,9 +162,9 @@ class _Nested(_Converter):
         return value.to_api()
 
 
-_STR = _Str()
+_STR = _Exact(str, "a string")
 _INT = _Int()
-_BOOL = _Bool()
+_BOOL = _Exact(bool, "a boolean")
 _FLOAT = _Float()
 _TIMESTAMP = _Timestamp()
 

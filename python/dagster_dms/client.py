@@ -3,6 +3,11 @@
 Every call goes through the C++ core (SigV4, the standard credential chain, retries, endpoint
 resolution); the GIL is released while it waits on the network. Results are the typed shapes of
 :mod:`dagster_dms.models`; errors are :class:`dagster_dms.errors.DmsError` subclasses.
+
+The one-operation methods (``describe_endpoints``, ``start_replication_task``...) are generated
+from the API model into :mod:`dagster_dms._operations`; this module adds the judged runs, the
+discovery, the batched tag and metric reads and the few calls whose Python form is friendlier than
+the wire's.
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ from typing import Any, Literal
 
 from dagster_dms import models
 from dagster_dms._native import NativeClient
-from dagster_dms.errors import ResourceNotFoundError
+from dagster_dms._operation_calls import FilterSpec as FilterSpec
+from dagster_dms._operation_calls import StartType, _epoch
+from dagster_dms._operations import Operations
 
 __all__ = ["Discovered", "DmsClient", "StartType", "TaskProgress", "TaskRunResult", "WaitGoal"]
 
-StartType = Literal["start-replication", "resume-processing", "reload-target"]
 WaitGoal = Literal["completion", "running", "stopped", "full-load-complete"]
-FilterSpec = Mapping[str, str | Sequence[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,26 +155,6 @@ class Discovered:
     selected: bool = True
 
 
-def _filters(filters: FilterSpec | None) -> list[dict[str, Any]] | None:
-    if not filters:
-        return None
-    return [
-        {"Name": name, "Values": [values] if isinstance(values, str) else list(values)}
-        for name, values in filters.items()
-    ]
-
-
-def _task_filter(task: str) -> list[dict[str, Any]]:
-    name = "replication-task-arn" if task.startswith("arn:") else "replication-task-id"
-    return [{"Name": name, "Values": [task]}]
-
-
-def _epoch(value: dt.datetime) -> float:
-    if value.tzinfo is None:
-        raise ValueError(f"{value!r} has no timezone; pass an aware datetime (e.g. tzinfo=UTC)")
-    return value.timestamp()
-
-
 def _metric_task(task: MetricTask) -> dict[str, Any]:
     return {
         "arn": task.arn,
@@ -177,10 +162,6 @@ def _metric_task(task: MetricTask) -> dict[str, Any]:
         "resource_id": task.resource_id,
         "cdc": task.cdc,
     }
-
-
-def _drop_none(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def _run_options(
@@ -225,7 +206,7 @@ def _progress_callback(
     return progress_callback
 
 
-class DmsClient:
+class DmsClient(Operations):
     """A client for DMS and the CloudWatch metrics and logs a DMS task produces.
 
     Configuration follows boto3: anything not given here comes from the environment
@@ -279,11 +260,6 @@ class DmsClient:
             parts.append(f"endpoint_url={self._endpoint_url!r}")
         return f"DmsClient({', '.join(parts)})"
 
-    @property
-    def region_name(self) -> str:
-        """The resolved region."""
-        return self._native.region
-
     def endpoint(self, service: Literal["dms", "cloudwatch", "logs", "sts"] = "dms") -> str:
         """The endpoint URL this client uses for ``service``."""
         return self._native.endpoint(service)
@@ -292,115 +268,7 @@ class DmsClient:
         """Which provider of the chain supplied credentials (``environment``, ``profile``...)."""
         return self._native.credentials_provider()
 
-    # ---- generic access --------------------------------------------------------------------
-
-    def call(
-        self,
-        operation: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        service: Literal["dms", "cloudwatch", "logs"] = "dms",
-    ) -> dict[str, Any]:
-        """Calls ``operation`` (API spelling, e.g. ``DescribeEndpoints``) with wire-named params.
-
-        The request is checked against the API model before it is sent.
-        """
-        result: dict[str, Any] = json.loads(
-            self._native.invoke(service, operation, json.dumps(dict(params or {}), default=_json))
-        )
-        return result
-
-    def _list(self, operation: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = json.loads(
-            self._native.list_all(operation, json.dumps(_drop_none(params), default=_json))
-        )
-        return items
-
     # ---- replication tasks -----------------------------------------------------------------
-
-    def describe_replication_tasks(
-        self, filters: FilterSpec | None = None, *, without_settings: bool = True
-    ) -> list[models.ReplicationTask]:
-        """Every replication task matching ``filters`` (e.g. ``{"migration-type": "cdc"}``).
-
-        Filters that match nothing give an empty list.
-        """
-        items = self._list(
-            "DescribeReplicationTasks",
-            {"Filters": _filters(filters), "WithoutSettings": without_settings},
-        )
-        return [models.ReplicationTask.from_api(item) for item in items]
-
-    def describe_replication_task(
-        self, task: str, *, without_settings: bool = True
-    ) -> models.ReplicationTask:
-        """The task named by identifier or ARN. Raises ResourceNotFoundError when absent."""
-        response = self.call(
-            "DescribeReplicationTasks",
-            {"Filters": _task_filter(task), "WithoutSettings": without_settings},
-        )
-        tasks = response.get("ReplicationTasks") or []
-        if not tasks:
-            message = (
-                f"Replication task '{task}' not found in region {self.region_name}: check the "
-                "identifier or ARN and the region"
-            )
-            raise ResourceNotFoundError(
-                message,
-                code="ResourceNotFoundFault",
-                aws_message=message,
-                http_status=400,
-                request_id="",
-                service="DMS",
-                operation="DescribeReplicationTasks",
-            )
-        return models.ReplicationTask.from_api(tasks[0])
-
-    def _task_arn(self, task: str) -> str:
-        if task.startswith("arn:"):
-            return task
-        arn = self.describe_replication_task(task).replication_task_arn
-        assert arn is not None
-        return arn
-
-    def start_replication_task(
-        self,
-        task: str,
-        start_type: StartType = "start-replication",
-        *,
-        cdc_start_time: dt.datetime | None = None,
-        cdc_start_position: str | None = None,
-        cdc_stop_position: str | None = None,
-    ) -> models.ReplicationTask:
-        """Sends StartReplicationTask exactly as asked (see :meth:`run_task` for the judged run)."""
-        response = self.call(
-            "StartReplicationTask",
-            _drop_none(
-                {
-                    "ReplicationTaskArn": self._task_arn(task),
-                    "StartReplicationTaskType": start_type,
-                    "CdcStartTime": _epoch(cdc_start_time) if cdc_start_time else None,
-                    "CdcStartPosition": cdc_start_position,
-                    "CdcStopPosition": cdc_stop_position,
-                }
-            ),
-        )
-        return models.ReplicationTask.from_api(response["ReplicationTask"])
-
-    def stop_replication_task(self, task: str) -> models.ReplicationTask:
-        """Sends StopReplicationTask."""
-        response = self.call("StopReplicationTask", {"ReplicationTaskArn": self._task_arn(task)})
-        return models.ReplicationTask.from_api(response["ReplicationTask"])
-
-    def describe_table_statistics(
-        self, task: str, filters: FilterSpec | None = None
-    ) -> list[models.TableStatistics]:
-        """Per-table statistics of a task (every page)."""
-        items = self._list(
-            "DescribeTableStatistics",
-            {"ReplicationTaskArn": self._task_arn(task), "Filters": _filters(filters)},
-        )
-        return [models.TableStatistics.from_api(item) for item in items]
 
     def reload_tables(
         self,
@@ -409,7 +277,8 @@ class DmsClient:
         reload_option: Literal["data-reload", "validate-only"] = "data-reload",
     ) -> str:
         """Reloads (schema, table) pairs of a running task; returns the task ARN."""
-        response = self.call(
+        response = self._invoke(
+            "dms",
             "ReloadTables",
             {
                 "ReplicationTaskArn": self._task_arn(task),
@@ -613,35 +482,6 @@ class DmsClient:
         )
         return items, list(raw["warnings"])
 
-    # ---- endpoints, instances, connections -------------------------------------------------
-
-    def describe_endpoints(self, filters: FilterSpec | None = None) -> list[models.Endpoint]:
-        """Every endpoint matching ``filters`` (e.g. ``{"engine-name": "postgres"}``)."""
-        items = self._list("DescribeEndpoints", {"Filters": _filters(filters)})
-        return [models.Endpoint.from_api(item) for item in items]
-
-    def describe_replication_instances(
-        self, filters: FilterSpec | None = None
-    ) -> list[models.ReplicationInstance]:
-        """Every replication instance matching ``filters``."""
-        items = self._list("DescribeReplicationInstances", {"Filters": _filters(filters)})
-        return [models.ReplicationInstance.from_api(item) for item in items]
-
-    def test_connection(
-        self, endpoint_arn: str, replication_instance_arn: str
-    ) -> models.Connection:
-        """Starts a connection test; poll :meth:`describe_connections` for its result."""
-        response = self.call(
-            "TestConnection",
-            {"EndpointArn": endpoint_arn, "ReplicationInstanceArn": replication_instance_arn},
-        )
-        return models.Connection.from_api(response["Connection"])
-
-    def describe_connections(self, filters: FilterSpec | None = None) -> list[models.Connection]:
-        """Connection test results matching ``filters`` (``endpoint-arn``...)."""
-        items = self._list("DescribeConnections", {"Filters": _filters(filters)})
-        return [models.Connection.from_api(item) for item in items]
-
     # ---- tags ------------------------------------------------------------------------------
 
     def list_tags(self, arns: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -651,57 +491,13 @@ class DmsClient:
 
     def add_tags(self, arn: str, tags: Mapping[str, str]) -> None:
         """Adds or overwrites tags on a resource."""
-        self.call(
-            "AddTagsToResource",
-            {"ResourceArn": arn, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]},
-        )
+        self.add_tags_to_resource(arn, [models.Tag(key=k, value=v) for k, v in tags.items()])
 
     def remove_tags(self, arn: str, keys: Iterable[str]) -> None:
         """Removes tags by key."""
-        self.call("RemoveTagsFromResource", {"ResourceArn": arn, "TagKeys": list(keys)})
+        self.remove_tags_from_resource(arn, list(keys))
 
     # ---- serverless replications -----------------------------------------------------------
-
-    def describe_replication_configs(
-        self, filters: FilterSpec | None = None
-    ) -> list[models.ReplicationConfig]:
-        """Every serverless replication config matching ``filters``."""
-        items = self._list("DescribeReplicationConfigs", {"Filters": _filters(filters)})
-        return [models.ReplicationConfig.from_api(item) for item in items]
-
-    def describe_replications(self, filters: FilterSpec | None = None) -> list[models.Replication]:
-        """Every serverless replication matching ``filters``."""
-        items = self._list("DescribeReplications", {"Filters": _filters(filters)})
-        return [models.Replication.from_api(item) for item in items]
-
-    def start_replication(
-        self,
-        replication_config_arn: str,
-        start_type: StartType = "start-replication",
-        *,
-        cdc_start_time: dt.datetime | None = None,
-        cdc_start_position: str | None = None,
-        cdc_stop_position: str | None = None,
-    ) -> models.Replication:
-        """Starts a serverless replication."""
-        response = self.call(
-            "StartReplication",
-            _drop_none(
-                {
-                    "ReplicationConfigArn": replication_config_arn,
-                    "StartReplicationType": start_type,
-                    "CdcStartTime": _epoch(cdc_start_time) if cdc_start_time else None,
-                    "CdcStartPosition": cdc_start_position,
-                    "CdcStopPosition": cdc_stop_position,
-                }
-            ),
-        )
-        return models.Replication.from_api(response["Replication"])
-
-    def stop_replication(self, replication_config_arn: str) -> models.Replication:
-        """Stops a serverless replication."""
-        response = self.call("StopReplication", {"ReplicationConfigArn": replication_config_arn})
-        return models.Replication.from_api(response["Replication"])
 
     def run_replication(
         self,
@@ -759,88 +555,7 @@ class DmsClient:
             waited_seconds=raw["waited_seconds"],
         )
 
-    # ---- account ---------------------------------------------------------------------------
-
-    def describe_account_attributes(self) -> list[models.AccountQuota]:
-        """The account's DMS quotas and their use."""
-        response = self.call("DescribeAccountAttributes", {})
-        return [models.AccountQuota.from_api(q) for q in response.get("AccountQuotas") or []]
-
-    # ---- create / modify / delete ----------------------------------------------------------
-
-    def create_endpoint(self, **params: Any) -> models.Endpoint:
-        """CreateEndpoint with snake_case parameters (``endpoint_identifier=...``)."""
-        message = models.CreateEndpointMessage(**params)
-        return models.Endpoint.from_api(self.call("CreateEndpoint", message.to_api())["Endpoint"])
-
-    def modify_endpoint(self, **params: Any) -> models.Endpoint:
-        """ModifyEndpoint with snake_case parameters."""
-        message = models.ModifyEndpointMessage(**params)
-        return models.Endpoint.from_api(self.call("ModifyEndpoint", message.to_api())["Endpoint"])
-
-    def delete_endpoint(self, endpoint_arn: str) -> models.Endpoint:
-        """DeleteEndpoint."""
-        response = self.call("DeleteEndpoint", {"EndpointArn": endpoint_arn})
-        return models.Endpoint.from_api(response["Endpoint"])
-
-    def create_replication_instance(self, **params: Any) -> models.ReplicationInstance:
-        """CreateReplicationInstance with snake_case parameters."""
-        message = models.CreateReplicationInstanceMessage(**params)
-        response = self.call("CreateReplicationInstance", message.to_api())
-        return models.ReplicationInstance.from_api(response["ReplicationInstance"])
-
-    def modify_replication_instance(self, **params: Any) -> models.ReplicationInstance:
-        """ModifyReplicationInstance with snake_case parameters."""
-        message = models.ModifyReplicationInstanceMessage(**params)
-        response = self.call("ModifyReplicationInstance", message.to_api())
-        return models.ReplicationInstance.from_api(response["ReplicationInstance"])
-
-    def delete_replication_instance(
-        self, replication_instance_arn: str
-    ) -> models.ReplicationInstance:
-        """DeleteReplicationInstance."""
-        response = self.call(
-            "DeleteReplicationInstance", {"ReplicationInstanceArn": replication_instance_arn}
-        )
-        return models.ReplicationInstance.from_api(response["ReplicationInstance"])
-
-    def create_replication_task(self, **params: Any) -> models.ReplicationTask:
-        """CreateReplicationTask with snake_case parameters."""
-        message = models.CreateReplicationTaskMessage(**params)
-        response = self.call("CreateReplicationTask", message.to_api())
-        return models.ReplicationTask.from_api(response["ReplicationTask"])
-
-    def modify_replication_task(self, **params: Any) -> models.ReplicationTask:
-        """ModifyReplicationTask with snake_case parameters."""
-        message = models.ModifyReplicationTaskMessage(**params)
-        response = self.call("ModifyReplicationTask", message.to_api())
-        return models.ReplicationTask.from_api(response["ReplicationTask"])
-
-    def delete_replication_task(self, task: str) -> models.ReplicationTask:
-        """DeleteReplicationTask (by identifier or ARN)."""
-        response = self.call("DeleteReplicationTask", {"ReplicationTaskArn": self._task_arn(task)})
-        return models.ReplicationTask.from_api(response["ReplicationTask"])
-
-    def create_replication_config(self, **params: Any) -> models.ReplicationConfig:
-        """CreateReplicationConfig with snake_case parameters."""
-        message = models.CreateReplicationConfigMessage(**params)
-        response = self.call("CreateReplicationConfig", message.to_api())
-        return models.ReplicationConfig.from_api(response["ReplicationConfig"])
-
-    def modify_replication_config(self, **params: Any) -> models.ReplicationConfig:
-        """ModifyReplicationConfig with snake_case parameters."""
-        message = models.ModifyReplicationConfigMessage(**params)
-        response = self.call("ModifyReplicationConfig", message.to_api())
-        return models.ReplicationConfig.from_api(response["ReplicationConfig"])
-
-    def delete_replication_config(self, replication_config_arn: str) -> models.ReplicationConfig:
-        """DeleteReplicationConfig."""
-        response = self.call(
-            "DeleteReplicationConfig", {"ReplicationConfigArn": replication_config_arn}
-        )
-        return models.ReplicationConfig.from_api(response["ReplicationConfig"])
-
-    # ---- CloudWatch metrics and Logs -------------------------------------------------------
+    # ---- CloudWatch metrics ----------------------------------------------------------------
 
     def read_metrics(
         self,
@@ -959,52 +674,3 @@ class DmsClient:
         return [
             models.MetricDataResult.from_api(r) for r in response.get("MetricDataResults") or []
         ]
-
-    def get_metric_statistics(self, **params: Any) -> models.GetMetricStatisticsOutput:
-        """GetMetricStatistics with snake_case parameters (``namespace``, ``metric_name``...)."""
-        message = models.GetMetricStatisticsInput(**params)
-        response = self.call("GetMetricStatistics", message.to_api(), service="cloudwatch")
-        return models.GetMetricStatisticsOutput.from_api(response)
-
-    def get_log_events(
-        self,
-        log_group_name: str,
-        log_stream_name: str,
-        *,
-        limit: int | None = None,
-        start_from_head: bool | None = None,
-    ) -> list[models.OutputLogEvent]:
-        """One page of events from a log stream (the newest ``limit`` unless from head)."""
-        response = self.call(
-            "GetLogEvents",
-            _drop_none(
-                {
-                    "logGroupName": log_group_name,
-                    "logStreamName": log_stream_name,
-                    "limit": limit,
-                    "startFromHead": start_from_head,
-                }
-            ),
-            service="logs",
-        )
-        return [models.OutputLogEvent.from_api(e) for e in response.get("events") or []]
-
-    def filter_log_events(self, **params: Any) -> list[models.FilteredLogEvent]:
-        """One page of FilterLogEvents with snake_case parameters."""
-        message = models.FilterLogEventsRequest(**params)
-        response = self.call("FilterLogEvents", message.to_api(), service="logs")
-        return [models.FilteredLogEvent.from_api(e) for e in response.get("events") or []]
-
-    def describe_log_streams(self, log_group_name: str, **params: Any) -> list[models.LogStream]:
-        """One page of DescribeLogStreams."""
-        message = models.DescribeLogStreamsRequest(log_group_name=log_group_name, **params)
-        response = self.call("DescribeLogStreams", message.to_api(), service="logs")
-        return [models.LogStream.from_api(s) for s in response.get("logStreams") or []]
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return _epoch(value)
-    if isinstance(value, models.ApiModel):
-        return value.to_api()
-    raise TypeError(f"cannot send {type(value).__name__} to AWS")

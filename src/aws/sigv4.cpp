@@ -18,8 +18,6 @@ namespace dagster_dms::aws {
 
 namespace {
 
-constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
-
 // Headers botocore leaves out of the signature: hop-by-hop headers a proxy may rewrite, and
 // headers that tools add or change after signing.
 constexpr std::array<std::string_view, 14> kUnsignedHeaders = {
@@ -175,11 +173,27 @@ std::string signed_headers_of(const HttpRequest& request) {
   return out;
 }
 
-std::string date_of(const std::string& amz_date) {
-  return amz_date.substr(0, 8);
+}  // namespace
+
+std::string CredentialScope::to_string() const {
+  return date + "/" + region + "/" + service + "/aws4_request";
 }
 
-}  // namespace
+std::string string_to_sign(std::string_view amz_date, const CredentialScope& scope,
+                           std::string_view canonical_request) {
+  return std::string(kSigV4Algorithm) + "\n" + std::string(amz_date) + "\n" + scope.to_string() +
+         "\n" + sha256_hex(canonical_request);
+}
+
+std::string signature(const Secret& secret_access_key, const CredentialScope& scope,
+                      std::string_view string_to_sign) {
+  const auto k_date = hmac_sha256("AWS4" + secret_access_key.reveal(), scope.date);
+  const auto k_region = hmac_sha256(as_view(k_date), scope.region);
+  const auto k_service = hmac_sha256(as_view(k_region), scope.service);
+  const auto k_signing = hmac_sha256(as_view(k_service), "aws4_request");
+  const auto digest = hmac_sha256(as_view(k_signing), string_to_sign);
+  return to_hex(digest.data(), digest.size());
+}
 
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -267,21 +281,11 @@ SigningResult sign_request(HttpRequest& request, const Credentials& credentials,
   const std::string signed_headers = signed_headers_of(request);
   result.canonical_request = canonical_request(request, signed_headers, params, payload_hash);
 
-  const std::string scope =
-      date_of(amz_date) + "/" + params.region + "/" + params.service + "/aws4_request";
-  result.string_to_sign = std::string(kAlgorithm) + "\n" + amz_date + "\n" + scope + "\n" +
-                          sha256_hex(result.canonical_request);
-
-  const auto k_date =
-      hmac_sha256("AWS4" + credentials.secret_access_key.reveal(), date_of(amz_date));
-  const auto k_region = hmac_sha256(as_view(k_date), params.region);
-  const auto k_service = hmac_sha256(as_view(k_region), params.service);
-  const auto k_signing = hmac_sha256(as_view(k_service), "aws4_request");
-  const auto signature = hmac_sha256(as_view(k_signing), result.string_to_sign);
-  result.signature = to_hex(signature.data(), signature.size());
-
-  result.authorization = std::string(kAlgorithm) + " Credential=" + credentials.access_key_id +
-                         "/" + scope + ", SignedHeaders=" + signed_headers +
+  const CredentialScope scope{amz_date.substr(0, 8), params.region, params.service};
+  result.string_to_sign = string_to_sign(amz_date, scope, result.canonical_request);
+  result.signature = signature(credentials.secret_access_key, scope, result.string_to_sign);
+  result.authorization = std::string(kSigV4Algorithm) + " Credential=" + credentials.access_key_id +
+                         "/" + scope.to_string() + ", SignedHeaders=" + signed_headers +
                          ", Signature=" + result.signature;
   request.headers.set("Authorization", result.authorization);
   return result;

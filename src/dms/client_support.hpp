@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aws/errors.hpp"
@@ -49,6 +50,33 @@ inline bool has_code(const aws::ServiceError& error, std::string_view code) {
 // A failure after which the service may or may not have acted: a timeout or reset once the
 // request was sent, or a 5xx answer.
 bool is_ambiguous_failure(const std::exception_ptr& error);
+
+// Start and stop change state, so the plumbing does not resend them after a failure that leaves
+// their effect unknown (Retryability::kNotAfterAmbiguousFailure). Resending blindly could start a
+// task twice (a second full load over a finished one) or fail with InvalidResourceStateFault for a
+// start that did happen. Instead, after an ambiguous failure (a timeout or reset once the request
+// was sent, or a 5xx) `recover` reads the resource's state:
+//   - if it shows the call took effect, that state is the call's response;
+//   - otherwise the call is sent once more, and whatever that attempt gives is the answer.
+// If the state cannot be read either, the original failure is rethrown: it is the better message.
+template <class Send, class Recover>
+auto call_with_state_check(Send&& send, Recover&& recover) -> decltype(send()) {
+  std::exception_ptr failure;
+  try {
+    return send();
+  } catch (...) {
+    failure = std::current_exception();
+    if (!is_ambiguous_failure(failure)) throw;
+  }
+  std::optional<decltype(send())> settled;
+  try {
+    settled = recover();
+  } catch (...) {
+    std::rethrow_exception(failure);
+  }
+  if (settled) return *std::move(settled);
+  return send();
+}
 
 // Follows the pagination token until the service stops returning one. `items` names the list
 // member of a page; `on_page` sees every page. When `empty_on_not_found`, a ResourceNotFoundFault

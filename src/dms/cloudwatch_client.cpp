@@ -16,10 +16,6 @@ using namespace cloudwatch;
 CloudWatchClient::CloudWatchClient(std::shared_ptr<aws::Session> session)
     : rpc_(std::move(session), aws::cloudwatch_service()) {}
 
-GetMetricDataOutput CloudWatchClient::get_metric_data(const GetMetricDataInput& input) {
-  return detail::typed_call<GetMetricDataOutput>(rpc_, "GetMetricData", input);
-}
-
 GetMetricDataOutput CloudWatchClient::get_metric_data_all(
     GetMetricDataInput input, const PageCallback<GetMetricDataOutput>& on_page) {
   GetMetricDataOutput merged;
@@ -86,23 +82,6 @@ GetMetricDataOutput CloudWatchClient::get_metric_data_all(
   input.start_time = start;
   input.end_time = end;
   return get_metric_data_all(std::move(input), on_page);
-}
-
-GetMetricStatisticsOutput CloudWatchClient::get_metric_statistics(
-    const GetMetricStatisticsInput& input) {
-  return detail::typed_call<GetMetricStatisticsOutput>(rpc_, "GetMetricStatistics", input);
-}
-
-ListMetricsOutput CloudWatchClient::list_metrics(const ListMetricsInput& input) {
-  return detail::typed_call<ListMetricsOutput>(rpc_, "ListMetrics", input);
-}
-
-std::vector<Metric> CloudWatchClient::list_metrics_all(
-    ListMetricsInput input, const PageCallback<ListMetricsOutput>& on_page) {
-  return detail::collect_pages(
-      std::move(input), [this](const auto& in) { return list_metrics(in); },
-      &ListMetricsInput::next_token, &ListMetricsOutput::next_token, &ListMetricsOutput::metrics,
-      on_page, false);
 }
 
 }  // namespace dagster_dms::dms

@@ -11,10 +11,6 @@ using namespace logs;
 LogsClient::LogsClient(std::shared_ptr<aws::Session> session)
     : rpc_(std::move(session), aws::logs_service()) {}
 
-GetLogEventsResponse LogsClient::get_log_events(const GetLogEventsRequest& input) {
-  return detail::typed_call<GetLogEventsResponse>(rpc_, "GetLogEvents", input);
-}
-
 std::vector<OutputLogEvent> LogsClient::get_log_events_all(
     GetLogEventsRequest input, const PageCallback<GetLogEventsResponse>& on_page,
     std::size_t max_pages) {
@@ -33,43 +29,6 @@ std::vector<OutputLogEvent> LogsClient::get_log_events_all(
     input.next_token = token;
   }
   return all;
-}
-
-FilterLogEventsResponse LogsClient::filter_log_events(const FilterLogEventsRequest& input) {
-  return detail::typed_call<FilterLogEventsResponse>(rpc_, "FilterLogEvents", input);
-}
-
-std::vector<FilteredLogEvent> LogsClient::filter_log_events_all(
-    FilterLogEventsRequest input, const PageCallback<FilterLogEventsResponse>& on_page) {
-  return detail::collect_pages(
-      std::move(input), [this](const auto& in) { return filter_log_events(in); },
-      &FilterLogEventsRequest::next_token, &FilterLogEventsResponse::next_token,
-      &FilterLogEventsResponse::events, on_page, false);
-}
-
-DescribeLogStreamsResponse LogsClient::describe_log_streams(
-    const DescribeLogStreamsRequest& input) {
-  return detail::typed_call<DescribeLogStreamsResponse>(rpc_, "DescribeLogStreams", input);
-}
-
-std::vector<LogStream> LogsClient::describe_log_streams_all(
-    DescribeLogStreamsRequest input, const PageCallback<DescribeLogStreamsResponse>& on_page) {
-  return detail::collect_pages(
-      std::move(input), [this](const auto& in) { return describe_log_streams(in); },
-      &DescribeLogStreamsRequest::next_token, &DescribeLogStreamsResponse::next_token,
-      &DescribeLogStreamsResponse::log_streams, on_page, false);
-}
-
-DescribeLogGroupsResponse LogsClient::describe_log_groups(const DescribeLogGroupsRequest& input) {
-  return detail::typed_call<DescribeLogGroupsResponse>(rpc_, "DescribeLogGroups", input);
-}
-
-std::vector<LogGroup> LogsClient::describe_log_groups_all(
-    DescribeLogGroupsRequest input, const PageCallback<DescribeLogGroupsResponse>& on_page) {
-  return detail::collect_pages(
-      std::move(input), [this](const auto& in) { return describe_log_groups(in); },
-      &DescribeLogGroupsRequest::next_token, &DescribeLogGroupsResponse::next_token,
-      &DescribeLogGroupsResponse::log_groups, on_page, false);
 }
 
 }  // namespace dagster_dms::dms

@@ -31,58 +31,6 @@ namespace {
 
 using nlohmann::json;
 
-// Every item of the paginated DMS listings, by operation name.
-json list_all_dms(dms::DmsClient& client, const std::string& operation, const json& input) {
-  auto as_list = [](const auto& items) {
-    json list = json::array();
-    for (const auto& item : items) {
-      json value;
-      to_json(value, item);
-      list.push_back(std::move(value));
-    }
-    return list;
-  };
-  auto typed_input = [&input, &operation](auto message) {
-    try {
-      from_json(input, message);
-    } catch (const aws::ProtocolError& e) {
-      throw std::invalid_argument(operation + " request: " + e.what());
-    }
-    return message;
-  };
-  if (operation == "DescribeReplicationTasks") {
-    return as_list(
-        client.describe_replication_tasks_all(typed_input(dms::DescribeReplicationTasksMessage{})));
-  }
-  if (operation == "DescribeEndpoints") {
-    return as_list(client.describe_endpoints_all(typed_input(dms::DescribeEndpointsMessage{})));
-  }
-  if (operation == "DescribeReplicationInstances") {
-    return as_list(client.describe_replication_instances_all(
-        typed_input(dms::DescribeReplicationInstancesMessage{})));
-  }
-  if (operation == "DescribeTableStatistics") {
-    return as_list(
-        client.describe_table_statistics_all(typed_input(dms::DescribeTableStatisticsMessage{})));
-  }
-  if (operation == "DescribeConnections") {
-    return as_list(client.describe_connections_all(typed_input(dms::DescribeConnectionsMessage{})));
-  }
-  if (operation == "DescribeReplicationConfigs") {
-    return as_list(client.describe_replication_configs_all(
-        typed_input(dms::DescribeReplicationConfigsMessage{})));
-  }
-  if (operation == "DescribeReplications") {
-    return as_list(
-        client.describe_replications_all(typed_input(dms::DescribeReplicationsMessage{})));
-  }
-  throw std::invalid_argument(
-      "list_all: '" + operation +
-      "' is not a paginated listing; use one of DescribeReplicationTasks, DescribeEndpoints, "
-      "DescribeReplicationInstances, DescribeTableStatistics, DescribeConnections, "
-      "DescribeReplicationConfigs, DescribeReplications");
-}
-
 class NativeClient {
  public:
   NativeClient(std::optional<std::string> region, std::optional<std::string> profile,
@@ -117,19 +65,18 @@ class NativeClient {
   // Calls one operation with a JSON request document and returns the JSON response document.
   std::string invoke(const std::string& service, const std::string& operation,
                      const std::string& input) {
-    json request = input.empty() ? json::object() : json::parse(input);
-    json response;
-    if (service == "dms") {
-      response = dms::invoke_dms(*dms_, operation, request);
-    } else if (service == "cloudwatch") {
-      response = dms::invoke_cloudwatch(*cloudwatch_, operation, request);
-    } else if (service == "logs") {
-      response = dms::invoke_logs(*logs_, operation, request);
-    } else {
-      throw std::invalid_argument("unknown service '" + service +
-                                  "': expected dms, cloudwatch or logs");
-    }
-    return response.dump();
+    return by_name(service, input, [&](auto& client, const json& request) {
+      return dms::invoke(client, operation, request);
+    });
+  }
+
+  // Every item of a paginated listing (following its pagination token); DMS filters that match
+  // nothing give an empty list, as DMS answers those with ResourceNotFoundFault.
+  std::string list_all(const std::string& service, const std::string& operation,
+                       const std::string& input) {
+    return by_name(service, input, [&](auto& client, const json& request) {
+      return dms::list_all(client, operation, request);
+    });
   }
 
   [[nodiscard]] std::string region() const { return session_->region(); }
@@ -139,13 +86,6 @@ class NativeClient {
     if (service == "logs") return session_->endpoint_for(aws::logs_service());
     if (service == "sts") return session_->endpoint_for(aws::sts_service());
     throw std::invalid_argument("unknown service '" + service + "'");
-  }
-
-  // Every item of a paginated DMS listing (following Marker); filters that match nothing give an
-  // empty list, as DMS answers those with ResourceNotFoundFault.
-  std::string list_all(const std::string& operation, const std::string& input) {
-    const json request = input.empty() ? json::object() : json::parse(input);
-    return list_all_dms(*dms_, operation, request).dump();
   }
 
   // Tags of every ARN (ResourceArnList batches, with a per-ARN fallback for servers without it).
@@ -222,6 +162,17 @@ class NativeClient {
   aws::Session& session() { return *session_; }
 
  private:
+  // `use(client, request)` with the client of `service` and the parsed JSON `input`, dumped.
+  template <class Use>
+  std::string by_name(const std::string& service, const std::string& input, Use&& use) {
+    const json request = input.empty() ? json::object() : json::parse(input);
+    if (service == "dms") return use(*dms_, request).dump();
+    if (service == "cloudwatch") return use(*cloudwatch_, request).dump();
+    if (service == "logs") return use(*logs_, request).dump();
+    throw std::invalid_argument("unknown service '" + service +
+                                "': expected dms, cloudwatch or logs");
+  }
+
   std::shared_ptr<aws::Session> session_;
   std::unique_ptr<dms::DmsClient> dms_;
   std::unique_ptr<dms::CloudWatchClient> cloudwatch_;
@@ -270,6 +221,9 @@ SignatureParts sigv4_sign(const std::string& method, const std::string& url,
 }  // namespace
 
 void bind_native_client(nb::module_& m) {
+  // Every call that may wait on the network releases the GIL.
+  const auto released = nb::call_guard<nb::gil_scoped_release>();
+  const auto input = nb::arg("input");
   nb::class_<NativeClient>(m, "NativeClient")
       .def(nb::init<std::optional<std::string>, std::optional<std::string>,
                     std::optional<std::string>, std::optional<std::string>,
@@ -281,22 +235,17 @@ void bind_native_client(nb::module_& m) {
            nb::arg("session_token").none(), nb::arg("max_attempts").none(),
            nb::arg("retry_mode").none(), nb::arg("verify"), nb::arg("ca_bundle").none(),
            nb::arg("connect_timeout").none(), nb::arg("read_timeout").none())
-      .def("invoke", &NativeClient::invoke, nb::arg("service"), nb::arg("operation"),
-           nb::arg("input"), nb::call_guard<nb::gil_scoped_release>())
+      .def("invoke", &NativeClient::invoke, nb::arg("service"), nb::arg("operation"), input,
+           released)
       .def_prop_ro("region", &NativeClient::region)
       .def("endpoint", &NativeClient::endpoint, nb::arg("service"))
-      .def("list_all", &NativeClient::list_all, nb::arg("operation"), nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("tags_for_resources", &NativeClient::tags_for_resources, nb::arg("arns"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("metric_data_all", &NativeClient::metric_data_all, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("read_metrics", &NativeClient::read_metrics, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("watch_tasks", &NativeClient::watch_tasks, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
-      .def("cdc_metrics", &NativeClient::cdc_metrics, nb::arg("input"),
-           nb::call_guard<nb::gil_scoped_release>())
+      .def("list_all", &NativeClient::list_all, nb::arg("service"), nb::arg("operation"), input,
+           released)
+      .def("tags_for_resources", &NativeClient::tags_for_resources, nb::arg("arns"), released)
+      .def("metric_data_all", &NativeClient::metric_data_all, input, released)
+      .def("read_metrics", &NativeClient::read_metrics, input, released)
+      .def("watch_tasks", &NativeClient::watch_tasks, input, released)
+      .def("cdc_metrics", &NativeClient::cdc_metrics, input, released)
       .def(
           "run_task",
           [](NativeClient& self, const std::string& task, const std::string& options,
@@ -329,8 +278,7 @@ void bind_native_client(nb::module_& m) {
             return reload_tables(self.dms(), self.session().clock(), task, options, should_stop);
           },
           nb::arg("task"), nb::arg("options"), nb::arg("should_stop").none())
-      .def("credentials_provider", &NativeClient::credentials_provider,
-           nb::call_guard<nb::gil_scoped_release>());
+      .def("credentials_provider", &NativeClient::credentials_provider, released);
 
   m.def("sigv4_sign", &sigv4_sign, nb::arg("method"), nb::arg("url"), nb::arg("headers"),
         nb::arg("body"), nb::arg("region"), nb::arg("service"), nb::arg("access_key_id"),

@@ -11,7 +11,6 @@
 #include "replicate/cdc_file_writer.hpp"
 #include "replicate/cdc_reload.hpp"
 #include "replicate/ddl.hpp"
-#include "replicate/endpoint_sessions.hpp"
 #include "replicate/replication_stream.hpp"
 #include "replicate/schema_change.hpp"
 #include "replicate/table_mapping.hpp"
@@ -162,7 +161,7 @@ class Engine {
   }
 
   PgConnection open_source(bool replication = false) {
-    return quiet(open_source_session(request_.load.source, kApplicationName, replication));
+    return quiet(open_task_source(request_.load.source, kApplicationName, replication));
   }
 
   // The target type decides where changes go: a PostgreSQL database or s3-style files.
@@ -197,7 +196,9 @@ class Engine {
   PgConnection open_target() {
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) throw CdcFailure("dms-local applies changes to postgres targets only.");
-    return quiet(open_target_session(target->endpoint, kApplicationName));
+    // The slot is told a position only once the target has it for good: the target's commits
+    // are durable.
+    return quiet(open_task_target(target->endpoint, kApplicationName));
   }
 
   void prepare() {

@@ -22,14 +22,7 @@ std::string names_of(const std::vector<QualifiedName>& tables) {
 // the reload does not undo.
 void keep_counters(TableStatus& loaded, const TableStatus& known) {
   loaded.target = known.target;
-  loaded.inserts = known.inserts;
-  loaded.updates = known.updates;
-  loaded.deletes = known.deletes;
-  loaded.ddls = known.ddls;
-  loaded.applied_inserts = known.applied_inserts;
-  loaded.applied_updates = known.applied_updates;
-  loaded.applied_deletes = known.applied_deletes;
-  loaded.applied_ddls = known.applied_ddls;
+  copy_change_counters(loaded, known, [](auto& to, const auto& from) { to = from; });
 }
 
 TableStatus* find(std::vector<TableStatus>& tables, const QualifiedName& name) {

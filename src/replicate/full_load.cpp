@@ -13,7 +13,6 @@
 #include "replicate/copy_stream.hpp"
 #include "replicate/copy_text.hpp"
 #include "replicate/ddl.hpp"
-#include "replicate/endpoint_sessions.hpp"
 #include "replicate/s3_path.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/target_lock.hpp"
@@ -181,10 +180,10 @@ class Engine {
     observer_.on_tables_planned(tables_);
   }
 
-  PgConnection open_source() { return open_source_session(request_.source, kApplicationName); }
+  PgConnection open_source() { return open_task_source(request_.source, kApplicationName); }
 
   PgConnection open_target(const PostgresTarget& target) {
-    return open_target_session(target.endpoint, kApplicationName);
+    return open_task_target(target.endpoint, kApplicationName);
   }
 
   void load_all() {

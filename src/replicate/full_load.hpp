@@ -79,6 +79,21 @@ struct TableStatus {
   std::int64_t applied_inserts = 0, applied_updates = 0, applied_deletes = 0, applied_ddls = 0;
 };
 
+// Calls `copy(to.counter, from.counter)` for each of a table's change counters (inserts ...
+// applied_ddls). `To` and `From` are TableStatus or anything naming its counters alike, such as
+// DescribeTableStatistics' entries.
+template <class To, class From, class Copy>
+void copy_change_counters(To& to, const From& from, Copy copy) {
+  copy(to.inserts, from.inserts);
+  copy(to.updates, from.updates);
+  copy(to.deletes, from.deletes);
+  copy(to.ddls, from.ddls);
+  copy(to.applied_inserts, from.applied_inserts);
+  copy(to.applied_updates, from.applied_updates);
+  copy(to.applied_deletes, from.applied_deletes);
+  copy(to.applied_ddls, from.applied_ddls);
+}
+
 // What ReplicationTaskStats shows while a load runs.
 struct FullLoadProgress {
   int percent = 0;  // FullLoadProgressPercent, from row estimates

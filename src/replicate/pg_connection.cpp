@@ -109,4 +109,32 @@ PgResult PgConnection::exec_params(const std::string& sql,
   return result;
 }
 
+namespace {
+
+// Opens a connection and readies its session with `ready`; a failure of either names `side`.
+template <class Ready>
+PgConnection open_endpoint(std::string_view side, const PgEndpoint& endpoint,
+                           std::string_view application_name, bool replication, Ready ready) {
+  try {
+    auto connection = PgConnection::open(endpoint, application_name, replication);
+    ready(connection);
+    return connection;
+  } catch (const PgError& error) {
+    throw PgError(error.sqlstate(),
+                  fmt::format("Error connecting to {} database: {}", side, error.what()));
+  }
+}
+
+}  // namespace
+
+PgConnection open_task_source(const PgEndpoint& endpoint, std::string_view application_name,
+                              bool replication) {
+  return open_endpoint("source", endpoint, application_name, replication,
+                       [](PgConnection& /*connection*/) {});
+}
+
+PgConnection open_task_target(const PgEndpoint& endpoint, std::string_view application_name) {
+  return open_endpoint("target", endpoint, application_name, false, require_durable_commits);
+}
+
 }  // namespace dagster_dms::replicate

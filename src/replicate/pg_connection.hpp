@@ -77,6 +77,14 @@ class PgConnection {
 // changes for good. Other settings (on, remote_write, remote_apply) are kept.
 void require_durable_commits(PgConnection& connection);
 
+// Connections to a task's endpoints. A failure names the side in its message ("Error connecting
+// to source database: ..."); the driver's SQLSTATE stays, so a database that is restarting is
+// told from a wrong definition (see classify_error).
+PgConnection open_task_source(const PgEndpoint& endpoint, std::string_view application_name,
+                              bool replication = false);
+// The target's session also commits durably (require_durable_commits).
+PgConnection open_task_target(const PgEndpoint& endpoint, std::string_view application_name);
+
 // libpq's first error line, without the trailing newline.
 std::string first_line(std::string_view text);
 

@@ -7,16 +7,17 @@
 
 namespace dagster_dms::replicate {
 
-// ErrorBehavior's Recoverable* settings, with DMS's service defaults: how a task rides through
-// an environmental error (a lost connection, a database restart) instead of failing.
+// ErrorBehavior's Recoverable* settings: how a task rides through an environmental error (a lost
+// connection, a database restart) instead of failing. DMS's defaults come from
+// parse_full_load_settings("").recoverable; a default-constructed policy never retries.
 struct RecoverableErrorPolicy {
-  int count = -1;                             // RecoverableErrorCount: -1 retries forever, 0 never
-  std::chrono::seconds interval{5};           // RecoverableErrorInterval: the first wait
-  bool throttling = true;                     // RecoverableErrorThrottling: each wait doubles...
-  std::chrono::seconds throttling_max{1800};  // RecoverableErrorThrottlingMax: ...up to this
+  int count = 0;                          // RecoverableErrorCount: -1 retries forever, 0 never
+  std::chrono::seconds interval{};        // RecoverableErrorInterval: the first wait
+  bool throttling = false;                // RecoverableErrorThrottling: each wait doubles...
+  std::chrono::seconds throttling_max{};  // RecoverableErrorThrottlingMax: ...up to this
   // RecoverableErrorStopRetryAfterThrottlingMax: once a wait has reached the maximum, the
   // attempt after it is the last.
-  bool stop_after_throttling_max = true;
+  bool stop_after_throttling_max = false;
 };
 
 // What kind of failure ended a run, as DMS tells them apart.

@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <numeric>
 
+#include "replicate/stoppable_wait.hpp"
 #include "replicate/task_settings.hpp"
 
 namespace dagster_dms::replicate {
@@ -19,17 +18,8 @@ RecoverableErrorPolicy policy_of(const std::string& task_settings) {
   try {
     return parse_full_load_settings(task_settings).recoverable;
   } catch (const std::exception&) {
-    return {};
+    return parse_full_load_settings("").recoverable;
   }
-}
-
-// Waits `duration` unless the stop token fires first; true when the whole wait passed.
-bool wait_for_retry(std::chrono::seconds duration, const std::stop_token& stop) {
-  std::mutex mutex;
-  std::condition_variable_any woken;
-  std::unique_lock lock(mutex);
-  woken.wait_for(lock, stop, duration, [] { return false; });
-  return !stop.stop_requested();
 }
 
 std::string count_setting(const RecoverableErrorPolicy& policy) {
@@ -180,7 +170,7 @@ CdcResult run_cdc_recovering(const CdcRequest& request, CdcObserver& observer) {
     const auto wait =
         decider.after(result.error_kind, result.failure_message, first && !progressed, progressed);
     if (!wait) return result;
-    if (!wait_for_retry(*wait, request.load.stop)) {
+    if (!wait_unless_stopped(*wait, request.load.stop)) {
       result.outcome = CdcOutcome::kStopped;
       result.failure_message.clear();
       return result;
@@ -214,7 +204,7 @@ FullLoadResult run_full_load_recovering(const FullLoadRequest& request,
     const auto wait =
         decider.after(result.error_kind, result.failure_message, first && !progressed, progressed);
     if (!wait) return result;
-    if (!wait_for_retry(*wait, request.stop)) {
+    if (!wait_unless_stopped(*wait, request.stop)) {
       result.outcome = FullLoadOutcome::kStopped;
       result.failure_message.clear();
       return result;

@@ -81,14 +81,13 @@ TEST(CloudWatchClientTest, DispatcherCallsOnePage) {
   ClientHarness harness;
   CloudWatchClient client(harness.session);
   harness.reply({{"Datapoints", {{{"Timestamp", 1700000000}, {"Average", 2.5}}}}, {"Label", "L"}});
-  const json out =
-      invoke_cloudwatch(client, "GetMetricStatistics",
-                        json::parse(R"({"Namespace": "AWS/DMS", "MetricName": "CDCLatencySource",
+  const json out = invoke(client, "GetMetricStatistics",
+                          json::parse(R"({"Namespace": "AWS/DMS", "MetricName": "CDCLatencySource",
                       "StartTime": 1700000000, "EndTime": 1700003600, "Period": 60,
                       "Statistics": ["Average"]})"));
   EXPECT_EQ(out.at("Datapoints").at(0).at("Average"), 2.5);
   EXPECT_EQ(harness.calls().at(0).operation, "GetMetricStatistics");
-  EXPECT_THROW(invoke_cloudwatch(client, "PutMetricData", json::object()), std::invalid_argument);
+  EXPECT_THROW(invoke(client, "PutMetricData", json::object()), std::invalid_argument);
 }
 
 TEST(LogsClientTest, GetLogEventsStopsWhenTheTokenRepeats) {

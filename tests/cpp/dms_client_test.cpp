@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "aws/errors.hpp"
@@ -26,6 +27,18 @@ json task_json(const std::string& arn, const std::string& status) {
   return json{{"ReplicationTaskArn", arn},
               {"ReplicationTaskIdentifier", "task-" + arn.substr(arn.size() - 1)},
               {"Status", status}};
+}
+
+// The message of the invalid_argument `call` throws ("" when it throws none).
+template <class Call>
+std::string rejection(Call&& call) {
+  try {
+    call();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected invalid_argument";
+  return "";
 }
 
 class DmsClientTest : public ::testing::Test {
@@ -246,8 +259,8 @@ TEST_F(DmsClientTest, StopReplicationAfterTimeoutRetriesWhenStillRunning) {
 
 TEST_F(DmsClientTest, DispatcherConvertsBothWays) {
   harness.reply({{"ReplicationTasks", {task_json(kTaskArn, "running")}}, {"Extra", 1}});
-  const json out = invoke_dms(client, "DescribeReplicationTasks",
-                              json::parse(R"({"Filters": [{"Name": "replication-task-id",
+  const json out = invoke(client, "DescribeReplicationTasks",
+                          json::parse(R"({"Filters": [{"Name": "replication-task-id",
                                                             "Values": ["t"]}]})"));
   EXPECT_EQ(out.at("ReplicationTasks").at(0).at("Status"), "running");
   EXPECT_EQ(out.at("Extra"), 1);
@@ -255,28 +268,60 @@ TEST_F(DmsClientTest, DispatcherConvertsBothWays) {
 }
 
 TEST_F(DmsClientTest, DispatcherRejectsBadInputNamingTheMember) {
-  try {
-    invoke_dms(client, "DescribeReplicationTasks", json::parse(R"({"MaxRecords": "many"})"));
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("DescribeReplicationTasks"), std::string::npos);
-    EXPECT_NE(std::string(e.what()).find("MaxRecords"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(invoke_dms(client, "StartReplicationTask", json::object()), std::invalid_argument);
+  const std::string message = rejection([&] {
+    invoke(client, "DescribeReplicationTasks", json::parse(R"({"MaxRecords": "many"})"));
+  });
+  EXPECT_NE(message.find("DescribeReplicationTasks"), std::string::npos) << message;
+  EXPECT_NE(message.find("MaxRecords"), std::string::npos) << message;
+  EXPECT_THROW(invoke(client, "StartReplicationTask", json::object()), std::invalid_argument);
   EXPECT_EQ(harness.calls().size(), 0U);
 }
 
 TEST_F(DmsClientTest, DispatcherListsValidOperations) {
-  try {
-    invoke_dms(client, "DescribeEverything", json::object());
-    FAIL() << "expected invalid_argument";
-  } catch (const std::invalid_argument& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("DescribeEverything"), std::string::npos);
-    EXPECT_NE(message.find("DescribeReplicationTasks"), std::string::npos);
-    EXPECT_NE(message.find("DeleteReplicationConfig"), std::string::npos);
-  }
-  EXPECT_EQ(dms_operations().size(), 29U);
+  const std::string message =
+      rejection([&] { invoke(client, "DescribeEverything", json::object()); });
+  EXPECT_NE(message.find("unknown DMS operation 'DescribeEverything'"), std::string::npos);
+  EXPECT_NE(message.find("DescribeReplicationTasks"), std::string::npos);
+  EXPECT_NE(message.find("DeleteReplicationConfig"), std::string::npos);
+  EXPECT_EQ(operation_names<DmsClient>().size(), std::tuple_size_v<op::All>);
+  EXPECT_EQ(operation_names<DmsClient>().front(), "DescribeReplicationTasks");
+}
+
+// Dispatch by name takes the same call path as the typed method: a start whose answer was lost
+// is judged from the task's state, not sent twice.
+TEST_F(DmsClientTest, DispatchedStartKeepsTheStateCheck) {
+  harness.fail(aws::TransportError(aws::TransportError::Kind::kTimeout, "read timed out"));
+  harness.reply({{"ReplicationTasks", {task_json(kTaskArn, "running")}}});
+  const json out =
+      invoke(client, "StartReplicationTask",
+             {{"ReplicationTaskArn", kTaskArn}, {"StartReplicationTaskType", "start-replication"}});
+  EXPECT_EQ(out.at("ReplicationTask").at("Status"), "running");
+  const auto calls = harness.calls();
+  ASSERT_EQ(calls.size(), 2U);
+  EXPECT_EQ(calls[1].operation, "DescribeReplicationTasks");
+}
+
+TEST_F(DmsClientTest, ListingByNameFollowsEveryPage) {
+  harness.reply({{"Endpoints", {{{"EndpointIdentifier", "a"}}}}, {"Marker", "m1"}});
+  harness.reply({{"Endpoints", {{{"EndpointIdentifier", "b"}}}}});
+  const json items = list_all(client, "DescribeEndpoints", json::object());
+  ASSERT_EQ(items.size(), 2U);
+  EXPECT_EQ(items[1].at("EndpointIdentifier"), "b");
+  EXPECT_EQ(harness.calls().at(1).body.at("Marker"), "m1");
+}
+
+TEST_F(DmsClientTest, ListingByNameTreatsNoMatchAsEmpty) {
+  harness.fail(400, "ResourceNotFoundFault", "No Endpoints found matching provided filters");
+  EXPECT_EQ(list_all(client, "DescribeEndpoints", json::object()), json::array());
+}
+
+TEST_F(DmsClientTest, ListingByNameNamesTheListings) {
+  const std::string message =
+      rejection([&] { list_all(client, "StartReplicationTask", json::object()); });
+  EXPECT_NE(message.find("unknown DMS listing 'StartReplicationTask'"), std::string::npos);
+  EXPECT_NE(message.find("DescribeReplications"), std::string::npos) << message;
+  EXPECT_EQ(message.find("TestConnection"), std::string::npos) << message;
+  EXPECT_EQ(harness.calls().size(), 0U);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "replicate/ddl.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/task_settings.hpp"
+#include "replicate/task_settings_defaults.hpp"
 
 namespace rep = dagster_dms::replicate;
 
@@ -236,6 +237,20 @@ TEST(TaskSettings, DefaultsAndOverrides) {
   EXPECT_THROW(
       rep::parse_full_load_settings(R"({"FullLoadSettings":{"TargetTablePrepMode":"WIPE"}})"),
       std::invalid_argument);
+}
+
+TEST(TaskSettings, ANullMemberOrSectionKeepsTheDefault) {
+  // As the control plane completes a stored document (a null keeps DMS's default), so does the
+  // engine, from the same defaults.
+  const auto s = rep::parse_full_load_settings(
+      R"({"FullLoadSettings":{"MaxFullLoadSubTasks":null,"TargetTablePrepMode":null},
+          "ErrorBehavior":{"RecoverableErrorInterval":null},"TargetMetadata":null})");
+  EXPECT_EQ(s.max_subtasks, 8);
+  EXPECT_EQ(s.prep_mode, rep::TablePrepMode::kDropAndCreate);
+  EXPECT_EQ(s.recoverable.interval, std::chrono::seconds(5));
+  EXPECT_EQ(s.load_max_file_kb, 0U);
+  EXPECT_EQ(rep::with_default_task_settings(nlohmann::json::object()),
+            rep::default_task_settings());
 }
 
 TEST(TaskSettings, StopAfterTheLoad) {

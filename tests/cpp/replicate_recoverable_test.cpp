@@ -25,20 +25,25 @@ std::vector<long> waits(RetrySchedule& schedule, int limit = 50) {
   return out;
 }
 
+// DMS's defaults, as a task without ErrorBehavior settings has them.
+RecoverableErrorPolicy dms_default_policy() {
+  return parse_full_load_settings("").recoverable;
+}
+
 TEST(RetrySchedule, DefaultsDoubleFromFiveSecondsAndStopAfterTheMaximum) {
-  RetrySchedule schedule{RecoverableErrorPolicy{}};
+  RetrySchedule schedule{dms_default_policy()};
   EXPECT_EQ(waits(schedule), (std::vector<long>{5, 10, 20, 40, 80, 160, 320, 640, 1280, 1800}));
 }
 
 TEST(RetrySchedule, ZeroCountNeverRetries) {
-  RecoverableErrorPolicy policy;
+  auto policy = dms_default_policy();
   policy.count = 0;
   RetrySchedule schedule{policy};
   EXPECT_FALSE(schedule.next());
 }
 
 TEST(RetrySchedule, CountLimitsTheRetriesInARowAndResetStartsOver) {
-  RecoverableErrorPolicy policy;
+  auto policy = dms_default_policy();
   policy.count = 3;
   policy.interval = seconds(1);
   RetrySchedule schedule{policy};
@@ -49,7 +54,7 @@ TEST(RetrySchedule, CountLimitsTheRetriesInARowAndResetStartsOver) {
 }
 
 TEST(RetrySchedule, WithoutThrottlingTheIntervalStaysAndTheMaximumDoesNotApply) {
-  RecoverableErrorPolicy policy;
+  auto policy = dms_default_policy();
   policy.interval = seconds(7);
   policy.throttling = false;
   policy.throttling_max = seconds(1);
@@ -58,7 +63,7 @@ TEST(RetrySchedule, WithoutThrottlingTheIntervalStaysAndTheMaximumDoesNotApply) 
 }
 
 TEST(RetrySchedule, WithoutStopAfterMaximumItRetriesForeverAtTheMaximum) {
-  RecoverableErrorPolicy policy;
+  auto policy = dms_default_policy();
   policy.interval = seconds(1);
   policy.throttling_max = seconds(8);
   policy.stop_after_throttling_max = false;
@@ -70,7 +75,7 @@ TEST(RetrySchedule, WithoutStopAfterMaximumItRetriesForeverAtTheMaximum) {
 }
 
 TEST(RetrySchedule, AnIntervalAboveTheMaximumIsCappedAndRetriedOnce) {
-  RecoverableErrorPolicy policy;
+  auto policy = dms_default_policy();
   policy.interval = seconds(60);
   policy.throttling_max = seconds(30);
   RetrySchedule schedule{policy};

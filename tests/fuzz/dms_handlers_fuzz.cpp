@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "aws/clock.hpp"
+#include "fixed_clock.hpp"
 #include "server/dms_api/dms_service.hpp"
 #include "server/execution/task_executor.hpp"
 #include "server/front/api_error.hpp"
@@ -29,17 +30,9 @@
 
 namespace server = dagster_dms::server;
 namespace aws = dagster_dms::aws;
+using dagster_dms::fuzz::FixedClock;
 
 namespace {
-
-// A clock that stands still: creation delays are zero, so resources are usable at once.
-class FixedClock final : public aws::Clock {
- public:
-  [[nodiscard]] aws::TimePoint now() const override {
-    return aws::TimePoint{} + std::chrono::seconds(1'700'000'000);
-  }
-  void sleep_for(std::chrono::milliseconds /*duration*/) override {}
-};
 
 // A private folder for the store, on tmpfs when there is one (the store is rebuilt for every
 // input); removed when the fuzzer exits normally.
@@ -139,7 +132,8 @@ std::vector<std::pair<std::string, std::string>> seed(server::DmsService& dms,
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const StateRoot root;
-  static FixedClock clock;
+  // Creation delays are zero, so resources are usable at once.
+  static FixedClock clock{std::chrono::seconds(1'700'000'000)};
   const std::string input(reinterpret_cast<const char*>(data), size);
   const auto steps = split_steps(input);
 

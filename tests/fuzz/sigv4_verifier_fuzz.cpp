@@ -18,23 +18,16 @@
 #include "aws/errors.hpp"
 #include "aws/http.hpp"
 #include "aws/sigv4.hpp"
+#include "fixed_clock.hpp"
 #include "server/front/api_error.hpp"
 #include "server/front/sigv4_verifier.hpp"
 #include "server/front/wire_json.hpp"
 
 namespace server = dagster_dms::server;
 namespace aws = dagster_dms::aws;
+using dagster_dms::fuzz::FixedClock;
 
 namespace {
-
-// The date botocore's and aws-c-auth's suites sign at (20150830T123600Z).
-class FixedClock final : public aws::Clock {
- public:
-  [[nodiscard]] aws::TimePoint now() const override {
-    return aws::TimePoint{} + std::chrono::seconds(1'440'938'160);
-  }
-  void sleep_for(std::chrono::milliseconds /*duration*/) override {}
-};
 
 std::string_view next_line(std::string_view& input) {
   const auto newline = input.find('\n');
@@ -47,7 +40,8 @@ std::string_view next_line(std::string_view& input) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static FixedClock clock;
+  // The date botocore's and aws-c-auth's suites sign at (20150830T123600Z).
+  static FixedClock clock{std::chrono::seconds(1'440'938'160)};
   static const server::SigV4Verifier verifier({server::default_key_pair()}, clock);
 
   std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -4,15 +4,19 @@ and CloudWatch metrics and Logs seeded with boto3."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
+import json
+import re
+import typing
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from conftest import MotoServer
-from dagster_dms import DmsClient, ResourceNotFoundError, ServiceError
+from dagster_dms import DmsClient, ResourceNotFoundError, ServiceError, models
 from dagster_dms.errors import ConfigurationError, InvalidResourceStateError
-from dms_seed import SeededAccount, seed_account
+from dagster_dms.testing.account import SeededAccount, seed_account
 
 TASKS = {
     "prod-orders-full-load": {"tags": {"env": "prod", "team": "orders"}},
@@ -311,3 +315,93 @@ def test_instance_and_task_lifecycle_through_typed_parameters(
     deleted = client.delete_replication_task("extra-task")
     assert deleted.replication_task_arn == task.replication_task_arn
     assert client.describe_replication_tasks({"replication-task-id": "extra-task"}) == []
+
+
+def _method_name(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+# Operations whose method keeps a friendlier form written by hand.
+HAND_WRITTEN = {"ReloadTables": "reload_tables", "GetMetricData": "get_metric_data"}
+
+
+def test_every_operation_has_a_typed_documented_method() -> None:
+    tables = [models.DMS_OPERATIONS, models.CLOUDWATCH_OPERATIONS, models.LOGS_OPERATIONS]
+    for operation in [name for table in tables for name in table]:
+        name = HAND_WRITTEN.get(operation, _method_name(operation))
+        method = getattr(DmsClient, name, None)
+        assert method is not None, f"DmsClient has no method for {operation}"
+        assert method.__doc__ and len(method.__doc__) > 10, name
+        hints = typing.get_type_hints(method)
+        assert "return" in hints, name
+        parameters = list(inspect.signature(method).parameters.values())[1:]
+        assert all(p.name in hints for p in parameters), name
+
+
+def _shape(method: Callable[..., Any]) -> list[tuple[str, str, Any]]:
+    return [
+        (p.name, p.kind.name, p.default)
+        for p in list(inspect.signature(method).parameters.values())[1:]
+    ]
+
+
+def test_documented_signatures_are_kept() -> None:
+    empty = inspect.Parameter.empty
+    assert _shape(DmsClient.start_replication_task) == [
+        ("task", "POSITIONAL_OR_KEYWORD", empty),
+        ("start_type", "POSITIONAL_OR_KEYWORD", "start-replication"),
+        ("cdc_start_time", "KEYWORD_ONLY", None),
+        ("cdc_start_position", "KEYWORD_ONLY", None),
+        ("cdc_stop_position", "KEYWORD_ONLY", None),
+    ]
+    assert _shape(DmsClient.describe_replication_tasks) == [
+        ("filters", "POSITIONAL_OR_KEYWORD", None),
+        ("without_settings", "KEYWORD_ONLY", True),
+    ]
+    assert _shape(DmsClient.describe_table_statistics) == [
+        ("task", "POSITIONAL_OR_KEYWORD", empty),
+        ("filters", "POSITIONAL_OR_KEYWORD", None),
+    ]
+    assert _shape(DmsClient.test_connection) == [
+        ("endpoint_arn", "POSITIONAL_OR_KEYWORD", empty),
+        ("replication_instance_arn", "POSITIONAL_OR_KEYWORD", empty),
+    ]
+    assert _shape(DmsClient.get_log_events)[:2] == [
+        ("log_group_name", "POSITIONAL_OR_KEYWORD", empty),
+        ("log_stream_name", "POSITIONAL_OR_KEYWORD", empty),
+    ]
+    assert _shape(DmsClient.describe_log_streams)[0] == (
+        "log_group_name",
+        "POSITIONAL_OR_KEYWORD",
+        empty,
+    )
+    assert _shape(DmsClient.stop_replication) == [
+        ("replication_config_arn", "POSITIONAL_OR_KEYWORD", empty)
+    ]
+    for name in ["describe_endpoints", "describe_connections", "describe_replications"]:
+        assert _shape(getattr(DmsClient, name)) == [("filters", "POSITIONAL_OR_KEYWORD", None)]
+    assert _shape(DmsClient.describe_account_attributes) == []
+
+
+def test_generated_wrapper_of_an_operation_without_a_hand_written_form(
+    client: DmsClient, seeded: SeededAccount
+) -> None:
+    tags = client.list_tags_for_resource(resource_arn=seeded.task_arns["dev-orders"])
+    assert sorted((t.key, t.value) for t in tags) == [("env", "dev"), ("team", "orders")]
+    assert all(isinstance(t, models.Tag) for t in tags)
+
+
+def test_logs_and_metrics_listings_by_name(
+    client: DmsClient, boto3_client: Callable[[str], Any]
+) -> None:
+    logs = boto3_client("logs")
+    for group in ["dms-tasks-a", "dms-tasks-b"]:
+        logs.create_log_group(logGroupName=group)
+    groups = client.describe_log_groups(log_group_name_prefix="dms-tasks-")
+    assert sorted(g.log_group_name or "" for g in groups) == ["dms-tasks-a", "dms-tasks-b"]
+    # The core's generic listing path, which the DMS listings take too, for another service.
+    every = json.loads(client._native.list_all("logs", "DescribeLogGroups", "{}"))
+    assert sorted(g["logGroupName"] for g in every) == ["dms-tasks-a", "dms-tasks-b"]
+    with pytest.raises(ValueError, match="DescribeLogStreams"):
+        client._native.list_all("logs", "GetLogEvents", "{}")
+    assert client.list_metrics(namespace="AWS/DMS").metrics == []

@@ -19,8 +19,14 @@ import pytest
 from botocore.config import Config
 
 from conftest import MotoServer
-from dagster_dms.testing.account import create_available_instance, create_task, selection_rules
-from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
+from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import (
+    MigrationPath,
+    create_available_instance,
+    create_tagged_tasks,
+    selection_rules,
+)
+from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 MAPPINGS = selection_rules()
 MISSING = "arn:aws:dms:us-east-1:{account}:{kind}:NOSUCHRESOURCE0000000000000"
@@ -46,7 +52,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         server: MotoServer = request.getfixturevalue("moto")
         url, key, secret, account = server.url, "testing", "testing-secret", "123456789012"
     else:
-        local: DmsLocal = request.getfixturevalue("dms_local")
+        local: DmsLocalServer = request.getfixturevalue("dms_local")
         url, key, secret, account = local.url, "test", "test", "000000000000"
     dms = boto3.client(
         "dms",
@@ -105,32 +111,16 @@ def task_status(dms: Any, arn: str) -> str:
     return str(tasks[0]["Status"])
 
 
-@dataclass
-class Setup:
-    source: str
-    target: str
-    instance: str
-
-
-def make_setup(dms: Any) -> Setup:
+def make_setup(dms: Any) -> MigrationPath:
     source = create_endpoint(dms, "src")["EndpointArn"]
     target = create_endpoint(dms, "dst", "target")["EndpointArn"]
-    instance = create_available_instance(dms, "rep-1")
-    return Setup(source, target, instance)
+    return MigrationPath(source, target, create_available_instance(dms, "rep-1"))
 
 
-def make_task(dms: Any, setup: Setup, identifier: str, migration: str = "full-load") -> str:
-    # Some scenarios look at the task while it is still `creating`.
-    return create_task(
-        dms,
-        identifier,
-        source=setup.source,
-        target=setup.target,
-        instance=setup.instance,
-        table_mappings=MAPPINGS,
-        migration_type=migration,
-        wait_ready=False,
-    )
+def make_task(dms: Any, setup: MigrationPath, identifier: str, migration: str = "full-load") -> str:
+    # Some scenarios look at the task while it is still `creating`: not waited for.
+    tasks = {identifier: {"migration_type": migration}}
+    return create_tagged_tasks(dms, tasks, setup, table_mappings=MAPPINGS)[identifier]
 
 
 def test_endpoints_create_describe_modify_delete(backend: Backend) -> None:

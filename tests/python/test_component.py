@@ -21,6 +21,7 @@ import pytest
 from dagster.components.testing import create_defs_folder_sandbox
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_postgres_endpoint,
@@ -28,7 +29,7 @@ from dagster_dms.testing.account import (
     selection_rules,
 )
 from dagster_dms.testing.counting_proxy import counting_proxy
-from dms_local_fixture import DmsLocal, boto3_dms, dms_local_fixture  # noqa: F401  (provides `dms_local`)
+from dms_local_fixture import boto3_dms, dms_local_fixture  # noqa: F401  (provides `dms_local`)
 
 MAPPINGS = selection_rules("shop", "orders%", rule_name="orders")
 
@@ -60,7 +61,7 @@ TAGGED = [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "data"}]
 
 
 @pytest.fixture
-def account(dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def account(dms_local: DmsLocalServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """An account shaped like the demo's: prod, dev and test resources, tagged and not."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", dms_local.url)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
@@ -192,7 +193,9 @@ def test_advanced_example_with_the_hyphen_pattern_selects_exactly(
         assert defs.get_job_def("dms_prod_stop_tasks") is not None
 
 
-def test_loading_with_state_makes_no_aws_call(dms_local: DmsLocal, account: dict[str, str]) -> None:
+def test_loading_with_state_makes_no_aws_call(
+    dms_local: DmsLocalServer, account: dict[str, str]
+) -> None:
     with counting_proxy(dms_local.url) as proxy:
         attributes = {**ADVANCED_EXAMPLE, "filter_by_name_pattern": "^prod-.*"}
         attributes["endpoint_url"] = proxy.url
@@ -267,7 +270,10 @@ def test_translation_renames_and_regroups(account: dict[str, str]) -> None:
     ],
 )
 def test_bad_configuration_names_the_field(
-    dms_local: DmsLocal, change: dict[str, Any], expected: str, monkeypatch: pytest.MonkeyPatch
+    dms_local: DmsLocalServer,
+    change: dict[str, Any],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", dms_local.url)
     # Dagster wraps the validation error in its own types; the message is what users see.
@@ -292,7 +298,7 @@ def start_all(dms: Any, arns: dict[str, str], names: list[str]) -> None:
         )
 
 
-def test_stop_job_stops_running_tasks(account: dict[str, str], dms_local: DmsLocal) -> None:
+def test_stop_job_stops_running_tasks(account: dict[str, str], dms_local: DmsLocalServer) -> None:
     dms = boto3_dms(dms_local.url)
     start_all(dms, account, ["prod-orders-cdc", "prod-catalog-reload"])
     with loaded(BASIC_EXAMPLE) as (_, defs, _root):
@@ -328,7 +334,7 @@ def test_stop_job_refuses_unknown_tasks(account: dict[str, str]) -> None:
 
 
 def test_sensor_observes_changes_only_and_counts_its_calls(
-    account: dict[str, str], dms_local: DmsLocal
+    account: dict[str, str], dms_local: DmsLocalServer
 ) -> None:
     dms = boto3_dms(dms_local.url)
     with counting_proxy(dms_local.url) as proxy:
@@ -361,7 +367,7 @@ def test_sensor_observes_changes_only_and_counts_its_calls(
 
 
 def test_sensor_cursor_is_a_typed_record_and_old_json_cursors_still_read(
-    account: dict[str, str], dms_local: DmsLocal
+    account: dict[str, str], dms_local: DmsLocalServer
 ) -> None:
     from dagster_shared.serdes import deserialize_value
 
@@ -411,7 +417,7 @@ with dg.DagsterInstance.get() as instance:
 
 
 def test_terminating_the_run_stops_the_task(
-    account: dict[str, str], dms_local: DmsLocal, tmp_path: Path
+    account: dict[str, str], dms_local: DmsLocalServer, tmp_path: Path
 ) -> None:
     """With the hold executor a full load never finishes: the run waits until interrupted the
     way Dagster terminates a run (SIGINT to the run worker), and must stop the task it started."""
@@ -460,55 +466,35 @@ def describe(dms: Any, name: str) -> dict[str, Any]:
 
 
 def test_sensor_call_budget_with_250_tasks(
-    dms_local: DmsLocal, monkeypatch: pytest.MonkeyPatch
+    dms_local: DmsLocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One tick lists 250 tasks in ceil(250/100) describe calls and reads every running CDC task's
     latency in one GetMetricData call, whatever the number of tasks."""
     dms = boto3_dms(dms_local.url)
-    source = dms.create_endpoint(
-        EndpointIdentifier="src",
-        EndpointType="source",
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=5432,
-        DatabaseName="d",
-        Username="u",
-        Password="p",
-    )["Endpoint"]["EndpointArn"]
-    target = dms.create_endpoint(
-        EndpointIdentifier="dst",
-        EndpointType="target",
-        EngineName="postgres",
-        ServerName="127.0.0.1",
-        Port=5432,
-        DatabaseName="d",
-        Username="u",
-        Password="p",
-    )["Endpoint"]["EndpointArn"]
+    source, target = (
+        create_postgres_endpoint(
+            dms, name, kind, port=5432, database="d", username="u", password="p"
+        )
+        for name, kind in (("src", "source"), ("dst", "target"))
+    )
     # 200 tasks per instance at most (the DMS quota): two instances.
     instances = [
-        dms.create_replication_instance(
-            ReplicationInstanceIdentifier=name, ReplicationInstanceClass="dms.t3.large"
-        )["ReplicationInstance"]["ReplicationInstanceArn"]
+        create_available_instance(dms, name, instance_class="dms.t3.large")
         for name in ("big-1", "big-2")
     ]
-    while any(
-        i["ReplicationInstanceStatus"] != "available"
-        for i in dms.describe_replication_instances()["ReplicationInstances"]
-    ):
-        time.sleep(0.05)
-    arns = []
-    for i in range(250):
-        arns.append(
-            dms.create_replication_task(
-                ReplicationTaskIdentifier=f"task-{i:03d}",
-                SourceEndpointArn=source,
-                TargetEndpointArn=target,
-                ReplicationInstanceArn=instances[i % 2],
-                MigrationType="cdc" if i % 2 else "full-load",
-                TableMappings=MAPPINGS,
-            )["ReplicationTask"]["ReplicationTaskArn"]
+    arns = [
+        create_task(
+            dms,
+            f"task-{i:03d}",
+            source=source,
+            target=target,
+            instance=instances[i % 2],
+            migration_type="cdc" if i % 2 else "full-load",
+            table_mappings=MAPPINGS,
+            wait_ready=False,
         )
+        for i in range(250)
+    ]
     deadline = time.monotonic() + 120
     while any(
         t["Status"] != "ready"

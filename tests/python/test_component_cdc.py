@@ -10,14 +10,14 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, cast
 
 import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
@@ -25,12 +25,11 @@ from dagster_dms.testing.account import (
     local_client,
     selection_rules,
 )
-from dms_local_fixture import (
-    FAST_ARGS,
-    DmsLocal,
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
     boto3_dms,
-    drop_databases,
-    serving,
+    databases_fixture,
+    server_args_fixture,
+    server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -54,9 +53,9 @@ MAPPINGS = selection_rules("shop", "orders", rule_name="shop")
 KEY = "dms_task_orders_cdc"
 CHECK = "cdc_latency_under_threshold"
 THRESHOLD_SECONDS = 5.0
-# dms-local publishes every 200 ms and the component reads 1-second periods, so a change of
-# latency shows within a second or two instead of CloudWatch's minute.
-METRICS_INTERVAL_MS = 200
+# dms-local publishes every 200 ms (the `server` fixture's DATA_PLANE_ARGS) and the component
+# reads 1-second periods, so a change of latency shows within a second or two instead of
+# CloudWatch's minute.
 PERIOD_SECONDS = 1
 
 
@@ -67,29 +66,16 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) ->
         time.sleep(0.2)
 
 
-@pytest.fixture
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-@pytest.fixture
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
-    """dms-local with its data plane; it ends before the databases are dropped."""
-    with serving(
-        tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(METRICS_INTERVAL_MS)]
-    ) as server:
-        yield server
-
-
 class Task:
     """One replication task between a source and a target database of the cluster."""
 
     def __init__(
-        self, server: DmsLocal, cluster: PgCluster, made: list[str], name: str, migration_type: str
+        self,
+        server: DmsLocalServer,
+        cluster: PgCluster,
+        made: list[str],
+        name: str,
+        migration_type: str,
     ) -> None:
         self.server = server
         self.cluster = cluster
@@ -219,7 +205,7 @@ class Writer:
         self._process.communicate(timeout=30)
 
 
-def build_defs(server: DmsLocal) -> dg.Definitions:
+def build_defs(server: DmsLocalServer) -> dg.Definitions:
     component = AWSDMSComponent(
         aws_region="us-east-1",
         endpoint_url=server.url,
@@ -293,7 +279,7 @@ def worst_latency(evaluation: dg.AssetCheckEvaluation | dg.AssetCheckResult) -> 
 
 @pytest.mark.parametrize("migration_type", ["cdc", "full-load-and-cdc"])
 def test_a_cdc_task_materializes_replicates_and_is_observed(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], migration_type: str
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], migration_type: str
 ) -> None:
     name = "component_" + migration_type.replace("-", "_")
     task = Task(server, pg_cluster, databases, name, migration_type)
@@ -389,7 +375,7 @@ def test_a_cdc_task_materializes_replicates_and_is_observed(
 
 
 def test_the_latency_check_follows_an_injected_apply_delay(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     task = Task(server, pg_cluster, databases, "component_lag", "cdc")
     try:

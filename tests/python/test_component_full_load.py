@@ -13,13 +13,14 @@ import dagster as dg
 import pytest
 
 from dagster_dms import AWSDMSComponent
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
     create_task,
     selection_rules,
 )
-from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, serving
+from dms_local_fixture import FAST_ARGS, boto3_dms, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "component_source"
@@ -49,13 +50,15 @@ def databases(pg_cluster: PgCluster) -> Iterator[PgCluster]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsLocal]:
+def server(
+    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DmsLocalServer]:
     with serving(tmp_path, monkeypatch, list(FAST_ARGS)) as server:
         yield server
 
 
 @pytest.fixture
-def component(server: DmsLocal, databases: PgCluster) -> AWSDMSComponent:
+def component(server: DmsLocalServer, databases: PgCluster) -> AWSDMSComponent:
     dms = boto3_dms(server.url)
 
     source, target = (
@@ -145,7 +148,7 @@ def test_a_failing_task_fails_the_run_with_the_reason(component: AWSDMSComponent
 
 
 def test_materializing_a_serverless_replication_moves_the_rows(
-    server: DmsLocal, databases: PgCluster, component: AWSDMSComponent
+    server: DmsLocalServer, databases: PgCluster, component: AWSDMSComponent
 ) -> None:
     dms = boto3_dms(server.url)
     endpoints = {
@@ -182,7 +185,7 @@ def test_materializing_a_serverless_replication_moves_the_rows(
 
 
 def test_sensor_reports_a_full_load_finished_outside_dagster_once(
-    server: DmsLocal, component: AWSDMSComponent
+    server: DmsLocalServer, component: AWSDMSComponent
 ) -> None:
     dms = boto3_dms(server.url)
     defs = component.build_defs_from_discovery(component.discover())
@@ -231,7 +234,7 @@ def test_sensor_reports_a_full_load_finished_outside_dagster_once(
 
 
 def test_materializing_a_full_load_and_cdc_task_succeeds_once_replicating(
-    server: DmsLocal, databases: PgCluster, component: AWSDMSComponent
+    server: DmsLocalServer, databases: PgCluster, component: AWSDMSComponent
 ) -> None:
     dms = boto3_dms(server.url)
     tasks = dms.describe_replication_tasks()["ReplicationTasks"]

@@ -12,51 +12,19 @@ import dagster as dg
 
 from conftest import MotoServer
 from dagster_dms import AWSDMSComponent
-from dagster_dms.testing.account import create_postgres_endpoint, create_task, selection_rules
+from dagster_dms.testing.account import seed_account
 
-
-def seed(dms: Any) -> dict[str, str]:
-    def endpoint(name: str, kind: str) -> str:
-        return create_postgres_endpoint(
-            dms,
-            name,
-            kind,
-            server="db.example",
-            port=5432,
-            database="shop",
-            username="dms",
-            password="pw",
-        )
-
-    source, target = endpoint("prod-src", "source"), endpoint("prod-dst", "target")
-    instance = dms.create_replication_instance(
-        ReplicationInstanceIdentifier="prod-instance",
-        ReplicationInstanceClass="dms.t3.medium",
-    )["ReplicationInstance"]["ReplicationInstanceArn"]
-    arns = {}
-    for name, migration, tags in (
-        ("prod-orders-cdc", "cdc", [{"Key": "env", "Value": "prod"}]),
-        ("prod-orders-load", "full-load", [{"Key": "env", "Value": "prod"}]),
-        ("dev-orders-cdc", "cdc", [{"Key": "env", "Value": "dev"}]),
-    ):
-        # Nothing here needs a task out of `creating`.
-        arns[name] = create_task(
-            dms,
-            name,
-            source=source,
-            target=target,
-            instance=instance,
-            table_mappings=selection_rules(rule_name="all"),
-            migration_type=migration,
-            wait_ready=False,
-            Tags=tags,
-        )
-    return arns
+#: Two tasks the component's tag filter selects and one it leaves out.
+TASKS = {
+    "prod-orders-cdc": {"migration_type": "cdc", "tags": {"env": "prod"}},
+    "prod-orders-load": {"migration_type": "full-load", "tags": {"env": "prod"}},
+    "dev-orders-cdc": {"migration_type": "cdc", "tags": {"env": "dev"}},
+}
 
 
 def test_component_on_moto(moto: MotoServer, boto3_client: Callable[[str], Any]) -> None:
     dms = boto3_client("dms")
-    arns = seed(dms)
+    arns = seed_account(dms, TASKS).task_arns
     component = AWSDMSComponent(
         aws_region="us-east-1",
         endpoint_url=moto.url,
@@ -76,7 +44,7 @@ def test_component_on_moto(moto: MotoServer, boto3_client: Callable[[str], Any])
     now = dt.datetime.now(dt.timezone.utc)
     cloudwatch = boto3_client("cloudwatch")
     dimensions = [
-        {"Name": "ReplicationInstanceIdentifier", "Value": "prod-instance"},
+        {"Name": "ReplicationInstanceIdentifier", "Value": "rep-instance-1"},
         {"Name": "ReplicationTaskIdentifier", "Value": resource_id},
     ]
     cloudwatch.put_metric_data(

@@ -14,16 +14,18 @@ import pytest
 
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.tables import TableProps, default_table_key, table_name
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
-    create_available_instance,
     create_cluster_endpoint,
+    create_migration_path,
     create_task,
     describe_task,
+    selection_mappings,
     selection_rules,
     wait_until,
 )
 from dagster_dms.testing.counting_proxy import counting_proxy
-from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, serving
+from dms_local_fixture import FAST_ARGS, boto3_dms, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_component import keys, loaded
 
@@ -54,7 +56,9 @@ def databases(pg_cluster: PgCluster) -> Iterator[PgCluster]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsLocal]:
+def server(
+    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DmsLocalServer]:
     with serving(tmp_path, monkeypatch, list(FAST_ARGS)) as server:
         yield server
 
@@ -62,14 +66,14 @@ def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> It
 class Account:
     """Endpoints and an instance on dms-local; tasks are created by each test."""
 
-    def __init__(self, server: DmsLocal, cluster: PgCluster) -> None:
+    def __init__(self, server: DmsLocalServer, cluster: PgCluster) -> None:
         self.dms = boto3_dms(server.url)
         self.url = server.url
         self.cluster = cluster
-        self.source = create_cluster_endpoint(self.dms, "src", "source", cluster, SOURCE_DB)
-        self.target = create_cluster_endpoint(self.dms, "tgt", "target", cluster, TARGET_DB)
+        self.source, self.target, self.instance = create_migration_path(
+            self.dms, cluster, SOURCE_DB, TARGET_DB
+        )
         self.shared = create_cluster_endpoint(self.dms, "shared", "target", cluster, SHARED_DB)
-        self.instance = create_available_instance(self.dms, "local")
 
     def task(self, name: str, mappings: str, target: str = "", **extra: Any) -> str:
         return create_task(
@@ -107,7 +111,7 @@ class Account:
 
 
 @pytest.fixture
-def account(server: DmsLocal, databases: PgCluster) -> Iterator[Account]:
+def account(server: DmsLocalServer, databases: PgCluster) -> Iterator[Account]:
     account = Account(server, databases)
     yield account
     for task in account.dms.describe_replication_tasks(WithoutSettings=True)["ReplicationTasks"]:
@@ -201,7 +205,7 @@ def test_wildcard_task_shows_its_tables_after_one_run_with_target_row_counts(
 
 
 def test_transformation_rules_and_translation_shape_the_keys(account: Account) -> None:
-    mappings = json.loads(selection_rules("public", "alpha"))
+    mappings = selection_mappings("public", "alpha")
     mappings["rules"] += [
         {
             "rule-type": "transformation",

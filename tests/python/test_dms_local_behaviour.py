@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import create_available_instance, describe_instance, local_client
-from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
     FAST_ARGS,
-    DmsLocal,
     boto3_dms,
+    databases_fixture,
     dms_local_fixture,
-    drop_databases,
     select_schema,
     serving,
 )
@@ -33,7 +33,7 @@ def available_instance(dms: Any, **members: Any) -> dict[str, Any]:
 
 
 def test_modify_instance_keeps_changes_pending_until_applied_immediately(
-    dms_local: DmsLocal,
+    dms_local: DmsLocalServer,
 ) -> None:
     dms = boto3_dms(dms_local.url)
     before = available_instance(dms)
@@ -101,7 +101,7 @@ def test_modify_instance_keeps_changes_pending_until_applied_immediately(
 # --- Optional members sent as "" -----------------------------------------------------------------
 
 
-def test_empty_optional_members_get_the_defaults(dms_local: DmsLocal) -> None:
+def test_empty_optional_members_get_the_defaults(dms_local: DmsLocalServer) -> None:
     dms = boto3_dms(dms_local.url)
     defaults = available_instance(dms)
     dms.delete_replication_instance(ReplicationInstanceArn=defaults["ReplicationInstanceArn"])
@@ -171,26 +171,19 @@ def test_empty_optional_members_get_the_defaults(dms_local: DmsLocal) -> None:
 @pytest.fixture()
 def real_server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane, publishing metrics every 200 ms; it ends before the
     databases are dropped."""
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", "200"]) as server:
         yield server
 
 
-@pytest.fixture()
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-def cloudwatch(server: DmsLocal) -> Any:
+def cloudwatch(server: DmsLocalServer) -> Any:
     return local_client(server.url, "cloudwatch")
 
 
 def test_serverless_metrics_are_listed_with_dimensions_boto3_can_send_back(
-    real_server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    real_server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     for name, sql in (
         (

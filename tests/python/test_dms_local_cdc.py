@@ -6,19 +6,21 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dagster_dms.testing.account import local_client
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path, local_client
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    databases_fixture,
+    select_schema,
+    server_args_fixture,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_full_load import (
     PASSWORD,
-    create_instance,
-    create_pg_endpoint,
     create_task,
     describe_task,
     wait_for_end,
@@ -56,25 +58,7 @@ MAPPINGS = select_schema("app")
 INTERVAL_MS = 200
 
 
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
-    """dms-local with its real data plane; it ends before the databases are dropped."""
-    with serving(
-        tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", str(INTERVAL_MS)]
-    ) as server:
-        yield server
-
-
-@pytest.fixture()
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-def client(server: DmsLocal, service: str) -> Any:
+def client(server: DmsLocalServer, service: str) -> Any:
     return local_client(server.url, service)
 
 
@@ -89,6 +73,12 @@ def make_db(cluster: PgCluster, made: list[str], name: str, sql: str) -> str:
 def slots(cluster: PgCluster) -> list[str]:
     out = cluster.psql("SELECT slot_name FROM pg_replication_slots ORDER BY 1")
     return out.split()
+
+
+def delete_and_check_slots(dms: Any, arn: str, cluster: PgCluster) -> None:
+    """Deletes the task; its replication slot goes with it, as no other slot was left behind."""
+    dms.delete_replication_task(ReplicationTaskArn=arn)
+    assert slots(cluster) == []
 
 
 def in_sync(cluster: PgCluster, source: str, target: str) -> bool:
@@ -123,7 +113,7 @@ def stop(dms: Any, arn: str) -> dict[str, Any]:
 
 
 def setup_task(
-    server: DmsLocal,
+    server: DmsLocalServer,
     cluster: PgCluster,
     source: str,
     target: str,
@@ -131,16 +121,14 @@ def setup_task(
     settings: dict[str, Any] | None = None,
 ) -> tuple[Any, str]:
     dms = client(server, "dms")
-    src = create_pg_endpoint(dms, cluster, "src", "source", source)
-    dst = create_pg_endpoint(dms, cluster, "dst", "target", target)
-    instance = create_instance(dms)
+    path = create_migration_path(dms, cluster, source, target, password=PASSWORD)
     extra = {} if settings is None else {"ReplicationTaskSettings": json.dumps(settings)}
-    return dms, create_task(dms, "app-cdc", src, dst, instance, MAPPINGS, migration, **extra)
+    return dms, create_task(dms, "app-cdc", *path, MAPPINGS, migration, **extra)
 
 
 @pytest.mark.parametrize("stop_after", ["", "StopTaskCachedChangesApplied"])
 def test_changes_during_the_load_are_applied_after_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], stop_after: str
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], stop_after: str
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_during_source", SCHEMA_SQL + SEED_SQL)
     # Existing, empty target tables (DO_NOTHING), one of them locked: its load waits while the
@@ -199,12 +187,11 @@ def test_changes_during_the_load_are_applied_after_it(
     wait_replicating(dms, arn)
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_stop_after_the_load_without_its_cached_changes(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_notapplied_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "cdc_notapplied_target", "")
@@ -220,12 +207,11 @@ def test_stop_after_the_load_without_its_cached_changes(
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_full_load_and_cdc_then_resume_exactly_once(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_fl_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "cdc_fl_target", "")
@@ -289,12 +275,11 @@ def test_full_load_and_cdc_then_resume_exactly_once(
     wait_until(carried_on, timeout=10)
     stop(dms, arn)
 
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_cdc_only_task_and_latency_metrics(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_only_source", SCHEMA_SQL + SEED_SQL)
     # A cdc task replicates into existing tables: the target starts as a copy of the source.
@@ -362,12 +347,11 @@ def test_cdc_only_task_and_latency_metrics(
     assert any("Starting replication from slot" in m for m in lines), lines
 
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_source_without_logical_wal_fails_clearly(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     target = make_db(pg_cluster, databases, "cdc_walrep_target", "")
     with PgCluster() as replica_only:
@@ -375,10 +359,10 @@ def test_source_without_logical_wal_fails_clearly(
         replica_only.restart()
         replica_only.psql(SCHEMA_SQL)
         dms = client(server, "dms")
-        src = create_pg_endpoint(dms, replica_only, "src", "source", "postgres")
-        dst = create_pg_endpoint(dms, pg_cluster, "dst", "target", target)
-        instance = create_instance(dms)
-        arn = create_task(dms, "walrep", src, dst, instance, MAPPINGS, "full-load-and-cdc")
+        path = create_migration_path(
+            dms, replica_only, "postgres", target, target_cluster=pg_cluster, password=PASSWORD
+        )
+        arn = create_task(dms, "walrep", *path, MAPPINGS, "full-load-and-cdc")
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
         )
@@ -391,7 +375,7 @@ def test_source_without_logical_wal_fails_clearly(
 
 
 def test_dropped_slot_fails_resume_clearly(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_gone_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "cdc_gone_target", SCHEMA_SQL)
@@ -412,12 +396,11 @@ def test_dropped_slot_fails_resume_clearly(
     pg_cluster.psql(SEED_SQL, source)
     wait_in_sync(pg_cluster, source, target)
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_change_the_target_refuses_fails_the_task(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_refused_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "cdc_refused_target", SCHEMA_SQL)
@@ -434,12 +417,11 @@ def test_change_the_target_refuses_fails_the_task(
     assert "23505" in task["LastFailureMessage"], task
     # Nothing of the refused transaction is confirmed: a resume would try it again.
     assert task["RecoveryCheckpoint"] == before
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     """Statements are sent ahead of their answers: a refusal read long after it was sent still
     fails its whole source transaction, and the statements sent after it never apply."""
@@ -481,12 +463,11 @@ def test_refused_change_deep_in_a_large_transaction_fails_all_of_it(
         f"|| lpad(split_part('{applied}', '/', 2), 8, '0') || '#0#0#*#0#0'"
     ).strip()
     assert task["RecoveryCheckpoint"] == expected, task
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_resume_after_dms_local_restarts(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "cdc_restart_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "cdc_restart_target", SCHEMA_SQL + SEED_SQL)

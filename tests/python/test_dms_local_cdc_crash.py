@@ -18,21 +18,21 @@ from typing import Any
 
 import pytest
 
-import test_dms_local_cdc
-from dms_local_fixture import DmsLocal
+from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path, selection_rules
+from dms_local_fixture import (  # noqa: F401  (the fixtures: the data-plane `server`, `databases`)
+    databases_fixture,
+    server_args_fixture,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import client, make_db, slots
 from test_dms_local_full_load import (
-    create_instance,
-    create_pg_endpoint,
+    PASSWORD,
     create_task,
     describe_task,
     wait_until,
 )
-
-# The CDC tests' fixtures: dms-local with its data plane, and databases dropped afterwards.
-server = test_dms_local_cdc.server
-databases = test_dms_local_cdc.databases
 
 SCHEMA_SQL = """
 CREATE SCHEMA load;
@@ -49,10 +49,7 @@ INSERT INTO load.changelog SELECT g, 'seed', g FROM generate_series(1, 1000) g;
 """
 
 TABLES = ["load.accounts", "load.orders", "load.changelog"]
-MAPPINGS = (
-    '{"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "load", '
-    '"object-locator": {"schema-name": "load", "table-name": "%"}, "rule-action": "include"}]}'
-)
+MAPPINGS = selection_rules("load", rule_name="load")
 
 
 class SourceLoad:
@@ -186,7 +183,7 @@ def alive(task: dict[str, Any], seed: int, round_: int) -> None:
 
 @pytest.mark.timeout(1800)
 def test_sigkill_at_random_moments_keeps_the_target_exact(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     seed = int(os.environ.get("DMS_CRASH_SEED", str(random.SystemRandom().randrange(2**32))))
     print(f"crash test seed: {seed} (DMS_CRASH_SEED={seed} replays it)")
@@ -195,10 +192,8 @@ def test_sigkill_at_random_moments_keeps_the_target_exact(
     source = make_db(pg_cluster, databases, "crash_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "crash_target", "")
     dms = client(server, "dms")
-    src = create_pg_endpoint(dms, pg_cluster, "src", "source", source)
-    dst = create_pg_endpoint(dms, pg_cluster, "dst", "target", target)
-    instance = create_instance(dms)
-    arn = create_task(dms, "crash", src, dst, instance, MAPPINGS, "full-load-and-cdc")
+    path = create_migration_path(dms, pg_cluster, source, target, password=PASSWORD)
+    arn = create_task(dms, "crash", *path, MAPPINGS, "full-load-and-cdc")
 
     with SourceLoad(pg_cluster, source, rng) as load:
         start_type = "start-replication"

@@ -5,18 +5,26 @@ and logged. Driven by boto3 against dms-local and real PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    databases_fixture,
+    select_schema,
+    server_args_fixture,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
-from test_dms_local_cdc import client, make_db, slots, stop, wait_replicating
+from test_dms_local_cdc import (
+    client,
+    delete_and_check_slots,
+    make_db,
+    stop,
+    wait_replicating,
+)
 from test_dms_local_full_load import (
-    create_instance,
-    create_pg_endpoint,
+    PASSWORD,
     create_task,
     wait_until,
 )
@@ -30,24 +38,8 @@ INSERT INTO app.items SELECT g, 'item ' || g, g FROM generate_series(1, 100) g;
 MAPPINGS = select_schema("app")
 
 
-@pytest.fixture(name="databases")
-def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
-    """dms-local with its real data plane; it ends before the databases are dropped."""
-    with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--metrics-interval-ms", "200"]) as server:
-        yield server
-
-
 def setup_task(
-    server: DmsLocal, cluster: PgCluster, source: str, target: str, policy: dict[str, bool]
+    server: DmsLocalServer, cluster: PgCluster, source: str, target: str, policy: dict[str, bool]
 ) -> tuple[Any, str]:
     dms = client(server, "dms")
     settings = {
@@ -57,9 +49,7 @@ def setup_task(
     arn = create_task(
         dms,
         "ddl",
-        create_pg_endpoint(dms, cluster, "src", "source", source),
-        create_pg_endpoint(dms, cluster, "dst", "target", target),
-        create_instance(dms),
+        *create_migration_path(dms, cluster, source, target, password=PASSWORD),
         MAPPINGS,
         "full-load-and-cdc",
         ReplicationTaskSettings=json.dumps(settings),
@@ -100,7 +90,7 @@ def wait_for_ddls(dms: Any, arn: str, ddls: int, applied: int) -> dict[str, Any]
     return seen
 
 
-def task_log(server: DmsLocal, arn: str) -> list[str]:
+def task_log(server: DmsLocalServer, arn: str) -> list[str]:
     logs = client(server, "logs")
     events = logs.get_log_events(
         logGroupName="dms-tasks-local",
@@ -111,7 +101,7 @@ def task_log(server: DmsLocal, arn: str) -> list[str]:
 
 
 def test_add_and_drop_column_reach_the_target_in_order(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "ddl_order_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "ddl_order_target", "")
@@ -154,12 +144,11 @@ def test_add_and_drop_column_reach_the_target_in_order(
     ), lines
     assert any('DROP COLUMN "qty"' in m for m in lines), lines
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_policy_off_counts_the_ddl_without_applying_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "ddl_off_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "ddl_off_target", "")
@@ -201,7 +190,7 @@ def test_policy_off_counts_the_ddl_without_applying_it(
 
 
 def test_type_changes_apply_and_renames_lose_nothing(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "ddl_unsup_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "ddl_unsup_target", "")

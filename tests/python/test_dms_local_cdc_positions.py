@@ -12,14 +12,22 @@ import botocore.exceptions
 import pytest
 
 import test_dms_local_cdc
-from dms_local_fixture import DmsLocal
+from dagster_dms.testing import DmsLocalServer
+from dms_local_fixture import (  # noqa: F401  (the fixtures: the data-plane `server`, `databases`)
+    databases_fixture,
+    server_args_fixture,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
-from test_dms_local_cdc import make_db, setup_task, slots, stop, wait_replicating
+from test_dms_local_cdc import (
+    delete_and_check_slots,
+    make_db,
+    setup_task,
+    slots,
+    stop,
+    wait_replicating,
+)
 from test_dms_local_full_load import describe_task, wait_for_end, wait_until
-
-# The CDC tests' fixtures: dms-local with its data plane, and databases dropped afterwards.
-server = test_dms_local_cdc.server
-databases = test_dms_local_cdc.databases
 
 SCHEMA_SQL = """
 CREATE SCHEMA app;
@@ -63,7 +71,7 @@ def api_error(call: Any, **kwargs: Any) -> dict[str, str]:
 
 
 def cdc_task(
-    server: DmsLocal, cluster: PgCluster, databases: list[str], name: str, **settings: Any
+    server: DmsLocalServer, cluster: PgCluster, databases: list[str], name: str, **settings: Any
 ) -> tuple[Any, str, str, str]:
     """A cdc task into an empty copy of the source's tables, replicating and then stopped: its
     slot holds every later change for the next start."""
@@ -77,7 +85,7 @@ def cdc_task(
 
 
 def test_the_target_records_each_position_in_awsdms_txn_state(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     control = {"ControlTablesSettings": {"ControlSchema": "dms_control"}}
     dms, arn, source, target = cdc_task(server, pg_cluster, databases, "txnstate", **control)
@@ -102,7 +110,7 @@ def test_the_target_records_each_position_in_awsdms_txn_state(
 
 
 def test_cdc_start_position_skips_what_came_before_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     dms, arn, source, target = cdc_task(server, pg_cluster, databases, "startpos")
     insert(pg_cluster, source, 1, 5)
@@ -140,12 +148,11 @@ def test_cdc_start_position_skips_what_came_before_it(
     assert f"its confirmed position is {confirmed}" in message, message
     # Nothing was applied twice meanwhile.
     assert ids(pg_cluster, target) == list(range(6, 13))
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_a_new_slot_cannot_start_before_its_creation(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "newslot_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "newslot_target", SCHEMA_SQL)
@@ -158,12 +165,11 @@ def test_a_new_slot_cannot_start_before_its_creation(
     failed = wait_for_end(dms, arn, timeout=30)
     assert failed["Status"] == "failed", failed
     assert "CdcStartPosition 0/10 is before what replication slot" in failed["LastFailureMessage"]
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_cdc_stop_position_at_commit_time_then_resume_exactly_after_it(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     dms, arn, source, target = cdc_task(server, pg_cluster, databases, "committime")
     insert(pg_cluster, source, 1, 3)  # committed before the stop time
@@ -193,7 +199,7 @@ def test_cdc_stop_position_at_commit_time_then_resume_exactly_after_it(
 
 
 def test_cdc_stop_position_at_server_time(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     dms, arn, source, target = cdc_task(server, pg_cluster, databases, "servertime")
     insert(pg_cluster, source, 1, 3)
@@ -224,7 +230,7 @@ def test_cdc_stop_position_at_server_time(
 
 
 def test_malformed_positions_and_cdc_start_time_are_refused_at_the_api(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "badpos_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "badpos_target", SCHEMA_SQL)

@@ -10,16 +10,22 @@ import io
 import json
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    DATA_PLANE_ARGS,
+    databases_fixture,
+    select_schema,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import (
     client,
+    delete_and_check_slots,
     make_db,
     slots,
     stop,
@@ -66,28 +72,13 @@ EMP_ROWS_SQL = (
 )
 
 
-@pytest.fixture(name="databases")
-def databases_fixture(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
-
-
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
-    """dms-local with an s3 root; it ends before the databases are dropped."""
-    with serving(
-        tmp_path,
-        monkeypatch,
-        [*FAST_ARGS, "--metrics-interval-ms", "200", "--s3-root", str(tmp_path / "s3")],
-    ) as server:
-        yield server
+@pytest.fixture(name="server_args")
+def server_args_here(tmp_path: Path) -> list[str]:
+    return [*DATA_PLANE_ARGS, "--s3-root", str(tmp_path / "s3")]
 
 
 def setup_s3_task(
-    server: DmsLocal,
+    server: DmsLocalServer,
     cluster: PgCluster,
     source: str,
     migration: str,
@@ -160,7 +151,7 @@ def statistics(dms: Any, arn: str) -> dict[str, dict[str, Any]]:
 
 
 def test_cdc_files_hold_op_rows_in_change_order(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_order_source", SCHEMA_SQL + SEED_SQL)
     dms, arn = setup_s3_task(
@@ -225,12 +216,11 @@ def test_cdc_files_hold_op_rows_in_change_order(
     wait_until(lambda: max(maximum("CDCThroughputRowsSource")) > 0, timeout=10, interval=0.2)
     assert all(v >= 0 for v in maximum("CDCLatencyTarget"))
     stop(dms, arn)
-    dms.delete_replication_task(ReplicationTaskArn=arn)
-    assert slots(pg_cluster) == []
+    delete_and_check_slots(dms, arn, pg_cluster)
 
 
 def test_no_change_is_lost_or_repeated_across_stop_crash_and_resume(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_resume_source", SCHEMA_SQL + SEED_SQL)
     dms, arn = setup_s3_task(
@@ -281,7 +271,7 @@ def test_no_change_is_lost_or_repeated_across_stop_crash_and_resume(
 
 
 def test_s3_settings_shape_the_files(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_settings_source", SCHEMA_SQL + SEED_SQL)
     s3 = {
@@ -328,7 +318,7 @@ def test_s3_settings_shape_the_files(
 
 
 def test_new_and_dropped_columns_show_in_later_cdc_files(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], tmp_path: Path
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_ddl_source", SCHEMA_SQL + SEED_SQL)
     dms, arn = setup_s3_task(server, pg_cluster, source, "cdc", {"CdcMaxBatchInterval": 1})
@@ -368,7 +358,7 @@ def test_new_and_dropped_columns_show_in_later_cdc_files(
 
 
 def test_unsupported_s3_settings_fail_clearly(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "s3_bad_source", SCHEMA_SQL)
     dms, arn = setup_s3_task(

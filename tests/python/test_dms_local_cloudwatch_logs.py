@@ -28,6 +28,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
@@ -35,8 +36,7 @@ from dagster_dms.testing.account import (
     local_client,
     selection_rules,
 )
-from dagster_dms.testing.dms_local import find_dms_local
-from dms_local_fixture import FAST_ARGS, DmsLocal
+from dms_local_fixture import FAST_ARGS
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "dms_local_cw_source"
@@ -53,7 +53,7 @@ def selection(table: str) -> str:
     return selection_rules("public", table, rule_name="pick")
 
 
-def client(server: DmsLocal, service: str) -> Any:
+def client(server: DmsLocalServer, service: str) -> Any:
     return local_client(server.url, service)
 
 
@@ -66,7 +66,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
 
 @dataclass
 class Loaded:
-    server: DmsLocal
+    server: DmsLocalServer
     ok_arn: str
     ok_id: str  # the task's resource id (the ARN's last part)
     failed_arn: str
@@ -78,9 +78,6 @@ class Loaded:
 @pytest.fixture(scope="module")
 def loaded(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     """One dms-local, one finished full load and one failed task, shared by the module's tests."""
-    binary = find_dms_local()
-    if binary is None:
-        pytest.skip("dms-local is not built: pip install the project or set DMS_LOCAL=/path")
     pg_cluster.create_database(SOURCE_DB)
     pg_cluster.create_database(TARGET_DB)
     pg_cluster.psql(
@@ -91,7 +88,7 @@ def loaded(pg_cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> I
         SOURCE_DB,
     )
     state = tmp_path_factory.mktemp("cwlogs") / "state"
-    server = DmsLocal(binary, state, [*FAST_ARGS, "--metrics-interval-ms", "200"])
+    server = DmsLocalServer(state, extra_args=[*FAST_ARGS, "--metrics-interval-ms", "200"])
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
     os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
     server.start()
@@ -166,23 +163,29 @@ def window(loaded: Loaded) -> dict[str, datetime.datetime]:
     return {"StartTime": loaded.start, "EndTime": end}
 
 
+def metric_query(
+    query_id: str,
+    metric: str,
+    dimensions: list[dict[str, str]],
+    *,
+    period: int = 60,
+    stat: str = "Sum",
+) -> dict[str, Any]:
+    """One GetMetricData query of an AWS/DMS metric."""
+    return {
+        "Id": query_id,
+        "MetricStat": {
+            "Metric": {"Namespace": "AWS/DMS", "MetricName": metric, "Dimensions": dimensions},
+            "Period": period,
+            "Stat": stat,
+        },
+    }
+
+
 def rows_moved(cloudwatch: Any, loaded: Loaded, metric: str) -> float:
     """Sum of the per-interval rates times the interval: the rows the metric says moved."""
     answer = cloudwatch.get_metric_data(
-        MetricDataQueries=[
-            {
-                "Id": "rows",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/DMS",
-                        "MetricName": metric,
-                        "Dimensions": task_dimensions(loaded.ok_id),
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-            }
-        ],
+        MetricDataQueries=[metric_query("rows", metric, task_dimensions(loaded.ok_id))],
         **window(loaded),
     )
     return float(sum(answer["MetricDataResults"][0]["Values"])) * INTERVAL_S
@@ -318,18 +321,8 @@ def test_metrics_have_dms_dimensions_and_match_the_rows_loaded(loaded: Loaded) -
 
 def test_get_metric_data_pages_and_errors(loaded: Loaded) -> None:
     cloudwatch = client(loaded.server, "cloudwatch")
-    query = {
-        "Id": "free",
-        "MetricStat": {
-            "Metric": {
-                "Namespace": "AWS/DMS",
-                "MetricName": "FreeableMemory",
-                "Dimensions": [{"Name": "ReplicationInstanceIdentifier", "Value": "local"}],
-            },
-            "Period": 1,
-            "Stat": "Average",
-        },
-    }
+    instance = [{"Name": "ReplicationInstanceIdentifier", "Value": "local"}]
+    query = metric_query("free", "FreeableMemory", instance, period=1, stat="Average")
     span = window(loaded)
 
     def whole_series() -> dict[str, Any]:
@@ -379,7 +372,7 @@ def test_get_metric_data_pages_and_errors(loaded: Loaded) -> None:
 
 
 def signed_post(
-    server: DmsLocal, service: str, body: bytes, headers: dict[str, str]
+    server: DmsLocalServer, service: str, body: bytes, headers: dict[str, str]
 ) -> requests.Response:
     request = AWSRequest(method="POST", url=server.url + "/", data=body, headers=headers)
     SigV4Auth(Credentials("test", "test"), service, REGION).add_auth(request)
@@ -455,16 +448,9 @@ def test_botocore_forced_to_cbor_or_query(
     result = cloudwatch.get_metric_data(
         MetricDataQueries=[
             {
-                "Id": "rows",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": "AWS/DMS",
-                        "MetricName": "FullLoadThroughputRowsTarget",
-                        "Dimensions": task_dimensions(loaded.ok_id),
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
+                **metric_query(
+                    "rows", "FullLoadThroughputRowsTarget", task_dimensions(loaded.ok_id)
+                ),
                 "ReturnData": True,
             }
         ],
@@ -555,20 +541,7 @@ def aws_cli(loaded: Loaded, *args: str) -> dict[str, Any]:
 @pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")
 def test_aws_cli_reads_metrics_and_logs(loaded: Loaded) -> None:
     span = window(loaded)
-    queries = [
-        {
-            "Id": "rows",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": "AWS/DMS",
-                    "MetricName": "FullLoadThroughputRowsTarget",
-                    "Dimensions": task_dimensions(loaded.ok_id),
-                },
-                "Period": 60,
-                "Stat": "Sum",
-            },
-        }
-    ]
+    queries = [metric_query("rows", "FullLoadThroughputRowsTarget", task_dimensions(loaded.ok_id))]
     data = aws_cli(
         loaded,
         "cloudwatch",

@@ -16,13 +16,14 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import create_postgres_endpoint, local_client, selection_rules
-from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
+from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 MAPPINGS = selection_rules()
 
 
-def client(server: DmsLocal, key: str = "test", secret: str = "test") -> Any:
+def client(server: DmsLocalServer, key: str = "test", secret: str = "test") -> Any:
     return local_client(server.url, aws_access_key_id=key, aws_secret_access_key=secret)
 
 
@@ -91,7 +92,7 @@ def make_task(dms: Any, setup: dict[str, str], name: str, migration: str = "full
     return str(task["ReplicationTaskArn"])
 
 
-def test_endpoints_never_return_passwords(dms_local: DmsLocal) -> None:
+def test_endpoints_never_return_passwords(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     setup = make_setup(dms)
     assert setup["source"].startswith("arn:aws:dms:us-east-1:000000000000:endpoint:")
@@ -108,7 +109,7 @@ def test_endpoints_never_return_passwords(dms_local: DmsLocal) -> None:
     assert state.st_mode & 0o777 == 0o600
 
 
-def test_task_describe_filters_settings_and_errors(dms_local: DmsLocal) -> None:
+def test_task_describe_filters_settings_and_errors(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     setup = make_setup(dms)
     arn = make_task(dms, setup, "orders")
@@ -169,7 +170,7 @@ def test_task_describe_filters_settings_and_errors(dms_local: DmsLocal) -> None:
     )
 
 
-def test_pagination_over_45_tasks(dms_local: DmsLocal) -> None:
+def test_pagination_over_45_tasks(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     setup = make_setup(dms)
     names = {f"task-{i:02d}" for i in range(47)}
@@ -194,7 +195,7 @@ def test_pagination_over_45_tasks(dms_local: DmsLocal) -> None:
     assert total == 47
 
 
-def test_start_stop_lifecycle_and_start_type_rules(dms_local: DmsLocal) -> None:
+def test_start_stop_lifecycle_and_start_type_rules(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     setup = make_setup(dms)
     arn = make_task(dms, setup, "orders")
@@ -248,7 +249,7 @@ def test_start_stop_lifecycle_and_start_type_rules(dms_local: DmsLocal) -> None:
     assert stats["ReplicationTaskArn"] == arn and stats["TableStatistics"] == []
 
 
-def test_without_data_plane_a_start_fails_and_says_why(dms_local: DmsLocal) -> None:
+def test_without_data_plane_a_start_fails_and_says_why(dms_local: DmsLocalServer) -> None:
     dms_local.stop()
     dms_local.extra_args = [a for a in dms_local.extra_args if a != "hold"] + ["none"]
     dms_local.start()
@@ -262,7 +263,7 @@ def test_without_data_plane_a_start_fails_and_says_why(dms_local: DmsLocal) -> N
     assert task["LastFailureMessage"] == "this dms-local build has no data plane"
 
 
-def test_restart_keeps_resources_and_fails_interrupted_tasks(dms_local: DmsLocal) -> None:
+def test_restart_keeps_resources_and_fails_interrupted_tasks(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     setup = make_setup(dms)
     arn = make_task(dms, setup, "orders")
@@ -284,7 +285,7 @@ def test_restart_keeps_resources_and_fails_interrupted_tasks(dms_local: DmsLocal
     assert (task["Status"], task["StopReason"]) == ("stopped", "Stop Reason NORMAL")
 
 
-def test_tags_and_account_attributes(dms_local: DmsLocal) -> None:
+def test_tags_and_account_attributes(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     setup = make_setup(dms)
     dms.add_tags_to_resource(
@@ -304,7 +305,7 @@ def test_tags_and_account_attributes(dms_local: DmsLocal) -> None:
     assert quotas["ReplicationTasks"] == (0, 600)
 
 
-def test_auth_rejections(dms_local: DmsLocal) -> None:
+def test_auth_rejections(dms_local: DmsLocalServer) -> None:
     assert error_code(lambda: client(dms_local, "nobody").describe_endpoints())[0] == (
         "UnrecognizedClientException"
     )
@@ -342,7 +343,7 @@ def test_auth_rejections(dms_local: DmsLocal) -> None:
     )
 
 
-def test_aws_cli_lists_what_boto3_created(dms_local: DmsLocal) -> None:
+def test_aws_cli_lists_what_boto3_created(dms_local: DmsLocalServer) -> None:
     # scripts/bootstrap.sh installs Debian's awscli; without it this test must fail, not skip.
     assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
     dms = client(dms_local)
@@ -374,7 +375,7 @@ def test_aws_cli_lists_what_boto3_created(dms_local: DmsLocal) -> None:
 
 
 def test_dagster_dms_client_and_dmsctl_list_resources(
-    dms_local: DmsLocal, dmsctl_path: str
+    dms_local: DmsLocalServer, dmsctl_path: str
 ) -> None:
     from dagster_dms import DmsClient
 

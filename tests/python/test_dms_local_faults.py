@@ -16,18 +16,21 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import local_client
-from dms_local_fixture import DmsLocal, dms_local_fixture  # noqa: F401  (the fixture)
+from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 
-def boto3_dms(server: DmsLocal, max_attempts: int) -> Any:
+def boto3_dms(server: DmsLocalServer, max_attempts: int) -> Any:
     return local_client(
         server.url,
         config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
     )
 
 
-def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: DmsLocal) -> None:
+def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(
+    dms_local: DmsLocalServer,
+) -> None:
     assert dms_local.faults() == {
         "latency_ms": 0,
         "throttle": False,
@@ -66,7 +69,7 @@ def test_flags_set_the_faults_and_the_admin_endpoint_reports_them(dms_local: Dms
     assert (document["throttle_burst"], document["throttle_refill_per_second"]) == (200.0, 8.0)
 
 
-def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsLocal) -> None:
+def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsLocalServer) -> None:
     for body in (b'{"latency_ms": -1}', b'{"password": "x"}', b"[1]", b"not json"):
         request = urllib.request.Request(
             f"{dms_local.url}/_dms-local/faults",
@@ -81,7 +84,7 @@ def test_admin_endpoint_rejects_bad_settings_and_changes_nothing(dms_local: DmsL
     assert dms_local.faults()["latency_ms"] == 0
 
 
-def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
+def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocalServer) -> None:
     dms_local.faults({"throttle": True, "throttle_burst": 2, "throttle_refill_per_second": 0.001})
     dms = boto3_dms(dms_local, max_attempts=1)
     dms.describe_account_attributes()
@@ -97,23 +100,25 @@ def test_throttling_answers_the_dms_error_shape(dms_local: DmsLocal) -> None:
         assert health.status == 200
 
 
-def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocal) -> None:
-    # A small bucket so the test meets throttling quickly; the refill is fast enough that
-    # standard mode's full-jitter backoff gets through within its attempts.
-    dms_local.faults({"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 20})
+def test_boto3_standard_retries_survive_throttling(dms_local: DmsLocalServer) -> None:
+    # A small bucket refilled slowly, so the test meets throttling however slow each request is
+    # on a loaded machine (a fast refill let a slow machine never empty the bucket). A token
+    # comes back every 0.5 s: standard mode's full-jitter backoff (up to 1, 2, 4, 8 s) waits that
+    # long within its five attempts all but a few times in ten thousand.
+    dms_local.faults({"throttle": True, "throttle_burst": 5, "throttle_refill_per_second": 2})
     dms = boto3_dms(dms_local, max_attempts=5)
-    retries = 0
-    for _ in range(30):
+    retries, calls = 0, 12
+    for _ in range(calls):
         response = dms.describe_account_attributes()
         retries += response["ResponseMetadata"]["RetryAttempts"]
     counters = dms_local.faults()["counters"]
     assert counters["throttled"] > 0
     # Every throttle boto3 met, it retried: the server's count and the client's agree.
     assert retries == counters["throttled"]
-    assert counters["requests"] == 30 + retries
+    assert counters["requests"] == calls + retries
 
 
-def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocal) -> None:
+def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocalServer) -> None:
     dms_local.faults({"latency_ms": 300})
     dms = boto3_dms(dms_local, max_attempts=1)
     started = time.monotonic()
@@ -126,12 +131,12 @@ def test_latency_is_applied_to_every_signed_request(dms_local: DmsLocal) -> None
     assert dms_local.faults()["counters"]["delayed"] == 1
 
 
-def test_boto3_retries_5xx(dms_local: DmsLocal) -> None:
+def test_boto3_retries_5xx(dms_local: DmsLocalServer) -> None:
     # Seeded, so the same requests fail on every run.
     dms_local.faults({"server_error_rate": 0.3, "seed": 3})
     dms = boto3_dms(dms_local, max_attempts=10)
-    retries = 0
-    for _ in range(12):
+    retries, calls = 0, 12
+    for _ in range(calls):
         retries += dms.describe_account_attributes()["ResponseMetadata"]["RetryAttempts"]
     counters = dms_local.faults()["counters"]
     failed = counters["internal_failures"] + counters["service_unavailable"]
@@ -146,7 +151,7 @@ def test_boto3_retries_5xx(dms_local: DmsLocal) -> None:
     }
 
 
-def test_dms_client_retries_through_throttling(dms_local: DmsLocal) -> None:
+def test_dms_client_retries_through_throttling(dms_local: DmsLocalServer) -> None:
     from dagster_dms import DmsClient
 
     dms_local.faults(

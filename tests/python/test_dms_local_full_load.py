@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
-from dagster_dms.testing import account
+from dagster_dms.testing import DmsLocalServer, account
 from dagster_dms.testing.account import (
     create_available_instance,
     create_cluster_endpoint,
+    create_migration_path,
     describe_task,
     local_client,
     selection_rules,
 )
-from dms_local_fixture import FAST_ARGS, DmsLocal, serving
+from dms_local_fixture import FAST_ARGS, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "dms_local_fl_source"
@@ -94,13 +95,15 @@ def new_target(pg_cluster: PgCluster, target_dbs: list[str], name: str) -> str:
 
 
 @pytest.fixture()
-def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsLocal]:
+def server(
+    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane (no test executor) and an s3 root."""
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--s3-root", str(tmp_path / "s3")]) as server:
         yield server
 
 
-def dms_client(server: DmsLocal) -> Any:
+def dms_client(server: DmsLocalServer) -> Any:
     return local_client(server.url)
 
 
@@ -176,14 +179,12 @@ def assert_finished(task: dict[str, Any]) -> None:
 
 
 def test_boto3_full_load_postgres_to_postgres(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
 ) -> None:
     target_db = new_target(pg_cluster, target_dbs, "dms_local_fl_boto3")
     dms = dms_client(server)
-    source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)
-    target = create_pg_endpoint(dms, pg_cluster, "dst", "target", target_db)
-    instance = create_instance(dms)
-    arn = create_task(dms, "shop-load", source, target, instance, mappings())
+    path = create_migration_path(dms, pg_cluster, source_db, target_db, password=PASSWORD)
+    arn = create_task(dms, "shop-load", *path, mappings())
 
     started = dms.start_replication_task(
         ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
@@ -212,7 +213,7 @@ def test_boto3_full_load_postgres_to_postgres(
 AWS_CLI = "/usr/bin/aws" if Path("/usr/bin/aws").exists() else shutil.which("aws")
 
 
-def aws(server: DmsLocal, *args: str) -> dict[str, Any]:
+def aws(server: DmsLocalServer, *args: str) -> dict[str, Any]:
     assert AWS_CLI is not None
     env = {
         **os.environ,
@@ -235,7 +236,7 @@ def aws(server: DmsLocal, *args: str) -> dict[str, Any]:
 
 @pytest.mark.skipif(AWS_CLI is None, reason="the AWS CLI is not installed")
 def test_aws_cli_full_load(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
 ) -> None:
     target_db = new_target(pg_cluster, target_dbs, "dms_local_fl_cli")
 
@@ -338,7 +339,7 @@ def dmsctl_path() -> str:
     return found
 
 
-def dmsctl(server: DmsLocal, *args: str) -> subprocess.CompletedProcess[str]:
+def dmsctl(server: DmsLocalServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [dmsctl_path(), "--endpoint-url", server.url, "--region", "us-east-1", *args],
         capture_output=True,
@@ -349,7 +350,7 @@ def dmsctl(server: DmsLocal, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_dmsctl_and_dms_client_run_full_loads(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
 ) -> None:
     from dagster_dms import DmsClient
 
@@ -379,14 +380,12 @@ def test_dmsctl_and_dms_client_run_full_loads(
 
 
 def test_mapping_that_selects_nothing_fails_the_task(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, target_dbs: list[str]
 ) -> None:
     target_db = new_target(pg_cluster, target_dbs, "dms_local_fl_nothing")
     dms = dms_client(server)
-    source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)
-    target = create_pg_endpoint(dms, pg_cluster, "dst", "target", target_db)
-    instance = create_instance(dms)
-    arn = create_task(dms, "selects-nothing", source, target, instance, mappings("no_such_schema"))
+    path = create_migration_path(dms, pg_cluster, source_db, target_db, password=PASSWORD)
+    arn = create_task(dms, "selects-nothing", *path, mappings("no_such_schema"))
 
     done = dmsctl(server, "tasks", "start", "selects-nothing", "--wait", "--poll-interval", "0.2")
     assert done.returncode == 4, done.stdout + done.stderr
@@ -398,7 +397,7 @@ def test_mapping_that_selects_nothing_fails_the_task(
 
 
 def test_cdc_tasks_and_unusable_targets_fail_with_a_clear_message(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str
 ) -> None:
     dms = dms_client(server)
     source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)
@@ -439,7 +438,7 @@ def test_cdc_tasks_and_unusable_targets_fail_with_a_clear_message(
 
 
 def test_s3_target_writes_csv_files_under_the_s3_root(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, tmp_path: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, tmp_path: Path
 ) -> None:
     dms = dms_client(server)
     source = create_pg_endpoint(dms, pg_cluster, "src", "source", source_db)

@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_postgres_endpoint,
@@ -32,7 +33,6 @@ from dagster_dms.testing.account import (
 from dagster_dms.testing.dms_local import find_dms_local
 from dms_local_fixture import (  # noqa: F401  (the fixture)
     FAST_ARGS,
-    DmsLocal,
     dms_local_fixture,
     select_schema,
 )
@@ -44,7 +44,7 @@ DEPTH_LIMIT = 100  # kMaxNestingDepth in src/server/front/json_nesting.hpp
 HOSTILE_DEPTH = 100_000
 
 
-def dms_client(server: DmsLocal, key: str = "test", secret: str = "test") -> Any:
+def dms_client(server: DmsLocalServer, key: str = "test", secret: str = "test") -> Any:
     return local_client(
         server.url,
         aws_access_key_id=key,
@@ -60,7 +60,7 @@ def error_of(call: Callable[[], object]) -> tuple[str, str]:
     return str(error["Code"]), str(error.get("Message", ""))
 
 
-def assert_still_serving(server: DmsLocal) -> None:
+def assert_still_serving(server: DmsLocalServer) -> None:
     """The process is alive and a normal signed call answers."""
     assert server.process is not None and server.process.poll() is None, "dms-local died"
     answer = dms_client(server).describe_account_attributes()
@@ -68,7 +68,7 @@ def assert_still_serving(server: DmsLocal) -> None:
 
 
 def send(
-    server: DmsLocal,
+    server: DmsLocalServer,
     headers: dict[str, str],
     body: bytes,
     method: str = "POST",
@@ -89,7 +89,7 @@ def send(
 
 
 def signed_headers(
-    server: DmsLocal,
+    server: DmsLocalServer,
     body: bytes,
     headers: dict[str, str],
     *,
@@ -107,7 +107,7 @@ def signed_headers(
 
 
 def json_call(
-    server: DmsLocal, target: str, body: bytes, *, region: str = "us-east-1"
+    server: DmsLocalServer, target: str, body: bytes, *, region: str = "us-east-1"
 ) -> tuple[int, dict[str, Any]]:
     prefix = target.split(".")[0]
     service = {DMS_TARGET: "dms", LOGS_TARGET: "logs", CLOUDWATCH_TARGET: "monitoring"}[prefix]
@@ -126,7 +126,7 @@ def nested_json(depth: int) -> str:
 # --- 1. bounded nesting --------------------------------------------------------------------------
 
 
-def test_deeply_nested_bodies_get_400_in_every_protocol(dms_local: DmsLocal) -> None:
+def test_deeply_nested_bodies_get_400_in_every_protocol(dms_local: DmsLocalServer) -> None:
     hostile = ('{"UnknownMember":' + nested_json(HOSTILE_DEPTH) + "}").encode()
     for target in (
         f"{DMS_TARGET}.DescribeEndpoints",
@@ -181,7 +181,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
 
 
 @pytest.fixture(name="setup")
-def setup_fixture(dms_local: DmsLocal) -> dict[str, str]:
+def setup_fixture(dms_local: DmsLocalServer) -> dict[str, str]:
     """Two endpoints, an available instance, a task and a replication config."""
     dms = dms_client(dms_local)
     arns: dict[str, str] = {}
@@ -235,7 +235,7 @@ def config_arguments(arns: dict[str, str], name: str) -> dict[str, Any]:
 
 
 def test_deeply_nested_settings_and_mappings_are_refused(
-    dms_local: DmsLocal, setup: dict[str, str]
+    dms_local: DmsLocalServer, setup: dict[str, str]
 ) -> None:
     dms = dms_client(dms_local)
     deep = '{"Unknown":' + nested_json(HOSTILE_DEPTH) + "}"
@@ -271,7 +271,7 @@ def test_deeply_nested_settings_and_mappings_are_refused(
 
 
 def test_empty_settings_on_modify_are_invalid_parameters(
-    dms_local: DmsLocal, setup: dict[str, str]
+    dms_local: DmsLocalServer, setup: dict[str, str]
 ) -> None:
     dms = dms_client(dms_local)
     code, message = error_of(
@@ -290,7 +290,7 @@ def test_empty_settings_on_modify_are_invalid_parameters(
 
 
 def test_settings_with_wrong_types_are_refused_naming_the_field(
-    dms_local: DmsLocal, setup: dict[str, str]
+    dms_local: DmsLocalServer, setup: dict[str, str]
 ) -> None:
     dms = dms_client(dms_local)
     wrong = [
@@ -351,7 +351,7 @@ def test_settings_with_wrong_types_are_refused_naming_the_field(
 @pytest.mark.parametrize(
     "region", ["bogus region!", "r" * 5000, "us-east-1:999999999999", ":x", "US-EAST-1", ""]
 )
-def test_credential_scope_region_is_validated(dms_local: DmsLocal, region: str) -> None:
+def test_credential_scope_region_is_validated(dms_local: DmsLocalServer, region: str) -> None:
     status, answer = json_call(dms_local, f"{DMS_TARGET}.DescribeEndpoints", b"{}", region=region)
     assert status in (400, 403)
     assert answer["__type"] in ("InvalidSignatureException", "IncompleteSignatureException")
@@ -360,7 +360,7 @@ def test_credential_scope_region_is_validated(dms_local: DmsLocal, region: str) 
     assert_still_serving(dms_local)
 
 
-def test_headers_that_steer_a_request_must_be_signed(dms_local: DmsLocal) -> None:
+def test_headers_that_steer_a_request_must_be_signed(dms_local: DmsLocalServer) -> None:
     body = b"{}"
     # A captured DescribeEndpoints signed over host and x-amz-date only, replayed as a delete.
     captured = signed_headers(dms_local, body, {})
@@ -434,7 +434,7 @@ class SlowLoris:
             sock.close()
 
 
-def test_slow_clients_do_not_starve_others(dms_local: DmsLocal) -> None:
+def test_slow_clients_do_not_starve_others(dms_local: DmsLocalServer) -> None:
     # The client exists first, so what follows the slow connections is one request only.
     dms = dms_client(dms_local)
     # Twice cpp-httplib's fixed pool of eight threads. Each has sent its request line and adds a
@@ -456,7 +456,7 @@ def test_slow_clients_do_not_starve_others(dms_local: DmsLocal) -> None:
 # --- 1. the fault admin endpoint -----------------------------------------------------------------
 
 
-def test_fault_admin_refuses_what_a_web_page_could_send(dms_local: DmsLocal) -> None:
+def test_fault_admin_refuses_what_a_web_page_could_send(dms_local: DmsLocalServer) -> None:
     host = f"127.0.0.1:{dms_local.port}"
     change = json.dumps({"latency_ms": 5000}).encode()
     path = "/_dms-local/faults"
@@ -504,7 +504,7 @@ def start_second(binary: str, state_dir: Path, *extra: str) -> subprocess.Comple
     )
 
 
-def test_second_server_on_one_state_dir_refuses(dms_local: DmsLocal) -> None:
+def test_second_server_on_one_state_dir_refuses(dms_local: DmsLocalServer) -> None:
     binary = find_dms_local()
     assert binary is not None
     second = start_second(binary, dms_local.state_dir)
@@ -546,16 +546,14 @@ def test_non_loopback_host_must_be_deliberate(tmp_path: Path) -> None:
 
 
 def test_allow_remote_serves_only_the_given_keys(tmp_path: Path, aws_env: Path) -> None:
-    binary = find_dms_local()
-    assert binary is not None
     keys = tmp_path / "keys.json"
     keys.write_text(
         json.dumps([{"access_key_id": "AKIDLOCALTEAM", "secret_access_key": "s3cret-of-ours"}])
     )
-    server = DmsLocal(
-        binary,
+    server = DmsLocalServer(
         tmp_path / "state",
-        [*FAST_ARGS, "--host", "0.0.0.0", "--allow-remote", "--credentials-file", str(keys)],
+        host="0.0.0.0",
+        extra_args=[*FAST_ARGS, "--allow-remote", "--credentials-file", str(keys)],
     )
     server.start()
     try:

@@ -18,6 +18,7 @@ import botocore.exceptions
 import pytest
 import yaml
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_postgres_endpoint,
@@ -28,7 +29,6 @@ from dagster_dms.testing.account import (
 from dagster_dms.testing.dms_local import find_dms_local
 from dms_local_fixture import (  # noqa: F401  (dms_local_fixture provides `dms_local`)
     FAST_ARGS,
-    DmsLocal,
     dms_local_fixture,
     serving,
 )
@@ -44,7 +44,7 @@ def mappings(schema: str = "public", table: str = "%") -> str:
     return selection_rules(schema, table)
 
 
-def client(server: DmsLocal) -> Any:
+def client(server: DmsLocalServer) -> Any:
     return local_client(server.url)
 
 
@@ -68,7 +68,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def aws_cli(server: DmsLocal, *args: str) -> dict[str, Any]:
+def aws_cli(server: DmsLocalServer, *args: str) -> dict[str, Any]:
     assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
     out = subprocess.run(
         ["aws", "dms", *args, "--endpoint-url", server.url, "--output", "json"],
@@ -119,7 +119,7 @@ def replication(dms: Any, arn: str) -> dict[str, Any]:
 @pytest.fixture()
 def slow_instances(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local whose instances stay `creating` for 1.5 s: long enough to be seen, whatever
     the machine's load."""
     with serving(
@@ -129,7 +129,7 @@ def slow_instances(
 
 
 def test_connection_to_unreachable_port_fails_and_names_host_and_port(
-    slow_instances: DmsLocal,
+    slow_instances: DmsLocalServer,
 ) -> None:
     dms_local = slow_instances
     dms = client(dms_local)
@@ -186,7 +186,7 @@ def test_connection_to_unreachable_port_fails_and_names_host_and_port(
 
 
 def test_describe_connections_pages_filters_and_goes_with_its_resources(
-    dms_local: DmsLocal,
+    dms_local: DmsLocalServer,
 ) -> None:
     dms = client(dms_local)
     instance = make_instance(dms)
@@ -248,7 +248,7 @@ def list_connections(dms: Any) -> list[dict[str, Any]]:
 # --- ReloadTables (control plane) ----------------------------------------------------------
 
 
-def test_reload_tables_rules(dms_local: DmsLocal) -> None:
+def test_reload_tables_rules(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     instance = make_instance(dms)
     source = pg_endpoint(dms, "src", "source", 5432, "db")
@@ -297,7 +297,7 @@ def test_reload_tables_rules(dms_local: DmsLocal) -> None:
 # --- serverless (control plane) ------------------------------------------------------------
 
 
-def test_replication_config_lifecycle_rules_and_tags(dms_local: DmsLocal) -> None:
+def test_replication_config_lifecycle_rules_and_tags(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     source = pg_endpoint(dms, "src", "source", 5432, "db")
     target = pg_endpoint(dms, "tgt", "target", 5432, "db2")
@@ -421,7 +421,7 @@ def test_replication_config_lifecycle_rules_and_tags(dms_local: DmsLocal) -> Non
     )
 
 
-def test_describe_replications_and_configs_paginate(dms_local: DmsLocal) -> None:
+def test_describe_replications_and_configs_paginate(dms_local: DmsLocalServer) -> None:
     dms = client(dms_local)
     source = pg_endpoint(dms, "src", "source", 5432, "db")
     target = pg_endpoint(dms, "tgt", "target", 5432, "db2")
@@ -490,14 +490,14 @@ def source_db(pg_cluster: PgCluster) -> Iterator[str]:
 @pytest.fixture()
 def real_server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane and an s3 root."""
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--s3-root", str(tmp_path / "s3")]) as server:
         yield server
 
 
 def test_connection_against_real_postgres(
-    real_server: DmsLocal, pg_cluster: PgCluster, source_db: str
+    real_server: DmsLocalServer, pg_cluster: PgCluster, source_db: str
 ) -> None:
     dms = client(real_server)
     instance = make_instance(dms)
@@ -527,7 +527,7 @@ def test_connection_against_real_postgres(
 
 
 def test_reload_tables_reloads_a_real_table(
-    real_server: DmsLocal, pg_cluster: PgCluster, source_db: str
+    real_server: DmsLocalServer, pg_cluster: PgCluster, source_db: str
 ) -> None:
     dms = client(real_server)
     target_db = "dms_local_ops_reload_target"
@@ -616,7 +616,7 @@ def test_reload_tables_reloads_a_real_table(
 
 
 def test_serverless_full_load_moves_rows(
-    real_server: DmsLocal, pg_cluster: PgCluster, source_db: str
+    real_server: DmsLocalServer, pg_cluster: PgCluster, source_db: str
 ) -> None:
     dms = client(real_server)
     target_db = "dms_local_ops_serverless_target"
@@ -665,12 +665,9 @@ def test_serverless_full_load_moves_rows(
 # --- seed ----------------------------------------------------------------------------------
 
 
-def seeded_server(tmp_path: Path, seed: Path) -> DmsLocal:
-    binary = find_dms_local()
-    if binary is None:
-        pytest.skip("dms-local is not built")
-    return DmsLocal(
-        binary, tmp_path / "state", [*FAST_ARGS, "--test-executor", "hold", "--seed", str(seed)]
+def seeded_server(tmp_path: Path, seed: Path) -> DmsLocalServer:
+    return DmsLocalServer(
+        tmp_path / "state", extra_args=[*FAST_ARGS, "--test-executor", "hold", "--seed", str(seed)]
     )
 
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import create_postgres_endpoint, create_task, describe_task
-from dms_local_fixture import FAST_ARGS, DmsLocal, drop_databases, select_schema, serving
+from dms_local_fixture import FAST_ARGS, drop_databases, select_schema, serving
 from pg_cluster import PgCluster
 from tcp_cut_proxy import CutProxy, cut_proxy
 from test_dms_local_cdc import client, wait_replicating
@@ -51,7 +52,7 @@ def databases(clusters: tuple[PgCluster, PgCluster]) -> Iterator[list[str]]:
 @pytest.fixture()
 def server(
     tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     """dms-local with its real data plane; it ends before the databases are dropped."""
     with serving(tmp_path, monkeypatch, FAST_ARGS) as server:
         yield server
@@ -85,7 +86,7 @@ def settings(**error_behavior: Any) -> str:
 
 
 def start_task(
-    server: DmsLocal,
+    server: DmsLocalServer,
     clusters: tuple[PgCluster, PgCluster],
     proxy: CutProxy,
     db: str,
@@ -111,7 +112,7 @@ def start_task(
     return dms, str(arn)
 
 
-def task_log(server: DmsLocal, arn: str) -> list[str]:
+def task_log(server: DmsLocalServer, arn: str) -> list[str]:
     """Every line of the task's log (group dms-tasks-local, stream dms-task-<resource id>)."""
     logs = client(server, "logs")
     kwargs: dict[str, Any] = {
@@ -131,7 +132,7 @@ def task_log(server: DmsLocal, arn: str) -> list[str]:
         kwargs["nextToken"] = page["nextForwardToken"]
 
 
-def retries(server: DmsLocal, arn: str) -> list[str]:
+def retries(server: DmsLocalServer, arn: str) -> list[str]:
     return [line for line in task_log(server, arn) if RETRY_LINE in line]
 
 
@@ -180,7 +181,7 @@ class RandomCuts:
 
 @pytest.mark.timeout(600)
 def test_cdc_rides_through_restarts_and_cut_connections_and_the_target_stays_exact(
-    server: DmsLocal, clusters: tuple[PgCluster, PgCluster], databases: list[str]
+    server: DmsLocalServer, clusters: tuple[PgCluster, PgCluster], databases: list[str]
 ) -> None:
     seed = int(os.environ.get("DMS_RECOVERABLE_SEED", str(random.SystemRandom().randrange(2**32))))
     print(f"recoverable test seed: {seed} (DMS_RECOVERABLE_SEED={seed} replays it)")
@@ -265,7 +266,7 @@ def test_cdc_rides_through_restarts_and_cut_connections_and_the_target_stays_exa
 
 
 def test_zero_recoverable_error_count_stops_the_task_at_the_first_loss(
-    server: DmsLocal, clusters: tuple[PgCluster, PgCluster], databases: list[str]
+    server: DmsLocalServer, clusters: tuple[PgCluster, PgCluster], databases: list[str]
 ) -> None:
     source, _ = clusters
     make_dbs(clusters, databases, "nocount", SCHEMA_SQL + SEED_SQL)
@@ -296,7 +297,7 @@ def test_zero_recoverable_error_count_stops_the_task_at_the_first_loss(
 
 
 def test_a_stop_ends_a_retry_wait_at_once_and_the_task_runs_while_it_waits(
-    server: DmsLocal, clusters: tuple[PgCluster, PgCluster], databases: list[str]
+    server: DmsLocalServer, clusters: tuple[PgCluster, PgCluster], databases: list[str]
 ) -> None:
     source, _ = clusters
     make_dbs(clusters, databases, "waiting", SCHEMA_SQL + SEED_SQL)
@@ -336,7 +337,7 @@ FULL_LOAD_TABLES = ["big.wide", "big.more", "big.tiny"]
 
 
 def test_full_load_that_loses_its_target_retries_and_completes_exactly(
-    server: DmsLocal, clusters: tuple[PgCluster, PgCluster], databases: list[str]
+    server: DmsLocalServer, clusters: tuple[PgCluster, PgCluster], databases: list[str]
 ) -> None:
     source, target = clusters
     make_dbs(clusters, databases, "bulk", FULL_LOAD_SQL)
@@ -368,7 +369,7 @@ def test_full_load_that_loses_its_target_retries_and_completes_exactly(
 
 
 def test_full_load_and_cdc_that_loses_its_target_during_the_load_starts_again_and_replicates(
-    server: DmsLocal, clusters: tuple[PgCluster, PgCluster], databases: list[str]
+    server: DmsLocalServer, clusters: tuple[PgCluster, PgCluster], databases: list[str]
 ) -> None:
     """The slot held no position yet: the retry starts afresh (a new slot, a new load)."""
     source, target = clusters

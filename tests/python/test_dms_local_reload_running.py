@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dms_local_fixture import FAST_ARGS, DmsLocal, boto3_dms, drop_databases, select_schema, serving
+from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_migration_path
+from dms_local_fixture import (  # noqa: F401  (the fixtures)
+    FAST_ARGS,
+    boto3_dms,
+    databases_fixture,
+    select_schema,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_cdc import make_db
 from test_dms_local_full_load import (
-    create_instance,
+    PASSWORD,
     create_pg_endpoint,
     create_task,
     describe_task,
@@ -47,20 +54,9 @@ TABLES = [f"app.{name}" for name in SEEDED]
 RELOADED = {"SchemaName": "app", "TableName": "beta"}
 
 
-@pytest.fixture()
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch, databases: list[str]
-) -> Iterator[DmsLocal]:
-    """dms-local with its real data plane; it ends before the databases are dropped."""
-    with serving(tmp_path, monkeypatch, FAST_ARGS) as server:
-        yield server
-
-
-@pytest.fixture()
-def databases(pg_cluster: PgCluster) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    drop_databases(pg_cluster, made)
+@pytest.fixture(name="server_args")
+def server_args_here() -> list[str]:
+    return list(FAST_ARGS)
 
 
 class Writer:
@@ -187,9 +183,7 @@ def started_cdc_task(dms: Any, cluster: PgCluster, name: str, source: str, targe
     arn = create_task(
         dms,
         name,
-        create_pg_endpoint(dms, cluster, "src", "source", source),
-        create_pg_endpoint(dms, cluster, "dst", "target", target),
-        create_instance(dms),
+        *create_migration_path(dms, cluster, source, target, password=PASSWORD),
         select_schema("app"),
         "full-load-and-cdc",
     )
@@ -199,7 +193,7 @@ def started_cdc_task(dms: Any, cluster: PgCluster, name: str, source: str, targe
 
 
 def test_reload_tables_of_a_running_cdc_task_while_the_source_changes(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "reload_running_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "reload_running_target", "")
@@ -264,7 +258,7 @@ def test_reload_tables_of_a_running_cdc_task_while_the_source_changes(
 
 
 def test_validate_only_is_refused_while_validation_is_not_enabled(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "reload_validate_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "reload_validate_target", "")
@@ -324,7 +318,7 @@ def stop_replication(dms: Any, arn: str) -> None:
 
 
 def test_reload_replication_tables_of_a_running_serverless_replication(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "reload_serverless_source", SCHEMA_SQL + SEED_SQL)
     target = make_db(pg_cluster, databases, "reload_serverless_target", "")
@@ -359,7 +353,7 @@ def test_reload_replication_tables_of_a_running_serverless_replication(
 
 
 def test_deleting_a_cdc_replication_config_drops_its_slot_and_publications(
-    server: DmsLocal, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     source = make_db(pg_cluster, databases, "delete_config_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "delete_config_target", "")

@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_postgres_endpoint,
     create_task,
     describe_task,
     local_client,
+    selection_rule,
 )
-from dms_local_fixture import FAST_ARGS, DmsLocal, serving
+from dms_local_fixture import FAST_ARGS, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 SOURCE_DB = "dms_local_s3_root_source"
@@ -59,14 +61,8 @@ ENCODED = {
 
 def mappings(*schemas: str) -> str:
     rules = [
-        {
-            "rule-type": "selection",
-            "rule-id": str(i + 1),
-            "rule-name": f"schema{i + 1}",
-            "object-locator": {"schema-name": schema, "table-name": "%"},
-            "rule-action": "include",
-        }
-        for i, schema in enumerate(schemas)
+        selection_rule(schema, rule_id=str(i), rule_name=f"schema{i}")
+        for i, schema in enumerate(schemas, start=1)
     ]
     return json.dumps({"rules": rules})
 
@@ -98,7 +94,7 @@ def outside(tmp_path: Path) -> Path:
 @pytest.fixture()
 def server(
     tmp_path: Path, root: Path, outside: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DmsLocal]:
+) -> Iterator[DmsLocalServer]:
     with serving(tmp_path, monkeypatch, [*FAST_ARGS, "--s3-root", str(root)]) as server:
         yield server
 
@@ -119,12 +115,13 @@ def snapshot(tmp_path: Path, root: Path, state: Path) -> dict[str, str]:
                 seen[relative] = path.read_text(errors="replace")
             else:
                 seen[relative] = "dir"
-    seen.pop("dms-local.port", None)
+    # The launcher's port file beside the state (DmsLocalServer.port_file): each start rewrites it.
+    seen.pop(f"{state.name}.port", None)
     return seen
 
 
 @pytest.fixture()
-def untouched(tmp_path: Path, root: Path, server: DmsLocal) -> Iterator[None]:
+def untouched(tmp_path: Path, root: Path, server: DmsLocalServer) -> Iterator[None]:
     """Asserts, after the test, that nothing outside the root changed while it ran."""
     before = snapshot(tmp_path, root, server.state_dir)
     assert "outside/shop/orders/LOAD00000001.csv" in before
@@ -132,7 +129,7 @@ def untouched(tmp_path: Path, root: Path, server: DmsLocal) -> Iterator[None]:
     assert snapshot(tmp_path, root, server.state_dir) == before
 
 
-def dms_client(server: DmsLocal) -> Any:
+def dms_client(server: DmsLocalServer) -> Any:
     return local_client(server.url)
 
 
@@ -230,7 +227,7 @@ def expect_invalid(call: Any, field: str, why: str) -> None:
 
 @pytest.mark.usefixtures("untouched")
 def test_bucket_names_and_folders_are_checked_at_create_and_modify(
-    server: DmsLocal, root: Path
+    server: DmsLocalServer, root: Path
 ) -> None:
     dms = dms_client(server)
     for bucket, why in BAD_BUCKETS.items():
@@ -274,7 +271,7 @@ def test_bucket_names_and_folders_are_checked_at_create_and_modify(
 
 @pytest.mark.usefixtures("untouched")
 def test_schema_and_table_names_become_one_folder_each_inside_the_root(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, root: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, root: Path
 ) -> None:
     dms = dms_client(server)
     instance = create_instance(dms)
@@ -299,7 +296,7 @@ def test_schema_and_table_names_become_one_folder_each_inside_the_root(
 
 @pytest.mark.usefixtures("untouched")
 def test_a_symlink_planted_inside_the_root_is_never_followed(
-    server: DmsLocal, pg_cluster: PgCluster, source_db: str, root: Path, outside: Path
+    server: DmsLocalServer, pg_cluster: PgCluster, source_db: str, root: Path, outside: Path
 ) -> None:
     # The table folder of shop.orders and the whole bucket of a second endpoint point outside.
     (root / "lake" / "dms" / "shop").mkdir(parents=True)
@@ -328,7 +325,7 @@ def test_a_symlink_planted_inside_the_root_is_never_followed(
     assert "linked" in connection["LastFailureMessage"], connection
 
 
-def store_bucket(server: DmsLocal, endpoint: str, bucket: str, folder: str) -> None:
+def store_bucket(server: DmsLocalServer, endpoint: str, bucket: str, folder: str) -> None:
     """Rewrites an endpoint's S3Settings in the state file, as an endpoint stored by an older
     dms-local (before these names were checked) would hold them. The server must be stopped."""
     with sqlite3.connect(server.state_dir / "dms-local.sqlite3") as db:
@@ -348,7 +345,7 @@ def store_bucket(server: DmsLocal, endpoint: str, bucket: str, folder: str) -> N
 )
 @pytest.mark.usefixtures("untouched")
 def test_an_endpoint_stored_before_the_checks_fails_clearly_and_touches_nothing_outside(
-    server: DmsLocal,
+    server: DmsLocalServer,
     pg_cluster: PgCluster,
     source_db: str,
     root: Path,

@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
     create_postgres_endpoint,
     create_task,
     local_client,
 )
-from dms_local_fixture import FAST_ARGS, DmsLocal, serving
+from dms_local_fixture import FAST_ARGS, serving
 from pg_cluster import SUPERUSER, PgCluster
 
 REAL_PASSWORD = "the-real-superuser-password-7f3a"
@@ -49,12 +50,14 @@ def guarded() -> Iterator[PgCluster]:
 
 
 @pytest.fixture()
-def server(tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DmsLocal]:
+def server(
+    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[DmsLocalServer]:
     with serving(tmp_path, monkeypatch, [*FAST_ARGS]) as server:
         yield server
 
 
-def client(server: DmsLocal, service: str = "dms") -> Any:
+def client(server: DmsLocalServer, service: str = "dms") -> Any:
     return local_client(server.url, service)
 
 
@@ -110,7 +113,7 @@ def assert_never_shown(messages: dict[str, str], must_contain: list[str]) -> Non
     assert all(LONG_PASSWORD not in message for message in messages.values())
 
 
-def test_the_right_password_logs_in(guarded: PgCluster, server: DmsLocal) -> None:
+def test_the_right_password_logs_in(guarded: PgCluster, server: DmsLocalServer) -> None:
     dms = client(server)
     instance = create_instance(dms)
     endpoint = create_endpoint(dms, "right", guarded.port, REAL_PASSWORD)
@@ -119,7 +122,7 @@ def test_the_right_password_logs_in(guarded: PgCluster, server: DmsLocal) -> Non
 
 
 def test_a_wrong_password_fails_with_a_message_that_does_not_depend_on_it(
-    guarded: PgCluster, server: DmsLocal
+    guarded: PgCluster, server: DmsLocalServer
 ) -> None:
     dms = client(server)
     instance = create_instance(dms)
@@ -140,7 +143,7 @@ def test_a_wrong_password_fails_with_a_message_that_does_not_depend_on_it(
 
 
 def test_an_unreachable_server_fails_with_a_message_that_does_not_depend_on_it(
-    server: DmsLocal,
+    server: DmsLocalServer,
 ) -> None:
     dms = client(server)
     instance = create_instance(dms)
@@ -162,7 +165,7 @@ def test_an_unreachable_server_fails_with_a_message_that_does_not_depend_on_it(
 
 
 def test_a_failed_task_shows_no_password_in_its_failure_or_its_log(
-    guarded: PgCluster, server: DmsLocal
+    guarded: PgCluster, server: DmsLocalServer
 ) -> None:
     dms = client(server)
     logs = client(server, "logs")

@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from dagster_dms.testing.account import (
+    MigrationPath,
+    SeededAccount,
+    create_postgres_endpoint,
+    create_tagged_tasks,
+)
 from rewriting_proxy import Reply, Rewrite, RewritingProxy
 
 if TYPE_CHECKING:
@@ -70,70 +76,53 @@ def cli(dmsctl: str, moto: MotoServer) -> Cli:
     return Cli(dmsctl, moto.url)
 
 
-@dataclass
-class Seeded:
-    instance_arn: str
-    source_arn: str
-    target_arn: str
-    task_arns: dict[str, str]
-
-
 def task_arn(identifier: str) -> str:
     # moto names task ARNs after the identifier; AWS uses a generated resource id instead.
     return f"arn:aws:dms:{REGION}:{ACCOUNT}:task:{identifier}"
 
 
 @pytest.fixture
-def seeded(boto3_client: Callable[[str], Any]) -> Seeded:
+def seeded(boto3_client: Callable[[str], Any]) -> SeededAccount:
     """One instance, a source and a target endpoint, and three tagged tasks."""
     dms = boto3_client("dms")
     instance = dms.create_replication_instance(
         ReplicationInstanceIdentifier="ri-main",
         ReplicationInstanceClass="dms.t3.medium",
         AllocatedStorage=100,
-    )["ReplicationInstance"]
-    source = dms.create_endpoint(
-        EndpointIdentifier="orders-source",
-        EndpointType="source",
-        EngineName="postgres",
-        ServerName="source.db.internal",
-        Port=5432,
-        DatabaseName="orders",
-        Username="migrator",
-        Password="hunter2-do-not-print",
-    )["Endpoint"]
-    target = dms.create_endpoint(
-        EndpointIdentifier="orders-target",
-        EndpointType="target",
-        EngineName="postgres",
-        ServerName="target.db.internal",
-        Port=5433,
-        DatabaseName="warehouse",
-    )["Endpoint"]
-    tasks = {
-        "prod-orders": ("full-load", [{"Key": "env", "Value": "prod"}]),
-        "prod-orders-cdc": (
-            "cdc",
-            [{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "data"}],
-        ),
-        "dev-orders": ("full-load", [{"Key": "env", "Value": "dev"}]),
-    }
-    arns = {}
-    for identifier, (migration_type, tags) in tasks.items():
-        created = dms.create_replication_task(
-            ReplicationTaskIdentifier=identifier,
-            SourceEndpointArn=source["EndpointArn"],
-            TargetEndpointArn=target["EndpointArn"],
-            ReplicationInstanceArn=instance["ReplicationInstanceArn"],
-            MigrationType=migration_type,
-            TableMappings=json.dumps({"rules": []}),
-            ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
-            Tags=tags,
-        )
-        arns[identifier] = created["ReplicationTask"]["ReplicationTaskArn"]
-    return Seeded(
-        instance["ReplicationInstanceArn"], source["EndpointArn"], target["EndpointArn"], arns
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    source = create_postgres_endpoint(
+        dms,
+        "orders-source",
+        "source",
+        server="source.db.internal",
+        port=5432,
+        database="orders",
+        username="migrator",
+        password="hunter2-do-not-print",
     )
+    target = create_postgres_endpoint(
+        dms,
+        "orders-target",
+        "target",
+        server="target.db.internal",
+        port=5433,
+        database="warehouse",
+        username="migrator",
+        password=None,
+    )
+    tasks = {
+        "prod-orders": {"migration_type": "full-load", "tags": {"env": "prod"}},
+        "prod-orders-cdc": {"migration_type": "cdc", "tags": {"env": "prod", "team": "data"}},
+        "dev-orders": {"migration_type": "full-load", "tags": {"env": "dev"}},
+    }
+    arns = create_tagged_tasks(
+        dms,
+        tasks,
+        MigrationPath(source, target, instance),
+        table_mappings=json.dumps({"rules": []}),
+        ReplicationTaskSettings=json.dumps({"Logging": {"EnableLogging": True}}),
+    )
+    return SeededAccount(instance, source, target, arns)
 
 
 def table_rows(stdout: str) -> list[list[str]]:
@@ -202,7 +191,7 @@ def test_unreachable_endpoint_is_an_aws_error(dmsctl: str, aws_env: object) -> N
     assert_one_line_error(result.stderr, "connection")
 
 
-def test_global_options_may_follow_the_command(cli: Cli, seeded: Seeded) -> None:
+def test_global_options_may_follow_the_command(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("tasks", "list", "--output", "json", "--region", REGION)
     assert result.returncode == 0, result.stderr
     identifiers = {
@@ -214,7 +203,7 @@ def test_global_options_may_follow_the_command(cli: Cli, seeded: Seeded) -> None
 # ---- tasks list ----------------------------------------------------------------------------------
 
 
-def test_tasks_list_table_shows_every_task(cli: Cli, seeded: Seeded) -> None:
+def test_tasks_list_table_shows_every_task(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("tasks", "list")
     assert result.returncode == 0, result.stderr
     header = result.stdout.splitlines()[0].split()
@@ -240,7 +229,7 @@ FILTER_CASES = [
 
 @pytest.mark.parametrize(("args", "expected"), FILTER_CASES)
 def test_tasks_list_filters_json(
-    cli: Cli, seeded: Seeded, args: list[str], expected: set[str]
+    cli: Cli, seeded: SeededAccount, args: list[str], expected: set[str]
 ) -> None:
     tasks = cli.json("tasks", "list", *args)["ReplicationTasks"]
     assert {t["ReplicationTaskIdentifier"] for t in tasks} == expected
@@ -253,7 +242,7 @@ def test_tasks_list_filters_json(
 
 @pytest.mark.parametrize(("args", "expected"), FILTER_CASES)
 def test_tasks_list_filters_table(
-    cli: Cli, seeded: Seeded, args: list[str], expected: set[str]
+    cli: Cli, seeded: SeededAccount, args: list[str], expected: set[str]
 ) -> None:
     result = cli("tasks", "list", *args)
     assert result.returncode == 0, result.stderr
@@ -261,7 +250,7 @@ def test_tasks_list_filters_table(
     assert result.stderr == ""
 
 
-def test_tasks_list_tags_in_json_and_table(cli: Cli, seeded: Seeded) -> None:
+def test_tasks_list_tags_in_json_and_table(cli: Cli, seeded: SeededAccount) -> None:
     tasks = cli.json("tasks", "list", "--tag", "team=data")["ReplicationTasks"]
     assert len(tasks) == 1
     assert sorted((t["Key"], t["Value"]) for t in tasks[0]["Tags"]) == [
@@ -273,7 +262,7 @@ def test_tasks_list_tags_in_json_and_table(cli: Cli, seeded: Seeded) -> None:
     assert "env=prod,team=data" in result.stdout
 
 
-def test_tasks_list_warns_when_filters_match_nothing(cli: Cli, seeded: Seeded) -> None:
+def test_tasks_list_warns_when_filters_match_nothing(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("--output", "json", "tasks", "list", "--tag", "env=staging")
     assert result.returncode == 0
     assert json.loads(result.stdout) == {"ReplicationTasks": []}
@@ -281,7 +270,7 @@ def test_tasks_list_warns_when_filters_match_nothing(cli: Cli, seeded: Seeded) -
     assert "matched none of the 3 replication tasks" in result.stderr
 
 
-def test_tasks_list_warns_about_underscore_patterns(cli: Cli, seeded: Seeded) -> None:
+def test_tasks_list_warns_about_underscore_patterns(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("tasks", "list", "--name-pattern", "^prod_orders")
     assert result.returncode == 0
     assert first_column(result.stdout) == []
@@ -289,7 +278,7 @@ def test_tasks_list_warns_about_underscore_patterns(cli: Cli, seeded: Seeded) ->
     assert "prod-orders" in result.stderr  # the hyphen form is suggested
 
 
-def test_tasks_list_bad_regex_is_a_usage_error(cli: Cli, seeded: Seeded) -> None:
+def test_tasks_list_bad_regex_is_a_usage_error(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("tasks", "list", "--name-pattern", "prod-(orders")
     assert result.returncode == 2
     assert_one_line_error(result.stderr, "--name-pattern", "prod-(orders")
@@ -298,7 +287,7 @@ def test_tasks_list_bad_regex_is_a_usage_error(cli: Cli, seeded: Seeded) -> None
     assert_one_line_error(result.stderr, "--exclude-pattern")
 
 
-def test_tasks_list_bad_tag_is_a_usage_error(cli: Cli, seeded: Seeded) -> None:
+def test_tasks_list_bad_tag_is_a_usage_error(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("tasks", "list", "--tag", "=prod")
     assert result.returncode == 2
     assert_one_line_error(result.stderr, "--tag")
@@ -315,7 +304,7 @@ def test_tasks_list_empty_account(cli: Cli) -> None:
 # ---- tasks describe ------------------------------------------------------------------------------
 
 
-def test_describe_by_identifier_and_by_arn(cli: Cli, seeded: Seeded) -> None:
+def test_describe_by_identifier_and_by_arn(cli: Cli, seeded: SeededAccount) -> None:
     by_id = cli.json("tasks", "describe", "prod-orders-cdc")["ReplicationTask"]
     by_arn = cli.json("tasks", "describe", seeded.task_arns["prod-orders-cdc"])["ReplicationTask"]
     assert by_id == by_arn
@@ -337,7 +326,9 @@ def test_describe_by_identifier_and_by_arn(cli: Cli, seeded: Seeded) -> None:
 
 
 @pytest.mark.parametrize("name", ["no-such-task", task_arn("no-such-task")])
-def test_describe_unknown_task_exits_1_with_one_line(cli: Cli, seeded: Seeded, name: str) -> None:
+def test_describe_unknown_task_exits_1_with_one_line(
+    cli: Cli, seeded: SeededAccount, name: str
+) -> None:
     result = cli("tasks", "describe", name)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -347,7 +338,7 @@ def test_describe_unknown_task_exits_1_with_one_line(cli: Cli, seeded: Seeded, n
 # ---- start / stop / wait -------------------------------------------------------------------------
 
 
-def test_start_then_wait_until_running_then_stop(cli: Cli, seeded: Seeded) -> None:
+def test_start_then_wait_until_running_then_stop(cli: Cli, seeded: SeededAccount) -> None:
     started = cli.json("tasks", "start", "prod-orders")
     assert started["Started"] is True
     assert started["StartReplicationTaskType"] == "start-replication"
@@ -373,13 +364,13 @@ def test_start_then_wait_until_running_then_stop(cli: Cli, seeded: Seeded) -> No
     assert described["Status"] == "stopped"
 
 
-def test_stop_a_task_that_is_not_running(cli: Cli, seeded: Seeded) -> None:
+def test_stop_a_task_that_is_not_running(cli: Cli, seeded: SeededAccount) -> None:
     result = cli.json("tasks", "stop", "dev-orders")
     assert result["Outcome"] == "succeeded"
     assert "nothing to stop" in result["Notes"][0]
 
 
-def test_start_wait_resumes_a_cdc_task_that_ran_before(cli: Cli, seeded: Seeded) -> None:
+def test_start_wait_resumes_a_cdc_task_that_ran_before(cli: Cli, seeded: SeededAccount) -> None:
     assert cli("tasks", "start", "prod-orders-cdc").returncode == 0
     assert cli("tasks", "stop", "prod-orders-cdc").returncode == 0
     result = cli(
@@ -399,7 +390,9 @@ def test_start_wait_resumes_a_cdc_task_that_ran_before(cli: Cli, seeded: Seeded)
     assert len(progress) == len(set(line.rsplit("[", 1)[0] for line in progress))
 
 
-def test_progress_redraws_one_line_on_a_terminal(dmsctl: str, cli: Cli, seeded: Seeded) -> None:
+def test_progress_redraws_one_line_on_a_terminal(
+    dmsctl: str, cli: Cli, seeded: SeededAccount
+) -> None:
     assert cli("tasks", "start", "prod-orders").returncode == 0
     controller, terminal = pty.openpty()
     try:
@@ -456,7 +449,7 @@ def test_unknown_profile_is_a_configuration_error(cli: Cli) -> None:
     assert_one_line_error(result.stderr, "no-such-profile")
 
 
-def test_wait_timeout_exits_3(cli: Cli, seeded: Seeded) -> None:
+def test_wait_timeout_exits_3(cli: Cli, seeded: SeededAccount) -> None:
     assert cli("tasks", "start", "prod-orders").returncode == 0
     begun = time.monotonic()
     result = cli("tasks", "wait", "prod-orders", "--until", "stopped", "--timeout", "1")
@@ -468,7 +461,9 @@ def test_wait_timeout_exits_3(cli: Cli, seeded: Seeded) -> None:
     assert "timed out" in errors[0] and "prod-orders" in errors[0]
 
 
-def test_wait_until_running_on_a_task_never_started_times_out(cli: Cli, seeded: Seeded) -> None:
+def test_wait_until_running_on_a_task_never_started_times_out(
+    cli: Cli, seeded: SeededAccount
+) -> None:
     result = cli(
         "--output", "json", "tasks", "wait", "dev-orders", "--until", "running", "--timeout", "1"
     )
@@ -478,7 +473,7 @@ def test_wait_until_running_on_a_task_never_started_times_out(cli: Cli, seeded: 
     assert document["ReplicationTask"]["Status"] == "creating"
 
 
-def test_start_unknown_task_exits_1(cli: Cli, seeded: Seeded) -> None:
+def test_start_unknown_task_exits_1(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("tasks", "start", "ghost", "--wait")
     assert result.returncode == 1
     assert_one_line_error(result.stderr, "ResourceNotFoundFault", "ghost")
@@ -487,7 +482,7 @@ def test_start_unknown_task_exits_1(cli: Cli, seeded: Seeded) -> None:
 # ---- endpoints and instances ---------------------------------------------------------------------
 
 
-def test_endpoints_list(cli: Cli, seeded: Seeded) -> None:
+def test_endpoints_list(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("endpoints", "list")
     assert result.returncode == 0, result.stderr
     rows = {row[0]: row for row in table_rows(result.stdout)}
@@ -507,7 +502,7 @@ def test_endpoints_list(cli: Cli, seeded: Seeded) -> None:
     assert [e["EndpointIdentifier"] for e in filtered] == ["orders-target"]
 
 
-def test_instances_list(cli: Cli, seeded: Seeded) -> None:
+def test_instances_list(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("instances", "list")
     assert result.returncode == 0, result.stderr
     rows = table_rows(result.stdout)
@@ -522,7 +517,7 @@ def test_instances_list(cli: Cli, seeded: Seeded) -> None:
     assert instances[0]["AllocatedStorage"] == 100
 
 
-def test_endpoints_test_waits_for_success(cli: Cli, seeded: Seeded) -> None:
+def test_endpoints_test_waits_for_success(cli: Cli, seeded: SeededAccount) -> None:
     result = cli(
         "--output",
         "json",
@@ -543,7 +538,7 @@ def test_endpoints_test_waits_for_success(cli: Cli, seeded: Seeded) -> None:
     assert connection["EndpointIdentifier"] == "orders-source"
 
 
-def test_endpoints_test_without_wait_reports_testing(cli: Cli, seeded: Seeded) -> None:
+def test_endpoints_test_without_wait_reports_testing(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("endpoints", "test", seeded.target_arn, "--instance", "ri-main")
     assert result.returncode == 0, result.stderr
     fields = details(result.stdout)
@@ -551,7 +546,7 @@ def test_endpoints_test_without_wait_reports_testing(cli: Cli, seeded: Seeded) -
     assert fields["Endpoint"] == "orders-target"
 
 
-def test_endpoints_test_unknown_instance(cli: Cli, seeded: Seeded) -> None:
+def test_endpoints_test_unknown_instance(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("endpoints", "test", "orders-source", "--instance", "ri-missing")
     assert result.returncode == 1
     assert_one_line_error(result.stderr, "ResourceNotFoundFault", "ri-missing")
@@ -576,7 +571,7 @@ def put_log_lines(boto3_client: Callable[[str], Any], group: str, stream: str, c
 
 
 def test_logs_tail_from_the_default_group_and_stream(
-    cli: Cli, seeded: Seeded, boto3_client: Callable[[str], Any]
+    cli: Cli, seeded: SeededAccount, boto3_client: Callable[[str], Any]
 ) -> None:
     # Group dms-tasks-<instance id>, stream dms-task-<task resource id>.
     put_log_lines(boto3_client, "dms-tasks-ri-main", "dms-task-prod-orders", 8)
@@ -603,7 +598,7 @@ def test_logs_tail_from_the_default_group_and_stream(
 
 
 def test_logs_prefers_names_from_the_task_settings(
-    cli: Cli, seeded: Seeded, boto3_client: Callable[[str], Any]
+    cli: Cli, seeded: SeededAccount, boto3_client: Callable[[str], Any]
 ) -> None:
     dms = boto3_client("dms")
     settings = {
@@ -631,7 +626,7 @@ def test_logs_prefers_names_from_the_task_settings(
     assert len(document["Events"]) == 2
 
 
-def test_logs_missing_stream_names_it(cli: Cli, seeded: Seeded) -> None:
+def test_logs_missing_stream_names_it(cli: Cli, seeded: SeededAccount) -> None:
     result = cli("logs", "dev-orders")
     assert result.returncode == 1
     assert_one_line_error(result.stderr, "dms-task-dev-orders", "dms-tasks-ri-main")
@@ -678,7 +673,7 @@ def put_task_metrics(boto3_client: Callable[[str], Any], task: str) -> None:
     cloudwatch.put_metric_data(Namespace="AWS/DMS", MetricData=data)
 
 
-def test_metrics_json(cli: Cli, seeded: Seeded, boto3_client: Callable[[str], Any]) -> None:
+def test_metrics_json(cli: Cli, seeded: SeededAccount, boto3_client: Callable[[str], Any]) -> None:
     put_task_metrics(boto3_client, "prod-orders-cdc")
     document = cli.json("metrics", "prod-orders-cdc")
     assert document["ReplicationInstanceIdentifier"] == "ri-main"
@@ -701,7 +696,7 @@ def test_metrics_json(cli: Cli, seeded: Seeded, boto3_client: Callable[[str], An
     }
 
 
-def test_metrics_table(cli: Cli, seeded: Seeded, boto3_client: Callable[[str], Any]) -> None:
+def test_metrics_table(cli: Cli, seeded: SeededAccount, boto3_client: Callable[[str], Any]) -> None:
     put_task_metrics(boto3_client, "prod-orders-cdc")
     result = cli("metrics", seeded.task_arns["prod-orders-cdc"])
     assert result.returncode == 0, result.stderr
@@ -730,7 +725,7 @@ def proxied(dmsctl: str, moto: MotoServer) -> Iterator[Callable[[Rewrite], Cli]]
 
 
 def test_metrics_fall_back_to_get_metric_statistics_on_access_denied(
-    proxied: Callable[[Rewrite], Cli], seeded: Seeded, boto3_client: Callable[[str], Any]
+    proxied: Callable[[Rewrite], Cli], seeded: SeededAccount, boto3_client: Callable[[str], Any]
 ) -> None:
     put_task_metrics(boto3_client, "prod-orders-cdc")
     denied: list[str] = []
@@ -776,7 +771,7 @@ def stopped_with(reason: str, failure: str = "") -> Rewrite:
 
 
 def test_task_stopped_with_an_error_exits_4(
-    proxied: Callable[[Rewrite], Cli], seeded: Seeded
+    proxied: Callable[[Rewrite], Cli], seeded: SeededAccount
 ) -> None:
     cli = proxied(stopped_with("Stop Reason FATAL_ERROR", "Last Error Cannot connect to source"))
     result = cli(
@@ -792,7 +787,7 @@ def test_task_stopped_with_an_error_exits_4(
 
 
 def test_full_load_finished_before_running_was_seen_is_success(
-    proxied: Callable[[Rewrite], Cli], seeded: Seeded
+    proxied: Callable[[Rewrite], Cli], seeded: SeededAccount
 ) -> None:
     cli = proxied(stopped_with("Stop Reason FULL_LOAD_ONLY_FINISHED"))
     result = cli("tasks", "start", "prod-orders", "--wait", "--timeout", "10")
@@ -802,7 +797,7 @@ def test_full_load_finished_before_running_was_seen_is_success(
 
 
 def test_failed_connection_test_exits_4_with_the_failure_message(
-    proxied: Callable[[Rewrite], Cli], seeded: Seeded
+    proxied: Callable[[Rewrite], Cli], seeded: SeededAccount
 ) -> None:
     def fail(operation: str, request: dict[str, Any], document: dict[str, Any]) -> Reply | None:
         if operation != "DescribeConnections":
@@ -860,7 +855,7 @@ def serverless_service(sent: list[tuple[str, dict[str, Any]]]) -> Rewrite:
 
 
 def test_replications_list_start_and_stop(
-    proxied: Callable[[Rewrite], Cli], seeded: Seeded
+    proxied: Callable[[Rewrite], Cli], seeded: SeededAccount
 ) -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
     cli = proxied(serverless_service(sent))
@@ -895,7 +890,9 @@ def test_replications_list_start_and_stop(
     assert details(stopped.stdout)["Status"] == "stopping"
 
 
-def test_tasks_tables_follows_every_page(proxied: Callable[[Rewrite], Cli], seeded: Seeded) -> None:
+def test_tasks_tables_follows_every_page(
+    proxied: Callable[[Rewrite], Cli], seeded: SeededAccount
+) -> None:
     pages = {
         None: (["orders", "customers"], "page-2"),
         "page-2": (["invoices"], None),

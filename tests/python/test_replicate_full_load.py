@@ -17,22 +17,13 @@ from typing import Any
 
 import pytest
 
+from dagster_dms.testing.account import selection_rule
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DRIVER = REPO_ROOT / "build/python/src/replicate/replicate_full_load_driver"
 
-ALL_TABLES = {
-    "rules": [
-        {
-            "rule-type": "selection",
-            "rule-id": "1",
-            "rule-name": "all",
-            "object-locator": {"schema-name": "%", "table-name": "%"},
-            "rule-action": "include",
-        }
-    ]
-}
+ALL_TABLES = {"rules": [selection_rule("%", "%", rule_name="all")]}
 
 SOURCE_SQL = r"""
 CREATE SCHEMA sales;
@@ -151,13 +142,9 @@ def test_postgres_to_postgres_round_trips_every_type(
     mappings = {
         "rules": [
             *ALL_TABLES["rules"],
-            {
-                "rule-type": "selection",
-                "rule-id": "2",
-                "rule-name": "skip-tmp",
-                "object-locator": {"schema-name": "public", "table-name": "tmp[_]%"},
-                "rule-action": "exclude",
-            },
+            selection_rule(
+                "public", "tmp[_]%", rule_id="2", rule_name="skip-tmp", action="exclude"
+            ),
         ]
     }
     result = run_load(
@@ -203,20 +190,8 @@ def test_transformations_rename_prefix_case_and_remove_column(
 ) -> None:
     mappings = {
         "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "sales", "table-name": "%"},
-                "rule-action": "include",
-            },
-            {
-                "rule-type": "selection",
-                "rule-id": "2",
-                "rule-name": "2",
-                "object-locator": {"schema-name": "public", "table-name": "orders"},
-                "rule-action": "include",
-            },
+            selection_rule("sales", "%"),
+            selection_rule("public", "orders", rule_id="2"),
             {
                 "rule-type": "transformation",
                 "rule-id": "3",
@@ -285,17 +260,7 @@ def test_truncate_and_do_nothing_keep_the_existing_table(
         "INSERT INTO public.orders VALUES ('stale', 1, 1);",
         "replicate_target",
     )
-    mappings = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "public", "table-name": "orders"},
-                "rule-action": "include",
-            }
-        ]
-    }
+    mappings = {"rules": [selection_rule("public", "orders")]}
     truncate = {"FullLoadSettings": {"TargetTablePrepMode": "TRUNCATE_BEFORE_LOAD"}}
     result = run_load(tmp_path, source_db, {"postgres": target_db}, mappings, truncate)
     assert result["outcome"] == "finished", result
@@ -328,17 +293,7 @@ def test_target_error_marks_the_table_and_escalation_fails_the_task(
         "(order_no < 10), amount numeric(12,2));",
         "replicate_target",
     )
-    mappings = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "public", "table-name": "orders"},
-                "rule-action": "include",
-            }
-        ]
-    }
+    mappings = {"rules": [selection_rule("public", "orders")]}
     settings: dict[str, Any] = {"FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"}}
     result = run_load(tmp_path, source_db, {"postgres": target_db}, mappings, settings)
     (table,) = result["tables"]
@@ -359,17 +314,7 @@ def test_mapping_that_selects_nothing_fails_clearly(
     target_db: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    mappings = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-name": "1",
-                "object-locator": {"schema-name": "nope", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
+    mappings = {"rules": [selection_rule("nope", "%")]}
     result = run_load(tmp_path, source_db, {"postgres": target_db}, mappings, expect_code=1)
     assert result["outcome"] == "failed"
     assert "No tables were found" in result["failure_message"]
@@ -391,17 +336,7 @@ def test_bad_mapping_is_rejected_in_dms_words(
     target_db: dict[str, Any],
     tmp_path: Path,
 ) -> None:
-    mappings = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "7",
-                "rule-name": "7",
-                "object-locator": {"schema-name": "%", "table-name": "%"},
-                "rule-action": "grab",
-            }
-        ]
-    }
+    mappings = {"rules": [selection_rule("%", "%", rule_id="7", action="grab")]}
     result = run_load(tmp_path, source_db, {"postgres": target_db}, mappings, expect_code=1)
     assert result["failure_message"].startswith(
         "Error in mapping rules. Rule with ruleId = 7 failed validation."
@@ -425,13 +360,7 @@ def test_file_target_writes_dms_style_csv(
     mappings = {
         "rules": [
             *ALL_TABLES["rules"],
-            {
-                "rule-type": "selection",
-                "rule-id": "2",
-                "rule-name": "2",
-                "object-locator": {"schema-name": "public", "table-name": "orders"},
-                "rule-action": "exclude",
-            },
+            selection_rule("public", "orders", rule_id="2", action="exclude"),
         ]
     }
     target = {

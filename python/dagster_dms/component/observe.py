@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import dagster as dg
 
 from dagster_dms._native import is_connection_failed, is_instance_available
 from dagster_dms.client import DmsClient
 from dagster_dms.component import cloudwatch
+from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import EndpointState, InstanceState
 from dagster_dms.errors import AccessDeniedError, DmsError
+
+Described = TypeVar("Described")
 
 
 def data_version(facts: Mapping[str, Any]) -> dg.DataVersion:
@@ -26,26 +29,34 @@ def data_version(facts: Mapping[str, Any]) -> dg.DataVersion:
     return dg.DataVersion(digest[:16])
 
 
+def _still_there(
+    found: Sequence[Described], what: str, resource: EndpointState | InstanceState
+) -> Described:
+    """The one resource a describe by ARN found; a failure that says what to do when it is gone."""
+    if not found:
+        raise dg.Failure(
+            f"{what} {resource.identifier} ({resource.arn}) no longer exists: "
+            "refresh the defs state (`dg utils refresh-defs-state`)"
+        )
+    return found[0]
+
+
 def observe_endpoint(
     client: DmsClient, endpoint: EndpointState, *, test_connections: bool = False
 ) -> dg.ObserveResult:
     """Status, engine, where it points (never credentials), SSL, last connection tests."""
-    found = client.describe_endpoints({"endpoint-arn": endpoint.arn})
-    if not found:
-        raise dg.Failure(
-            f"Endpoint {endpoint.identifier} ({endpoint.arn}) no longer exists: "
-            "refresh the defs state (`dg utils refresh-defs-state`)"
-        )
-    current = found[0]
-    facts: dict[str, Any] = {
-        "dms/status": current.status or "",
-        "dms/engine": current.engine_name or "",
-        "dms/endpoint_type": str(current.endpoint_type or "").lower(),
-        "dms/server": current.server_name or "",
-        "dms/port": current.port or 0,
-        "dms/database": current.database_name or "",
-        "dms/ssl_mode": str(current.ssl_mode or "none"),
-    }
+    current = _still_there(
+        client.describe_endpoints({"endpoint-arn": endpoint.arn}), "Endpoint", endpoint
+    )
+    facts = DmsMetadataSet(
+        status=current.status or "",
+        engine=current.engine_name or "",
+        endpoint_type=str(current.endpoint_type or "").lower(),
+        server=current.server_name or "",
+        port=current.port or 0,
+        database=current.database_name or "",
+        ssl_mode=str(current.ssl_mode or "none"),
+    ).metadata()
     notes: list[str] = []
     if test_connections:
         _test_connections(client, endpoint, notes)
@@ -62,11 +73,8 @@ def observe_endpoint(
         result = connection.status or "unknown"
         if is_connection_failed(connection.status or "") and connection.last_failure_message:
             result += f": {connection.last_failure_message}"
-        facts[f"dms/connection_test/{instance}"] = result
-    metadata: dict[str, Any] = dict(facts)
-    if notes:
-        metadata["dms/notes"] = "\n".join(notes)
-    return dg.ObserveResult(data_version=data_version(facts), metadata=metadata)
+        facts[DmsMetadataSet.key(f"connection_test/{instance}")] = result
+    return _observation(facts, {}, notes)
 
 
 def _test_connections(client: DmsClient, endpoint: EndpointState, notes: list[str]) -> None:
@@ -92,32 +100,34 @@ def _test_connections(client: DmsClient, endpoint: EndpointState, notes: list[st
 
 def observe_instance(client: DmsClient, instance: InstanceState) -> dg.ObserveResult:
     """Status, class, storage, Multi-AZ, version, zone, and CPU/storage/memory from CloudWatch."""
-    found = client.describe_replication_instances({"replication-instance-arn": instance.arn})
-    if not found:
-        raise dg.Failure(
-            f"Replication instance {instance.identifier} ({instance.arn}) no longer exists: "
-            "refresh the defs state (`dg utils refresh-defs-state`)"
-        )
-    current = found[0]
-    facts: dict[str, Any] = {
-        "dms/status": current.replication_instance_status or "",
-        "dms/instance_class": current.replication_instance_class or "",
-        "dms/allocated_storage_gib": current.allocated_storage or 0,
-        "dms/multi_az": bool(current.multi_az),
-        "dms/engine_version": current.engine_version or "",
-        "dms/availability_zone": current.availability_zone or "",
-    }
+    current = _still_there(
+        client.describe_replication_instances({"replication-instance-arn": instance.arn}),
+        "Replication instance",
+        instance,
+    )
+    facts = DmsMetadataSet(
+        status=current.replication_instance_status or "",
+        instance_class=current.replication_instance_class or "",
+        allocated_storage_gib=current.allocated_storage or 0,
+        multi_az=bool(current.multi_az),
+        engine_version=current.engine_version or "",
+        availability_zone=current.availability_zone or "",
+    ).metadata()
     notes: list[str] = []
     dims = {"ReplicationInstanceIdentifier": instance.identifier}
     queries = [
         cloudwatch.MetricQuery(f"m{i}", m, dims) for i, m in enumerate(cloudwatch.INSTANCE_METRICS)
     ]
     values = cloudwatch.latest_values(client, queries, notes=notes)
-    metadata: dict[str, Any] = dict(facts)
-    for i, metric in enumerate(cloudwatch.INSTANCE_METRICS):
-        if f"m{i}" in values:
-            metadata[f"dms/{metric}"] = values[f"m{i}"]
-    if notes:
-        metadata["dms/notes"] = "\n".join(notes)
+    metrics = {metric: values.get(f"m{i}") for i, metric in enumerate(cloudwatch.INSTANCE_METRICS)}
     # Metrics move all the time; the data version follows the instance's facts only.
-    return dg.ObserveResult(data_version=data_version(facts), metadata=metadata)
+    return _observation(facts, metrics, notes)
+
+
+def _observation(
+    facts: Mapping[str, Any], extra_fields: Mapping[str, Any], notes: Sequence[str]
+) -> dg.ObserveResult:
+    """An observation of ``facts`` (which alone make its data version) with ``extra_fields``
+    of the metadata set and ``notes`` beside them."""
+    extra = DmsMetadataSet.of({**extra_fields, "notes": "\n".join(notes) or None})
+    return dg.ObserveResult(data_version=data_version(facts), metadata={**facts, **extra})

@@ -11,18 +11,23 @@ latency check evaluations.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import dagster as dg
 from dagster_shared.serdes import deserialize_value, serialize_value, whitelist_for_serdes
 
-from dagster_dms.client import MetricTask, TaskWatch
+from dagster_dms.client import MetricTask, TaskWatch, WatchResult
 from dagster_dms.component import cloudwatch, tables
 from dagster_dms.component.aws_settings import AwsSettings
+from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import TaskState
 from dagster_dms.component.task_run import CHECK_CDC_LATENCY
+
+# What the sensor records for a table asset: an observation of its statistics, its health check.
+TableEvent = dg.AssetObservation | dg.AssetCheckEvaluation
 
 # The cursor of the first releases: {"version": 1, "tasks": {arn: facts}}, still read.
 _JSON_CURSOR_VERSION = 1
@@ -52,8 +57,9 @@ class WatchedTask:
         )
 
 
-def _metadata(facts: Mapping[str, Any]) -> dict[str, Any]:
-    return {f"dms/{k}": v for k, v in facts.items() if v is not None}
+def _metadata(facts: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """A watched task's facts (and ``extra`` fields) as ``dms/`` metadata."""
+    return DmsMetadataSet.of({**facts, **extra}).metadata()
 
 
 def _reported_by_dagster(instance: dg.DagsterInstance, key: dg.AssetKey, finished_at: str) -> bool:
@@ -61,11 +67,13 @@ def _reported_by_dagster(instance: dg.DagsterInstance, key: dg.AssetKey, finishe
     if event is None or event.asset_materialization is None:
         return False
     metadata = event.asset_materialization.metadata
-    for name in ("dms/stop_date", "dms/full_load_finish_date"):
-        value = metadata.get(name)
-        if value is not None and getattr(value, "value", value) == finished_at:
-            return True
-    return False
+    # Only the two times are read: other entries of an older event need not fit today's fields.
+    times = {name: metadata[name] for name in _FINISH_TIME_KEYS if name in metadata}
+    reported = DmsMetadataSet.extract(times)
+    return finished_at in (reported.stop_date, reported.full_load_finish_date)
+
+
+_FINISH_TIME_KEYS = (DmsMetadataSet.key("stop_date"), DmsMetadataSet.key("full_load_finish_date"))
 
 
 def build_observation_sensor(
@@ -89,46 +97,68 @@ def build_observation_sensor(
         asset_selection=[w.asset_key for w in watched],
     )
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        previous = load_cursor(context.cursor)
         client = settings.client()
         look = client.watch_tasks(
             [w.metric_task() for w in watched],
-            previous,
+            load_cursor(context.cursor),
             metrics_period_seconds=metrics_period_seconds,
         )
-        events: list[dg.AssetObservation | dg.AssetMaterialization | dg.AssetCheckEvaluation] = []
-        for found in look.tasks:
-            entry = by_arn[found.arn]
-            if found.changed:
-                events.append(
-                    dg.AssetObservation(asset_key=entry.asset_key, metadata=_metadata(found.facts))
-                )
-                # Table statistics only for tasks whose status or progress moved.
-                if entry.table_keys:
-                    events.extend(tables.observe_task_tables(client, found.arn, entry.table_keys))
-            finished_at = found.full_load_finished_at
-            if finished_at and not _reported_by_dagster(
-                context.instance, entry.asset_key, finished_at
-            ):
-                events.append(
-                    dg.AssetMaterialization(
-                        asset_key=entry.asset_key,
-                        description="Full load finished outside Dagster (seen by the sensor).",
-                        metadata={**_metadata(found.facts), "dms/reported_by": "sensor"},
-                    )
-                )
-        events.extend(_latency_evaluations(by_arn, look.tasks, cdc_latency_threshold_seconds))
-        for note in look.notes:
-            context.log.info(note)
-        if look.missing:
-            context.log.warning(
-                f"{len(look.missing)} task(s) in the defs state no longer exist, e.g. "
-                f"{by_arn[look.missing[0]].task.identifier}: refresh the defs state"
-            )
-        cursor = DmsSensorCursor(tasks={found.arn: found.facts for found in look.tasks})
-        return dg.SensorResult(asset_events=events, cursor=serialize_value(cursor))
+        return tick_result(
+            look,
+            by_arn,
+            cdc_latency_threshold_seconds,
+            lambda key, finished_at: _reported_by_dagster(context.instance, key, finished_at),
+            context.log,
+            observe_tables=lambda entry: tables.observe_task_tables(
+                client, entry.task.arn, entry.table_keys
+            ),
+        )
 
     return _sensor
+
+
+def tick_result(
+    look: WatchResult,
+    by_arn: Mapping[str, WatchedTask],
+    cdc_latency_threshold_seconds: float,
+    already_reported: Callable[[dg.AssetKey, str], bool],
+    log: logging.Logger | dg.DagsterLogManager,
+    observe_tables: Callable[[WatchedTask], Sequence[TableEvent]] | None = None,
+) -> dg.SensorResult:
+    """What one look of the watcher becomes: an observation for each task whose facts changed, a
+    materialization for a full load that finished outside Dagster (``already_reported(key,
+    finished_at)`` says whether a run reported it already), CDC latency check evaluations, and
+    the cursor that remembers every task's facts for the next look. ``observe_tables(entry)``
+    gives the table assets' events of a changed task with table assets (import_tables): table
+    statistics are read only for tasks whose status or progress moved."""
+    events: list[dg.AssetObservation | dg.AssetMaterialization | dg.AssetCheckEvaluation] = []
+    for found in look.tasks:
+        entry = by_arn[found.arn]
+        if found.changed:
+            events.append(
+                dg.AssetObservation(asset_key=entry.asset_key, metadata=_metadata(found.facts))
+            )
+            if entry.table_keys and observe_tables is not None:
+                events.extend(observe_tables(entry))
+        finished_at = found.full_load_finished_at
+        if finished_at and not already_reported(entry.asset_key, finished_at):
+            events.append(
+                dg.AssetMaterialization(
+                    asset_key=entry.asset_key,
+                    description="Full load finished outside Dagster (seen by the sensor).",
+                    metadata=_metadata(found.facts, reported_by="sensor"),
+                )
+            )
+    events.extend(_latency_evaluations(by_arn, look.tasks, cdc_latency_threshold_seconds))
+    for note in look.notes:
+        log.info(note)
+    if look.missing:
+        log.warning(
+            f"{len(look.missing)} task(s) in the defs state no longer exist, e.g. "
+            f"{by_arn[look.missing[0]].task.identifier}: refresh the defs state"
+        )
+    cursor = DmsSensorCursor(tasks={found.arn: found.facts for found in look.tasks})
+    return dg.SensorResult(asset_events=events, cursor=serialize_value(cursor))
 
 
 def _latency_evaluations(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 
 from dagster_dms.client import DmsClient
+from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.tables import (
     CHECK_TABLE_HEALTHY,
     TableAsset,
@@ -62,7 +63,7 @@ def build_table_asset(
             )
             metadata = table_metadata(found) if found is not None else {}
             yield dg.MaterializeResult(
-                asset_key=key, metadata={**metadata, "dms/reloaded_by": writer.task}
+                asset_key=key, metadata={**metadata, **DmsMetadataSet(reloaded_by=writer.task)}
             )
             evaluation = table_check(key, found)
             yield dg.AssetCheckResult(

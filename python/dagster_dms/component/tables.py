@@ -17,6 +17,7 @@ import dagster as dg
 
 from dagster_dms import _native, models
 from dagster_dms.client import DmsClient
+from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import TaskState
 from dagster_dms.errors import DmsError
 
@@ -164,7 +165,7 @@ def default_table_spec(props: TableProps, group_name: str) -> dg.AssetSpec:
         kinds={"dms", "table"},
         metadata={
             "dagster/table_name": table_name(props),
-            "dms/source_table": f"{props.source_schema}.{props.source_table}",
+            **DmsMetadataSet(source_table=f"{props.source_schema}.{props.source_table}"),
         },
     )
 
@@ -196,17 +197,15 @@ def merge_table_specs(specs: Sequence[tuple[dg.AssetSpec, TableProps]]) -> list[
 def table_metadata(table: models.TableStatistics) -> dict[str, Any]:
     """A table's materialization metadata from its DMS statistics."""
     rows = _native.target_row_count(table.full_load_rows, table.inserts, table.deletes)
-    metadata: dict[str, Any] = {
-        "dagster/row_count": dg.MetadataValue.int(rows),
-        "dms/row_count_meaning": ROW_COUNT_DESCRIPTION,
-        "dms/table_state": table.table_state or "",
-        "dms/validation_state": table.validation_state or "",
-        "dms/full_load_reloaded": bool(table.full_load_reloaded),
-        **{f"dms/{name}": getattr(table, name) or 0 for name in STATISTICS_COUNTS},
+    fields: dict[str, Any] = {
+        "row_count_meaning": ROW_COUNT_DESCRIPTION,
+        "table_state": table.table_state or "",
+        "validation_state": table.validation_state or "",
+        "full_load_reloaded": bool(table.full_load_reloaded),
+        **{name: getattr(table, name) or 0 for name in STATISTICS_COUNTS},
+        "validation_failed_records": table.validation_failed_records or None,
     }
-    if table.validation_failed_records:
-        metadata["dms/validation_failed_records"] = table.validation_failed_records
-    return metadata
+    return {"dagster/row_count": dg.MetadataValue.int(rows), **DmsMetadataSet.of(fields)}
 
 
 def table_check(key: dg.AssetKey, table: models.TableStatistics | None) -> dg.AssetCheckEvaluation:
@@ -303,7 +302,7 @@ def reload(
     if not result.succeeded:
         raise dg.Failure(
             description=f"Reloading {names}: {result.message}",
-            metadata={"dms/reload_tables": names, "dms/reload_option": reload_option},
+            metadata=DmsMetadataSet(reload_tables=names, reload_option=reload_option).metadata(),
         )
     context.log.info(result.message)
     return result.table_statistics

@@ -16,9 +16,17 @@ import dagster as dg
 
 from dagster_dms import models
 from dagster_dms._native import is_table_errored
-from dagster_dms.client import DmsClient, MetricTask, StartType, TaskProgress, TaskRunResult
+from dagster_dms.client import (
+    DmsClient,
+    MetricTask,
+    ReplicationRunResult,
+    StartType,
+    TaskProgress,
+    TaskRunResult,
+)
 from dagster_dms.component import cloudwatch
 from dagster_dms.component.diagnosis import diagnose_start_failure
+from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import TaskState
 from dagster_dms.errors import DmsError
 
@@ -26,6 +34,10 @@ from dagster_dms.errors import DmsError
 CHECK_NO_ERRORED_TABLES = "no_errored_tables"
 CHECK_CDC_LATENCY = "cdc_latency_under_threshold"
 CHECK_VALIDATION = "no_validation_failures"
+
+
+#: DMS's progress counters of a task or of a serverless replication.
+RunStats = models.ReplicationTaskStats | models.ReplicationStats
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,19 @@ class TaskRunSettings:
     stop_task_on_termination: bool
     cdc_latency_threshold_seconds: float
     metrics_period_seconds: int = cloudwatch.DEFAULT_PERIOD_SECONDS
+
+    def run_options(self, log: Any, identifier: str) -> dict[str, Any]:
+        """The keyword arguments of ``DmsClient.run_task`` and ``run_replication`` for a run of
+        ``identifier`` that logs its progress to ``log``."""
+        return {
+            "start_timeout": self.start_timeout_seconds,
+            "completion_timeout": self.completion_timeout_seconds,
+            "stop_on_cancel": self.stop_task_on_termination,
+            "on_progress": ProgressReporter(log, identifier),
+            # Dagster's termination arrives as an exception raised inside this callback; the
+            # core then stops what this run started and raises it again.
+            "should_stop": lambda: False,
+        }
 
 
 class ProgressReporter:
@@ -89,94 +114,98 @@ def cdc_latency(
     return {name: value for name, value in values.items() if name.startswith("CDCLatency")}
 
 
+def run_outcome_fields(
+    result: TaskRunResult | ReplicationRunResult, stats: RunStats | None
+) -> dict[str, Any]:
+    """What every finished run reports, task or serverless replication: the core's verdict, what
+    was sent and how long it took, the progress counters DMS reported, the run's notes."""
+    fields: dict[str, Any] = {
+        "outcome": result.outcome,
+        "phase": result.phase,
+        "start_type_sent": result.start_type_sent or "(not started: already running)",
+        "waited_seconds": round(result.waited_seconds, 1),
+        "notes": "\n".join(result.notes) or None,
+    }
+    if stats is not None:
+        fields.update(
+            full_load_progress_percent=stats.full_load_progress_percent or 0,
+            tables_loaded=stats.tables_loaded or 0,
+            tables_errored=stats.tables_errored or 0,
+            elapsed_time_millis=stats.elapsed_time_millis or 0,
+        )
+    return fields
+
+
 def result_metadata(result: TaskRunResult) -> dict[str, Any]:
     """What a finished run reports: status, progress, tables, rows, per-table statistics."""
     task = result.task
     stats = task.replication_task_stats
-    metadata: dict[str, Any] = {
-        "dms/status": task.status or "",
-        "dms/stop_reason": task.stop_reason or "",
-        "dms/outcome": result.outcome,
-        "dms/phase": result.phase,
-        "dms/start_type_sent": result.start_type_sent or "(not started: already running)",
-        "dms/waited_seconds": round(result.waited_seconds, 1),
-    }
+    fields = run_outcome_fields(result, stats)
+    fields.update(status=task.status or "", stop_reason=task.stop_reason or "")
     if stats is not None:
-        metadata.update(
-            {
-                "dms/full_load_progress_percent": stats.full_load_progress_percent or 0,
-                "dms/tables_loaded": stats.tables_loaded or 0,
-                "dms/tables_loading": stats.tables_loading or 0,
-                "dms/tables_queued": stats.tables_queued or 0,
-                "dms/tables_errored": stats.tables_errored or 0,
-                "dms/elapsed_time_millis": stats.elapsed_time_millis or 0,
-            }
+        fields.update(
+            tables_loading=stats.tables_loading or 0,
+            tables_queued=stats.tables_queued or 0,
+            stop_date=stats.stop_date.isoformat() if stats.stop_date is not None else None,
         )
-        if stats.stop_date is not None:
-            metadata["dms/stop_date"] = stats.stop_date.isoformat()
-    if result.notes:
-        metadata["dms/notes"] = "\n".join(result.notes)
     is_cdc = task.migration_type in ("cdc", "full-load-and-cdc")
-    if is_cdc and task.recovery_checkpoint:
-        metadata["dms/recovery_checkpoint"] = task.recovery_checkpoint
+    if is_cdc:
+        fields["recovery_checkpoint"] = task.recovery_checkpoint or None
     tables = result.table_statistics
     if tables is not None:
-        metadata["dms/full_load_rows"] = sum(t.full_load_rows or 0 for t in tables)
+        fields["full_load_rows"] = sum(t.full_load_rows or 0 for t in tables)
         if is_cdc:
-            metadata.update(cdc_change_counts(tables))
-        metadata["dms/table_statistics"] = dg.MetadataValue.table(
-            records=[
-                dg.TableRecord(
-                    {
-                        "schema": t.schema_name or "",
-                        "table": t.table_name or "",
-                        "state": t.table_state or "",
-                        "full_load_rows": t.full_load_rows or 0,
-                        "inserts": t.inserts or 0,
-                        "updates": t.updates or 0,
-                        "deletes": t.deletes or 0,
-                        "ddls": t.ddls or 0,
-                        "applied_inserts": t.applied_inserts or 0,
-                        "applied_updates": t.applied_updates or 0,
-                        "applied_deletes": t.applied_deletes or 0,
-                        "applied_ddls": t.applied_ddls or 0,
-                        "validation_state": t.validation_state or "",
-                        "validation_failed_records": t.validation_failed_records or 0,
-                    }
-                )
-                for t in tables
-            ],
-            schema=dg.TableSchema(
-                columns=[
-                    dg.TableColumn("schema", "string"),
-                    dg.TableColumn("table", "string"),
-                    dg.TableColumn("state", "string"),
-                    dg.TableColumn("full_load_rows", "int"),
-                    dg.TableColumn("inserts", "int"),
-                    dg.TableColumn("updates", "int"),
-                    dg.TableColumn("deletes", "int"),
-                    dg.TableColumn("ddls", "int"),
-                    dg.TableColumn("applied_inserts", "int"),
-                    dg.TableColumn("applied_updates", "int"),
-                    dg.TableColumn("applied_deletes", "int"),
-                    dg.TableColumn("applied_ddls", "int"),
-                    dg.TableColumn("validation_state", "string"),
-                    dg.TableColumn("validation_failed_records", "int"),
-                ]
-            ),
+            fields.update(cdc_change_counts(tables))
+        fields["table_statistics"] = table_statistics_table(tables)
+    else:
+        fields["table_statistics_error"] = result.table_statistics_error or None
+    return DmsMetadataSet.of(fields).metadata()
+
+
+# The per-table statistics as a table: (column, its Dagster type, how to read it).
+_TABLE_STATISTICS_COLUMNS: tuple[tuple[str, str, Callable[[models.TableStatistics], Any]], ...] = (
+    ("schema", "string", lambda t: t.schema_name or ""),
+    ("table", "string", lambda t: t.table_name or ""),
+    ("state", "string", lambda t: t.table_state or ""),
+    *(
+        (name, "int", lambda t, name=name: getattr(t, name) or 0)
+        for name in (
+            "full_load_rows",
+            "inserts",
+            "updates",
+            "deletes",
+            "ddls",
+            "applied_inserts",
+            "applied_updates",
+            "applied_deletes",
+            "applied_ddls",
         )
-    elif result.table_statistics_error:
-        metadata["dms/table_statistics_error"] = result.table_statistics_error
-    return metadata
+    ),
+    ("validation_state", "string", lambda t: t.validation_state or ""),
+    ("validation_failed_records", "int", lambda t: t.validation_failed_records or 0),
+)
+
+
+def table_statistics_table(tables: Sequence[models.TableStatistics]) -> dg.TableMetadataValue:
+    """DescribeTableStatistics as a table in the Dagster UI, one row a table."""
+    return dg.MetadataValue.table(
+        records=[
+            dg.TableRecord({name: read(t) for name, _, read in _TABLE_STATISTICS_COLUMNS})
+            for t in tables
+        ],
+        schema=dg.TableSchema(
+            columns=[dg.TableColumn(name, kind) for name, kind, _ in _TABLE_STATISTICS_COLUMNS]
+        ),
+    )
 
 
 def cdc_change_counts(tables: Sequence[models.TableStatistics]) -> dict[str, int]:
     """The task's captured and applied changes, summed over its tables (DMS counts them per
-    table in DescribeTableStatistics: Inserts..., AppliedInserts...)."""
+    table in DescribeTableStatistics: Inserts..., AppliedInserts...), by metadata field."""
     counts: dict[str, int] = {}
     for kind in ("inserts", "updates", "deletes", "ddls"):
-        counts[f"dms/cdc_{kind}"] = sum(getattr(t, kind) or 0 for t in tables)
-        counts[f"dms/cdc_applied_{kind}"] = sum(getattr(t, f"applied_{kind}") or 0 for t in tables)
+        counts[f"cdc_{kind}"] = sum(getattr(t, kind) or 0 for t in tables)
+        counts[f"cdc_applied_{kind}"] = sum(getattr(t, f"applied_{kind}") or 0 for t in tables)
     return counts
 
 
@@ -257,21 +286,12 @@ def run_task_asset(
     """Runs the task and yields its materialization, then its checks; raises dg.Failure.
     `on_tables` gets the table statistics first, even when the run failed (per-table assets)."""
     asset_key = context.asset_key
-    reporter = ProgressReporter(context.log, task.identifier)
     context.log.info(
         f"Starting DMS task {task.identifier} ({task.migration_type}) with {settings.start_type}"
     )
     try:
         result = client.run_task(
-            task.arn,
-            settings.start_type,
-            start_timeout=settings.start_timeout_seconds,
-            completion_timeout=settings.completion_timeout_seconds,
-            stop_on_cancel=settings.stop_task_on_termination,
-            on_progress=reporter,
-            # Dagster's termination arrives as an exception raised inside this callback; the
-            # core then stops the task this run started and raises it again.
-            should_stop=lambda: False,
+            task.arn, settings.start_type, **settings.run_options(context.log, task.identifier)
         )
     except DmsError as error:
         findings = diagnose_start_failure(client, task, error)
@@ -279,40 +299,69 @@ def run_task_asset(
             description=_explain(
                 f"DMS task {task.identifier} could not be started: {error}", findings
             ),
-            metadata={"dms/error": str(error), "dms/diagnosis": "\n".join(findings)},
+            metadata=DmsMetadataSet(error=str(error), diagnosis="\n".join(findings)).metadata(),
         ) from error
     for note in result.notes:
         context.log.info(f"{task.identifier}: {note}")
     if on_tables is not None:
         on_tables(context, result.table_statistics)
-    metadata = result_metadata(result)
     notes: list[str] = []
     latency: dict[str, float] = {}
+    tail: list[str] = []
     if task.is_cdc and result.succeeded:
         latency = cdc_latency(
             client, task, instance_identifier, notes, settings.metrics_period_seconds
         )
-        for name, value in latency.items():
-            metadata[f"dms/{name}_seconds"] = value
     if not result.succeeded:
         tail = cloudwatch.error_log_tail(client, instance_identifier, task.resource_id, notes=notes)
+    yield from run_events(
+        asset_key,
+        task,
+        result,
+        latency=latency,
+        log_tail=tail,
+        notes=notes,
+        settings=settings,
+        check_names=check_names,
+    )
+
+
+def run_events(
+    asset_key: dg.AssetKey,
+    task: TaskState,
+    result: TaskRunResult,
+    *,
+    latency: Mapping[str, float],
+    log_tail: Sequence[str],
+    notes: Sequence[str],
+    settings: TaskRunSettings,
+    check_names: Sequence[str] | None = None,
+) -> Iterator[dg.MaterializeResult[None] | dg.AssetCheckResult]:
+    """The core's verdict as Dagster events: a success is a materialization (with the CDC
+    latency read after it) followed by the checks in ``check_names`` (all when None); anything
+    else raises a ``dg.Failure`` that explains itself (LastFailureMessage, the task log's last
+    error lines, notes)."""
+    metadata = result_metadata(result)
+    if not result.succeeded:
         failure = result.task.last_failure_message or ""
         lines = [f"DMS task {task.identifier} {result.outcome}: {result.message}"]
         if failure and failure not in result.message:
             lines.append(f"LastFailureMessage: {failure}")
-        if tail:
+        if log_tail:
             lines.append("Last error lines of the task log:")
-            lines.extend(f"  {line}" for line in tail)
+            lines.extend(f"  {line}" for line in log_tail)
         lines.extend(notes)
         raise dg.Failure(
             description="\n".join(lines),
-            metadata={**metadata, "dms/log_tail": "\n".join(tail)},
+            metadata={**metadata, **DmsMetadataSet(log_tail="\n".join(log_tail))},
         )
+    extra: dict[str, Any] = {f"{name}_seconds": value for name, value in latency.items()}
     if notes:
-        metadata["dms/metric_notes"] = "\n".join(notes)
+        extra["metric_notes"] = "\n".join(notes)
+    metadata.update(DmsMetadataSet.of(extra))
     yield dg.MaterializeResult(asset_key=asset_key, metadata=metadata)
     for check in check_results(asset_key, task, result, latency, settings):
-        if check.check_name in check_names:
+        if check_names is None or check.check_name in check_names:
             yield check
 
 

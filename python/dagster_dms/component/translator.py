@@ -14,6 +14,7 @@ from typing import Literal
 
 import dagster as dg
 
+from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import (
     EndpointState,
     InstanceState,
@@ -89,9 +90,9 @@ class DagsterDmsTranslator:
     """Builds the default AssetSpec of a DMS resource."""
 
     def get_asset_spec(self, props: DmsResourceProps) -> dg.AssetSpec:
-        metadata: dict[str, object] = {
-            "dms/arn": props.arn,
-            "dms/console_url": dg.MetadataValue.url(
+        fields: dict[str, object] = {
+            "arn": props.arn,
+            "console_url": dg.MetadataValue.url(
                 console_url(props.region, props.kind, props.identifier)
             ),
         }
@@ -104,16 +105,14 @@ class DagsterDmsTranslator:
                 if isinstance(resource, TaskState)
                 else resource.replication_type
             )
-            metadata.update(
-                {
-                    "dms/migration_type": migration_type,
-                    "dms/source_endpoint": props.source_endpoint or "",
-                    "dms/target_endpoint": props.target_endpoint or "",
-                    "dms/table_mappings": resource.table_mappings.describe(),
-                }
+            fields.update(
+                migration_type=migration_type,
+                source_endpoint=props.source_endpoint or "",
+                target_endpoint=props.target_endpoint or "",
+                table_mappings=resource.table_mappings.describe(),
             )
             if isinstance(resource, TaskState):
-                metadata["dms/replication_instance"] = props.instance or ""
+                fields["replication_instance"] = props.instance or ""
             kinds.update(engine_kind(e) for e in (props.source_engine, props.target_engine) if e)
             noun = "replication task" if props.kind == "task" else "serverless replication"
             description = (
@@ -121,24 +120,19 @@ class DagsterDmsTranslator:
                 f"{props.source_endpoint or '?'} -> {props.target_endpoint or '?'}"
             )
         elif isinstance(resource, EndpointState):
-            metadata.update(
-                {
-                    "dms/endpoint_type": resource.endpoint_type,
-                    "dms/engine": resource.engine_name,
-                }
-            )
+            fields.update(endpoint_type=resource.endpoint_type, engine=resource.engine_name)
             kinds.add(engine_kind(resource.engine_name))
             where = f"{resource.server_name}:{resource.port}" if resource.server_name else ""
             description = f"DMS {resource.endpoint_type} endpoint {props.identifier} " + (
                 f"({resource.engine_name} {where})".replace(" )", ")")
             )
         else:
-            metadata.update({"dms/instance_class": resource.instance_class})
+            fields["instance_class"] = resource.instance_class
             description = f"DMS replication instance {props.identifier} ({resource.instance_class})"
         return dg.AssetSpec(
             key=dg.AssetKey(asset_name(props.kind, props.identifier)),
             description=description,
-            metadata=metadata,
+            metadata=DmsMetadataSet.of(fields).metadata(),
             kinds=kinds,
             tags={_tag_key(k): _tag_value(v) for k, v in props.tags.items() if _tag_key(k)},
             deps=list(props.deps),
@@ -148,7 +142,7 @@ class DagsterDmsTranslator:
 def _tag_key(key: str) -> str:
     # Dagster tag keys allow letters, digits, `-`, `_`, `.` and one `/`; AWS keys allow more.
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)[:63]
-    return f"dms/{cleaned}" if cleaned else ""
+    return f"{DmsMetadataSet.namespace()}/{cleaned}" if cleaned else ""
 
 
 def _tag_value(value: str) -> str:

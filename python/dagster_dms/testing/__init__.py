@@ -12,15 +12,19 @@ directly too::
         dms.boto3_client().create_endpoint(...)
 
 :mod:`dagster_dms.testing.account` seeds an account through a boto3 client: PostgreSQL endpoints,
-an instance that is ``available``, a task that is ``ready``, selection rules.
+an instance that is ``available``, a task that is ``ready``, selection rules, or a whole small
+account at once (:func:`seed_account`).
 """
 
 from dagster_dms.testing import account
 from dagster_dms.testing.account import (
+    SeededAccount,
     create_available_instance,
     create_cluster_endpoint,
     create_postgres_endpoint,
     create_task,
+    seed_account,
+    selection_rule,
     selection_rules,
 )
 from dagster_dms.testing.dms_local import (
@@ -40,6 +44,7 @@ __all__ = [
     "LOCAL_SECRET_ACCESS_KEY",
     "DmsLocalServer",
     "PgCluster",
+    "SeededAccount",
     "account",
     "create_available_instance",
     "create_cluster_endpoint",
@@ -47,5 +52,7 @@ __all__ = [
     "create_task",
     "find_bindir",
     "find_dms_local",
+    "seed_account",
+    "selection_rule",
     "selection_rules",
 ]

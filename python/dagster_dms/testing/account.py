@@ -21,8 +21,9 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from dagster_dms.testing.dms_local import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from dagster_dms.testing.postgres import PgCluster
@@ -67,19 +68,31 @@ def wait_until(
         time.sleep(0.05)
 
 
+def selection_rule(
+    schema: str = "public",
+    table: str = "%",
+    *,
+    rule_id: str = "1",
+    rule_name: str | None = None,
+    action: str = "include",
+) -> dict[str, Any]:
+    """One selection rule for ``schema``.``table`` (``%`` = any), named after its id unless
+    ``rule_name`` is given."""
+    return {
+        "rule-type": "selection",
+        "rule-id": rule_id,
+        "rule-name": rule_name or rule_id,
+        "object-locator": {"schema-name": schema, "table-name": table},
+        "rule-action": action,
+    }
+
+
 def selection_mappings(
     schema: str = "public", table: str = "%", *, rule_name: str = "1", action: str = "include"
 ) -> dict[str, Any]:
     """The table-mapping document with one selection rule for ``schema``.``table`` (``%`` = any),
     as a dict (for a ``dms-local --seed`` file or to add rules to)."""
-    rule = {
-        "rule-type": "selection",
-        "rule-id": "1",
-        "rule-name": rule_name,
-        "object-locator": {"schema-name": schema, "table-name": table},
-        "rule-action": action,
-    }
-    return {"rules": [rule]}
+    return {"rules": [selection_rule(schema, table, rule_name=rule_name, action=action)]}
 
 
 def selection_rules(
@@ -176,6 +189,37 @@ def create_available_instance(
     return arn
 
 
+class MigrationPath(NamedTuple):
+    """What a task needs besides its table mappings: the ARNs of a source endpoint, a target
+    endpoint and an available replication instance, in that order."""
+
+    source: str
+    target: str
+    instance: str
+
+
+def create_migration_path(
+    dms: Any,
+    cluster: PgCluster,
+    source_database: str,
+    target_database: str,
+    *,
+    target_cluster: PgCluster | None = None,
+    password: str | None = "unused",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> MigrationPath:
+    """Endpoints ``src`` (on ``source_database`` of ``cluster``) and ``dst`` (on
+    ``target_database`` of ``target_cluster``, by default the same cluster) and the instance
+    ``local``, waited for until it is ``available``."""
+    return MigrationPath(
+        create_cluster_endpoint(dms, "src", "source", cluster, source_database, password=password),
+        create_cluster_endpoint(
+            dms, "dst", "target", target_cluster or cluster, target_database, password=password
+        ),
+        create_available_instance(dms, "local", timeout=timeout),
+    )
+
+
 def describe_task(dms: Any, arn: str) -> dict[str, Any]:
     """The replication task with ARN ``arn``, without its settings document."""
     found = dms.describe_replication_tasks(
@@ -220,3 +264,84 @@ def create_task(
             timeout=timeout,
         )
     return arn
+
+
+@dataclass(frozen=True)
+class SeededAccount:
+    """What :func:`seed_account` created: one instance, a source and a target endpoint, and the
+    tasks by identifier."""
+
+    instance_arn: str
+    source_arn: str
+    target_arn: str
+    task_arns: dict[str, str]
+
+
+def seed_account(dms: Any, tasks: Mapping[str, Mapping[str, Any]]) -> SeededAccount:
+    """A small account for control-plane tests (no data moves: the endpoints point at
+    PostgreSQL ports nobody needs to serve): instance ``rep-instance-1`` tagged ``env=prod``,
+    endpoints ``src-postgres`` and ``tgt-postgres`` (with passwords that must never be shown),
+    and ``tasks``: ``{identifier: {"migration_type": ..., "tags": {key: value}}}``. Neither the
+    instance nor the tasks are waited for."""
+    instance = str(
+        dms.create_replication_instance(
+            ReplicationInstanceIdentifier="rep-instance-1",
+            ReplicationInstanceClass="dms.t3.micro",
+            Tags=[{"Key": "env", "Value": "prod"}],
+        )["ReplicationInstance"]["ReplicationInstanceArn"]
+    )
+    source, target = (
+        create_postgres_endpoint(
+            dms,
+            identifier,
+            endpoint_type,
+            port=port,
+            database=database,
+            username="dms",
+            password=f"{endpoint_type}-password-never-shown",
+        )
+        for identifier, endpoint_type, port, database in (
+            ("src-postgres", "source", 5432, "shop"),
+            ("tgt-postgres", "target", 5433, "warehouse"),
+        )
+    )
+    task_arns = create_tagged_tasks(
+        dms,
+        tasks,
+        MigrationPath(source, target, instance),
+        table_mappings=selection_rules(rule_name="all"),
+    )
+    return SeededAccount(instance, source, target, task_arns)
+
+
+def create_tagged_tasks(
+    dms: Any,
+    tasks: Mapping[str, Mapping[str, Any]],
+    path: MigrationPath,
+    *,
+    table_mappings: str | None = None,
+    **extra: Any,
+) -> dict[str, str]:
+    """Creates ``tasks`` (``{identifier: {"migration_type": ..., "tags": {key: value}}}``, both
+    optional) on ``path`` without waiting for them; returns their ARNs by identifier.
+    ``extra`` goes to every CreateReplicationTask (for example ``ReplicationTaskSettings``)."""
+    return {
+        identifier: create_task(
+            dms,
+            identifier,
+            source=path.source,
+            target=path.target,
+            instance=path.instance,
+            table_mappings=table_mappings,
+            migration_type=spec.get("migration_type", "full-load"),
+            wait_ready=False,
+            **_tags(spec.get("tags")),
+            **extra,
+        )
+        for identifier, spec in tasks.items()
+    }
+
+
+def _tags(tags: Mapping[str, str] | None) -> dict[str, Any]:
+    """CreateReplicationTask's ``Tags`` argument for ``tags``; none at all when there are none."""
+    return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]} if tags else {}

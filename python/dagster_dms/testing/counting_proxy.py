@@ -8,7 +8,8 @@ Two ways to run it:
 
 - in this process, on a thread: ``with counting_proxy(upstream) as proxy: ... proxy.counts``;
 - as its own process, so that a benchmark measuring its own CPU time does not count the
-  proxy's threads: ``python -m dagster_dms.testing.counting_proxy UPSTREAM_URL PORT_FILE``
+  proxy's threads: :class:`CountingProxyProcess`, or
+  ``python -m dagster_dms.testing.counting_proxy UPSTREAM_URL PORT_FILE``
   writes its port to PORT_FILE; ``GET /_counts`` answers the counts as JSON and
   ``GET /_counts?reset=1`` answers them and starts over.
 """
@@ -22,10 +23,13 @@ import socketserver
 import sys
 import threading
 import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from dagster_dms.testing import processes
 
 #: How long the proxy waits for the upstream's answer (a large page on a loaded machine).
 UPSTREAM_TIMEOUT = 120.0
@@ -123,6 +127,35 @@ def counting_proxy(upstream: str) -> Iterator[CountingProxy]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class CountingProxyProcess:
+    """The proxy as a child process (see the module's description), started at once: its
+    ``url``, and ``counts(reset=True)`` to read and clear its counters. ``close()`` stops it."""
+
+    def __init__(self, upstream: str, work_dir: Path, *, start_timeout: float = 30.0) -> None:
+        port_file = work_dir / "counting-proxy.port"
+        port_file.unlink(missing_ok=True)
+        self.process = processes.spawn(
+            [sys.executable, "-m", __name__, upstream, str(port_file)], label="counting proxy"
+        )
+        try:
+            port = processes.wait_for_port_file(
+                self.process, port_file, "the counting proxy", start_timeout
+            )
+        except (RuntimeError, TimeoutError):
+            self.close()
+            raise
+        self.url = f"http://127.0.0.1:{port}"
+
+    def counts(self, reset: bool = False) -> dict[str, int]:
+        suffix = "?reset=1" if reset else ""
+        with urllib.request.urlopen(f"{self.url}/_counts{suffix}", timeout=30) as response:
+            counts: dict[str, int] = json.loads(response.read())
+        return counts
+
+    def close(self) -> None:
+        processes.stop(self.process, "counting proxy")
 
 
 def main(argv: list[str]) -> None:

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,6 +88,7 @@ class DmsLocalServer:
         state_dir: Path,
         *,
         port: int = 0,
+        host: str = "127.0.0.1",
         extra_args: Sequence[str] = (),
         binary: str | None = None,
         log_file: Path | None = None,
@@ -108,7 +108,8 @@ class DmsLocalServer:
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
-        self.host = "127.0.0.1"
+        # A wildcard bind (with --allow-remote) is reached through loopback from here.
+        self.host = host
         self.region = LOCAL_REGION
         self.access_key_id = LOCAL_ACCESS_KEY_ID
         self.secret_access_key = LOCAL_SECRET_ACCESS_KEY
@@ -118,12 +119,18 @@ class DmsLocalServer:
         """The endpoint URL to give boto3, ``DmsClient`` or ``AWS_ENDPOINT_URL``."""
         if not self.port:
             raise RuntimeError("dms-local is not running: call start() first")
-        return f"http://{self.host}:{self.port}"
+        reach = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{reach}:{self.port}"
+
+    @property
+    def port_file(self) -> Path:
+        """Where the server writes the port it listens on: beside the state directory."""
+        return self.state_dir.parent / f"{self.state_dir.name}.port"
 
     def start(self) -> None:
         """Starts the process and returns once it listens."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        port_file = self.state_dir.parent / f"{self.state_dir.name}.port"
+        port_file = self.port_file
         port_file.unlink(missing_ok=True)
         output: Any = None
         if self.log_file is not None:
@@ -151,17 +158,14 @@ class DmsLocalServer:
         finally:
             if output is not None:
                 output.close()
-        deadline = time.monotonic() + self.start_timeout
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if self.process.poll() is not None:
-                code = self.process.returncode
-                self.process = None
-                raise RuntimeError(f"dms-local exited early with code {code}")
-            if time.monotonic() > deadline:
-                self.stop(signal.SIGKILL)
-                raise TimeoutError(f"dms-local did not listen within {self.start_timeout} s")
-            time.sleep(0.02)
-        self.port = int(port_file.read_text().strip())
+        process = self.process
+        try:
+            self.port = processes.wait_for_port_file(
+                process, port_file, "dms-local", self.start_timeout
+            )
+        except (RuntimeError, TimeoutError):
+            self.process = None
+            raise
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Signals the process (SIGTERM: a clean shutdown) and returns its exit code. Should it
@@ -186,6 +190,18 @@ class DmsLocalServer:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The server's process id (to read its CPU time or memory from /proc)."""
+        if self.process is None:
+            raise RuntimeError("dms-local is not running: call start() first")
+        return self.process.pid
+
+    def faults(self, change: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The fault settings and counters (see :func:`fault_settings`), changed first when
+        ``change`` is given."""
+        return fault_settings(self.url, change)
+
     def environment(self) -> dict[str, str]:
         """The environment variables that point AWS SDKs, ``dmsctl`` and the component here."""
         return {
@@ -196,31 +212,26 @@ class DmsLocalServer:
             "AWS_DEFAULT_REGION": self.region,
         }
 
+    def client_settings(self) -> dict[str, Any]:
+        """The keyword arguments that point boto3 or :class:`~dagster_dms.DmsClient` here."""
+        return {
+            "endpoint_url": self.url,
+            "region_name": self.region,
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+        }
+
     def boto3_client(self, service: str = "dms", **kwargs: Any) -> Any:
-        """A boto3 client on this server (``boto3`` must be installed)."""
+        """A boto3 client on this server (``boto3`` must be installed); ``kwargs`` win."""
         try:
             boto3: Any = importlib.import_module("boto3")  # optional; untyped
         except ImportError as error:  # pragma: no cover - depends on the environment
             raise ImportError("boto3_client() needs boto3: pip install boto3") from error
-        settings: dict[str, Any] = {
-            "endpoint_url": self.url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-        }
-        settings.update(kwargs)
-        return boto3.client(service, **settings)
+        return boto3.client(service, **{**self.client_settings(), **kwargs})
 
     def dms_client(self, **kwargs: Any) -> DmsClient:
-        """A :class:`~dagster_dms.DmsClient` on this server."""
-        settings: dict[str, Any] = {
-            "endpoint_url": self.url,
-            "region_name": self.region,
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-        }
-        settings.update(kwargs)
-        return DmsClient(**settings)
+        """A :class:`~dagster_dms.DmsClient` on this server; ``kwargs`` win."""
+        return DmsClient(**{**self.client_settings(), **kwargs})
 
     def __enter__(self) -> DmsLocalServer:
         self.start()

@@ -172,26 +172,21 @@ class PgCluster:
         for _ in range(5):
             self.port = _free_port()
             try:
-                self._server_command(
-                    [
-                        str(self.bindir / "pg_ctl"),
-                        "-D",
-                        str(self.datadir),
-                        "-l",
-                        str(self.logfile),
-                        "-o",
-                        f"-p {self.port}",
-                        "-w",
-                        "-t",
-                        "60",
-                        "start",
-                    ]
-                )
+                self._server_command(self._pg_ctl_on_port("start"))
                 return
             except RuntimeError as error:
                 last_error = error
                 time.sleep(0.2)
         raise RuntimeError(f"PostgreSQL did not start: {last_error}")
+
+    def _pg_ctl_on_port(self, *action: str) -> list[str]:
+        """``pg_ctl`` starting the server on this cluster's port (logging to its log file) and
+        waiting up to 60 s for it, then ``action``."""
+        return [
+            *(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile)),
+            *("-o", f"-p {self.port}", "-w", "-t", "60"),
+            *action,
+        ]
 
     def stop(self, timeout: float = 30.0) -> str | None:
         """Stops the server (if running) and removes every file the cluster made.
@@ -229,23 +224,7 @@ class PgCluster:
         them like a crash (the server then recovers from its WAL)."""
         if mode not in ("smart", "fast", "immediate"):
             raise ValueError(f"unknown shutdown mode {mode!r}: use smart, fast or immediate")
-        self._server_command(
-            [
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.datadir),
-                "-l",
-                str(self.logfile),
-                "-o",
-                f"-p {self.port}",
-                "-w",
-                "-t",
-                "60",
-                "-m",
-                mode,
-                "restart",
-            ]
-        )
+        self._server_command(self._pg_ctl_on_port("-m", mode, "restart"))
 
     def __enter__(self) -> PgCluster:
         try:

@@ -136,6 +136,24 @@ def spawn(args: Sequence[str], *, label: str, **popen_kwargs: Any) -> subprocess
     return process
 
 
+def wait_for_port_file(
+    process: subprocess.Popen[bytes], port_file: Path, label: str, timeout: float
+) -> int:
+    """The port a server started by :func:`spawn` writes to ``port_file`` once it listens.
+
+    Raises RuntimeError when the process exits first, TimeoutError (after stopping it with
+    SIGKILL) when no port is written within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if process.poll() is not None:
+            raise RuntimeError(f"{label} exited early with code {process.returncode}")
+        if time.monotonic() > deadline:
+            stop(process, label, [(signal.SIGKILL, 30.0)])
+            raise TimeoutError(f"{label} did not listen within {timeout:g} s")
+        time.sleep(0.02)
+    return int(port_file.read_text().strip())
+
+
 def _wait_gone(process: subprocess.Popen[bytes], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while True:

@@ -79,8 +79,8 @@ class TaskExecutor {
   virtual void task_deleted(const TaskRun& /*run*/) {}
 };
 
-// Used when the build has no data plane: a start fails the task and says why, rather than
-// pretending a migration happened.
+// For control-plane tests only (`--test-executor none`, the fuzzers): a start fails the task and
+// says why, rather than pretending a migration happened.
 class NoDataPlaneExecutor final : public TaskExecutor {
  public:
   static constexpr const char* kMessage = "this dms-local build has no data plane";

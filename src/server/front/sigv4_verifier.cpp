@@ -2,10 +2,7 @@
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include <array>
 #include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -19,7 +16,7 @@ namespace dagster_dms::server {
 
 namespace {
 
-constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
+using aws::kSigV4Algorithm;
 
 ApiError incomplete(const std::string& message) {
   return {400, "IncompleteSignatureException", message};
@@ -35,33 +32,6 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(first, last - first + 1));
 }
 
-using Digest = std::array<unsigned char, 32>;
-
-Digest hmac(std::string_view key, std::string_view message) {
-  Digest out{};
-  unsigned int size = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
-           &size) == nullptr) {
-    throw std::runtime_error("HMAC-SHA256 failed in OpenSSL");
-  }
-  return out;
-}
-
-std::string_view view(const Digest& digest) {
-  return {reinterpret_cast<const char*>(digest.data()), digest.size()};
-}
-
-std::string hex(const Digest& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const unsigned char byte : digest) {
-    out.push_back(kHex[byte >> 4]);
-    out.push_back(kHex[byte & 0x0F]);
-  }
-  return out;
-}
-
 // The parts of "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...".
 struct AuthorizationParts {
   std::string credential;
@@ -70,12 +40,12 @@ struct AuthorizationParts {
 };
 
 AuthorizationParts parse_authorization(const std::string& header, bool has_date) {
-  if (header.rfind(kAlgorithm, 0) != 0) {
+  if (header.rfind(kSigV4Algorithm, 0) != 0) {
     throw incomplete(
-        fmt::format("Unsupported authorization type. Only {} is supported.", kAlgorithm));
+        fmt::format("Unsupported authorization type. Only {} is supported.", kSigV4Algorithm));
   }
   AuthorizationParts parts;
-  std::string_view rest = std::string_view(header).substr(kAlgorithm.size());
+  std::string_view rest = std::string_view(header).substr(kSigV4Algorithm.size());
   while (!rest.empty()) {
     const auto comma = rest.find(',');
     const std::string pair = trim(rest.substr(0, comma));
@@ -102,7 +72,7 @@ AuthorizationParts parse_authorization(const std::string& header, bool has_date)
     missing +=
         "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
   }
-  if (!missing.empty()) throw incomplete(missing + "Authorization=" + std::string(kAlgorithm));
+  if (!missing.empty()) throw incomplete(missing + "Authorization=" + std::string(kSigV4Algorithm));
   return parts;
 }
 
@@ -283,14 +253,10 @@ Caller SigV4Verifier::verify(const aws::HttpRequest& request,
     throw invalid_signature(
         "The Host header and request path do not form a URL that can be signed.");
   }
-  const std::string credential_scope = scope[1] + "/" + scope[2] + "/" + scope[3] + "/aws4_request";
-  const std::string string_to_sign = std::string(kAlgorithm) + "\n" + *amz_date + "\n" +
-                                     credential_scope + "\n" + aws::sha256_hex(canonical);
-  const auto k_date = hmac("AWS4" + pair->second.secret_access_key.reveal(), scope[1]);
-  const auto k_region = hmac(view(k_date), scope[2]);
-  const auto k_service = hmac(view(k_region), scope[3]);
-  const auto k_signing = hmac(view(k_service), "aws4_request");
-  const std::string expected = hex(hmac(view(k_signing), string_to_sign));
+  const aws::CredentialScope credential_scope{scope[1], scope[2], scope[3]};
+  const std::string expected =
+      aws::signature(pair->second.secret_access_key, credential_scope,
+                     aws::string_to_sign(*amz_date, credential_scope, canonical));
 
   // Constant time, so response timing does not reveal how much of a guess was right.
   if (expected.size() != parts.signature.size() ||

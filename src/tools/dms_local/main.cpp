@@ -16,17 +16,15 @@
 
 #include "aws/clock.hpp"
 #include "server/dms_api/dms_service.hpp"
-#include "server/front/fault_injector.hpp"
-#include "server/telemetry/cloudwatch_service.hpp"
-#ifdef DAGSTER_DMS_HAVE_DATA_PLANE
-#include "server/execution/full_load_executor.hpp"
-#endif
 #include "server/dms_api/seed.hpp"
+#include "server/execution/data_plane_executor.hpp"
 #include "server/execution/task_executor.hpp"
+#include "server/front/fault_injector.hpp"
 #include "server/front/http_front.hpp"
 #include "server/front/sigv4_verifier.hpp"
 #include "server/runtime/logger.hpp"
 #include "server/store/store.hpp"
+#include "server/telemetry/cloudwatch_service.hpp"
 #include "server/telemetry/log_store.hpp"
 #include "server/telemetry/logs_service.hpp"
 #include "server/telemetry/metrics_publisher.hpp"
@@ -158,8 +156,7 @@ int serve(const ServeOptions& options) {
   } else if (options.test_executor == "none") {
     executor = std::make_unique<server::NoDataPlaneExecutor>();
   } else {
-#ifdef DAGSTER_DMS_HAVE_DATA_PLANE
-    server::FullLoadExecutorOptions executor_options;
+    server::DataPlaneExecutorOptions executor_options;
     if (!options.s3_root.empty()) {
       std::filesystem::create_directories(options.s3_root);
       executor_options.s3_root = std::filesystem::absolute(options.s3_root);
@@ -167,11 +164,7 @@ int serve(const ServeOptions& options) {
     executor_options.logger = &logger;
     executor_options.telemetry = &telemetry;
     executor_options.cdc_apply_delay = [&faults] { return faults.take_cdc_apply_delay(); };
-    executor = std::make_unique<server::FullLoadExecutor>(std::move(executor_options));
-#else
-    // A build without the data plane: starts fail and say why.
-    executor = std::make_unique<server::NoDataPlaneExecutor>();
-#endif
+    executor = std::make_unique<server::DataPlaneExecutor>(std::move(executor_options));
   }
 
   server::ServiceOptions service_options;

@@ -10,16 +10,16 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <variant>
+#include <vector>
 
-#include "replicate/full_load.hpp"
+#include "server/execution/reload_requests.hpp"
 #include "server/execution/task_executor.hpp"
 #include "server/runtime/logger.hpp"
 #include "server/telemetry/task_telemetry.hpp"
 
 namespace dagster_dms::server {
 
-struct FullLoadExecutorOptions {
+struct DataPlaneExecutorOptions {
   // Where `s3` target endpoints write (`<root>/<bucket>/<folder>/...`); without it, a task with
   // an s3 target fails and names --s3-root.
   std::optional<std::filesystem::path> s3_root;
@@ -35,20 +35,15 @@ struct FullLoadExecutorOptions {
   std::function<std::chrono::milliseconds()> cdc_apply_delay;
 };
 
-// What a task run turns into for the engine, or why it cannot run (a message for
-// LastFailureMessage). Exposed for tests; passwords stay inside aws::Secret.
-std::variant<replicate::FullLoadRequest, std::string> make_full_load_request(
-    const TaskRun& run, const FullLoadExecutorOptions& options);
-
-// The real data plane: each run works on its own thread, a full-load task with
-// replicate::run_full_load, a cdc or full-load-and-cdc task (postgres to postgres) with
-// replicate::run_cdc, and reports through the task's callbacks.
-class FullLoadExecutor final : public TaskExecutor {
+// The real data plane: each run works on its own thread, a full-load task as a full-load run
+// (full_load_run.hpp), a cdc or full-load-and-cdc task (postgres source) as a CDC run
+// (cdc_run.hpp); both report through the task's callbacks.
+class DataPlaneExecutor final : public TaskExecutor {
  public:
-  explicit FullLoadExecutor(FullLoadExecutorOptions options);
-  ~FullLoadExecutor() override;
-  FullLoadExecutor(const FullLoadExecutor&) = delete;
-  FullLoadExecutor& operator=(const FullLoadExecutor&) = delete;
+  explicit DataPlaneExecutor(DataPlaneExecutorOptions options);
+  ~DataPlaneExecutor() override;
+  DataPlaneExecutor(const DataPlaneExecutor&) = delete;
+  DataPlaneExecutor& operator=(const DataPlaneExecutor&) = delete;
 
   void start(const TaskRun& run, std::shared_ptr<TaskCallbacks> callbacks) override;
   void stop(const std::string& task_arn) override;
@@ -63,11 +58,7 @@ class FullLoadExecutor final : public TaskExecutor {
 
  private:
   struct Run {
-    // ReloadTables requests not yet started; `closed` once the run takes no more.
-    std::mutex reload_mutex;
-    std::vector<replicate::QualifiedName> pending_reloads;
-    std::vector<replicate::QualifiedName> reloading;
-    bool closed = false;
+    ReloadRequests reloads;
     std::atomic<bool> done{false};
     std::jthread thread;  // last: joined before `done` goes away
   };
@@ -75,7 +66,7 @@ class FullLoadExecutor final : public TaskExecutor {
   // Joins runs whose threads have ended, so finished tasks do not keep a thread object around.
   void reap_finished_locked();
 
-  FullLoadExecutorOptions options_;
+  DataPlaneExecutorOptions options_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Run>> runs_;  // by task ARN
   bool shutting_down_ = false;
