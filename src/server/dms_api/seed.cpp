@@ -131,9 +131,9 @@ nlohmann::json tag_list(const nlohmann::json& tags,
 
 }  // namespace
 
-// Creates a seed's resources through DmsService::handle. A friend of the service for what the API
-// cannot say: whether an identifier exists (without a Describe round trip) and making a seeded
-// resource usable at once.
+// Creates a seed's resources through DmsService::handle, and asks the service directly what the
+// API cannot say: whether an identifier exists (without a Describe round trip), and to make a
+// seeded resource usable at once.
 class SeedLoader {
  public:
   SeedLoader(DmsService& service, const Seed& seed)
@@ -180,10 +180,9 @@ class SeedLoader {
   }
 
   std::optional<Record> find(ResourceKind kind, const std::string& identifier) {
-    const std::lock_guard lock(service_.mutex_);
     // Instance identifiers are stored lower-cased.
     const auto key = kind == ResourceKind::kInstance ? to_lower(identifier) : identifier;
-    return service_.store_.find_by_identifier(kind, context_.account, context_.region, key);
+    return service_.find_by_identifier(context_, kind, key);
   }
 
   // A reference by identifier (SourceEndpoint: my-source) turned into the ARN the API takes;
@@ -224,12 +223,7 @@ class SeedLoader {
     }
     ++outcome_.created;
     // Seeded resources exist "from the start": no creating -> available wait.
-    const auto arn = result[result_member].value(arn_member, "");
-    const std::lock_guard lock(service_.mutex_);
-    if (auto record = service_.store_.find_by_arn(kind, arn)) {
-      record->internal["ready_at_ms"] = 0;
-      service_.store_.update(kind, *record);
-    }
+    service_.make_usable_now(kind, result[result_member].value(arn_member, ""));
   }
 
   DmsService& service_;

@@ -1,18 +1,15 @@
-// DMS Serverless: CreateReplicationConfig, DescribeReplicationConfigs, ModifyReplicationConfig,
-// DeleteReplicationConfig, DescribeReplications, DescribeReplicationTableStatistics.
-//
-// A replication config is stored with its one replication (internal["replication"], the
-// Replication object's public fields): DescribeReplications lists it from creation on, in status
-// `created`, as the service does.
+#include "server/dms_api/replication_configs.hpp"
+
 #include <fmt/format.h>
 
-#include "server/dms_api/dms_service.hpp"
-#include "server/dms_api/filters.hpp"
+#include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/replication_rules.hpp"
+#include "server/dms_api/replication_runs.hpp"
+#include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/run_types.hpp"
 #include "server/dms_api/task_settings.hpp"
 #include "server/front/api_error.hpp"
-#include "server/front/pagination.hpp"
 #include "server/front/request_members.hpp"
 
 namespace dagster_dms::server {
@@ -22,22 +19,14 @@ namespace {
 constexpr std::size_t kIdentifierMax = 255;
 
 const FilterSpec kConfigFilters{{"replication-config-arn", "replication-config-id"}, {}};
-const FilterSpec kTableFilters{{"schema-name", "table-name", "table-state"}, {}};
 
-void require_replication_type(const std::string& type) {
-  if (type != "full-load" && type != "cdc" && type != "full-load-and-cdc") {
-    throw invalid_parameter(fmt::format(
-        "Invalid value {} for ReplicationType. Valid values: full-load, cdc, full-load-and-cdc.",
-        type));
-  }
+// Configs and their replications filter alike.
+std::vector<std::string> config_filter_values(const Record& config, std::string_view name) {
+  return {name == "replication-config-arn" ? config.arn : config.identifier};
 }
 
 nlohmann::json public_config(const Record& record) {
-  dms::ReplicationConfig config;
-  dms::from_json(record.doc, config);
-  nlohmann::json out;
-  dms::to_json(out, config);
-  return out;
+  return public_document<dms::ReplicationConfig>(record.doc);
 }
 
 // The stored settings: DMS's defaults with the given document merged over them. Serverless logs
@@ -54,41 +43,40 @@ std::string complete_replication_settings(const std::optional<std::string>& give
   return settings.dump();
 }
 
-bool is_active(const std::string& status) {
-  return status == "starting" || status == "running" || status == "stopping";
-}
-
 }  // namespace
 
-nlohmann::json public_replication(const Record& record) {
-  dms::Replication replication;
-  dms::from_json(record.internal.value("replication", nlohmann::json::object()), replication);
-  nlohmann::json out;
-  dms::to_json(out, replication);
-  return out;
+void ReplicationConfigs::add_operations(OperationTable& table) {
+  table.emplace("CreateReplicationConfig", handler_of(this, &ReplicationConfigs::create));
+  table.emplace("DescribeReplicationConfigs", handler_of(this, &ReplicationConfigs::describe));
+  table.emplace("ModifyReplicationConfig", handler_of(this, &ReplicationConfigs::modify));
+  table.emplace("DeleteReplicationConfig", handler_of(this, &ReplicationConfigs::remove));
+  table.emplace("DescribeReplications",
+                handler_of(this, &ReplicationConfigs::describe_replications));
+  table.emplace("DescribeReplicationTableStatistics",
+                handler_of(this, &ReplicationConfigs::describe_replication_table_statistics));
 }
 
-nlohmann::json DmsService::create_replication_config(const RequestContext& context,
-                                                     const nlohmann::json& body) {
+nlohmann::json ReplicationConfigs::create(const RequestContext& context,
+                                          const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateReplicationConfigMessage>(body);
   require_valid_identifier("ReplicationConfigIdentifier", request.replication_config_identifier,
                            kIdentifierMax);
-  require_replication_type(request.replication_type);
+  require_migration_type("ReplicationType", request.replication_type);
   validate_compute_config(request.compute_config);
   validate_table_mappings(request.table_mappings);
   if (request.resource_identifier) {
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
-  const auto source = require(context, ResourceKind::kEndpoint, request.source_endpoint_arn);
-  const auto target = require(context, ResourceKind::kEndpoint, request.target_endpoint_arn);
+  const auto source = plane_.require(context, ResourceKind::kEndpoint, request.source_endpoint_arn);
+  const auto target = plane_.require(context, ResourceKind::kEndpoint, request.target_endpoint_arn);
   if (source.doc.value("EndpointType", "") != "SOURCE") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a source endpoint.", source.arn));
   }
   if (target.doc.value("EndpointType", "") != "TARGET") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a target endpoint.", target.arn));
   }
-  if (store_.find_by_identifier(ResourceKind::kReplicationConfig, context.account, context.region,
-                                request.replication_config_identifier)) {
+  if (plane_.store.find_by_identifier(ResourceKind::kReplicationConfig, context.account,
+                                      context.region, request.replication_config_identifier)) {
     throw already_exists(fmt::format("Replication config with identifier {} already exists",
                                      request.replication_config_identifier));
   }
@@ -99,13 +87,13 @@ nlohmann::json DmsService::create_replication_config(const RequestContext& conte
   const auto resource_id = request.resource_identifier.value_or(random_resource_id());
   record.arn =
       make_arn(context.region, context.account, ResourceKind::kReplicationConfig, resource_id);
-  if (store_.find_by_arn(ResourceKind::kReplicationConfig, record.arn)) {
+  if (plane_.store.find_by_arn(ResourceKind::kReplicationConfig, record.arn)) {
     throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
   }
   nlohmann::json compute;
   dms::to_json(compute, request.compute_config);
   drop_empty_strings(compute);
-  const auto now = now_json();
+  const auto now = plane_.now_json();
   record.doc = {
       {"ReplicationConfigIdentifier", record.identifier},
       {"ReplicationConfigArn", record.arn},
@@ -130,72 +118,57 @@ nlohmann::json DmsService::create_replication_config(const RequestContext& conte
       {"SourceEndpointArn", source.arn},
       {"TargetEndpointArn", target.arn},
       {"ReplicationType", request.replication_type},
-      {"Status", "created"},
       {"ReplicationCreateTime", now},
       {"ReplicationUpdateTime", now},
   };
-  store_.insert(ResourceKind::kReplicationConfig, record);
-  put_request_tags(record.arn, request.tags);
+  set_status(record.internal["replication"], ReplicationStatus::kCreated);
+  plane_.store.insert(ResourceKind::kReplicationConfig, record);
+  plane_.put_request_tags(record.arn, request.tags);
   return {{"ReplicationConfig", public_config(record)}};
 }
 
-nlohmann::json DmsService::describe_replication_configs(const RequestContext& context,
-                                                        const nlohmann::json& body) {
+nlohmann::json ReplicationConfigs::describe(const RequestContext& context,
+                                            const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationConfigsMessage>(body);
-  validate_filters(request.filters, kConfigFilters);
-  std::vector<Record> matched;
-  std::vector<std::string> keys;
-  for (auto& record :
-       store_.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
-    const bool match = matches_filters(request.filters, kConfigFilters, [&](std::string_view name) {
-      return std::vector<std::string>{name == "replication-config-arn" ? record.arn
-                                                                       : record.identifier};
-    });
-    if (!match) continue;
-    keys.push_back(record.identifier);
-    matched.push_back(std::move(record));
-  }
-  if (matched.empty() && has_filters(request.filters)) {
-    throw not_found("No replication configs found matching provided filters");
-  }
-  const auto window = page_window(keys, request.max_records, request.marker, {});
-  nlohmann::json configs = nlohmann::json::array();
-  for (auto i = window.begin; i < window.end; ++i) configs.push_back(public_config(matched[i]));
-  nlohmann::json out = {{"ReplicationConfigs", configs}};
-  if (window.next_marker) out["Marker"] = *window.next_marker;
-  return out;
+  return describe_page(
+      plane_.store.list(ResourceKind::kReplicationConfig, context.account, context.region),
+      DescribeRequest::of(request),
+      {kConfigFilters, "No replication configs found matching provided filters"},
+      "ReplicationConfigs", config_filter_values, identifier_key, public_config);
 }
 
-nlohmann::json DmsService::modify_replication_config(const RequestContext& context,
-                                                     const nlohmann::json& body) {
+nlohmann::json ReplicationConfigs::modify(const RequestContext& context,
+                                          const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyReplicationConfigMessage>(body);
-  auto record = require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
-  auto& replication = record.internal["replication"];
-  const auto status = replication.value("Status", "");
+  auto record =
+      plane_.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
+  auto& replication = ReplicationRunShape::run_state(record);
+  const auto status = status_in<ReplicationStatus>(replication);
   const auto provision = replication.contains("ProvisionData")
-                             ? replication["ProvisionData"].value("ProvisionState", "")
-                             : std::string();
+                             ? find_status<ProvisionState>(replication["ProvisionData"])
+                             : std::nullopt;
   // DMS: only before the first start, or after a failure (status failed, or a failed provision).
   const bool never_started = record.internal.value("runs", std::int64_t{0}) == 0;
-  if (!never_started && status != "failed" && provision != "failed-provision") {
+  if (!never_started && status != ReplicationStatus::kFailed &&
+      provision != ProvisionState::kFailed) {
     throw invalid_state(fmt::format(
         "Replication config {} has been started ({}); it can be modified only before its first "
         "start or after a failure.",
-        record.identifier, status));
+        record.identifier, to_wire(status)));
   }
   if (request.replication_config_identifier &&
       *request.replication_config_identifier != record.identifier) {
     require_valid_identifier("ReplicationConfigIdentifier", *request.replication_config_identifier,
                              kIdentifierMax);
-    if (store_.find_by_identifier(ResourceKind::kReplicationConfig, context.account, context.region,
-                                  *request.replication_config_identifier)) {
+    if (plane_.store.find_by_identifier(ResourceKind::kReplicationConfig, context.account,
+                                        context.region, *request.replication_config_identifier)) {
       throw already_exists(fmt::format("Replication config with identifier {} already exists",
                                        *request.replication_config_identifier));
     }
     record.identifier = *request.replication_config_identifier;
   }
   if (request.replication_type) {
-    require_replication_type(*request.replication_type);
+    require_migration_type("ReplicationType", *request.replication_type);
     record.doc["ReplicationType"] = *request.replication_type;
   }
   if (request.compute_config) {
@@ -222,7 +195,7 @@ nlohmann::json DmsService::modify_replication_config(const RequestContext& conte
     record.doc["SupplementalSettings"] = *request.supplemental_settings;
   }
   const auto check_endpoint = [&](const std::string& arn, const char* type) {
-    const auto endpoint = require(context, ResourceKind::kEndpoint, arn);
+    const auto endpoint = plane_.require(context, ResourceKind::kEndpoint, arn);
     if (endpoint.doc.value("EndpointType", "") != type) {
       throw invalid_parameter(
           fmt::format("Endpoint {} is not a {} endpoint.", arn, to_lower(type)));
@@ -235,7 +208,7 @@ nlohmann::json DmsService::modify_replication_config(const RequestContext& conte
   if (request.target_endpoint_arn) {
     record.doc["TargetEndpointArn"] = check_endpoint(*request.target_endpoint_arn, "TARGET");
   }
-  const auto now = now_json();
+  const auto now = plane_.now_json();
   record.doc["ReplicationConfigIdentifier"] = record.identifier;
   record.doc["ReplicationConfigUpdateTime"] = now;
   // The replication shows what its config says.
@@ -244,59 +217,43 @@ nlohmann::json DmsService::modify_replication_config(const RequestContext& conte
     replication[name] = record.doc[name];
   }
   replication["ReplicationUpdateTime"] = now;
-  store_.update(ResourceKind::kReplicationConfig, record);
+  plane_.store.update(ResourceKind::kReplicationConfig, record);
   return {{"ReplicationConfig", public_config(record)}};
 }
 
-nlohmann::json DmsService::delete_replication_config(const RequestContext& context,
-                                                     const nlohmann::json& body) {
+nlohmann::json ReplicationConfigs::remove(const RequestContext& context,
+                                          const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteReplicationConfigMessage>(body);
-  auto record = require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
-  const auto status = record.internal["replication"].value("Status", "");
-  if (is_active(status)) {
+  auto record =
+      plane_.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
+  const auto status = status_in<ReplicationStatus>(ReplicationRunShape::run_state(record));
+  if (RunLifecycle<ReplicationRunShape>::is_active(status)) {
     throw invalid_state(fmt::format("Replication {} is {}; stop it before deleting its config.",
-                                    record.identifier, status));
+                                    record.identifier, to_wire(status)));
   }
   // As for a task: the data plane drops what the config's runs left on the source (a CDC slot
   // and its publications, which would otherwise hold WAL forever) once our lock is released.
   if (record.internal.value("runs", std::int64_t{0}) > 0) {
-    after_unlock([this, run = replication_run_of(record)] { executor_.task_deleted(run); });
+    plane_.after_unlock([this, run = ReplicationRunShape::run_of(plane_.store, record)] {
+      plane_.executor.task_deleted(run);
+    });
   }
-  store_.remove(ResourceKind::kReplicationConfig, record.arn);
+  plane_.store.remove(ResourceKind::kReplicationConfig, record.arn);
   return {{"ReplicationConfig", public_config(record)}};
 }
 
-nlohmann::json DmsService::describe_replications(const RequestContext& context,
-                                                 const nlohmann::json& body) {
+nlohmann::json ReplicationConfigs::describe_replications(const RequestContext& context,
+                                                         const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationsMessage>(body);
-  validate_filters(request.filters, kConfigFilters);
-  std::vector<Record> matched;
-  std::vector<std::string> keys;
-  for (auto& record :
-       store_.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
-    const bool match = matches_filters(request.filters, kConfigFilters, [&](std::string_view name) {
-      return std::vector<std::string>{name == "replication-config-arn" ? record.arn
-                                                                       : record.identifier};
-    });
-    if (!match) continue;
-    keys.push_back(record.identifier);
-    matched.push_back(std::move(record));
-  }
-  if (matched.empty() && has_filters(request.filters)) {
-    throw not_found("No replications found matching provided filters");
-  }
-  const auto window = page_window(keys, request.max_records, request.marker, {});
-  nlohmann::json replications = nlohmann::json::array();
-  for (auto i = window.begin; i < window.end; ++i) {
-    replications.push_back(public_replication(matched[i]));
-  }
-  nlohmann::json out = {{"Replications", replications}};
-  if (window.next_marker) out["Marker"] = *window.next_marker;
-  return out;
+  return describe_page(
+      plane_.store.list(ResourceKind::kReplicationConfig, context.account, context.region),
+      DescribeRequest::of(request),
+      {kConfigFilters, "No replications found matching provided filters"}, "Replications",
+      config_filter_values, identifier_key, public_replication);
 }
 
-nlohmann::json DmsService::describe_replication_table_statistics(const RequestContext& context,
-                                                                 const nlohmann::json& body) {
+nlohmann::json ReplicationConfigs::describe_replication_table_statistics(
+    const RequestContext& context, const nlohmann::json& body) {
   // Not in the generated request models: read by hand, with the same checks.
   if (!body.contains("ReplicationConfigArn") || !body["ReplicationConfigArn"].is_string()) {
     throw invalid_parameter("ReplicationConfigArn is required.");
@@ -318,39 +275,17 @@ nlohmann::json DmsService::describe_replication_table_statistics(const RequestCo
   } catch (const std::exception& error) {
     throw invalid_parameter(fmt::format("Invalid request: {}", error.what()));
   }
-  validate_filters(filters, kTableFilters);
-  const auto record = require(context, ResourceKind::kReplicationConfig,
-                              body["ReplicationConfigArn"].get<std::string>());
+  validate_filters(filters, kTableStatisticsFilters);
+  const auto record = plane_.require(context, ResourceKind::kReplicationConfig,
+                                     body["ReplicationConfigArn"].get<std::string>());
   if (record.internal.value("runs", std::int64_t{0}) == 0) {
     throw invalid_state(fmt::format(
         "Replication {} has not been started; it has no table statistics yet.", record.identifier));
   }
-  std::vector<nlohmann::json> matched;
-  std::vector<std::string> keys;
-  const auto tables = store_.table_statistics(record.arn);
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    const auto& table = tables[i];
-    const bool match = matches_filters(filters, kTableFilters, [&](std::string_view name) {
-      if (name == "schema-name") return std::vector<std::string>{table.value("SchemaName", "")};
-      if (name == "table-name") return std::vector<std::string>{table.value("TableName", "")};
-      return std::vector<std::string>{table.value("TableState", "")};
-    });
-    if (!match) continue;
-    keys.push_back(fmt::format("{:08d}", i));
-    matched.push_back(table);
-  }
-  const auto window = page_window(keys, max_records, marker, {20, 500, 100});
-  nlohmann::json statistics = nlohmann::json::array();
-  for (auto i = window.begin; i < window.end; ++i) {
-    dms::TableStatistics typed;
-    dms::from_json(matched[i], typed);
-    nlohmann::json out;
-    dms::to_json(out, typed);
-    statistics.push_back(out);
-  }
-  nlohmann::json out = {{"ReplicationConfigArn", record.arn},
-                        {"ReplicationTableStatistics", statistics}};
-  if (window.next_marker) out["Marker"] = *window.next_marker;
+  auto out =
+      describe_table_statistics_page(plane_.store.table_statistics(record.arn),
+                                     {filters, max_records, marker}, "ReplicationTableStatistics");
+  out["ReplicationConfigArn"] = record.arn;
   return out;
 }
 

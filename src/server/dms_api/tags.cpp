@@ -1,7 +1,7 @@
-// AddTagsToResource, RemoveTagsFromResource, ListTagsForResource, DescribeAccountAttributes.
+#include "server/dms_api/tags.hpp"
+
 #include <fmt/format.h>
 
-#include "server/dms_api/dms_service.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/front/api_error.hpp"
 
@@ -23,29 +23,36 @@ std::optional<ResourceKind> kind_of(const std::string& arn) {
 
 }  // namespace
 
-nlohmann::json DmsService::add_tags(const RequestContext& context, const nlohmann::json& body) {
+void Tags::add_operations(OperationTable& table) {
+  table.emplace("AddTagsToResource", handler_of(this, &Tags::add));
+  table.emplace("RemoveTagsFromResource", handler_of(this, &Tags::remove));
+  table.emplace("ListTagsForResource", handler_of(this, &Tags::list));
+  table.emplace("DescribeAccountAttributes", handler_of(this, &Tags::describe_account_attributes));
+}
+
+nlohmann::json Tags::add(const RequestContext& context, const nlohmann::json& body) {
   const auto request = parse_request<dms::AddTagsToResourceMessage>(body);
   const auto kind = kind_of(request.resource_arn);
   if (!kind) throw not_found(fmt::format("Resource {} not found", request.resource_arn));
-  require(context, *kind, request.resource_arn);
-  put_request_tags(request.resource_arn, request.tags);
-  if (store_.tags(request.resource_arn).size() > kMaxTagsPerResource) {
+  plane_.require(context, *kind, request.resource_arn);
+  plane_.put_request_tags(request.resource_arn, request.tags);
+  if (plane_.store.tags(request.resource_arn).size() > kMaxTagsPerResource) {
     throw invalid_parameter(
         fmt::format("A resource can have at most {} tags.", kMaxTagsPerResource));
   }
   return nlohmann::json::object();
 }
 
-nlohmann::json DmsService::remove_tags(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json Tags::remove(const RequestContext& context, const nlohmann::json& body) {
   const auto request = parse_request<dms::RemoveTagsFromResourceMessage>(body);
   const auto kind = kind_of(request.resource_arn);
   if (!kind) throw not_found(fmt::format("Resource {} not found", request.resource_arn));
-  require(context, *kind, request.resource_arn);
-  store_.remove_tags(request.resource_arn, request.tag_keys);
+  plane_.require(context, *kind, request.resource_arn);
+  plane_.store.remove_tags(request.resource_arn, request.tag_keys);
   return nlohmann::json::object();
 }
 
-nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json Tags::list(const RequestContext& context, const nlohmann::json& body) {
   const auto request = parse_request<dms::ListTagsForResourceMessage>(body);
   if (!request.resource_arn && !request.resource_arn_list) {
     throw invalid_parameter("Either ResourceArn or ResourceArnList must be provided.");
@@ -61,8 +68,8 @@ nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohma
   for (const auto& arn : arns) {
     const auto kind = kind_of(arn);
     if (!kind) throw not_found(fmt::format("Resource {} not found", arn));
-    require(context, *kind, arn);
-    for (const auto& [key, value] : store_.tags(arn)) {
+    plane_.require(context, *kind, arn);
+    for (const auto& [key, value] : plane_.store.tags(arn)) {
       nlohmann::json tag = {{"Key", key}, {"Value", value}};
       if (name_resource) tag["ResourceArn"] = arn;
       tags.push_back(std::move(tag));
@@ -71,15 +78,15 @@ nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohma
   return {{"TagList", tags}};
 }
 
-nlohmann::json DmsService::describe_account_attributes(const RequestContext& context,
-                                                       const nlohmann::json& body) {
+nlohmann::json Tags::describe_account_attributes(const RequestContext& context,
+                                                 const nlohmann::json& body) {
   parse_request<dms::DescribeAccountAttributesMessage>(body);
   const auto used = [&](ResourceKind kind) {
-    return store_.count(kind, context.account, context.region);
+    return plane_.store.count(kind, context.account, context.region);
   };
   std::int64_t storage = 0;
   for (const auto& instance :
-       store_.list(ResourceKind::kInstance, context.account, context.region)) {
+       plane_.store.list(ResourceKind::kInstance, context.account, context.region)) {
     storage += instance.doc.value("AllocatedStorage", std::int64_t{0});
   }
   const auto quota = [](const char* name, std::int64_t in_use, std::int64_t max) {
