@@ -6,6 +6,7 @@
 #include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/endpoint_secrets.hpp"
 #include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
@@ -23,24 +24,36 @@ nlohmann::json public_connection(const Record& record) {
   return public_document<dms::Connection>(record.doc);
 }
 
-}  // namespace
-
-void Connections::add_operations(OperationTable& table) {
-  table.emplace("TestConnection", handler_of(this, &Connections::test));
-  table.emplace("DescribeConnections", handler_of(this, &Connections::describe));
+void finish_connection_test(ControlPlane& plane, const std::string& key, std::int64_t test_id,
+                            const std::optional<std::string>& failure) {
+  const std::lock_guard lock(plane.mutex);
+  if (plane.shutting_down) return;
+  plane.store.transaction([&] {
+    auto record = plane.store.find_by_arn(ResourceKind::kConnection, key);
+    // Deleted with its endpoint or instance, or tested again meanwhile: nothing to record.
+    if (!record || record->internal.value("test_id", std::int64_t{0}) != test_id) return;
+    set_status(record->doc, failure ? ConnectionStatus::kFailed : ConnectionStatus::kSuccessful);
+    if (failure) {
+      record->doc["LastFailureMessage"] = *failure;
+    } else {
+      record->doc.erase("LastFailureMessage");
+    }
+    plane.store.update(ResourceKind::kConnection, *record);
+  });
 }
 
-nlohmann::json Connections::test(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json test_connection(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::TestConnectionMessage>(body);
   const auto instance =
-      plane_.require(context, ResourceKind::kInstance, request.replication_instance_arn);
-  const auto endpoint = plane_.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+      plane.require(context, ResourceKind::kInstance, request.replication_instance_arn);
+  const auto endpoint = plane.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
   if (status_in<InstanceStatus>(instance.doc) != InstanceStatus::kAvailable) {
     throw invalid_state(
         fmt::format("Replication instance {} is not in available state.", instance.identifier));
   }
   const auto key = connection_key(instance.arn, endpoint.arn);
-  auto existing = plane_.store.find_by_arn(ResourceKind::kConnection, key);
+  auto existing = plane.store.find_by_arn(ResourceKind::kConnection, key);
   if (existing && status_in<ConnectionStatus>(existing->doc) == ConnectionStatus::kTesting) {
     throw invalid_state(fmt::format(
         "A connection test of endpoint {} from replication instance {} is already running.",
@@ -60,52 +73,35 @@ nlohmann::json Connections::test(const RequestContext& context, const nlohmann::
   const auto test_id = existing ? existing->internal.value("test_id", std::int64_t{0}) + 1 : 1;
   record.internal["test_id"] = test_id;
   if (existing) {
-    plane_.store.update(ResourceKind::kConnection, record);
+    plane.store.update(ResourceKind::kConnection, record);
   } else {
-    plane_.store.insert(ResourceKind::kConnection, record);
+    plane.store.insert(ResourceKind::kConnection, record);
   }
 
   ConnectionTestRequest test;
   dms::from_json(endpoint.doc, test.endpoint);
   test.password = stored_password(endpoint);
-  test.s3_root = plane_.options.s3_root;
-  test.connect_timeout = plane_.options.connection_test_timeout;
-  plane_.after_unlock([this, key, test_id, test = std::move(test)] {
-    plane_.background.run([this, key, test_id, test] {
+  test.s3_root = plane.options.s3_root;
+  test.connect_timeout = plane.options.connection_test_timeout;
+  plane.after_unlock([&plane, key, test_id, test = std::move(test)] {
+    plane.background.run([&plane, key, test_id, test] {
       std::optional<std::string> failure;
       try {
         failure = test_endpoint_connection(test);
       } catch (const std::exception& error) {
         failure = fmt::format("Test Endpoint failed: {}", error.what());
       }
-      finish_test(key, test_id, failure);
+      finish_connection_test(plane, key, test_id, failure);
     });
   });
   return {{"Connection", public_connection(record)}};
 }
 
-void Connections::finish_test(const std::string& key, std::int64_t test_id,
-                              const std::optional<std::string>& failure) {
-  const std::lock_guard lock(plane_.mutex);
-  if (plane_.shutting_down) return;
-  plane_.store.transaction([&] {
-    auto record = plane_.store.find_by_arn(ResourceKind::kConnection, key);
-    // Deleted with its endpoint or instance, or tested again meanwhile: nothing to record.
-    if (!record || record->internal.value("test_id", std::int64_t{0}) != test_id) return;
-    set_status(record->doc, failure ? ConnectionStatus::kFailed : ConnectionStatus::kSuccessful);
-    if (failure) {
-      record->doc["LastFailureMessage"] = *failure;
-    } else {
-      record->doc.erase("LastFailureMessage");
-    }
-    plane_.store.update(ResourceKind::kConnection, *record);
-  });
-}
-
-nlohmann::json Connections::describe(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json describe_connections(ControlPlane& plane, const RequestContext& context,
+                                    const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeConnectionsMessage>(body);
   return describe_page(
-      plane_.store.list(ResourceKind::kConnection, context.account, context.region),
+      plane.store.list(ResourceKind::kConnection, context.account, context.region),
       DescribeRequest::of(request),
       {kConnectionFilters, "No connections found matching provided filters"}, "Connections",
       [](const Record& record, std::string_view name) {
@@ -118,11 +114,11 @@ nlohmann::json Connections::describe(const RequestContext& context, const nlohma
       [&](Record record) {
         // Identifiers can change (ModifyEndpoint, ModifyReplicationInstance): show the current
         // ones.
-        if (auto endpoint = plane_.store.find_by_arn(ResourceKind::kEndpoint,
-                                                     record.doc.value("EndpointArn", ""))) {
+        if (auto endpoint = plane.store.find_by_arn(ResourceKind::kEndpoint,
+                                                    record.doc.value("EndpointArn", ""))) {
           record.doc["EndpointIdentifier"] = endpoint->identifier;
         }
-        if (auto instance = plane_.store.find_by_arn(
+        if (auto instance = plane.store.find_by_arn(
                 ResourceKind::kInstance, record.doc.value("ReplicationInstanceArn", ""))) {
           record.doc["ReplicationInstanceIdentifier"] = instance->identifier;
         }
@@ -130,15 +126,17 @@ nlohmann::json Connections::describe(const RequestContext& context, const nlohma
       });
 }
 
-void Connections::fail_interrupted_tests() {
-  for (auto& record : plane_.store.list_all(ResourceKind::kConnection)) {
+}  // namespace
+
+void fail_interrupted_connection_tests(Store& store) {
+  for (auto& record : store.list_all(ResourceKind::kConnection)) {
     if (status_in<ConnectionStatus>(record.doc) != ConnectionStatus::kTesting) continue;
     set_status(record.doc, ConnectionStatus::kFailed);
     record.doc["LastFailureMessage"] =
         "Test Endpoint failed: the test was interrupted when dms-local stopped; test again.";
     // A result still on its way belongs to the interrupted test.
     record.internal["test_id"] = record.internal.value("test_id", std::int64_t{0}) + 1;
-    plane_.store.update(ResourceKind::kConnection, record);
+    store.update(ResourceKind::kConnection, record);
   }
 }
 
@@ -150,6 +148,12 @@ void remove_connections_of(Store& store, const RequestContext& context, const st
       store.remove(ResourceKind::kConnection, record.arn);
     }
   }
+}
+
+void register_connections(ControlPlane& plane, OperationTable& table) {
+  add_operations(
+      plane, table,
+      {{"TestConnection", test_connection}, {"DescribeConnections", describe_connections}});
 }
 
 }  // namespace dagster_dms::server

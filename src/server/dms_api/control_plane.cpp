@@ -52,6 +52,21 @@ void ControlPlane::refresh(ResourceKind kind, Record& record) {
   if (transition->second(record)) store.update(kind, record);
 }
 
+Record ControlPlane::new_record(const RequestContext& context, ResourceKind kind,
+                                std::string identifier,
+                                const std::optional<std::string>& resource_identifier) {
+  Record record;
+  record.identifier = std::move(identifier);
+  record.account = context.account;
+  record.region = context.region;
+  const auto resource_id = resource_identifier.value_or(random_resource_id());
+  record.arn = make_arn(context.region, context.account, kind, resource_id);
+  if (store.find_by_arn(kind, record.arn)) {
+    throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
+  }
+  return record;
+}
+
 void ControlPlane::put_request_tags(const std::string& arn,
                                     const std::optional<std::vector<dms::Tag>>& tags) {
   if (!tags) return;
@@ -70,6 +85,16 @@ nlohmann::json ControlPlane::now_json() const {
 std::int64_t ControlPlane::now_millis() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
       .count();
+}
+
+void add_operations(ControlPlane& plane, OperationTable& table,
+                    std::initializer_list<std::pair<const char*, ResourceHandler>> operations) {
+  for (const auto& [name, handler] : operations) {
+    table.emplace(name, [&plane, handler = handler](const RequestContext& context,
+                                                    const nlohmann::json& body) {
+      return handler(plane, context, body);
+    });
+  }
 }
 
 std::vector<std::function<void()>> ControlPlane::take_deferred() {

@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aws/clock.hpp"
@@ -34,6 +36,8 @@ struct ServiceOptions {
   std::chrono::seconds connection_test_timeout{5};
 };
 
+class ControlPlane;
+
 // Whose request this is: resources live per account and per region.
 struct RequestContext {
   std::string account;
@@ -46,15 +50,12 @@ using OperationHandler =
 // Operation name (CreateEndpoint, ...) -> the resource handler that answers it.
 using OperationTable = std::map<std::string, OperationHandler, std::less<>>;
 
-// An operation answered by a member function of a resource's handlers.
-template <class Resource>
-OperationHandler handler_of(Resource* resource,
-                            nlohmann::json (Resource::*method)(const RequestContext&,
-                                                               const nlohmann::json&)) {
-  return [resource, method](const RequestContext& context, const nlohmann::json& body) {
-    return (resource->*method)(context, body);
-  };
-}
+// An operation's handler, given the control plane it works on.
+using ResourceHandler = nlohmann::json (*)(ControlPlane& plane, const RequestContext& context,
+                                           const nlohmann::json& body);
+// Adds {operation name, handler} pairs to the table, each bound to `plane`.
+void add_operations(ControlPlane& plane, OperationTable& table,
+                    std::initializer_list<std::pair<const char*, ResourceHandler>> operations);
 
 // A stored document as the API answers it: through the typed model, so the answer has exactly
 // the API's shape (and nothing the store keeps beside it).
@@ -109,6 +110,11 @@ class ControlPlane {
   // Every resource of `kind` in the caller's account and region, with due transitions applied.
   std::vector<Record> list_refreshed(const RequestContext& context, ResourceKind kind);
   std::vector<Record> list_all_refreshed(ResourceKind kind);
+  // A new resource of `kind` in the caller's account and region, with its ARN (made from
+  // `resource_identifier`, or a random resource id); ResourceAlreadyExistsFault when that ARN
+  // is in use. Not stored yet.
+  Record new_record(const RequestContext& context, ResourceKind kind, std::string identifier,
+                    const std::optional<std::string>& resource_identifier);
   // The Tags member of a Create* request; empty keys are refused.
   void put_request_tags(const std::string& arn, const std::optional<std::vector<dms::Tag>>& tags);
 

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "server/dms_api/connections.hpp"
+#include "server/dms_api/replication_runs.hpp"
+#include "server/dms_api/resources.hpp"
+#include "server/dms_api/task_runs.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
@@ -9,15 +13,15 @@ namespace dagster_dms::server {
 DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& clock,
                        ServiceOptions options)
     : plane_(store, executor, clock, std::move(options)) {
-  endpoints_.add_operations(operations_);
-  instances_.add_operations(operations_);
-  tasks_.add_operations(operations_);
-  task_runs_.add_operations(operations_);
-  replication_configs_.add_operations(operations_);
-  replication_runs_.add_operations(operations_);
-  connections_.add_operations(operations_);
-  tags_.add_operations(operations_);
-  table_reload_.add_operations(operations_);
+  register_endpoints(plane_, operations_);
+  register_instances(plane_, operations_);
+  register_tasks(plane_, operations_);
+  register_task_runs(plane_, operations_);
+  register_replication_configs(plane_, operations_);
+  register_replication_runs(plane_, operations_);
+  register_connections(plane_, operations_);
+  register_tags(plane_, operations_);
+  register_table_reload(plane_, operations_);
 }
 
 DmsService::~DmsService() {
@@ -56,9 +60,9 @@ nlohmann::json DmsService::handle(const RequestContext& context, const std::stri
 void DmsService::recover_interrupted_tasks() {
   const std::lock_guard lock(plane_.mutex);
   plane_.store.transaction([&] {
-    task_runs_.lifecycle().fail_interrupted_runs();
-    replication_runs_.lifecycle().fail_interrupted_runs();
-    connections_.fail_interrupted_tests();
+    RunLifecycle<TaskRunShape>(plane_).fail_interrupted_runs();
+    RunLifecycle<ReplicationRunShape>(plane_).fail_interrupted_runs();
+    fail_interrupted_connection_tests(plane_.store);
   });
 }
 
@@ -71,8 +75,8 @@ void DmsService::shutdown() {
     if (plane_.shutting_down) return;
     plane_.shutting_down = true;
     plane_.store.transaction([&] {
-      task_runs_.lifecycle().stop_for_shutdown(executing);
-      replication_runs_.lifecycle().stop_for_shutdown(executing);
+      RunLifecycle<TaskRunShape>(plane_).stop_for_shutdown(executing);
+      RunLifecycle<ReplicationRunShape>(plane_).stop_for_shutdown(executing);
     });
   }
   for (const auto& arn : executing) plane_.executor.stop(arn);

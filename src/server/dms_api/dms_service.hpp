@@ -7,16 +7,7 @@
 #include <vector>
 
 #include "aws/clock.hpp"
-#include "server/dms_api/connections.hpp"
 #include "server/dms_api/control_plane.hpp"
-#include "server/dms_api/endpoints.hpp"
-#include "server/dms_api/instances.hpp"
-#include "server/dms_api/replication_configs.hpp"
-#include "server/dms_api/replication_runs.hpp"
-#include "server/dms_api/table_reload.hpp"
-#include "server/dms_api/tags.hpp"
-#include "server/dms_api/task_runs.hpp"
-#include "server/dms_api/tasks.hpp"
 #include "server/execution/task_executor.hpp"
 #include "server/store/store.hpp"
 
@@ -24,9 +15,8 @@ namespace dagster_dms::server {
 
 // The DMS control plane (AmazonDMSv20160101): routes each operation to the resource that owns
 // it, holding the one mutex that serializes every operation; the data plane is reached only with
-// that mutex released. Each resource keeps its own rules and lifecycle (endpoints.hpp,
-// instances.hpp, tasks.hpp, task_runs.hpp, replication_configs.hpp, replication_runs.hpp,
-// connections.hpp, tags.hpp, table_reload.hpp).
+// that mutex released. Each resource keeps its own rules and lifecycle in its own file and
+// registers its operations (resources.hpp).
 class DmsService {
  public:
   DmsService(Store& store, TaskExecutor& executor, const aws::Clock& clock, ServiceOptions options);
@@ -57,16 +47,7 @@ class DmsService {
 
  private:
   ControlPlane plane_;
-  Endpoints endpoints_{plane_};
-  Instances instances_{plane_};
-  Tasks tasks_{plane_};
-  TaskRuns task_runs_{plane_};
-  ReplicationConfigs replication_configs_{plane_};
-  ReplicationRuns replication_runs_{plane_};
-  Connections connections_{plane_};
-  Tags tags_{plane_};
-  TableReload table_reload_{plane_};
-  OperationTable operations_;
+  OperationTable operations_;  // operation name -> the resource handler that answers it
 };
 
 }  // namespace dagster_dms::server

@@ -1,5 +1,3 @@
-#include "server/dms_api/endpoints.hpp"
-
 #include <fmt/format.h>
 
 #include "replicate/s3_path.hpp"
@@ -8,6 +6,7 @@
 #include "server/dms_api/endpoint_secrets.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
@@ -118,41 +117,26 @@ void check_endpoint_settings(const nlohmann::json& doc) {
   }
 }
 
-}  // namespace
-
-void Endpoints::add_operations(OperationTable& table) {
-  table.emplace("CreateEndpoint", handler_of(this, &Endpoints::create));
-  table.emplace("DescribeEndpoints", handler_of(this, &Endpoints::describe));
-  table.emplace("ModifyEndpoint", handler_of(this, &Endpoints::modify));
-  table.emplace("DeleteEndpoint", handler_of(this, &Endpoints::remove));
-}
-
-nlohmann::json Endpoints::create(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json create_endpoint(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateEndpointMessage>(body);
   require_valid_identifier("EndpointIdentifier", request.endpoint_identifier, kIdentifierMax);
   require_engine(request.engine_name);
   if (request.resource_identifier) {
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
-  if (plane_.store.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
-                                      request.endpoint_identifier)) {
+  if (plane.store.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
+                                     request.endpoint_identifier)) {
     throw already_exists(
         fmt::format("Endpoint with identifier {} already exists", request.endpoint_identifier));
   }
-  if (plane_.store.count(ResourceKind::kEndpoint, context.account, context.region) >=
+  if (plane.store.count(ResourceKind::kEndpoint, context.account, context.region) >=
       kEndpointQuota) {
     throw quota_exceeded(fmt::format(
         "Account quota Endpoints ({}) exceeded; delete endpoints first.", kEndpointQuota));
   }
-  Record record;
-  record.identifier = request.endpoint_identifier;
-  record.account = context.account;
-  record.region = context.region;
-  const auto resource_id = request.resource_identifier.value_or(random_resource_id());
-  record.arn = make_arn(context.region, context.account, ResourceKind::kEndpoint, resource_id);
-  if (plane_.store.find_by_arn(ResourceKind::kEndpoint, record.arn)) {
-    throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
-  }
+  auto record = plane.new_record(context, ResourceKind::kEndpoint, request.endpoint_identifier,
+                                 request.resource_identifier);
   record.doc = {{"EndpointIdentifier", request.endpoint_identifier},
                 {"EndpointType", endpoint_type(request.endpoint_type)},
                 {"EngineName", request.engine_name},
@@ -162,15 +146,16 @@ nlohmann::json Endpoints::create(const RequestContext& context, const nlohmann::
   set_status(record.doc, EndpointStatus::kActive);
   apply_members(body, record);
   check_endpoint_settings(record.doc);
-  plane_.store.insert(ResourceKind::kEndpoint, record);
-  plane_.put_request_tags(record.arn, request.tags);
+  plane.store.insert(ResourceKind::kEndpoint, record);
+  plane.put_request_tags(record.arn, request.tags);
   return {{"Endpoint", public_endpoint(record)}};
 }
 
-nlohmann::json Endpoints::describe(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json describe_endpoints(ControlPlane& plane, const RequestContext& context,
+                                  const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeEndpointsMessage>(body);
   return describe_page(
-      plane_.list_refreshed(context, ResourceKind::kEndpoint), DescribeRequest::of(request),
+      plane.list_refreshed(context, ResourceKind::kEndpoint), DescribeRequest::of(request),
       {kEndpointFilters, "No Endpoints found matching provided filters"}, "Endpoints",
       [](const Record& record, std::string_view name) {
         if (name == "endpoint-arn") return std::vector<std::string>{record.arn};
@@ -183,13 +168,14 @@ nlohmann::json Endpoints::describe(const RequestContext& context, const nlohmann
       identifier_key, public_endpoint);
 }
 
-nlohmann::json Endpoints::modify(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json modify_endpoint(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyEndpointMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+  auto record = plane.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
   if (request.endpoint_identifier && *request.endpoint_identifier != record.identifier) {
     require_valid_identifier("EndpointIdentifier", *request.endpoint_identifier, kIdentifierMax);
-    if (plane_.store.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
-                                        *request.endpoint_identifier)) {
+    if (plane.store.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
+                                       *request.endpoint_identifier)) {
       throw already_exists(
           fmt::format("Endpoint with identifier {} already exists", *request.endpoint_identifier));
     }
@@ -210,14 +196,15 @@ nlohmann::json Endpoints::modify(const RequestContext& context, const nlohmann::
   }
   apply_members(body, record);
   check_endpoint_settings(record.doc);
-  plane_.store.update(ResourceKind::kEndpoint, record);
+  plane.store.update(ResourceKind::kEndpoint, record);
   return {{"Endpoint", public_endpoint(record)}};
 }
 
-nlohmann::json Endpoints::remove(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json delete_endpoint(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteEndpointMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
-  for (const auto& task : plane_.store.list(ResourceKind::kTask, context.account, context.region)) {
+  auto record = plane.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+  for (const auto& task : plane.store.list(ResourceKind::kTask, context.account, context.region)) {
     if (task.doc.value("SourceEndpointArn", "") == record.arn ||
         task.doc.value("TargetEndpointArn", "") == record.arn) {
       throw invalid_state(
@@ -226,7 +213,7 @@ nlohmann::json Endpoints::remove(const RequestContext& context, const nlohmann::
     }
   }
   for (const auto& config :
-       plane_.store.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
+       plane.store.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
     if (config.doc.value("SourceEndpointArn", "") == record.arn ||
         config.doc.value("TargetEndpointArn", "") == record.arn) {
       throw invalid_state(
@@ -234,10 +221,20 @@ nlohmann::json Endpoints::remove(const RequestContext& context, const nlohmann::
                       record.arn, config.identifier));
     }
   }
-  remove_connections_of(plane_.store, context, record.arn);
-  plane_.store.remove(ResourceKind::kEndpoint, record.arn);
+  remove_connections_of(plane.store, context, record.arn);
+  plane.store.remove(ResourceKind::kEndpoint, record.arn);
   set_status(record.doc, EndpointStatus::kDeleting);
   return {{"Endpoint", public_endpoint(record)}};
+}
+
+}  // namespace
+
+void register_endpoints(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"CreateEndpoint", create_endpoint},
+                  {"DescribeEndpoints", describe_endpoints},
+                  {"ModifyEndpoint", modify_endpoint},
+                  {"DeleteEndpoint", delete_endpoint}});
 }
 
 }  // namespace dagster_dms::server

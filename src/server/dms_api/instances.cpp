@@ -1,11 +1,10 @@
-#include "server/dms_api/instances.hpp"
-
 #include <fmt/format.h>
 
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/front/api_error.hpp"
 #include "server/front/request_members.hpp"
 
@@ -55,26 +54,8 @@ nlohmann::json public_instance(const Record& record) {
   return public_document<dms::ReplicationInstance>(record.doc);
 }
 
-}  // namespace
-
-Instances::Instances(ControlPlane& plane) : plane_(plane) {
-  // A new or changed instance is usable once instance_create_delay has passed.
-  plane_.on_due(ResourceKind::kInstance, [](Record& record) {
-    const auto status = status_in<InstanceStatus>(record.doc);
-    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying) return false;
-    set_status(record.doc, InstanceStatus::kAvailable);
-    return true;
-  });
-}
-
-void Instances::add_operations(OperationTable& table) {
-  table.emplace("CreateReplicationInstance", handler_of(this, &Instances::create));
-  table.emplace("DescribeReplicationInstances", handler_of(this, &Instances::describe));
-  table.emplace("ModifyReplicationInstance", handler_of(this, &Instances::modify));
-  table.emplace("DeleteReplicationInstance", handler_of(this, &Instances::remove));
-}
-
-nlohmann::json Instances::create(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json create_instance(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateReplicationInstanceMessage>(body);
   require_valid_identifier("ReplicationInstanceIdentifier", request.replication_instance_identifier,
                            kIdentifierMax);
@@ -85,31 +66,24 @@ nlohmann::json Instances::create(const RequestContext& context, const nlohmann::
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
   if (request.allocated_storage) require_storage(*request.allocated_storage);
-  if (plane_.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
-                                      identifier)) {
+  if (plane.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
+                                     identifier)) {
     throw already_exists(
         fmt::format("Replication instance with identifier {} already exists", identifier));
   }
-  if (plane_.store.count(ResourceKind::kInstance, context.account, context.region) >=
+  if (plane.store.count(ResourceKind::kInstance, context.account, context.region) >=
       kInstanceQuota) {
     throw quota_exceeded(
         fmt::format("Account quota ReplicationInstances ({}) exceeded; delete instances first.",
                     kInstanceQuota));
   }
-  Record record;
-  record.identifier = identifier;
-  record.account = context.account;
-  record.region = context.region;
-  record.arn = make_arn(context.region, context.account, ResourceKind::kInstance,
-                        request.resource_identifier.value_or(random_resource_id()));
-  if (plane_.store.find_by_arn(ResourceKind::kInstance, record.arn)) {
-    throw already_exists("The ResourceIdentifier is already in use");
-  }
+  auto record =
+      plane.new_record(context, ResourceKind::kInstance, identifier, request.resource_identifier);
   record.doc = {
       {"ReplicationInstanceIdentifier", identifier},
       {"ReplicationInstanceClass", request.replication_instance_class},
       {"AllocatedStorage", request.allocated_storage.value_or(50)},
-      {"InstanceCreateTime", plane_.now_json()},
+      {"InstanceCreateTime", plane.now_json()},
       {"AvailabilityZone", given(request.availability_zone).value_or(context.region + "a")},
       {"PreferredMaintenanceWindow",
        given(request.preferred_maintenance_window).value_or("sun:06:00-sun:14:00")},
@@ -125,17 +99,17 @@ nlohmann::json Instances::create(const RequestContext& context, const nlohmann::
   };
   set_status(record.doc, InstanceStatus::kCreating);
   if (const auto key = given(request.kms_key_id)) record.doc["KmsKeyId"] = *key;
-  record.internal["ready_at_ms"] =
-      plane_.now_millis() + plane_.options.instance_create_delay.count();
-  plane_.store.insert(ResourceKind::kInstance, record);
-  plane_.put_request_tags(record.arn, request.tags);
+  record.internal["ready_at_ms"] = plane.now_millis() + plane.options.instance_create_delay.count();
+  plane.store.insert(ResourceKind::kInstance, record);
+  plane.put_request_tags(record.arn, request.tags);
   return {{"ReplicationInstance", public_instance(record)}};
 }
 
-nlohmann::json Instances::describe(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json describe_instances(ControlPlane& plane, const RequestContext& context,
+                                  const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationInstancesMessage>(body);
   return describe_page(
-      plane_.list_refreshed(context, ResourceKind::kInstance), DescribeRequest::of(request),
+      plane.list_refreshed(context, ResourceKind::kInstance), DescribeRequest::of(request),
       {kInstanceFilters, "No replication instances found matching provided filters"},
       "ReplicationInstances",
       [](const Record& record, std::string_view name) {
@@ -149,9 +123,10 @@ nlohmann::json Instances::describe(const RequestContext& context, const nlohmann
       identifier_key, public_instance);
 }
 
-nlohmann::json Instances::modify(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json modify_instance(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyReplicationInstanceMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kInstance, request.replication_instance_arn);
+  auto record = plane.require(context, ResourceKind::kInstance, request.replication_instance_arn);
   if (status_in<InstanceStatus>(record.doc) != InstanceStatus::kAvailable) {
     throw invalid_state(
         fmt::format("Replication instance {} is not in available state.", record.identifier));
@@ -161,8 +136,8 @@ nlohmann::json Instances::modify(const RequestContext& context, const nlohmann::
                              *request.replication_instance_identifier, kIdentifierMax);
     const auto identifier = to_lower(*request.replication_instance_identifier);
     if (identifier != record.identifier &&
-        plane_.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
-                                        identifier)) {
+        plane.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
+                                       identifier)) {
       throw already_exists(
           fmt::format("Replication instance with identifier {} already exists", identifier));
     }
@@ -185,29 +160,47 @@ nlohmann::json Instances::modify(const RequestContext& context, const nlohmann::
       record.doc.update(pending);
       set_status(record.doc, InstanceStatus::kModifying);
       record.internal["ready_at_ms"] =
-          plane_.now_millis() + plane_.options.instance_create_delay.count();
+          plane.now_millis() + plane.options.instance_create_delay.count();
     }
     pending = nlohmann::json::object();
   }
   record.doc["PendingModifiedValues"] = pending;
-  plane_.store.update(ResourceKind::kInstance, record);
+  plane.store.update(ResourceKind::kInstance, record);
   return {{"ReplicationInstance", public_instance(record)}};
 }
 
-nlohmann::json Instances::remove(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json delete_instance(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteReplicationInstanceMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kInstance, request.replication_instance_arn);
-  for (const auto& task : plane_.store.list(ResourceKind::kTask, context.account, context.region)) {
+  auto record = plane.require(context, ResourceKind::kInstance, request.replication_instance_arn);
+  for (const auto& task : plane.store.list(ResourceKind::kTask, context.account, context.region)) {
     if (task.doc.value("ReplicationInstanceArn", "") == record.arn) {
       throw invalid_state(fmt::format(
           "Replication instance {} has replication tasks; delete them first (for example {}).",
           record.identifier, task.identifier));
     }
   }
-  remove_connections_of(plane_.store, context, record.arn);
-  plane_.store.remove(ResourceKind::kInstance, record.arn);
+  remove_connections_of(plane.store, context, record.arn);
+  plane.store.remove(ResourceKind::kInstance, record.arn);
   set_status(record.doc, InstanceStatus::kDeleting);
   return {{"ReplicationInstance", public_instance(record)}};
+}
+
+}  // namespace
+
+void register_instances(ControlPlane& plane, OperationTable& table) {
+  // A new or changed instance is usable once instance_create_delay has passed.
+  plane.on_due(ResourceKind::kInstance, [](Record& record) {
+    const auto status = status_in<InstanceStatus>(record.doc);
+    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying) return false;
+    set_status(record.doc, InstanceStatus::kAvailable);
+    return true;
+  });
+  add_operations(plane, table,
+                 {{"CreateReplicationInstance", create_instance},
+                  {"DescribeReplicationInstances", describe_instances},
+                  {"ModifyReplicationInstance", modify_instance},
+                  {"DeleteReplicationInstance", delete_instance}});
 }
 
 }  // namespace dagster_dms::server

@@ -1,5 +1,3 @@
-#include "server/dms_api/replication_configs.hpp"
-
 #include <fmt/format.h>
 
 #include "server/dms_api/describe_page.hpp"
@@ -7,6 +5,7 @@
 #include "server/dms_api/replication_rules.hpp"
 #include "server/dms_api/replication_runs.hpp"
 #include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/dms_api/run_types.hpp"
 #include "server/dms_api/task_settings.hpp"
 #include "server/front/api_error.hpp"
@@ -43,21 +42,8 @@ std::string complete_replication_settings(const std::optional<std::string>& give
   return settings.dump();
 }
 
-}  // namespace
-
-void ReplicationConfigs::add_operations(OperationTable& table) {
-  table.emplace("CreateReplicationConfig", handler_of(this, &ReplicationConfigs::create));
-  table.emplace("DescribeReplicationConfigs", handler_of(this, &ReplicationConfigs::describe));
-  table.emplace("ModifyReplicationConfig", handler_of(this, &ReplicationConfigs::modify));
-  table.emplace("DeleteReplicationConfig", handler_of(this, &ReplicationConfigs::remove));
-  table.emplace("DescribeReplications",
-                handler_of(this, &ReplicationConfigs::describe_replications));
-  table.emplace("DescribeReplicationTableStatistics",
-                handler_of(this, &ReplicationConfigs::describe_replication_table_statistics));
-}
-
-nlohmann::json ReplicationConfigs::create(const RequestContext& context,
-                                          const nlohmann::json& body) {
+nlohmann::json create_config(ControlPlane& plane, const RequestContext& context,
+                             const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateReplicationConfigMessage>(body);
   require_valid_identifier("ReplicationConfigIdentifier", request.replication_config_identifier,
                            kIdentifierMax);
@@ -67,33 +53,27 @@ nlohmann::json ReplicationConfigs::create(const RequestContext& context,
   if (request.resource_identifier) {
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
-  const auto source = plane_.require(context, ResourceKind::kEndpoint, request.source_endpoint_arn);
-  const auto target = plane_.require(context, ResourceKind::kEndpoint, request.target_endpoint_arn);
+  const auto source = plane.require(context, ResourceKind::kEndpoint, request.source_endpoint_arn);
+  const auto target = plane.require(context, ResourceKind::kEndpoint, request.target_endpoint_arn);
   if (source.doc.value("EndpointType", "") != "SOURCE") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a source endpoint.", source.arn));
   }
   if (target.doc.value("EndpointType", "") != "TARGET") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a target endpoint.", target.arn));
   }
-  if (plane_.store.find_by_identifier(ResourceKind::kReplicationConfig, context.account,
-                                      context.region, request.replication_config_identifier)) {
+  if (plane.store.find_by_identifier(ResourceKind::kReplicationConfig, context.account,
+                                     context.region, request.replication_config_identifier)) {
     throw already_exists(fmt::format("Replication config with identifier {} already exists",
                                      request.replication_config_identifier));
   }
-  Record record;
-  record.identifier = request.replication_config_identifier;
-  record.account = context.account;
-  record.region = context.region;
-  const auto resource_id = request.resource_identifier.value_or(random_resource_id());
-  record.arn =
-      make_arn(context.region, context.account, ResourceKind::kReplicationConfig, resource_id);
-  if (plane_.store.find_by_arn(ResourceKind::kReplicationConfig, record.arn)) {
-    throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
-  }
+  auto record =
+      plane.new_record(context, ResourceKind::kReplicationConfig,
+                       request.replication_config_identifier, request.resource_identifier);
+  const auto resource_id = arn_resource_id(record.arn);
   nlohmann::json compute;
   dms::to_json(compute, request.compute_config);
   drop_empty_strings(compute);
-  const auto now = plane_.now_json();
+  const auto now = plane.now_json();
   record.doc = {
       {"ReplicationConfigIdentifier", record.identifier},
       {"ReplicationConfigArn", record.arn},
@@ -122,26 +102,26 @@ nlohmann::json ReplicationConfigs::create(const RequestContext& context,
       {"ReplicationUpdateTime", now},
   };
   set_status(record.internal["replication"], ReplicationStatus::kCreated);
-  plane_.store.insert(ResourceKind::kReplicationConfig, record);
-  plane_.put_request_tags(record.arn, request.tags);
+  plane.store.insert(ResourceKind::kReplicationConfig, record);
+  plane.put_request_tags(record.arn, request.tags);
   return {{"ReplicationConfig", public_config(record)}};
 }
 
-nlohmann::json ReplicationConfigs::describe(const RequestContext& context,
-                                            const nlohmann::json& body) {
+nlohmann::json describe_configs(ControlPlane& plane, const RequestContext& context,
+                                const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationConfigsMessage>(body);
   return describe_page(
-      plane_.store.list(ResourceKind::kReplicationConfig, context.account, context.region),
+      plane.store.list(ResourceKind::kReplicationConfig, context.account, context.region),
       DescribeRequest::of(request),
       {kConfigFilters, "No replication configs found matching provided filters"},
       "ReplicationConfigs", config_filter_values, identifier_key, public_config);
 }
 
-nlohmann::json ReplicationConfigs::modify(const RequestContext& context,
-                                          const nlohmann::json& body) {
+nlohmann::json modify_config(ControlPlane& plane, const RequestContext& context,
+                             const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyReplicationConfigMessage>(body);
   auto record =
-      plane_.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
+      plane.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
   auto& replication = ReplicationRunShape::run_state(record);
   const auto status = status_in<ReplicationStatus>(replication);
   const auto provision = replication.contains("ProvisionData")
@@ -160,8 +140,8 @@ nlohmann::json ReplicationConfigs::modify(const RequestContext& context,
       *request.replication_config_identifier != record.identifier) {
     require_valid_identifier("ReplicationConfigIdentifier", *request.replication_config_identifier,
                              kIdentifierMax);
-    if (plane_.store.find_by_identifier(ResourceKind::kReplicationConfig, context.account,
-                                        context.region, *request.replication_config_identifier)) {
+    if (plane.store.find_by_identifier(ResourceKind::kReplicationConfig, context.account,
+                                       context.region, *request.replication_config_identifier)) {
       throw already_exists(fmt::format("Replication config with identifier {} already exists",
                                        *request.replication_config_identifier));
     }
@@ -195,7 +175,7 @@ nlohmann::json ReplicationConfigs::modify(const RequestContext& context,
     record.doc["SupplementalSettings"] = *request.supplemental_settings;
   }
   const auto check_endpoint = [&](const std::string& arn, const char* type) {
-    const auto endpoint = plane_.require(context, ResourceKind::kEndpoint, arn);
+    const auto endpoint = plane.require(context, ResourceKind::kEndpoint, arn);
     if (endpoint.doc.value("EndpointType", "") != type) {
       throw invalid_parameter(
           fmt::format("Endpoint {} is not a {} endpoint.", arn, to_lower(type)));
@@ -208,7 +188,7 @@ nlohmann::json ReplicationConfigs::modify(const RequestContext& context,
   if (request.target_endpoint_arn) {
     record.doc["TargetEndpointArn"] = check_endpoint(*request.target_endpoint_arn, "TARGET");
   }
-  const auto now = plane_.now_json();
+  const auto now = plane.now_json();
   record.doc["ReplicationConfigIdentifier"] = record.identifier;
   record.doc["ReplicationConfigUpdateTime"] = now;
   // The replication shows what its config says.
@@ -217,15 +197,15 @@ nlohmann::json ReplicationConfigs::modify(const RequestContext& context,
     replication[name] = record.doc[name];
   }
   replication["ReplicationUpdateTime"] = now;
-  plane_.store.update(ResourceKind::kReplicationConfig, record);
+  plane.store.update(ResourceKind::kReplicationConfig, record);
   return {{"ReplicationConfig", public_config(record)}};
 }
 
-nlohmann::json ReplicationConfigs::remove(const RequestContext& context,
-                                          const nlohmann::json& body) {
+nlohmann::json delete_config(ControlPlane& plane, const RequestContext& context,
+                             const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteReplicationConfigMessage>(body);
   auto record =
-      plane_.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
+      plane.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
   const auto status = status_in<ReplicationStatus>(ReplicationRunShape::run_state(record));
   if (RunLifecycle<ReplicationRunShape>::is_active(status)) {
     throw invalid_state(fmt::format("Replication {} is {}; stop it before deleting its config.",
@@ -234,26 +214,27 @@ nlohmann::json ReplicationConfigs::remove(const RequestContext& context,
   // As for a task: the data plane drops what the config's runs left on the source (a CDC slot
   // and its publications, which would otherwise hold WAL forever) once our lock is released.
   if (record.internal.value("runs", std::int64_t{0}) > 0) {
-    plane_.after_unlock([this, run = ReplicationRunShape::run_of(plane_.store, record)] {
-      plane_.executor.task_deleted(run);
+    plane.after_unlock([&plane, run = ReplicationRunShape::run_of(plane.store, record)] {
+      plane.executor.task_deleted(run);
     });
   }
-  plane_.store.remove(ResourceKind::kReplicationConfig, record.arn);
+  plane.store.remove(ResourceKind::kReplicationConfig, record.arn);
   return {{"ReplicationConfig", public_config(record)}};
 }
 
-nlohmann::json ReplicationConfigs::describe_replications(const RequestContext& context,
-                                                         const nlohmann::json& body) {
+nlohmann::json describe_replications(ControlPlane& plane, const RequestContext& context,
+                                     const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationsMessage>(body);
   return describe_page(
-      plane_.store.list(ResourceKind::kReplicationConfig, context.account, context.region),
+      plane.store.list(ResourceKind::kReplicationConfig, context.account, context.region),
       DescribeRequest::of(request),
       {kConfigFilters, "No replications found matching provided filters"}, "Replications",
       config_filter_values, identifier_key, public_replication);
 }
 
-nlohmann::json ReplicationConfigs::describe_replication_table_statistics(
-    const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json describe_replication_table_statistics(ControlPlane& plane,
+                                                     const RequestContext& context,
+                                                     const nlohmann::json& body) {
   // Not in the generated request models: read by hand, with the same checks.
   if (!body.contains("ReplicationConfigArn") || !body["ReplicationConfigArn"].is_string()) {
     throw invalid_parameter("ReplicationConfigArn is required.");
@@ -276,17 +257,29 @@ nlohmann::json ReplicationConfigs::describe_replication_table_statistics(
     throw invalid_parameter(fmt::format("Invalid request: {}", error.what()));
   }
   validate_filters(filters, kTableStatisticsFilters);
-  const auto record = plane_.require(context, ResourceKind::kReplicationConfig,
-                                     body["ReplicationConfigArn"].get<std::string>());
+  const auto record = plane.require(context, ResourceKind::kReplicationConfig,
+                                    body["ReplicationConfigArn"].get<std::string>());
   if (record.internal.value("runs", std::int64_t{0}) == 0) {
     throw invalid_state(fmt::format(
         "Replication {} has not been started; it has no table statistics yet.", record.identifier));
   }
   auto out =
-      describe_table_statistics_page(plane_.store.table_statistics(record.arn),
+      describe_table_statistics_page(plane.store.table_statistics(record.arn),
                                      {filters, max_records, marker}, "ReplicationTableStatistics");
   out["ReplicationConfigArn"] = record.arn;
   return out;
+}
+
+}  // namespace
+
+void register_replication_configs(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"CreateReplicationConfig", create_config},
+                  {"DescribeReplicationConfigs", describe_configs},
+                  {"ModifyReplicationConfig", modify_config},
+                  {"DeleteReplicationConfig", delete_config},
+                  {"DescribeReplications", describe_replications},
+                  {"DescribeReplicationTableStatistics", describe_replication_table_statistics}});
 }
 
 }  // namespace dagster_dms::server

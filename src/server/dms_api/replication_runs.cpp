@@ -4,6 +4,7 @@
 
 #include "server/dms_api/endpoint_secrets.hpp"
 #include "server/dms_api/replication_rules.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/dms_api/run_types.hpp"
 #include "server/front/api_error.hpp"
 
@@ -73,15 +74,13 @@ nlohmann::json public_replication(const Record& config) {
       config.internal.value("replication", nlohmann::json::object()));
 }
 
-void ReplicationRuns::add_operations(OperationTable& table) {
-  table.emplace("StartReplication", handler_of(this, &ReplicationRuns::start));
-  table.emplace("StopReplication", handler_of(this, &ReplicationRuns::stop));
-}
+namespace {
 
-nlohmann::json ReplicationRuns::start(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json start_replication(ControlPlane& plane, const RequestContext& context,
+                                 const nlohmann::json& body) {
   const auto request = parse_request<dms::StartReplicationMessage>(body);
   auto record =
-      plane_.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
+      plane.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
   if (request.cdc_start_time && request.cdc_start_position) {
     throw invalid_combination("CdcStartTime and CdcStartPosition are mutually exclusive.");
   }
@@ -92,16 +91,25 @@ nlohmann::json ReplicationRuns::start(const RequestContext& context, const nlohm
   set_status(replication["ProvisionData"], ProvisionState::kProvisioning);
   if (request.cdc_start_position) replication["CdcStartPosition"] = *request.cdc_start_position;
   if (request.cdc_stop_position) replication["CdcStopPosition"] = *request.cdc_stop_position;
-  lifecycle_.start(record, request.start_replication_type);
+  RunLifecycle<ReplicationRunShape>(plane).start(record, request.start_replication_type,
+                                                 plane.now_json());
   return {{"Replication", public_replication(record)}};
 }
 
-nlohmann::json ReplicationRuns::stop(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json stop_replication(ControlPlane& plane, const RequestContext& context,
+                                const nlohmann::json& body) {
   const auto request = parse_request<dms::StopReplicationMessage>(body);
   auto record =
-      plane_.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
-  lifecycle_.stop(record);
+      plane.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
+  RunLifecycle<ReplicationRunShape>(plane).stop(record);
   return {{"Replication", public_replication(record)}};
+}
+
+}  // namespace
+
+void register_replication_runs(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"StartReplication", start_replication}, {"StopReplication", stop_replication}});
 }
 
 }  // namespace dagster_dms::server

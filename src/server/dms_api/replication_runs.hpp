@@ -40,20 +40,4 @@ struct ReplicationRunShape {
 // A serverless replication's public document (stored with its config).
 nlohmann::json public_replication(const Record& config);
 
-// StartReplication, StopReplication and what the data plane reports about a serverless run.
-class ReplicationRuns {
- public:
-  explicit ReplicationRuns(ControlPlane& plane) : plane_(plane), lifecycle_(plane) {}
-
-  void add_operations(OperationTable& table);
-  RunLifecycle<ReplicationRunShape>& lifecycle() { return lifecycle_; }
-
- private:
-  nlohmann::json start(const RequestContext& context, const nlohmann::json& body);
-  nlohmann::json stop(const RequestContext& context, const nlohmann::json& body);
-
-  ControlPlane& plane_;
-  RunLifecycle<ReplicationRunShape> lifecycle_;
-};
-
 }  // namespace dagster_dms::server

@@ -52,7 +52,8 @@ class RunLifecycle {
   // cannot start now or a start type its run count forbids, then records a new run in
   // `starting` (fresh statistics unless it resumes) and stores it. The data plane gets the run
   // task_start_delay later.
-  void start(Record& record, std::string_view start_type) {
+  // `now` is the run's StartDate.
+  void start(Record& record, std::string_view start_type, const nlohmann::json& now) const {
     auto& state = Shape::run_state(record);
     const auto status = status_in<Status>(state);
     if (!Shape::can_start(status)) {
@@ -62,7 +63,6 @@ class RunLifecycle {
     const auto runs = record.internal.value("runs", std::int64_t{0});
     check_start_type(Shape::what(record), start_type, runs);
 
-    const auto now = plane_.now_json();
     const auto run_id = record.internal.value("run_id", std::int64_t{0}) + 1;
     record.internal["run_id"] = run_id;
     record.internal["runs"] = runs + 1;
@@ -82,15 +82,17 @@ class RunLifecycle {
     stats["StartDate"] = now;
     plane_.store.update(Shape::kKind, record);
 
-    plane_.after_unlock([this, arn = record.arn, run_id] {
-      plane_.scheduler.schedule(plane_.options.task_start_delay,
-                                [this, arn, run_id] { hand_over(arn, run_id); });
+    // A lifecycle is only a view of the plane: work scheduled for later carries a copy.
+    plane_.after_unlock([lifecycle = *this, arn = record.arn, run_id] {
+      lifecycle.plane_.scheduler.schedule(
+          lifecycle.plane_.options.task_start_delay,
+          [lifecycle, arn, run_id] { lifecycle.hand_over(arn, run_id); });
     });
   }
 
   // Stop*: a running or starting run becomes `stopping`; the data plane is asked to end it once
   // the lock is released (a run it does not have yet ends when it would be handed over).
-  void stop(Record& record) {
+  void stop(Record& record) const {
     auto& state = Shape::run_state(record);
     const auto status = status_in<Status>(state);
     if (status != Status::kRunning && status != Status::kStarting) {
@@ -101,13 +103,13 @@ class RunLifecycle {
     Shape::touch(state, plane_.now_json());
     plane_.store.update(Shape::kKind, record);
     if (executing(record)) {
-      plane_.after_unlock([this, arn = record.arn] { plane_.executor.stop(arn); });
+      plane_.after_unlock([&plane = plane_, arn = record.arn] { plane.executor.stop(arn); });
     }
   }
 
   // At start-up, with the lock held: runs that were under way when the previous process died
   // come back `failed` with a message saying so, never silently `running`.
-  void fail_interrupted_runs() {
+  void fail_interrupted_runs() const {
     for (auto& record : plane_.store.list_all(Shape::kKind)) {
       auto& state = Shape::run_state(record);
       const auto status = status_in<Status>(state);
@@ -123,7 +125,7 @@ class RunLifecycle {
 
   // At shutdown, with the lock held: runs under way are recorded as stopped; the ARNs of those
   // the data plane has are added to `executing` (the caller stops them once unlocked).
-  void stop_for_shutdown(std::vector<std::string>& executing_arns) {
+  void stop_for_shutdown(std::vector<std::string>& executing_arns) const {
     for (auto& record : plane_.store.list_all(Shape::kKind)) {
       if (!is_active(status_in<Status>(Shape::run_state(record)))) continue;
       if (executing(record)) executing_arns.push_back(record.arn);
@@ -161,7 +163,7 @@ class RunLifecycle {
   // Marks a run over: status, stop reason, failure and the stop date and elapsed time, always
   // from StartDate (a data plane's last progress report may be older than the end).
   void end(Record& record, Status status, std::string_view stop_reason,
-           const std::optional<std::string>& failure) {
+           const std::optional<std::string>& failure) const {
     nlohmann::json& state = Shape::run_state(record);
     const nlohmann::json now = plane_.now_json();
     set_status(state, status);
@@ -178,7 +180,7 @@ class RunLifecycle {
 
   // task_start_delay after a start: the run goes to the data plane, unless it was stopped or
   // replaced meanwhile.
-  void hand_over(const std::string& arn, std::int64_t run_id) {
+  void hand_over(const std::string& arn, std::int64_t run_id) const {
     TaskRun run;
     {
       const std::lock_guard lock(plane_.mutex);
@@ -212,7 +214,7 @@ class RunLifecycle {
     if (stop_again) plane_.executor.stop(arn);
   }
 
-  std::optional<Record> current_run_record(const std::string& arn, std::int64_t run_id) {
+  std::optional<Record> current_run_record(const std::string& arn, std::int64_t run_id) const {
     auto record = plane_.store.find_by_arn(Shape::kKind, arn);
     if (!record || record->internal.value("run_id", std::int64_t{0}) != run_id) {
       return std::nullopt;
@@ -222,7 +224,7 @@ class RunLifecycle {
 
   // Applies a data-plane report if run `run_id` is still the record's current run.
   template <class Change>
-  void apply_report(const std::string& arn, std::int64_t run_id, const Change& change) {
+  void apply_report(const std::string& arn, std::int64_t run_id, const Change& change) const {
     const std::lock_guard lock(plane_.mutex);
     auto record = current_run_record(arn, run_id);
     if (!record) return;
@@ -233,7 +235,7 @@ class RunLifecycle {
   }
 
   void report_end(const std::string& arn, std::int64_t run_id, Status status,
-                  std::string_view stop_reason, const std::optional<std::string>& failure) {
+                  std::string_view stop_reason, const std::optional<std::string>& failure) const {
     apply_report(arn, run_id, [&](Record& record) {
       if (!is_active(status_in<Status>(Shape::run_state(record)))) return;
       end(record, status, stop_reason, failure);
@@ -248,7 +250,7 @@ class RunLifecycle {
 template <class Shape>
 class RunLifecycle<Shape>::Callbacks final : public TaskCallbacks {
  public:
-  Callbacks(RunLifecycle& lifecycle, std::string arn, std::int64_t run_id)
+  Callbacks(RunLifecycle lifecycle, std::string arn, std::int64_t run_id)
       : lifecycle_(lifecycle), arn_(std::move(arn)), run_id_(run_id) {}
 
   void on_progress(const dms::ReplicationTaskStats& stats) override {
@@ -301,7 +303,7 @@ class RunLifecycle<Shape>::Callbacks final : public TaskCallbacks {
   }
 
  private:
-  RunLifecycle& lifecycle_;
+  const RunLifecycle lifecycle_;
   std::string arn_;
   std::int64_t run_id_;
 };

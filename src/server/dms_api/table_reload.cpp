@@ -1,11 +1,10 @@
-#include "server/dms_api/table_reload.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
 #include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/dms_api/run_types.hpp"
 #include "server/front/api_error.hpp"
 
@@ -99,18 +98,10 @@ std::vector<dms::TableToReload> tables_of(const nlohmann::json& body) {
   return tables;
 }
 
-}  // namespace
-
-void TableReload::add_operations(OperationTable& table) {
-  table.emplace("ReloadTables", handler_of(this, &TableReload::reload_task_tables));
-  table.emplace("ReloadReplicationTables",
-                handler_of(this, &TableReload::reload_replication_tables));
-}
-
-void TableReload::reload_known_tables(const std::string& arn, const std::string& what,
-                                      const std::vector<dms::TableToReload>& tables) {
+void reload_known_tables(ControlPlane& plane, const std::string& arn, const std::string& what,
+                         const std::vector<dms::TableToReload>& tables) {
   // Each table must be one the replication knows (it is in its table statistics).
-  auto statistics = plane_.store.table_statistics(arn);
+  auto statistics = plane.store.table_statistics(arn);
   std::vector<std::string> problems;
   for (const auto& table : tables) {
     if (std::none_of(statistics.begin(), statistics.end(),
@@ -121,7 +112,7 @@ void TableReload::reload_known_tables(const std::string& arn, const std::string&
   }
   if (problems.empty()) {
     // Executor calls take only the executor's own locks, never the service's: safe here.
-    const auto answers = plane_.executor.reload(arn, tables);
+    const auto answers = plane.executor.reload(arn, tables);
     for (std::size_t i = 0; i < answers.size() && i < tables.size(); ++i) {
       if (answers[i].empty()) continue;
       problems.push_back(
@@ -140,25 +131,25 @@ void TableReload::reload_known_tables(const std::string& arn, const std::string&
       if (same_table(stat, table)) stat["TableState"] = "Table is being reloaded";
     }
   }
-  plane_.store.replace_table_statistics(arn, statistics);
+  plane.store.replace_table_statistics(arn, statistics);
 }
 
-nlohmann::json TableReload::reload_task_tables(const RequestContext& context,
-                                               const nlohmann::json& body) {
+nlohmann::json reload_task_tables(ControlPlane& plane, const RequestContext& context,
+                                  const nlohmann::json& body) {
   const auto request = parse_request<dms::ReloadTablesMessage>(body);
-  const auto record = plane_.require(context, ResourceKind::kTask, request.replication_task_arn);
+  const auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
   const auto status = status_in<TaskStatus>(record.doc);
   const ReloadTarget target{fmt::format("Replication task {}", record.identifier),
                             status == TaskStatus::kRunning, to_wire(status),
                             record.doc.value("MigrationType", "full-load"),
                             record.doc.value("ReplicationTaskSettings", "")};
   check_reload(target, request.tables_to_reload, request.reload_option.value_or("data-reload"));
-  reload_known_tables(record.arn, target.what, request.tables_to_reload);
+  reload_known_tables(plane, record.arn, target.what, request.tables_to_reload);
   return {{"ReplicationTaskArn", record.arn}};
 }
 
-nlohmann::json TableReload::reload_replication_tables(const RequestContext& context,
-                                                      const nlohmann::json& body) {
+nlohmann::json reload_replication_tables(ControlPlane& plane, const RequestContext& context,
+                                         const nlohmann::json& body) {
   if (!body.contains("ReplicationConfigArn") || !body["ReplicationConfigArn"].is_string()) {
     throw invalid_parameter("ReplicationConfigArn is required.");
   }
@@ -169,8 +160,8 @@ nlohmann::json TableReload::reload_replication_tables(const RequestContext& cont
       throw invalid_parameter("ReloadOption must be a string.");
     option = body["ReloadOption"].get<std::string>();
   }
-  const auto record = plane_.require(context, ResourceKind::kReplicationConfig,
-                                     body["ReplicationConfigArn"].get<std::string>());
+  const auto record = plane.require(context, ResourceKind::kReplicationConfig,
+                                    body["ReplicationConfigArn"].get<std::string>());
   const auto status =
       status_in<ReplicationStatus>(record.internal.value("replication", nlohmann::json::object()));
   const ReloadTarget target{fmt::format("Replication {}", record.identifier),
@@ -178,8 +169,16 @@ nlohmann::json TableReload::reload_replication_tables(const RequestContext& cont
                             record.doc.value("ReplicationType", "full-load"),
                             record.doc.value("ReplicationSettings", "")};
   check_reload(target, tables, option);
-  reload_known_tables(record.arn, target.what, tables);
+  reload_known_tables(plane, record.arn, target.what, tables);
   return {{"ReplicationConfigArn", record.arn}};
+}
+
+}  // namespace
+
+void register_table_reload(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"ReloadTables", reload_task_tables},
+                  {"ReloadReplicationTables", reload_replication_tables}});
 }
 
 }  // namespace dagster_dms::server

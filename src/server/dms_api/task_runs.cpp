@@ -4,6 +4,7 @@
 
 #include "server/dms_api/cdc_position_rules.hpp"
 #include "server/dms_api/endpoint_secrets.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/dms_api/run_types.hpp"
 #include "server/front/api_error.hpp"
 
@@ -59,24 +60,23 @@ std::string source_engine_of(const Store& store, const Record& task) {
   return source ? source->doc.value("EngineName", "") : "";
 }
 
-void TaskRuns::add_operations(OperationTable& table) {
-  table.emplace("StartReplicationTask", handler_of(this, &TaskRuns::start));
-  table.emplace("StopReplicationTask", handler_of(this, &TaskRuns::stop));
-}
+namespace {
 
-nlohmann::json TaskRuns::start(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json start_task(ControlPlane& plane, const RequestContext& context,
+                          const nlohmann::json& body) {
   const auto request = parse_request<dms::StartReplicationTaskMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kTask, request.replication_task_arn);
+  auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
   const auto& type = request.start_replication_task_type;
   require_start_type_value("StartReplicationTaskType", type);
   if (request.cdc_start_time && request.cdc_start_position) {
     throw invalid_combination("CdcStartTime and CdcStartPosition are mutually exclusive.");
   }
   require_valid_cdc_positions(request.cdc_start_time.has_value(), request.cdc_start_position,
-                              request.cdc_stop_position, source_engine_of(plane_.store, record));
+                              request.cdc_stop_position, source_engine_of(plane.store, record));
 
+  const auto now = plane.now_json();
   record.internal["start_type"] = type;
-  record.doc["ReplicationTaskStartDate"] = plane_.now_json();
+  record.doc["ReplicationTaskStartDate"] = now;
   if (request.cdc_start_position) {
     record.doc["CdcStartPosition"] = *request.cdc_start_position;
     record.internal["run_cdc_start_position"] = *request.cdc_start_position;
@@ -86,15 +86,23 @@ nlohmann::json TaskRuns::start(const RequestContext& context, const nlohmann::js
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;
   // A fresh start makes a new CDC slot: an old position must not be resumed from.
   if (type != kStartTypeResume) record.doc.erase("RecoveryCheckpoint");
-  lifecycle_.start(record, type);
+  RunLifecycle<TaskRunShape>(plane).start(record, type, now);
   return {{"ReplicationTask", record.doc}};
 }
 
-nlohmann::json TaskRuns::stop(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json stop_task(ControlPlane& plane, const RequestContext& context,
+                         const nlohmann::json& body) {
   const auto request = parse_request<dms::StopReplicationTaskMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kTask, request.replication_task_arn);
-  lifecycle_.stop(record);
+  auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
+  RunLifecycle<TaskRunShape>(plane).stop(record);
   return {{"ReplicationTask", record.doc}};
+}
+
+}  // namespace
+
+void register_task_runs(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"StartReplicationTask", start_task}, {"StopReplicationTask", stop_task}});
 }
 
 }  // namespace dagster_dms::server

@@ -35,20 +35,4 @@ struct TaskRunShape {
 // The EngineName of a task's source endpoint (empty when it is gone).
 std::string source_engine_of(const Store& store, const Record& task);
 
-// StartReplicationTask, StopReplicationTask and what the data plane reports about a task's runs.
-class TaskRuns {
- public:
-  explicit TaskRuns(ControlPlane& plane) : plane_(plane), lifecycle_(plane) {}
-
-  void add_operations(OperationTable& table);
-  RunLifecycle<TaskRunShape>& lifecycle() { return lifecycle_; }
-
- private:
-  nlohmann::json start(const RequestContext& context, const nlohmann::json& body);
-  nlohmann::json stop(const RequestContext& context, const nlohmann::json& body);
-
-  ControlPlane& plane_;
-  RunLifecycle<TaskRunShape> lifecycle_;
-};
-
 }  // namespace dagster_dms::server

@@ -1,7 +1,5 @@
 // CreateReplicationTask, DescribeReplicationTasks, ModifyReplicationTask, DeleteReplicationTask,
 // DescribeTableStatistics.
-#include "server/dms_api/tasks.hpp"
-
 #include <fmt/format.h>
 
 #include <set>
@@ -10,6 +8,7 @@
 #include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/dms_api/run_types.hpp"
 #include "server/dms_api/task_runs.hpp"
 #include "server/dms_api/task_settings.hpp"
@@ -34,26 +33,8 @@ nlohmann::json public_task(const Record& record, bool without_settings) {
   return out;
 }
 
-}  // namespace
-
-Tasks::Tasks(ControlPlane& plane) : plane_(plane) {
-  // A new task is usable once task_create_delay has passed.
-  plane_.on_due(ResourceKind::kTask, [](Record& record) {
-    if (status_in<TaskStatus>(record.doc) != TaskStatus::kCreating) return false;
-    set_status(record.doc, TaskStatus::kReady);
-    return true;
-  });
-}
-
-void Tasks::add_operations(OperationTable& table) {
-  table.emplace("CreateReplicationTask", handler_of(this, &Tasks::create));
-  table.emplace("DescribeReplicationTasks", handler_of(this, &Tasks::describe));
-  table.emplace("ModifyReplicationTask", handler_of(this, &Tasks::modify));
-  table.emplace("DeleteReplicationTask", handler_of(this, &Tasks::remove));
-  table.emplace("DescribeTableStatistics", handler_of(this, &Tasks::describe_table_statistics));
-}
-
-nlohmann::json Tasks::create(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json create_task(ControlPlane& plane, const RequestContext& context,
+                           const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateReplicationTaskMessage>(body);
   require_valid_identifier("ReplicationTaskIdentifier", request.replication_task_identifier,
                            kIdentifierMax);
@@ -65,10 +46,10 @@ nlohmann::json Tasks::create(const RequestContext& context, const nlohmann::json
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
   validate_table_mappings(request.table_mappings);
-  const auto source = plane_.require(context, ResourceKind::kEndpoint, request.source_endpoint_arn);
-  const auto target = plane_.require(context, ResourceKind::kEndpoint, request.target_endpoint_arn);
+  const auto source = plane.require(context, ResourceKind::kEndpoint, request.source_endpoint_arn);
+  const auto target = plane.require(context, ResourceKind::kEndpoint, request.target_endpoint_arn);
   const auto instance =
-      plane_.require(context, ResourceKind::kInstance, request.replication_instance_arn);
+      plane.require(context, ResourceKind::kInstance, request.replication_instance_arn);
   if (source.doc.value("EndpointType", "") != "SOURCE") {
     throw invalid_parameter(fmt::format("Endpoint {} is not a source endpoint.", source.arn));
   }
@@ -81,12 +62,12 @@ nlohmann::json Tasks::create(const RequestContext& context, const nlohmann::json
     throw invalid_state(
         fmt::format("Replication instance {} is not in available state.", instance.identifier));
   }
-  if (plane_.store.find_by_identifier(ResourceKind::kTask, context.account, context.region,
-                                      request.replication_task_identifier)) {
+  if (plane.store.find_by_identifier(ResourceKind::kTask, context.account, context.region,
+                                     request.replication_task_identifier)) {
     throw already_exists(fmt::format("Replication Task with identifier {} already exists",
                                      request.replication_task_identifier));
   }
-  const auto tasks = plane_.store.list(ResourceKind::kTask, context.account, context.region);
+  const auto tasks = plane.store.list(ResourceKind::kTask, context.account, context.region);
   if (static_cast<std::int64_t>(tasks.size()) >= kTaskQuota) {
     throw quota_exceeded(fmt::format(
         "Account quota ReplicationTasks ({}) exceeded; delete tasks first.", kTaskQuota));
@@ -110,15 +91,9 @@ nlohmann::json Tasks::create(const RequestContext& context, const nlohmann::json
                                      instance.identifier, kEndpointsPerInstance));
   }
 
-  Record record;
-  record.identifier = request.replication_task_identifier;
-  record.account = context.account;
-  record.region = context.region;
-  const auto resource_id = request.resource_identifier.value_or(random_resource_id());
-  record.arn = make_arn(context.region, context.account, ResourceKind::kTask, resource_id);
-  if (plane_.store.find_by_arn(ResourceKind::kTask, record.arn)) {
-    throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
-  }
+  auto record = plane.new_record(context, ResourceKind::kTask, request.replication_task_identifier,
+                                 request.resource_identifier);
+  const auto resource_id = arn_resource_id(record.arn);
   record.doc = {
       {"ReplicationTaskIdentifier", record.identifier},
       {"SourceEndpointArn", source.arn},
@@ -129,26 +104,27 @@ nlohmann::json Tasks::create(const RequestContext& context, const nlohmann::json
       {"ReplicationTaskSettings",
        complete_task_settings(request.replication_task_settings, instance.identifier, resource_id,
                               /*on_create=*/true)},
-      {"ReplicationTaskCreationDate", plane_.now_json()},
+      {"ReplicationTaskCreationDate", plane.now_json()},
       {"ReplicationTaskArn", record.arn},
   };
   set_status(record.doc, TaskStatus::kCreating);
   if (request.cdc_start_position) record.doc["CdcStartPosition"] = *request.cdc_start_position;
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;
   if (request.task_data) record.doc["TaskData"] = *request.task_data;
-  record.internal["ready_at_ms"] = plane_.now_millis() + plane_.options.task_create_delay.count();
+  record.internal["ready_at_ms"] = plane.now_millis() + plane.options.task_create_delay.count();
   record.internal["runs"] = 0;
   record.internal["run_id"] = 0;
-  plane_.store.insert(ResourceKind::kTask, record);
-  plane_.put_request_tags(record.arn, request.tags);
+  plane.store.insert(ResourceKind::kTask, record);
+  plane.put_request_tags(record.arn, request.tags);
   return {{"ReplicationTask", public_task(record, false)}};
 }
 
-nlohmann::json Tasks::describe(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json describe_tasks(ControlPlane& plane, const RequestContext& context,
+                              const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationTasksMessage>(body);
   const bool without_settings = request.without_settings.value_or(false);
   return describe_page(
-      plane_.list_refreshed(context, ResourceKind::kTask), DescribeRequest::of(request),
+      plane.list_refreshed(context, ResourceKind::kTask), DescribeRequest::of(request),
       {kTaskFilters, "No Tasks found matching provided filters"}, "ReplicationTasks",
       [](const Record& record, std::string_view name) {
         if (name == "replication-task-arn") return std::vector<std::string>{record.arn};
@@ -165,9 +141,10 @@ nlohmann::json Tasks::describe(const RequestContext& context, const nlohmann::js
       identifier_key, [&](const Record& record) { return public_task(record, without_settings); });
 }
 
-nlohmann::json Tasks::modify(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json modify_task(ControlPlane& plane, const RequestContext& context,
+                           const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyReplicationTaskMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kTask, request.replication_task_arn);
+  auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
   const auto status = status_in<TaskStatus>(record.doc);
   if (status != TaskStatus::kReady && status != TaskStatus::kStopped &&
       status != TaskStatus::kFailed) {
@@ -179,13 +156,13 @@ nlohmann::json Tasks::modify(const RequestContext& context, const nlohmann::json
     throw invalid_combination("CdcStartTime and CdcStartPosition are mutually exclusive.");
   }
   require_valid_cdc_positions(request.cdc_start_time.has_value(), request.cdc_start_position,
-                              request.cdc_stop_position, source_engine_of(plane_.store, record));
+                              request.cdc_stop_position, source_engine_of(plane.store, record));
   if (request.replication_task_identifier &&
       *request.replication_task_identifier != record.identifier) {
     require_valid_identifier("ReplicationTaskIdentifier", *request.replication_task_identifier,
                              kIdentifierMax);
-    if (plane_.store.find_by_identifier(ResourceKind::kTask, context.account, context.region,
-                                        *request.replication_task_identifier)) {
+    if (plane.store.find_by_identifier(ResourceKind::kTask, context.account, context.region,
+                                       *request.replication_task_identifier)) {
       throw already_exists(fmt::format("Replication Task with identifier {} already exists",
                                        *request.replication_task_identifier));
     }
@@ -201,8 +178,8 @@ nlohmann::json Tasks::modify(const RequestContext& context, const nlohmann::json
     record.doc["TableMappings"] = *request.table_mappings;
   }
   if (request.replication_task_settings) {
-    const auto instance = plane_.store.find_by_arn(ResourceKind::kInstance,
-                                                   record.doc.value("ReplicationInstanceArn", ""));
+    const auto instance = plane.store.find_by_arn(ResourceKind::kInstance,
+                                                  record.doc.value("ReplicationInstanceArn", ""));
     // Modify merges over what is stored, so earlier changes survive a partial document.
     const auto merged =
         merge_task_settings_change(record.doc.value("ReplicationTaskSettings", "{}"),
@@ -214,13 +191,14 @@ nlohmann::json Tasks::modify(const RequestContext& context, const nlohmann::json
   if (request.cdc_start_position) record.doc["CdcStartPosition"] = *request.cdc_start_position;
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;
   if (request.task_data) record.doc["TaskData"] = *request.task_data;
-  plane_.store.update(ResourceKind::kTask, record);
+  plane.store.update(ResourceKind::kTask, record);
   return {{"ReplicationTask", public_task(record, false)}};
 }
 
-nlohmann::json Tasks::remove(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json delete_task(ControlPlane& plane, const RequestContext& context,
+                           const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteReplicationTaskMessage>(body);
-  auto record = plane_.require(context, ResourceKind::kTask, request.replication_task_arn);
+  auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
   const auto status = status_in<TaskStatus>(record.doc);
   if (RunLifecycle<TaskRunShape>::is_active(status)) {
     throw invalid_state(fmt::format("Replication task {} is {}; stop it before deleting it.",
@@ -228,24 +206,41 @@ nlohmann::json Tasks::remove(const RequestContext& context, const nlohmann::json
   }
   // The data plane cleans up after the task's runs (a CDC slot) once our lock is released.
   if (record.internal.value("runs", std::int64_t{0}) > 0) {
-    plane_.after_unlock([this, run = TaskRunShape::run_of(plane_.store, record)] {
-      plane_.executor.task_deleted(run);
+    plane.after_unlock([&plane, run = TaskRunShape::run_of(plane.store, record)] {
+      plane.executor.task_deleted(run);
     });
   }
-  plane_.store.remove(ResourceKind::kTask, record.arn);
+  plane.store.remove(ResourceKind::kTask, record.arn);
   set_status(record.doc, TaskStatus::kDeleting);
   return {{"ReplicationTask", public_task(record, false)}};
 }
 
-nlohmann::json Tasks::describe_table_statistics(const RequestContext& context,
-                                                const nlohmann::json& body) {
+nlohmann::json describe_table_statistics(ControlPlane& plane, const RequestContext& context,
+                                         const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeTableStatisticsMessage>(body);
   validate_filters(request.filters, kTableStatisticsFilters);
-  const auto record = plane_.require(context, ResourceKind::kTask, request.replication_task_arn);
-  auto out = describe_table_statistics_page(plane_.store.table_statistics(record.arn),
+  const auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
+  auto out = describe_table_statistics_page(plane.store.table_statistics(record.arn),
                                             DescribeRequest::of(request), "TableStatistics");
   out["ReplicationTaskArn"] = record.arn;
   return out;
+}
+
+}  // namespace
+
+void register_tasks(ControlPlane& plane, OperationTable& table) {
+  // A new task is usable once task_create_delay has passed.
+  plane.on_due(ResourceKind::kTask, [](Record& record) {
+    if (status_in<TaskStatus>(record.doc) != TaskStatus::kCreating) return false;
+    set_status(record.doc, TaskStatus::kReady);
+    return true;
+  });
+  add_operations(plane, table,
+                 {{"CreateReplicationTask", create_task},
+                  {"DescribeReplicationTasks", describe_tasks},
+                  {"ModifyReplicationTask", modify_task},
+                  {"DeleteReplicationTask", delete_task},
+                  {"DescribeTableStatistics", describe_table_statistics}});
 }
 
 }  // namespace dagster_dms::server
