@@ -307,6 +307,29 @@ TEST_F(ServiceTest, ServerlessFailureAndRestartRecovery) {
               HasSubstr("dms-local stopped unexpectedly"));
 }
 
+// Tasks and serverless replications share one run lifecycle: a run the data plane gives up on
+// after recoverable errors ends with the same stop reason for both.
+TEST_F(ServiceTest, ServerlessRecoverableFailureEndsAsATaskWould) {
+  const Json create = {{"ReplicationConfigIdentifier", "rc"},
+                       {"SourceEndpointArn", endpoint("s", "source")},
+                       {"TargetEndpointArn", endpoint("d", "target")},
+                       {"ComputeConfig", {{"MaxCapacityUnits", 1}}},
+                       {"ReplicationType", "full-load"},
+                       {"TableMappings", kMappings}};
+  const auto arn =
+      call("CreateReplicationConfig", create)["ReplicationConfig"]["ReplicationConfigArn"]
+          .get<std::string>();
+  call("StartReplication",
+       {{"ReplicationConfigArn", arn}, {"StartReplicationType", "start-replication"}});
+  wait_for([&] { return executor_.run_of(arn).has_value(); });
+  executor_.take(arn)->on_failed_recoverable("connection to the source lost");
+  const auto failed = replication(arn);
+  EXPECT_EQ(failed["Status"], "failed");
+  EXPECT_EQ(failed["StopReason"], "Stop Reason RECOVERABLE_ERROR");
+  EXPECT_EQ(failed["FailureMessages"], Json::array({"connection to the source lost"}));
+  EXPECT_TRUE(failed["ReplicationStats"].contains("ElapsedTimeMillis"));
+}
+
 TEST_F(ServiceTest, ConnectionTestsRunInTheBackgroundAndSurviveARestartAsFailed) {
   // A server that accepts TCP connections (in its backlog) and never answers: libpq waits for
   // its connect timeout, so the test is still `testing` when we look.

@@ -206,19 +206,7 @@ nlohmann::json delete_config(ControlPlane& plane, const RequestContext& context,
   const auto request = parse_request<dms::DeleteReplicationConfigMessage>(body);
   auto record =
       plane.require(context, ResourceKind::kReplicationConfig, request.replication_config_arn);
-  const auto status = status_in<ReplicationStatus>(ReplicationRunShape::run_state(record));
-  if (RunLifecycle<ReplicationRunShape>::is_active(status)) {
-    throw invalid_state(fmt::format("Replication {} is {}; stop it before deleting its config.",
-                                    record.identifier, to_wire(status)));
-  }
-  // As for a task: the data plane drops what the config's runs left on the source (a CDC slot
-  // and its publications, which would otherwise hold WAL forever) once our lock is released.
-  if (record.internal.value("runs", std::int64_t{0}) > 0) {
-    plane.after_unlock([&plane, run = ReplicationRunShape::run_of(plane.store, record)] {
-      plane.executor.task_deleted(run);
-    });
-  }
-  plane.store.remove(ResourceKind::kReplicationConfig, record.arn);
+  RunLifecycle<ReplicationRunShape>(plane).remove(record, "stop it before deleting its config");
   return {{"ReplicationConfig", public_config(record)}};
 }
 

@@ -15,7 +15,7 @@ namespace dagster_dms::server {
 // ProvisionData). created -> starting (provisioning) -> running (provisioned) -> stopped or
 // failed. A run is the same run a task has: the config is handed to the task executor as a task
 // whose ARN is the config's. See run_lifecycle.hpp.
-struct ReplicationRunShape {
+struct ReplicationRunShape : RunShapeDefaults {
   using Status = ReplicationStatus;
   static constexpr ResourceKind kKind = ResourceKind::kReplicationConfig;
   static constexpr std::string_view kNoun = "replication";
@@ -28,8 +28,7 @@ struct ReplicationRunShape {
   static void record_failure(nlohmann::json& state, const std::string& message);
   static void touch(nlohmann::json& state, const nlohmann::json& now);
   static void mark_ended(nlohmann::json& state, const nlohmann::json& now);
-  // Serverless replications keep no RecoveryCheckpoint.
-  static void record_checkpoint(Record& /*config*/, const std::string& /*checkpoint*/) {}
+  // record_checkpoint: the default; serverless replications keep no RecoveryCheckpoint.
   static void hand_over(Record& config, const nlohmann::json& now);
   static void stopped_before_hand_over(nlohmann::json& state);
   // The config as the task a data plane runs, keyed by the config's ARN (which also names its

@@ -41,6 +41,14 @@ inline constexpr std::string_view kStopReasonNormal = "Stop Reason NORMAL";
 inline constexpr std::string_view kStopReasonFatal = "Stop Reason FATAL_ERROR";
 inline constexpr std::string_view kStopReasonRecoverable = "Stop Reason RECOVERABLE_ERROR";
 
+// What a Shape does when it has nothing to add to a step.
+struct RunShapeDefaults {
+  static void touch(nlohmann::json& /*state*/, const nlohmann::json& /*now*/) {}
+  static void mark_ended(nlohmann::json& /*state*/, const nlohmann::json& /*now*/) {}
+  static void record_checkpoint(Record& /*record*/, const std::string& /*checkpoint*/) {}
+  static void stopped_before_hand_over(nlohmann::json& /*state*/) {}
+};
+
 template <class Shape>
 class RunLifecycle {
  public:
@@ -105,6 +113,24 @@ class RunLifecycle {
     if (executing(record)) {
       plane_.after_unlock([&plane = plane_, arn = record.arn] { plane.executor.stop(arn); });
     }
+  }
+
+  // Delete*: refused while a run is under way ("<what> is running; <advice>."); the data plane
+  // releases what earlier runs left on the endpoints (a CDC slot and its publications, which
+  // would otherwise hold WAL forever) once the lock is released.
+  void remove(const Record& record, std::string_view advice) const {
+    Record copy = record;
+    const auto status = status_in<Status>(Shape::run_state(copy));
+    if (is_active(status)) {
+      throw invalid_state(
+          fmt::format("{} is {}; {}.", Shape::what(record), to_wire(status), advice));
+    }
+    if (record.internal.value("runs", std::int64_t{0}) > 0) {
+      plane_.after_unlock([&plane = plane_, run = Shape::run_of(plane_.store, record)] {
+        plane.executor.task_deleted(run);
+      });
+    }
+    plane_.store.remove(Shape::kKind, record.arn);
   }
 
   // At start-up, with the lock held: runs that were under way when the previous process died

@@ -154,8 +154,7 @@ class SeedLoader {
     }
     for (const auto& entry : seed_.tasks) {
       auto body = entry.fields;
-      body["SourceEndpointArn"] = resolve(entry, body, "SourceEndpoint", ResourceKind::kEndpoint);
-      body["TargetEndpointArn"] = resolve(entry, body, "TargetEndpoint", ResourceKind::kEndpoint);
+      resolve_endpoints(entry, body);
       body["ReplicationInstanceArn"] =
           resolve(entry, body, "ReplicationInstance", ResourceKind::kInstance);
       if (!body.contains("MigrationType")) body["MigrationType"] = "full-load";
@@ -164,8 +163,7 @@ class SeedLoader {
     }
     for (const auto& entry : seed_.replication_configs) {
       auto body = entry.fields;
-      body["SourceEndpointArn"] = resolve(entry, body, "SourceEndpoint", ResourceKind::kEndpoint);
-      body["TargetEndpointArn"] = resolve(entry, body, "TargetEndpoint", ResourceKind::kEndpoint);
+      resolve_endpoints(entry, body);
       if (!body.contains("ReplicationType")) body["ReplicationType"] = "full-load";
       if (!body.contains("ComputeConfig")) body["ComputeConfig"] = {{"MaxCapacityUnits", 1}};
       create(entry, ResourceKind::kReplicationConfig, "CreateReplicationConfig",
@@ -183,6 +181,13 @@ class SeedLoader {
     // Instance identifiers are stored lower-cased.
     const auto key = kind == ResourceKind::kInstance ? to_lower(identifier) : identifier;
     return service_.find_by_identifier(context_, kind, key);
+  }
+
+  // SourceEndpoint and TargetEndpoint (identifiers) of a task or replication config entry
+  // turned into SourceEndpointArn and TargetEndpointArn.
+  void resolve_endpoints(const SeedEntry& entry, nlohmann::json& body) {
+    body["SourceEndpointArn"] = resolve(entry, body, "SourceEndpoint", ResourceKind::kEndpoint);
+    body["TargetEndpointArn"] = resolve(entry, body, "TargetEndpoint", ResourceKind::kEndpoint);
   }
 
   // A reference by identifier (SourceEndpoint: my-source) turned into the ARN the API takes;

@@ -12,7 +12,7 @@ namespace dagster_dms::server {
 
 // Where a replication task keeps its runs: its own document (Status, StopReason,
 // LastFailureMessage, ReplicationTaskStats, RecoveryCheckpoint). See run_lifecycle.hpp.
-struct TaskRunShape {
+struct TaskRunShape : RunShapeDefaults {
   using Status = TaskStatus;
   static constexpr ResourceKind kKind = ResourceKind::kTask;
   static constexpr std::string_view kNoun = "task";
@@ -23,11 +23,8 @@ struct TaskRunShape {
   static bool can_start(TaskStatus status);
   static void clear_failure(nlohmann::json& state) { state.erase("LastFailureMessage"); }
   static void record_failure(nlohmann::json& state, const std::string& message);
-  static void touch(nlohmann::json& /*state*/, const nlohmann::json& /*now*/) {}
-  static void mark_ended(nlohmann::json& /*state*/, const nlohmann::json& /*now*/) {}
   static void record_checkpoint(Record& task, const std::string& recovery_checkpoint);
   static void hand_over(Record& task, const nlohmann::json& now);
-  static void stopped_before_hand_over(nlohmann::json& /*state*/) {}
   // The task with its endpoints and their passwords, as a data plane needs it.
   static TaskRun run_of(const Store& store, const Record& task);
 };

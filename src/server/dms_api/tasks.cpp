@@ -199,18 +199,7 @@ nlohmann::json delete_task(ControlPlane& plane, const RequestContext& context,
                            const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteReplicationTaskMessage>(body);
   auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
-  const auto status = status_in<TaskStatus>(record.doc);
-  if (RunLifecycle<TaskRunShape>::is_active(status)) {
-    throw invalid_state(fmt::format("Replication task {} is {}; stop it before deleting it.",
-                                    record.identifier, to_wire(status)));
-  }
-  // The data plane cleans up after the task's runs (a CDC slot) once our lock is released.
-  if (record.internal.value("runs", std::int64_t{0}) > 0) {
-    plane.after_unlock([&plane, run = TaskRunShape::run_of(plane.store, record)] {
-      plane.executor.task_deleted(run);
-    });
-  }
-  plane.store.remove(ResourceKind::kTask, record.arn);
+  RunLifecycle<TaskRunShape>(plane).remove(record, "stop it before deleting it");
   set_status(record.doc, TaskStatus::kDeleting);
   return {{"ReplicationTask", public_task(record, false)}};
 }
