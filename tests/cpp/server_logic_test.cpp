@@ -2,9 +2,14 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <set>
+#include <stdexcept>
+
 #include "aws/sigv4.hpp"
+#include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/filters.hpp"
 #include "server/dms_api/identifiers.hpp"
+#include "server/dms_api/resource_status.hpp"
 #include "server/front/api_error.hpp"
 #include "server/front/pagination.hpp"
 #include "server/front/sigv4_verifier.hpp"
@@ -66,6 +71,97 @@ TEST(Filters, AndAcrossFiltersOrWithinValues) {
   EXPECT_FALSE(matches_filters(filters, spec, values));
   filters[0].name = "nope";
   EXPECT_THROW(validate_filters(filters, spec), ApiError);
+}
+
+// Every status of a resource has one wire name, and reading it back gives the same status.
+template <class Status>
+void expect_wire_names_round_trip() {
+  std::set<std::string_view> names;
+  for (const auto& [status, name] : StatusWire<Status>::names) {
+    EXPECT_FALSE(name.empty());
+    EXPECT_TRUE(names.insert(name).second) << "duplicate wire name " << name;
+    EXPECT_EQ(to_wire(status), name);
+    EXPECT_EQ(status_from_wire<Status>(name), status);
+    nlohmann::json holder = nlohmann::json::object();
+    set_status(holder, status);
+    EXPECT_EQ(holder[std::string(StatusWire<Status>::member)], std::string(name));
+    EXPECT_EQ(status_in<Status>(holder), status);
+  }
+  EXPECT_FALSE(status_from_wire<Status>("no-such-status"));
+}
+
+TEST(ResourceStatus, EachResourceStatusHasOneWireName) {
+  expect_wire_names_round_trip<TaskStatus>();
+  expect_wire_names_round_trip<InstanceStatus>();
+  expect_wire_names_round_trip<EndpointStatus>();
+  expect_wire_names_round_trip<ReplicationStatus>();
+  expect_wire_names_round_trip<ProvisionState>();
+  expect_wire_names_round_trip<ConnectionStatus>();
+  EXPECT_EQ(to_wire(TaskStatus::kStopped), "stopped");
+  EXPECT_EQ(to_wire(InstanceStatus::kAvailable), "available");
+  EXPECT_EQ(to_wire(ProvisionState::kFailed), "failed-provision");
+  EXPECT_EQ(StatusWire<InstanceStatus>::member, "ReplicationInstanceStatus");
+}
+
+TEST(ResourceStatus, AStoredStatusThatIsNotOursIsAnError) {
+  EXPECT_FALSE(find_status<TaskStatus>(nlohmann::json::object()));
+  EXPECT_FALSE(find_status<TaskStatus>(nlohmann::json{{"Status", 3}}));
+  EXPECT_THROW((void)status_in<TaskStatus>(nlohmann::json{{"Status", "sleeping"}}),
+               std::logic_error);
+  // "available" is an instance status, not a task's.
+  EXPECT_THROW((void)status_in<TaskStatus>(nlohmann::json{{"Status", "available"}}),
+               std::logic_error);
+}
+
+nlohmann::json numbers_page(const DescribeRequest& request, std::string_view none_found) {
+  static const FilterSpec kSpec{{"parity"}, {}};
+  std::vector<int> numbers(45);
+  for (int i = 0; i < 45; ++i) numbers[static_cast<std::size_t>(i)] = i;
+  return describe_page(
+      numbers, request, {kSpec, none_found}, "Numbers",
+      [](int number, std::string_view) {
+        return std::vector<std::string>{number % 2 == 0 ? "even" : "odd"};
+      },
+      [](int number, std::size_t) { return fmt::format("n{:02d}", number); },
+      [](int number) { return nlohmann::json(number); });
+}
+
+TEST(DescribePage, FiltersThenPagesByKeyAndAnswersNotFound) {
+  std::vector<dms::Filter> odd(1);
+  odd[0].name = "parity";
+  odd[0].values = {"odd"};
+  auto first = numbers_page({odd, 20, std::nullopt}, "No numbers found");
+  ASSERT_EQ(first["Numbers"].size(), 20u);
+  EXPECT_EQ(first["Numbers"][0], 1);
+  EXPECT_EQ(first["Numbers"][19], 39);
+  ASSERT_TRUE(first.contains("Marker"));
+  const auto second =
+      numbers_page({odd, 20, first["Marker"].get<std::string>()}, "No numbers found");
+  ASSERT_EQ(second["Numbers"].size(), 2u);
+  EXPECT_EQ(second["Numbers"][1], 43);
+  EXPECT_FALSE(second.contains("Marker"));
+
+  // No filters: everything, 100 per page by default.
+  EXPECT_EQ(numbers_page({}, "No numbers found")["Numbers"].size(), 45u);
+
+  std::vector<dms::Filter> none(1);
+  none[0].name = "parity";
+  none[0].values = {"neither"};
+  try {
+    numbers_page({none, std::nullopt, std::nullopt}, "No numbers found");
+    ADD_FAILURE() << "filters matching nothing must answer ResourceNotFoundFault";
+  } catch (const ApiError& error) {
+    EXPECT_EQ(error.code(), "ResourceNotFoundFault");
+    EXPECT_STREQ(error.what(), "No numbers found");
+  }
+  // Without a not-found message (table statistics) the page is just empty.
+  EXPECT_TRUE(numbers_page({none, std::nullopt, std::nullopt}, "")["Numbers"].empty());
+
+  std::vector<dms::Filter> unknown(1);
+  unknown[0].name = "colour";
+  unknown[0].values = {"red"};
+  EXPECT_THROW(numbers_page({unknown, std::nullopt, std::nullopt}, "x"), ApiError);
+  EXPECT_THROW(numbers_page({std::nullopt, 19, std::nullopt}, "x"), ApiError);
 }
 
 class FixedClock final : public aws::Clock {

@@ -12,6 +12,7 @@
 
 #include "server/dms_api/connection_tester.hpp"
 #include "server/dms_api/replication_rules.hpp"
+#include "server/dms_api/run_types.hpp"
 #include "server/dms_api/seed.hpp"
 #include "server/front/api_error.hpp"
 

@@ -127,6 +127,23 @@ class ServiceTest : public ::testing::Test {
     }
     ASSERT_TRUE(predicate());
   }
+  // A full-load replication config "rc" (1 DCU) started for the first time and handed to the
+  // executor; returns its ARN.
+  std::string started_full_load_replication() {
+    const Json create = {{"ReplicationConfigIdentifier", "rc"},
+                         {"SourceEndpointArn", endpoint("s", "source")},
+                         {"TargetEndpointArn", endpoint("d", "target")},
+                         {"ComputeConfig", {{"MaxCapacityUnits", 1}}},
+                         {"ReplicationType", "full-load"},
+                         {"TableMappings", kMappings}};
+    const auto arn =
+        call("CreateReplicationConfig", create)["ReplicationConfig"]["ReplicationConfigArn"]
+            .get<std::string>();
+    call("StartReplication",
+         {{"ReplicationConfigArn", arn}, {"StartReplicationType", "start-replication"}});
+    wait_for([&] { return executor_.run_of(arn).has_value(); });
+    return arn;
+  }
   Json replication(const std::string& arn) {
     return call("DescribeReplications",
                 {{"Filters",
@@ -274,18 +291,7 @@ TEST_F(ServiceTest, ServerlessRunsEndAsTheDataPlaneSays) {
 }
 
 TEST_F(ServiceTest, ServerlessFailureAndRestartRecovery) {
-  const Json create = {{"ReplicationConfigIdentifier", "rc"},
-                       {"SourceEndpointArn", endpoint("s", "source")},
-                       {"TargetEndpointArn", endpoint("d", "target")},
-                       {"ComputeConfig", {{"MaxCapacityUnits", 1}}},
-                       {"ReplicationType", "full-load"},
-                       {"TableMappings", kMappings}};
-  const auto arn =
-      call("CreateReplicationConfig", create)["ReplicationConfig"]["ReplicationConfigArn"]
-          .get<std::string>();
-  call("StartReplication",
-       {{"ReplicationConfigArn", arn}, {"StartReplicationType", "start-replication"}});
-  wait_for([&] { return executor_.run_of(arn).has_value(); });
+  const auto arn = started_full_load_replication();
   executor_.take(arn)->on_failed("source went away");
   auto failed = replication(arn);
   EXPECT_EQ(failed["Status"], "failed");
@@ -305,6 +311,18 @@ TEST_F(ServiceTest, ServerlessFailureAndRestartRecovery) {
   EXPECT_EQ(recovered["Status"], "failed");
   EXPECT_THAT(recovered["FailureMessages"][0].get<std::string>(),
               HasSubstr("dms-local stopped unexpectedly"));
+}
+
+// Tasks and serverless replications share one run lifecycle: a run the data plane gives up on
+// after recoverable errors ends with the same stop reason for both.
+TEST_F(ServiceTest, ServerlessRecoverableFailureEndsAsATaskWould) {
+  const auto arn = started_full_load_replication();
+  executor_.take(arn)->on_failed_recoverable("connection to the source lost");
+  const auto failed = replication(arn);
+  EXPECT_EQ(failed["Status"], "failed");
+  EXPECT_EQ(failed["StopReason"], "Stop Reason RECOVERABLE_ERROR");
+  EXPECT_EQ(failed["FailureMessages"], Json::array({"connection to the source lost"}));
+  EXPECT_TRUE(failed["ReplicationStats"].contains("ElapsedTimeMillis"));
 }
 
 TEST_F(ServiceTest, ConnectionTestsRunInTheBackgroundAndSurviveARestartAsFailed) {

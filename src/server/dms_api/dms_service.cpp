@@ -2,58 +2,38 @@
 
 #include <fmt/format.h>
 
-#include <map>
-
+#include "server/dms_api/connections.hpp"
+#include "server/dms_api/replication_runs.hpp"
+#include "server/dms_api/resources.hpp"
+#include "server/dms_api/task_runs.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
 
 DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& clock,
                        ServiceOptions options)
-    : store_(store), executor_(executor), clock_(clock), options_(options) {}
+    : plane_(store, executor, clock, std::move(options)) {
+  register_endpoints(plane_, operations_);
+  register_instances(plane_, operations_);
+  register_tasks(plane_, operations_);
+  register_task_runs(plane_, operations_);
+  register_replication_configs(plane_, operations_);
+  register_replication_runs(plane_, operations_);
+  register_connections(plane_, operations_);
+  register_tags(plane_, operations_);
+  register_table_reload(plane_, operations_);
+}
 
 DmsService::~DmsService() {
-  scheduler_.shutdown();
-  background_.shutdown();
+  // Scheduled and background work call into the resources: it ends before they go away.
+  plane_.scheduler.shutdown();
+  plane_.background.shutdown();
 }
 
 nlohmann::json DmsService::handle(const RequestContext& context, const std::string& operation,
                                   const nlohmann::json& body) {
-  static const std::map<std::string, Handler, std::less<>> kHandlers = {
-      {"CreateEndpoint", &DmsService::create_endpoint},
-      {"DescribeEndpoints", &DmsService::describe_endpoints},
-      {"ModifyEndpoint", &DmsService::modify_endpoint},
-      {"DeleteEndpoint", &DmsService::delete_endpoint},
-      {"CreateReplicationInstance", &DmsService::create_instance},
-      {"DescribeReplicationInstances", &DmsService::describe_instances},
-      {"ModifyReplicationInstance", &DmsService::modify_instance},
-      {"DeleteReplicationInstance", &DmsService::delete_instance},
-      {"CreateReplicationTask", &DmsService::create_task},
-      {"DescribeReplicationTasks", &DmsService::describe_tasks},
-      {"ModifyReplicationTask", &DmsService::modify_task},
-      {"DeleteReplicationTask", &DmsService::delete_task},
-      {"StartReplicationTask", &DmsService::start_task},
-      {"StopReplicationTask", &DmsService::stop_task},
-      {"DescribeTableStatistics", &DmsService::describe_table_statistics},
-      {"AddTagsToResource", &DmsService::add_tags},
-      {"RemoveTagsFromResource", &DmsService::remove_tags},
-      {"ListTagsForResource", &DmsService::list_tags},
-      {"DescribeAccountAttributes", &DmsService::describe_account_attributes},
-      {"TestConnection", &DmsService::test_connection},
-      {"DescribeConnections", &DmsService::describe_connections},
-      {"ReloadTables", &DmsService::reload_tables},
-      {"ReloadReplicationTables", &DmsService::reload_replication_tables},
-      {"CreateReplicationConfig", &DmsService::create_replication_config},
-      {"DescribeReplicationConfigs", &DmsService::describe_replication_configs},
-      {"ModifyReplicationConfig", &DmsService::modify_replication_config},
-      {"DeleteReplicationConfig", &DmsService::delete_replication_config},
-      {"StartReplication", &DmsService::start_replication},
-      {"StopReplication", &DmsService::stop_replication},
-      {"DescribeReplications", &DmsService::describe_replications},
-      {"DescribeReplicationTableStatistics", &DmsService::describe_replication_table_statistics},
-  };
-  const auto handler = kHandlers.find(operation);
-  if (handler == kHandlers.end()) {
+  const auto handler = operations_.find(operation);
+  if (handler == operations_.end()) {
     throw ApiError(400, "UnknownOperationException",
                    fmt::format("Operation {} is not supported by dms-local.", operation));
   }
@@ -63,105 +43,63 @@ nlohmann::json DmsService::handle(const RequestContext& context, const std::stri
   std::vector<std::function<void()>> deferred;
   nlohmann::json result;
   {
-    const std::lock_guard lock(mutex_);
-    deferred_.clear();
+    const std::lock_guard lock(plane_.mutex);
+    plane_.drop_deferred();
     try {
-      store_.transaction([&] { result = (this->*(handler->second))(context, body); });
+      plane_.store.transaction([&] { result = handler->second(context, body); });
     } catch (...) {
-      deferred_.clear();
+      plane_.drop_deferred();
       throw;
     }
-    deferred.swap(deferred_);
+    deferred = plane_.take_deferred();
   }
   for (auto& work : deferred) work();
   return result;
 }
 
-Record DmsService::require(const RequestContext& context, ResourceKind kind,
-                           const std::string& arn) {
-  auto record = store_.find_by_arn(kind, arn);
-  if (!record || record->account != context.account || record->region != context.region) {
-    switch (kind) {
-      case ResourceKind::kEndpoint:
-        throw not_found(fmt::format("Endpoint {} not found", arn));
-      case ResourceKind::kInstance:
-        throw not_found(fmt::format("Replication instance {} not found", arn));
-      case ResourceKind::kTask:
-        throw not_found(fmt::format("Replication Task {} not found", arn));
-      case ResourceKind::kConnection:
-        throw not_found(fmt::format("Connection {} not found", arn));
-      case ResourceKind::kReplicationConfig:
-        throw not_found(fmt::format("Replication config {} not found", arn));
-    }
+void DmsService::recover_interrupted_tasks() {
+  const std::lock_guard lock(plane_.mutex);
+  plane_.store.transaction([&] {
+    RunLifecycle<TaskRunShape>(plane_).fail_interrupted_runs();
+    RunLifecycle<ReplicationRunShape>(plane_).fail_interrupted_runs();
+    fail_interrupted_connection_tests(plane_.store);
+  });
+}
+
+void DmsService::shutdown() {
+  plane_.scheduler.shutdown();
+  plane_.background.shutdown();
+  std::vector<std::string> executing;
+  {
+    const std::lock_guard lock(plane_.mutex);
+    if (plane_.shutting_down) return;
+    plane_.shutting_down = true;
+    plane_.store.transaction([&] {
+      RunLifecycle<TaskRunShape>(plane_).stop_for_shutdown(executing);
+      RunLifecycle<ReplicationRunShape>(plane_).stop_for_shutdown(executing);
+    });
   }
-  refresh(kind, *record);
-  return *record;
+  for (const auto& arn : executing) plane_.executor.stop(arn);
+  plane_.executor.shutdown();
 }
 
 std::vector<Record> DmsService::replication_instances() {
-  const std::lock_guard lock(mutex_);
-  auto records = store_.list_all(ResourceKind::kInstance);
-  for (auto& record : records) refresh(ResourceKind::kInstance, record);
-  return records;
+  const std::lock_guard lock(plane_.mutex);
+  return plane_.list_all_refreshed(ResourceKind::kInstance);
 }
 
-void DmsService::refresh(ResourceKind kind, Record& record) {
-  const auto ready_at = record.internal.value("ready_at_ms", std::int64_t{0});
-  if (now_millis() < ready_at) return;
-  const auto instance_status = record.doc.value("ReplicationInstanceStatus", "");
-  if (kind == ResourceKind::kInstance &&
-      (instance_status == "creating" || instance_status == "modifying")) {
-    record.doc["ReplicationInstanceStatus"] = "available";
-    store_.update(kind, record);
-  } else if (kind == ResourceKind::kTask && record.doc.value("Status", "") == "creating") {
-    record.doc["Status"] = "ready";
-    store_.update(kind, record);
-  }
+std::optional<Record> DmsService::find_by_identifier(const RequestContext& context,
+                                                     ResourceKind kind,
+                                                     const std::string& identifier) {
+  const std::lock_guard lock(plane_.mutex);
+  return plane_.store.find_by_identifier(kind, context.account, context.region, identifier);
 }
 
-std::vector<Record> DmsService::list_refreshed(const RequestContext& context, ResourceKind kind) {
-  auto records = store_.list(kind, context.account, context.region);
-  for (auto& record : records) refresh(kind, record);
-  return records;
-}
-
-void DmsService::put_request_tags(const std::string& arn,
-                                  const std::optional<std::vector<dms::Tag>>& tags) {
-  if (!tags) return;
-  Store::Tags pairs;
-  for (const auto& tag : *tags) {
-    if (!tag.key || tag.key->empty()) throw invalid_parameter("Tag keys must not be empty.");
-    pairs.emplace_back(*tag.key, tag.value.value_or(""));
-  }
-  store_.put_tags(arn, pairs);
-}
-
-nlohmann::json DmsService::now_json() const {
-  return dms::timestamp_to_json(clock_.now());
-}
-
-std::int64_t DmsService::now_millis() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-      .count();
-}
-
-void move_secrets(nlohmann::json& doc, nlohmann::json& internal) {
-  if (!doc.is_object()) return;
-  for (auto it = doc.begin(); it != doc.end();) {
-    const std::string& key = it.key();
-    const bool secret = (key.size() >= 8 && key.compare(key.size() - 8, 8, "Password") == 0) ||
-                        key == "SecurityDbEncryption";
-    if (secret) {
-      internal[key] = it.value();
-      it = doc.erase(it);
-    } else {
-      if (it->is_object()) move_secrets(*it, internal[key]);
-      if (internal.contains(key) &&
-          (internal[key].is_null() || (internal[key].is_object() && internal[key].empty()))) {
-        internal.erase(key);
-      }
-      ++it;
-    }
+void DmsService::make_usable_now(ResourceKind kind, const std::string& arn) {
+  const std::lock_guard lock(plane_.mutex);
+  if (auto record = plane_.store.find_by_arn(kind, arn)) {
+    record->internal["ready_at_ms"] = 0;
+    plane_.store.update(kind, *record);
   }
 }
 

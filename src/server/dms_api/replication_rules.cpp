@@ -49,20 +49,4 @@ std::int64_t provisioned_capacity_units(const dms::ComputeConfig& config) {
   return config.max_capacity_units.value_or(1);
 }
 
-void check_start_type(std::string_view what, std::string_view type, std::int64_t previous_runs) {
-  if (type != "start-replication" && type != "resume-processing" && type != "reload-target") {
-    throw invalid_parameter(
-        fmt::format("Invalid value {} for the start type. Valid values: start-replication, "
-                    "resume-processing, reload-target.",
-                    type));
-  }
-  if (previous_runs == 0 && type != "start-replication") {
-    throw invalid_state(fmt::format("{} has never run; start it with start-replication.", what));
-  }
-  if (previous_runs > 0 && type == "start-replication") {
-    throw invalid_state(
-        fmt::format("{} has run before; use resume-processing or reload-target.", what));
-  }
-}
-
 }  // namespace dagster_dms::server

@@ -20,10 +20,4 @@ void validate_compute_config(const dms::ComputeConfig& config);
 // workload; dms-local has no such estimate and provisions the maximum allowed.
 std::int64_t provisioned_capacity_units(const dms::ComputeConfig& config);
 
-// The start-type rules shared by tasks and serverless replications: the type must be one of
-// start-replication, resume-processing, reload-target (InvalidParameterValueException);
-// start-replication only on the first run, the others only after one
-// (InvalidResourceStateFault). `what` names the resource in the message ("Replication task x").
-void check_start_type(std::string_view what, std::string_view type, std::int64_t previous_runs);
-
 }  // namespace dagster_dms::server

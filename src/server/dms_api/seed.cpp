@@ -131,9 +131,9 @@ nlohmann::json tag_list(const nlohmann::json& tags,
 
 }  // namespace
 
-// Creates a seed's resources through DmsService::handle. A friend of the service for what the API
-// cannot say: whether an identifier exists (without a Describe round trip) and making a seeded
-// resource usable at once.
+// Creates a seed's resources through DmsService::handle, and asks the service directly what the
+// API cannot say: whether an identifier exists (without a Describe round trip), and to make a
+// seeded resource usable at once.
 class SeedLoader {
  public:
   SeedLoader(DmsService& service, const Seed& seed)
@@ -154,8 +154,7 @@ class SeedLoader {
     }
     for (const auto& entry : seed_.tasks) {
       auto body = entry.fields;
-      body["SourceEndpointArn"] = resolve(entry, body, "SourceEndpoint", ResourceKind::kEndpoint);
-      body["TargetEndpointArn"] = resolve(entry, body, "TargetEndpoint", ResourceKind::kEndpoint);
+      resolve_endpoints(entry, body);
       body["ReplicationInstanceArn"] =
           resolve(entry, body, "ReplicationInstance", ResourceKind::kInstance);
       if (!body.contains("MigrationType")) body["MigrationType"] = "full-load";
@@ -164,8 +163,7 @@ class SeedLoader {
     }
     for (const auto& entry : seed_.replication_configs) {
       auto body = entry.fields;
-      body["SourceEndpointArn"] = resolve(entry, body, "SourceEndpoint", ResourceKind::kEndpoint);
-      body["TargetEndpointArn"] = resolve(entry, body, "TargetEndpoint", ResourceKind::kEndpoint);
+      resolve_endpoints(entry, body);
       if (!body.contains("ReplicationType")) body["ReplicationType"] = "full-load";
       if (!body.contains("ComputeConfig")) body["ComputeConfig"] = {{"MaxCapacityUnits", 1}};
       create(entry, ResourceKind::kReplicationConfig, "CreateReplicationConfig",
@@ -180,10 +178,16 @@ class SeedLoader {
   }
 
   std::optional<Record> find(ResourceKind kind, const std::string& identifier) {
-    const std::lock_guard lock(service_.mutex_);
     // Instance identifiers are stored lower-cased.
     const auto key = kind == ResourceKind::kInstance ? to_lower(identifier) : identifier;
-    return service_.store_.find_by_identifier(kind, context_.account, context_.region, key);
+    return service_.find_by_identifier(context_, kind, key);
+  }
+
+  // SourceEndpoint and TargetEndpoint (identifiers) of a task or replication config entry
+  // turned into SourceEndpointArn and TargetEndpointArn.
+  void resolve_endpoints(const SeedEntry& entry, nlohmann::json& body) {
+    body["SourceEndpointArn"] = resolve(entry, body, "SourceEndpoint", ResourceKind::kEndpoint);
+    body["TargetEndpointArn"] = resolve(entry, body, "TargetEndpoint", ResourceKind::kEndpoint);
   }
 
   // A reference by identifier (SourceEndpoint: my-source) turned into the ARN the API takes;
@@ -224,12 +228,7 @@ class SeedLoader {
     }
     ++outcome_.created;
     // Seeded resources exist "from the start": no creating -> available wait.
-    const auto arn = result[result_member].value(arn_member, "");
-    const std::lock_guard lock(service_.mutex_);
-    if (auto record = service_.store_.find_by_arn(kind, arn)) {
-      record->internal["ready_at_ms"] = 0;
-      service_.store_.update(kind, *record);
-    }
+    service_.make_usable_now(kind, result[result_member].value(arn_member, ""));
   }
 
   DmsService& service_;

@@ -1,12 +1,11 @@
-// CreateReplicationInstance, DescribeReplicationInstances, ModifyReplicationInstance,
-// DeleteReplicationInstance.
 #include <fmt/format.h>
 
-#include "server/dms_api/dms_service.hpp"
-#include "server/dms_api/filters.hpp"
+#include "server/dms_api/connections.hpp"
+#include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/identifiers.hpp"
+#include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/front/api_error.hpp"
-#include "server/front/pagination.hpp"
 #include "server/front/request_members.hpp"
 
 namespace dagster_dms::server {
@@ -52,17 +51,11 @@ nlohmann::json deferrable_changes(const dms::ModifyReplicationInstanceMessage& r
 }
 
 nlohmann::json public_instance(const Record& record) {
-  dms::ReplicationInstance instance;
-  dms::from_json(record.doc, instance);
-  nlohmann::json out;
-  dms::to_json(out, instance);
-  return out;
+  return public_document<dms::ReplicationInstance>(record.doc);
 }
 
-}  // namespace
-
-nlohmann::json DmsService::create_instance(const RequestContext& context,
-                                           const nlohmann::json& body) {
+nlohmann::json create_instance(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateReplicationInstanceMessage>(body);
   require_valid_identifier("ReplicationInstanceIdentifier", request.replication_instance_identifier,
                            kIdentifierMax);
@@ -73,31 +66,24 @@ nlohmann::json DmsService::create_instance(const RequestContext& context,
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
   if (request.allocated_storage) require_storage(*request.allocated_storage);
-  if (store_.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
-                                identifier)) {
+  if (plane.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
+                                     identifier)) {
     throw already_exists(
         fmt::format("Replication instance with identifier {} already exists", identifier));
   }
-  if (store_.count(ResourceKind::kInstance, context.account, context.region) >= kInstanceQuota) {
+  if (plane.store.count(ResourceKind::kInstance, context.account, context.region) >=
+      kInstanceQuota) {
     throw quota_exceeded(
         fmt::format("Account quota ReplicationInstances ({}) exceeded; delete instances first.",
                     kInstanceQuota));
   }
-  Record record;
-  record.identifier = identifier;
-  record.account = context.account;
-  record.region = context.region;
-  record.arn = make_arn(context.region, context.account, ResourceKind::kInstance,
-                        request.resource_identifier.value_or(random_resource_id()));
-  if (store_.find_by_arn(ResourceKind::kInstance, record.arn)) {
-    throw already_exists("The ResourceIdentifier is already in use");
-  }
+  auto record =
+      plane.new_record(context, ResourceKind::kInstance, identifier, request.resource_identifier);
   record.doc = {
       {"ReplicationInstanceIdentifier", identifier},
       {"ReplicationInstanceClass", request.replication_instance_class},
-      {"ReplicationInstanceStatus", "creating"},
       {"AllocatedStorage", request.allocated_storage.value_or(50)},
-      {"InstanceCreateTime", now_json()},
+      {"InstanceCreateTime", plane.now_json()},
       {"AvailabilityZone", given(request.availability_zone).value_or(context.region + "a")},
       {"PreferredMaintenanceWindow",
        given(request.preferred_maintenance_window).value_or("sun:06:00-sun:14:00")},
@@ -111,49 +97,37 @@ nlohmann::json DmsService::create_instance(const RequestContext& context,
       {"PubliclyAccessible", request.publicly_accessible.value_or(false)},
       {"NetworkType", given(request.network_type).value_or("IPV4")},
   };
+  set_status(record.doc, InstanceStatus::kCreating);
   if (const auto key = given(request.kms_key_id)) record.doc["KmsKeyId"] = *key;
-  record.internal["ready_at_ms"] = now_millis() + options_.instance_create_delay.count();
-  store_.insert(ResourceKind::kInstance, record);
-  put_request_tags(record.arn, request.tags);
+  record.internal["ready_at_ms"] = plane.now_millis() + plane.options.instance_create_delay.count();
+  plane.store.insert(ResourceKind::kInstance, record);
+  plane.put_request_tags(record.arn, request.tags);
   return {{"ReplicationInstance", public_instance(record)}};
 }
 
-nlohmann::json DmsService::describe_instances(const RequestContext& context,
-                                              const nlohmann::json& body) {
+nlohmann::json describe_instances(ControlPlane& plane, const RequestContext& context,
+                                  const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeReplicationInstancesMessage>(body);
-  validate_filters(request.filters, kInstanceFilters);
-  std::vector<Record> matched;
-  std::vector<std::string> keys;
-  for (auto& record : list_refreshed(context, ResourceKind::kInstance)) {
-    const bool match =
-        matches_filters(request.filters, kInstanceFilters, [&](std::string_view name) {
-          if (name == "replication-instance-arn") return std::vector<std::string>{record.arn};
-          if (name == "replication-instance-id") return std::vector<std::string>{record.identifier};
-          if (name == "replication-instance-class") {
-            return std::vector<std::string>{record.doc.value("ReplicationInstanceClass", "")};
-          }
-          return std::vector<std::string>{record.doc.value("EngineVersion", "")};
-        });
-    if (!match) continue;
-    keys.push_back(record.identifier);
-    matched.push_back(std::move(record));
-  }
-  if (matched.empty() && has_filters(request.filters)) {
-    throw not_found("No replication instances found matching provided filters");
-  }
-  const auto window = page_window(keys, request.max_records, request.marker, {});
-  nlohmann::json instances = nlohmann::json::array();
-  for (auto i = window.begin; i < window.end; ++i) instances.push_back(public_instance(matched[i]));
-  nlohmann::json out = {{"ReplicationInstances", instances}};
-  if (window.next_marker) out["Marker"] = *window.next_marker;
-  return out;
+  return describe_page(
+      plane.list_refreshed(context, ResourceKind::kInstance), DescribeRequest::of(request),
+      {kInstanceFilters, "No replication instances found matching provided filters"},
+      "ReplicationInstances",
+      [](const Record& record, std::string_view name) {
+        if (name == "replication-instance-arn") return std::vector<std::string>{record.arn};
+        if (name == "replication-instance-id") return std::vector<std::string>{record.identifier};
+        if (name == "replication-instance-class") {
+          return std::vector<std::string>{record.doc.value("ReplicationInstanceClass", "")};
+        }
+        return std::vector<std::string>{record.doc.value("EngineVersion", "")};
+      },
+      identifier_key, public_instance);
 }
 
-nlohmann::json DmsService::modify_instance(const RequestContext& context,
-                                           const nlohmann::json& body) {
+nlohmann::json modify_instance(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyReplicationInstanceMessage>(body);
-  auto record = require(context, ResourceKind::kInstance, request.replication_instance_arn);
-  if (record.doc.value("ReplicationInstanceStatus", "") != "available") {
+  auto record = plane.require(context, ResourceKind::kInstance, request.replication_instance_arn);
+  if (status_in<InstanceStatus>(record.doc) != InstanceStatus::kAvailable) {
     throw invalid_state(
         fmt::format("Replication instance {} is not in available state.", record.identifier));
   }
@@ -162,8 +136,8 @@ nlohmann::json DmsService::modify_instance(const RequestContext& context,
                              *request.replication_instance_identifier, kIdentifierMax);
     const auto identifier = to_lower(*request.replication_instance_identifier);
     if (identifier != record.identifier &&
-        store_.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
-                                  identifier)) {
+        plane.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
+                                       identifier)) {
       throw already_exists(
           fmt::format("Replication instance with identifier {} already exists", identifier));
     }
@@ -184,31 +158,49 @@ nlohmann::json DmsService::modify_instance(const RequestContext& context,
   if (request.apply_immediately.value_or(false)) {
     if (!pending.empty()) {
       record.doc.update(pending);
-      record.doc["ReplicationInstanceStatus"] = "modifying";
-      record.internal["ready_at_ms"] = now_millis() + options_.instance_create_delay.count();
+      set_status(record.doc, InstanceStatus::kModifying);
+      record.internal["ready_at_ms"] =
+          plane.now_millis() + plane.options.instance_create_delay.count();
     }
     pending = nlohmann::json::object();
   }
   record.doc["PendingModifiedValues"] = pending;
-  store_.update(ResourceKind::kInstance, record);
+  plane.store.update(ResourceKind::kInstance, record);
   return {{"ReplicationInstance", public_instance(record)}};
 }
 
-nlohmann::json DmsService::delete_instance(const RequestContext& context,
-                                           const nlohmann::json& body) {
+nlohmann::json delete_instance(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteReplicationInstanceMessage>(body);
-  auto record = require(context, ResourceKind::kInstance, request.replication_instance_arn);
-  for (const auto& task : store_.list(ResourceKind::kTask, context.account, context.region)) {
+  auto record = plane.require(context, ResourceKind::kInstance, request.replication_instance_arn);
+  for (const auto& task : plane.store.list(ResourceKind::kTask, context.account, context.region)) {
     if (task.doc.value("ReplicationInstanceArn", "") == record.arn) {
       throw invalid_state(fmt::format(
           "Replication instance {} has replication tasks; delete them first (for example {}).",
           record.identifier, task.identifier));
     }
   }
-  remove_connections(context, record.arn);
-  store_.remove(ResourceKind::kInstance, record.arn);
-  record.doc["ReplicationInstanceStatus"] = "deleting";
+  remove_connections_of(plane.store, context, record.arn);
+  plane.store.remove(ResourceKind::kInstance, record.arn);
+  set_status(record.doc, InstanceStatus::kDeleting);
   return {{"ReplicationInstance", public_instance(record)}};
+}
+
+}  // namespace
+
+void register_instances(ControlPlane& plane, OperationTable& table) {
+  // A new or changed instance is usable once instance_create_delay has passed.
+  plane.on_due(ResourceKind::kInstance, [](Record& record) {
+    const auto status = status_in<InstanceStatus>(record.doc);
+    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying) return false;
+    set_status(record.doc, InstanceStatus::kAvailable);
+    return true;
+  });
+  add_operations(plane, table,
+                 {{"CreateReplicationInstance", create_instance},
+                  {"DescribeReplicationInstances", describe_instances},
+                  {"ModifyReplicationInstance", modify_instance},
+                  {"DeleteReplicationInstance", delete_instance}});
 }
 
 }  // namespace dagster_dms::server

@@ -1,11 +1,11 @@
-// ReloadTables (tasks) and ReloadReplicationTables (serverless): reload a few tables of a running
-// replication through the data plane. Both follow the same rules.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
 
-#include "server/dms_api/dms_service.hpp"
+#include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
+#include "server/dms_api/run_types.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
@@ -27,7 +27,8 @@ bool validation_enabled(const std::string& settings_text) {
 // What one reload request is about, whichever resource it names.
 struct ReloadTarget {
   std::string what;  // "Replication task x", for messages
-  std::string status;
+  bool running = false;
+  std::string_view status;
   std::string migration_type;
   std::string settings;
 };
@@ -55,11 +56,11 @@ void check_reload(const ReloadTarget& target, const std::vector<dms::TableToRelo
   }
   // AWS: only a replication in the running state can reload tables; a full load that has
   // finished (stopped) cannot: restart it with reload-target instead.
-  if (target.status != "running") {
+  if (!target.running) {
     throw invalid_state(fmt::format("{} is {}; tables can be reloaded only while it is running.",
                                     target.what, target.status));
   }
-  if (target.migration_type == "cdc") {
+  if (target.migration_type == kMigrationCdc) {
     throw invalid_state(fmt::format(
         "{} is cdc only; only full-load and full-load-and-cdc replications reload tables.",
         target.what));
@@ -97,12 +98,10 @@ std::vector<dms::TableToReload> tables_of(const nlohmann::json& body) {
   return tables;
 }
 
-}  // namespace
-
-void DmsService::reload_known_tables(const std::string& arn, const std::string& what,
-                                     const std::vector<dms::TableToReload>& tables) {
+void reload_known_tables(ControlPlane& plane, const std::string& arn, const std::string& what,
+                         const std::vector<dms::TableToReload>& tables) {
   // Each table must be one the replication knows (it is in its table statistics).
-  auto statistics = store_.table_statistics(arn);
+  auto statistics = plane.store.table_statistics(arn);
   std::vector<std::string> problems;
   for (const auto& table : tables) {
     if (std::none_of(statistics.begin(), statistics.end(),
@@ -113,7 +112,7 @@ void DmsService::reload_known_tables(const std::string& arn, const std::string& 
   }
   if (problems.empty()) {
     // Executor calls take only the executor's own locks, never the service's: safe here.
-    const auto answers = executor_.reload(arn, tables);
+    const auto answers = plane.executor.reload(arn, tables);
     for (std::size_t i = 0; i < answers.size() && i < tables.size(); ++i) {
       if (answers[i].empty()) continue;
       problems.push_back(
@@ -132,24 +131,25 @@ void DmsService::reload_known_tables(const std::string& arn, const std::string& 
       if (same_table(stat, table)) stat["TableState"] = "Table is being reloaded";
     }
   }
-  store_.replace_table_statistics(arn, statistics);
+  plane.store.replace_table_statistics(arn, statistics);
 }
 
-nlohmann::json DmsService::reload_tables(const RequestContext& context,
-                                         const nlohmann::json& body) {
+nlohmann::json reload_task_tables(ControlPlane& plane, const RequestContext& context,
+                                  const nlohmann::json& body) {
   const auto request = parse_request<dms::ReloadTablesMessage>(body);
-  const auto record = require(context, ResourceKind::kTask, request.replication_task_arn);
+  const auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
+  const auto status = status_in<TaskStatus>(record.doc);
   const ReloadTarget target{fmt::format("Replication task {}", record.identifier),
-                            record.doc.value("Status", ""),
+                            status == TaskStatus::kRunning, to_wire(status),
                             record.doc.value("MigrationType", "full-load"),
                             record.doc.value("ReplicationTaskSettings", "")};
   check_reload(target, request.tables_to_reload, request.reload_option.value_or("data-reload"));
-  reload_known_tables(record.arn, target.what, request.tables_to_reload);
+  reload_known_tables(plane, record.arn, target.what, request.tables_to_reload);
   return {{"ReplicationTaskArn", record.arn}};
 }
 
-nlohmann::json DmsService::reload_replication_tables(const RequestContext& context,
-                                                     const nlohmann::json& body) {
+nlohmann::json reload_replication_tables(ControlPlane& plane, const RequestContext& context,
+                                         const nlohmann::json& body) {
   if (!body.contains("ReplicationConfigArn") || !body["ReplicationConfigArn"].is_string()) {
     throw invalid_parameter("ReplicationConfigArn is required.");
   }
@@ -160,16 +160,25 @@ nlohmann::json DmsService::reload_replication_tables(const RequestContext& conte
       throw invalid_parameter("ReloadOption must be a string.");
     option = body["ReloadOption"].get<std::string>();
   }
-  const auto record = require(context, ResourceKind::kReplicationConfig,
-                              body["ReplicationConfigArn"].get<std::string>());
-  const auto replication = record.internal.value("replication", nlohmann::json::object());
+  const auto record = plane.require(context, ResourceKind::kReplicationConfig,
+                                    body["ReplicationConfigArn"].get<std::string>());
+  const auto status =
+      status_in<ReplicationStatus>(record.internal.value("replication", nlohmann::json::object()));
   const ReloadTarget target{fmt::format("Replication {}", record.identifier),
-                            replication.value("Status", ""),
+                            status == ReplicationStatus::kRunning, to_wire(status),
                             record.doc.value("ReplicationType", "full-load"),
                             record.doc.value("ReplicationSettings", "")};
   check_reload(target, tables, option);
-  reload_known_tables(record.arn, target.what, tables);
+  reload_known_tables(plane, record.arn, target.what, tables);
   return {{"ReplicationConfigArn", record.arn}};
+}
+
+}  // namespace
+
+void register_table_reload(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"ReloadTables", reload_task_tables},
+                  {"ReloadReplicationTables", reload_replication_tables}});
 }
 
 }  // namespace dagster_dms::server

@@ -1,8 +1,7 @@
-// AddTagsToResource, RemoveTagsFromResource, ListTagsForResource, DescribeAccountAttributes.
 #include <fmt/format.h>
 
-#include "server/dms_api/dms_service.hpp"
 #include "server/dms_api/identifiers.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
@@ -21,31 +20,36 @@ std::optional<ResourceKind> kind_of(const std::string& arn) {
   return std::nullopt;
 }
 
-}  // namespace
+// The taggable resource `arn` names (endpoint, instance, task, replication config) must exist in
+// the caller's account and region.
+void require_taggable(ControlPlane& plane, const RequestContext& context, const std::string& arn) {
+  const auto kind = kind_of(arn);
+  if (!kind) throw not_found(fmt::format("Resource {} not found", arn));
+  plane.require(context, *kind, arn);
+}
 
-nlohmann::json DmsService::add_tags(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json add_tags(ControlPlane& plane, const RequestContext& context,
+                        const nlohmann::json& body) {
   const auto request = parse_request<dms::AddTagsToResourceMessage>(body);
-  const auto kind = kind_of(request.resource_arn);
-  if (!kind) throw not_found(fmt::format("Resource {} not found", request.resource_arn));
-  require(context, *kind, request.resource_arn);
-  put_request_tags(request.resource_arn, request.tags);
-  if (store_.tags(request.resource_arn).size() > kMaxTagsPerResource) {
+  require_taggable(plane, context, request.resource_arn);
+  plane.put_request_tags(request.resource_arn, request.tags);
+  if (plane.store.tags(request.resource_arn).size() > kMaxTagsPerResource) {
     throw invalid_parameter(
         fmt::format("A resource can have at most {} tags.", kMaxTagsPerResource));
   }
   return nlohmann::json::object();
 }
 
-nlohmann::json DmsService::remove_tags(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json remove_tags(ControlPlane& plane, const RequestContext& context,
+                           const nlohmann::json& body) {
   const auto request = parse_request<dms::RemoveTagsFromResourceMessage>(body);
-  const auto kind = kind_of(request.resource_arn);
-  if (!kind) throw not_found(fmt::format("Resource {} not found", request.resource_arn));
-  require(context, *kind, request.resource_arn);
-  store_.remove_tags(request.resource_arn, request.tag_keys);
+  require_taggable(plane, context, request.resource_arn);
+  plane.store.remove_tags(request.resource_arn, request.tag_keys);
   return nlohmann::json::object();
 }
 
-nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohmann::json& body) {
+nlohmann::json list_tags(ControlPlane& plane, const RequestContext& context,
+                         const nlohmann::json& body) {
   const auto request = parse_request<dms::ListTagsForResourceMessage>(body);
   if (!request.resource_arn && !request.resource_arn_list) {
     throw invalid_parameter("Either ResourceArn or ResourceArnList must be provided.");
@@ -59,10 +63,8 @@ nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohma
   const bool name_resource = request.resource_arn_list.has_value();
   nlohmann::json tags = nlohmann::json::array();
   for (const auto& arn : arns) {
-    const auto kind = kind_of(arn);
-    if (!kind) throw not_found(fmt::format("Resource {} not found", arn));
-    require(context, *kind, arn);
-    for (const auto& [key, value] : store_.tags(arn)) {
+    require_taggable(plane, context, arn);
+    for (const auto& [key, value] : plane.store.tags(arn)) {
       nlohmann::json tag = {{"Key", key}, {"Value", value}};
       if (name_resource) tag["ResourceArn"] = arn;
       tags.push_back(std::move(tag));
@@ -71,15 +73,15 @@ nlohmann::json DmsService::list_tags(const RequestContext& context, const nlohma
   return {{"TagList", tags}};
 }
 
-nlohmann::json DmsService::describe_account_attributes(const RequestContext& context,
-                                                       const nlohmann::json& body) {
+nlohmann::json describe_account_attributes(ControlPlane& plane, const RequestContext& context,
+                                           const nlohmann::json& body) {
   parse_request<dms::DescribeAccountAttributesMessage>(body);
   const auto used = [&](ResourceKind kind) {
-    return store_.count(kind, context.account, context.region);
+    return plane.store.count(kind, context.account, context.region);
   };
   std::int64_t storage = 0;
   for (const auto& instance :
-       store_.list(ResourceKind::kInstance, context.account, context.region)) {
+       plane.store.list(ResourceKind::kInstance, context.account, context.region)) {
     storage += instance.doc.value("AllocatedStorage", std::int64_t{0});
   }
   const auto quota = [](const char* name, std::int64_t in_use, std::int64_t max) {
@@ -91,6 +93,16 @@ nlohmann::json DmsService::describe_account_attributes(const RequestContext& con
             quota("Endpoints", used(ResourceKind::kEndpoint), 1000),
             quota("ReplicationTasks", used(ResourceKind::kTask), 600)}},
           {"UniqueAccountIdentifier", "dmslocal" + context.account}};
+}
+
+}  // namespace
+
+void register_tags(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"AddTagsToResource", add_tags},
+                  {"RemoveTagsFromResource", remove_tags},
+                  {"ListTagsForResource", list_tags},
+                  {"DescribeAccountAttributes", describe_account_attributes}});
 }
 
 }  // namespace dagster_dms::server

@@ -1,12 +1,13 @@
-// CreateEndpoint, DescribeEndpoints, ModifyEndpoint, DeleteEndpoint.
 #include <fmt/format.h>
 
 #include "replicate/s3_path.hpp"
-#include "server/dms_api/dms_service.hpp"
-#include "server/dms_api/filters.hpp"
+#include "server/dms_api/connections.hpp"
+#include "server/dms_api/describe_page.hpp"
+#include "server/dms_api/endpoint_secrets.hpp"
 #include "server/dms_api/identifiers.hpp"
+#include "server/dms_api/resource_status.hpp"
+#include "server/dms_api/resources.hpp"
 #include "server/front/api_error.hpp"
-#include "server/front/pagination.hpp"
 
 namespace dagster_dms::server {
 
@@ -68,12 +69,7 @@ void mirror_postgres_settings(nlohmann::json& doc) {
 }
 
 nlohmann::json public_endpoint(const Record& record) {
-  // Through the typed model, so the answer has exactly the API's shape.
-  dms::Endpoint endpoint;
-  dms::from_json(record.doc, endpoint);
-  nlohmann::json out;
-  dms::to_json(out, endpoint);
-  return out;
+  return public_document<dms::Endpoint>(record.doc);
 }
 
 void apply_members(const nlohmann::json& body, Record& record) {
@@ -121,86 +117,65 @@ void check_endpoint_settings(const nlohmann::json& doc) {
   }
 }
 
-}  // namespace
-
-nlohmann::json DmsService::create_endpoint(const RequestContext& context,
-                                           const nlohmann::json& body) {
+nlohmann::json create_endpoint(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateEndpointMessage>(body);
   require_valid_identifier("EndpointIdentifier", request.endpoint_identifier, kIdentifierMax);
   require_engine(request.engine_name);
   if (request.resource_identifier) {
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
-  if (store_.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
-                                request.endpoint_identifier)) {
+  if (plane.store.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
+                                     request.endpoint_identifier)) {
     throw already_exists(
         fmt::format("Endpoint with identifier {} already exists", request.endpoint_identifier));
   }
-  if (store_.count(ResourceKind::kEndpoint, context.account, context.region) >= kEndpointQuota) {
+  if (plane.store.count(ResourceKind::kEndpoint, context.account, context.region) >=
+      kEndpointQuota) {
     throw quota_exceeded(fmt::format(
         "Account quota Endpoints ({}) exceeded; delete endpoints first.", kEndpointQuota));
   }
-  Record record;
-  record.identifier = request.endpoint_identifier;
-  record.account = context.account;
-  record.region = context.region;
-  const auto resource_id = request.resource_identifier.value_or(random_resource_id());
-  record.arn = make_arn(context.region, context.account, ResourceKind::kEndpoint, resource_id);
-  if (store_.find_by_arn(ResourceKind::kEndpoint, record.arn)) {
-    throw already_exists(fmt::format("ResourceIdentifier {} is already in use", resource_id));
-  }
+  auto record = plane.new_record(context, ResourceKind::kEndpoint, request.endpoint_identifier,
+                                 request.resource_identifier);
   record.doc = {{"EndpointIdentifier", request.endpoint_identifier},
                 {"EndpointType", endpoint_type(request.endpoint_type)},
                 {"EngineName", request.engine_name},
                 {"EngineDisplayName", display_name(request.engine_name)},
                 {"EndpointArn", record.arn},
-                {"Status", "active"},
                 {"SslMode", "none"}};
+  set_status(record.doc, EndpointStatus::kActive);
   apply_members(body, record);
   check_endpoint_settings(record.doc);
-  store_.insert(ResourceKind::kEndpoint, record);
-  put_request_tags(record.arn, request.tags);
+  plane.store.insert(ResourceKind::kEndpoint, record);
+  plane.put_request_tags(record.arn, request.tags);
   return {{"Endpoint", public_endpoint(record)}};
 }
 
-nlohmann::json DmsService::describe_endpoints(const RequestContext& context,
-                                              const nlohmann::json& body) {
+nlohmann::json describe_endpoints(ControlPlane& plane, const RequestContext& context,
+                                  const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeEndpointsMessage>(body);
-  validate_filters(request.filters, kEndpointFilters);
-  std::vector<Record> matched;
-  std::vector<std::string> keys;
-  for (auto& record : list_refreshed(context, ResourceKind::kEndpoint)) {
-    const bool match =
-        matches_filters(request.filters, kEndpointFilters, [&](std::string_view name) {
-          if (name == "endpoint-arn") return std::vector<std::string>{record.arn};
-          if (name == "endpoint-type")
-            return std::vector<std::string>{record.doc.value("EndpointType", "")};
-          if (name == "endpoint-id") return std::vector<std::string>{record.identifier};
-          return std::vector<std::string>{record.doc.value("EngineName", "")};
-        });
-    if (!match) continue;
-    keys.push_back(record.identifier);
-    matched.push_back(std::move(record));
-  }
-  if (matched.empty() && has_filters(request.filters)) {
-    throw not_found("No Endpoints found matching provided filters");
-  }
-  const auto window = page_window(keys, request.max_records, request.marker, {});
-  nlohmann::json endpoints = nlohmann::json::array();
-  for (auto i = window.begin; i < window.end; ++i) endpoints.push_back(public_endpoint(matched[i]));
-  nlohmann::json out = {{"Endpoints", endpoints}};
-  if (window.next_marker) out["Marker"] = *window.next_marker;
-  return out;
+  return describe_page(
+      plane.list_refreshed(context, ResourceKind::kEndpoint), DescribeRequest::of(request),
+      {kEndpointFilters, "No Endpoints found matching provided filters"}, "Endpoints",
+      [](const Record& record, std::string_view name) {
+        if (name == "endpoint-arn") return std::vector<std::string>{record.arn};
+        if (name == "endpoint-type") {
+          return std::vector<std::string>{record.doc.value("EndpointType", "")};
+        }
+        if (name == "endpoint-id") return std::vector<std::string>{record.identifier};
+        return std::vector<std::string>{record.doc.value("EngineName", "")};
+      },
+      identifier_key, public_endpoint);
 }
 
-nlohmann::json DmsService::modify_endpoint(const RequestContext& context,
-                                           const nlohmann::json& body) {
+nlohmann::json modify_endpoint(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::ModifyEndpointMessage>(body);
-  auto record = require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+  auto record = plane.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
   if (request.endpoint_identifier && *request.endpoint_identifier != record.identifier) {
     require_valid_identifier("EndpointIdentifier", *request.endpoint_identifier, kIdentifierMax);
-    if (store_.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
-                                  *request.endpoint_identifier)) {
+    if (plane.store.find_by_identifier(ResourceKind::kEndpoint, context.account, context.region,
+                                       *request.endpoint_identifier)) {
       throw already_exists(
           fmt::format("Endpoint with identifier {} already exists", *request.endpoint_identifier));
     }
@@ -221,15 +196,15 @@ nlohmann::json DmsService::modify_endpoint(const RequestContext& context,
   }
   apply_members(body, record);
   check_endpoint_settings(record.doc);
-  store_.update(ResourceKind::kEndpoint, record);
+  plane.store.update(ResourceKind::kEndpoint, record);
   return {{"Endpoint", public_endpoint(record)}};
 }
 
-nlohmann::json DmsService::delete_endpoint(const RequestContext& context,
-                                           const nlohmann::json& body) {
+nlohmann::json delete_endpoint(ControlPlane& plane, const RequestContext& context,
+                               const nlohmann::json& body) {
   const auto request = parse_request<dms::DeleteEndpointMessage>(body);
-  auto record = require(context, ResourceKind::kEndpoint, request.endpoint_arn);
-  for (const auto& task : store_.list(ResourceKind::kTask, context.account, context.region)) {
+  auto record = plane.require(context, ResourceKind::kEndpoint, request.endpoint_arn);
+  for (const auto& task : plane.store.list(ResourceKind::kTask, context.account, context.region)) {
     if (task.doc.value("SourceEndpointArn", "") == record.arn ||
         task.doc.value("TargetEndpointArn", "") == record.arn) {
       throw invalid_state(
@@ -238,7 +213,7 @@ nlohmann::json DmsService::delete_endpoint(const RequestContext& context,
     }
   }
   for (const auto& config :
-       store_.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
+       plane.store.list(ResourceKind::kReplicationConfig, context.account, context.region)) {
     if (config.doc.value("SourceEndpointArn", "") == record.arn ||
         config.doc.value("TargetEndpointArn", "") == record.arn) {
       throw invalid_state(
@@ -246,10 +221,20 @@ nlohmann::json DmsService::delete_endpoint(const RequestContext& context,
                       record.arn, config.identifier));
     }
   }
-  remove_connections(context, record.arn);
-  store_.remove(ResourceKind::kEndpoint, record.arn);
-  record.doc["Status"] = "deleting";
+  remove_connections_of(plane.store, context, record.arn);
+  plane.store.remove(ResourceKind::kEndpoint, record.arn);
+  set_status(record.doc, EndpointStatus::kDeleting);
   return {{"Endpoint", public_endpoint(record)}};
+}
+
+}  // namespace
+
+void register_endpoints(ControlPlane& plane, OperationTable& table) {
+  add_operations(plane, table,
+                 {{"CreateEndpoint", create_endpoint},
+                  {"DescribeEndpoints", describe_endpoints},
+                  {"ModifyEndpoint", modify_endpoint},
+                  {"DeleteEndpoint", delete_endpoint}});
 }
 
 }  // namespace dagster_dms::server

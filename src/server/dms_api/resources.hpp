@@ -1,0 +1,34 @@
+#pragma once
+
+#include "server/dms_api/control_plane.hpp"
+
+namespace dagster_dms::server {
+
+// The DMS resources the control plane is made of. Each register_* adds the operations one
+// resource answers to the table (and its time-based status changes to the plane); the resource's
+// rules and lifecycle live in the file named beside it.
+
+// endpoints.cpp: CreateEndpoint, DescribeEndpoints, ModifyEndpoint, DeleteEndpoint.
+void register_endpoints(ControlPlane& plane, OperationTable& table);
+// instances.cpp: Create/Describe/Modify/DeleteReplicationInstance(s); creating or modifying,
+// then available.
+void register_instances(ControlPlane& plane, OperationTable& table);
+// tasks.cpp: Create/Describe/Modify/DeleteReplicationTask(s), DescribeTableStatistics;
+// creating, then ready.
+void register_tasks(ControlPlane& plane, OperationTable& table);
+// task_runs.cpp: StartReplicationTask, StopReplicationTask (the run lifecycle).
+void register_task_runs(ControlPlane& plane, OperationTable& table);
+// replication_configs.cpp: Create/Describe/Modify/DeleteReplicationConfig(s),
+// DescribeReplications, DescribeReplicationTableStatistics.
+void register_replication_configs(ControlPlane& plane, OperationTable& table);
+// replication_runs.cpp: StartReplication, StopReplication (the run lifecycle).
+void register_replication_runs(ControlPlane& plane, OperationTable& table);
+// connections.cpp: TestConnection, DescribeConnections.
+void register_connections(ControlPlane& plane, OperationTable& table);
+// tags.cpp: AddTagsToResource, RemoveTagsFromResource, ListTagsForResource,
+// DescribeAccountAttributes.
+void register_tags(ControlPlane& plane, OperationTable& table);
+// table_reload.cpp: ReloadTables, ReloadReplicationTables.
+void register_table_reload(ControlPlane& plane, OperationTable& table);
+
+}  // namespace dagster_dms::server
