@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -25,7 +24,13 @@ from dagster_dms.testing.account import (
     wait_until,
 )
 from dagster_dms.testing.counting_proxy import counting_proxy
-from dms_local_fixture import FAST_ARGS, boto3_dms, serving
+from dms_local_fixture import (  # noqa: F401  (the fixtures: the data-plane `server`)
+    boto3_dms,
+    databases_fixture,
+    drop_databases,
+    server_args_fixture,
+    server_fixture,
+)
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_component import keys, loaded
 
@@ -45,22 +50,14 @@ TIMEOUT = 180.0
 
 
 @pytest.fixture(scope="module")
-def databases(pg_cluster: PgCluster) -> Iterator[PgCluster]:
+def tables_cluster(pg_cluster: PgCluster) -> Iterator[PgCluster]:
+    """`pg_cluster` with the source (three tables in public) and two empty target databases."""
     pg_cluster.create_database(SOURCE_DB)
     pg_cluster.psql(SOURCE_SQL, SOURCE_DB)
     for db in (TARGET_DB, SHARED_DB):
         pg_cluster.create_database(db)
     yield pg_cluster
-    for db in (SOURCE_DB, TARGET_DB, SHARED_DB):
-        pg_cluster.drop_database(db)
-
-
-@pytest.fixture
-def server(
-    tmp_path: Path, aws_env: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[DmsLocalServer]:
-    with serving(tmp_path, monkeypatch, list(FAST_ARGS)) as server:
-        yield server
+    drop_databases(pg_cluster, [SOURCE_DB, TARGET_DB, SHARED_DB])
 
 
 class Account:
@@ -111,8 +108,8 @@ class Account:
 
 
 @pytest.fixture
-def account(server: DmsLocalServer, databases: PgCluster) -> Iterator[Account]:
-    account = Account(server, databases)
+def account(server: DmsLocalServer, tables_cluster: PgCluster) -> Iterator[Account]:
+    account = Account(server, tables_cluster)
     yield account
     for task in account.dms.describe_replication_tasks(WithoutSettings=True)["ReplicationTasks"]:
         if task["Status"] in ("running", "starting"):
