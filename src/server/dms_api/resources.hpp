@@ -30,5 +30,7 @@ void register_connections(ControlPlane& plane, OperationTable& table);
 void register_tags(ControlPlane& plane, OperationTable& table);
 // table_reload.cpp: ReloadTables, ReloadReplicationTables.
 void register_table_reload(ControlPlane& plane, OperationTable& table);
+// subnet_groups.cpp: Create/Describe/Modify/DeleteReplicationSubnetGroup(s).
+void register_subnet_groups(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server

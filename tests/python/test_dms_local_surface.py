@@ -1,0 +1,205 @@
+"""The parts of the DMS API a workflow or an infrastructure tool touches beyond tasks, endpoints
+and instances, through boto3 and the AWS CLI against a real dms-local: replication subnet groups,
+and more to come."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from dagster_dms.testing import DmsLocalServer
+from dagster_dms.testing.account import create_available_instance, local_client
+from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
+
+SUBNETS = ["subnet-0a1b2c3d", "subnet-0b1b2c3d", "subnet-0c1b2c3d"]
+
+
+def error_of(call: Callable[[], object]) -> tuple[str, str]:
+    """The error code and message a call answers; fails when it succeeds."""
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        call()
+    error = raised.value.response["Error"]
+    return str(error["Code"]), str(error["Message"])
+
+
+def aws_cli(server: DmsLocalServer, *args: str, check: bool = True) -> Any:
+    assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
+    done = subprocess.run(
+        ["aws", "dms", *args, "--endpoint-url", server.url, "--output", "json"],
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if not check:
+        return done
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def create_group(dms: Any, name: str, subnets: list[str] = SUBNETS, **extra: Any) -> Any:
+    return dms.create_replication_subnet_group(
+        ReplicationSubnetGroupIdentifier=name,
+        ReplicationSubnetGroupDescription=f"{name} subnets",
+        SubnetIds=subnets,
+        **extra,
+    )["ReplicationSubnetGroup"]
+
+
+def test_subnet_group_answer_spreads_subnets_over_zones(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    group = create_group(
+        dms, "Private", [*SUBNETS, SUBNETS[0]], Tags=[{"Key": "team", "Value": "data"}]
+    )
+    assert group["ReplicationSubnetGroupIdentifier"] == "private"
+    assert group["SubnetGroupStatus"] == "Complete"
+    assert group["VpcId"].startswith("vpc-")
+    # Duplicates collapse; the subnets are spread over the region's zones in sorted order.
+    assert [
+        (s["SubnetIdentifier"], s["SubnetAvailabilityZone"]["Name"], s["SubnetStatus"])
+        for s in group["Subnets"]
+    ] == [
+        ("subnet-0a1b2c3d", "us-east-1a", "Active"),
+        ("subnet-0b1b2c3d", "us-east-1b", "Active"),
+        ("subnet-0c1b2c3d", "us-east-1c", "Active"),
+    ]
+    arn = "arn:aws:dms:us-east-1:000000000000:subgrp:private"
+    assert dms.list_tags_for_resource(ResourceArn=arn)["TagList"] == [
+        {"Key": "team", "Value": "data"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "subnets", "code", "named"),
+    [
+        ("default", SUBNETS, "InvalidParameterValueException", "default"),
+        ("bad name", SUBNETS, "InvalidParameterValueException", "ReplicationSubnetGroupIdentifier"),
+        ("x" * 256, SUBNETS, "InvalidParameterValueException", "ReplicationSubnetGroupIdentifier"),
+        ("one-zone", SUBNETS[:1], "ReplicationSubnetGroupDoesNotCoverEnoughAZs", "2 AZs"),
+        ("typo", ["subnet-0a1b2c3d", "subnet-XYZ"], "InvalidSubnet", "subnet-XYZ"),
+        ("none", [], "InvalidParameterValueException", "SubnetIds"),
+    ],
+)
+def test_subnet_group_refuses_bad_input(
+    dms_local: DmsLocalServer, name: str, subnets: list[str], code: str, named: str
+) -> None:
+    dms = local_client(dms_local.url)
+    got_code, message = error_of(lambda: create_group(dms, name, subnets))
+    assert (got_code, named in message) == (code, True), message
+
+
+def test_subnet_group_description_without_control_characters(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    code, message = error_of(
+        lambda: dms.create_replication_subnet_group(
+            ReplicationSubnetGroupIdentifier="g",
+            ReplicationSubnetGroupDescription="line\x01",
+            SubnetIds=SUBNETS,
+        )
+    )
+    assert code == "InvalidParameterValueException"
+    assert "ReplicationSubnetGroupDescription" in message
+
+
+def test_subnet_groups_page_and_filter(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    names = [f"group-{i:02d}" for i in range(45)]
+    for name in names:
+        create_group(dms, name)
+    pages = dms.get_paginator("describe_replication_subnet_groups").paginate(
+        PaginationConfig={"PageSize": 20}
+    )
+    sizes, seen = [], []
+    for page in pages:
+        sizes.append(len(page["ReplicationSubnetGroups"]))
+        seen += [g["ReplicationSubnetGroupIdentifier"] for g in page["ReplicationSubnetGroups"]]
+    assert (sizes, seen) == ([20, 20, 5], names)
+    picked = dms.describe_replication_subnet_groups(
+        Filters=[{"Name": "replication-subnet-group-id", "Values": ["group-07", "GROUP-09"]}]
+    )["ReplicationSubnetGroups"]
+    assert [g["ReplicationSubnetGroupIdentifier"] for g in picked] == ["group-07"]
+    code, message = error_of(
+        lambda: dms.describe_replication_subnet_groups(
+            Filters=[{"Name": "vpc-id", "Values": ["vpc-1"]}]
+        )
+    )
+    assert code == "InvalidParameterValueException" and "vpc-id" in message
+    code, _ = error_of(lambda: dms.describe_replication_subnet_groups(MaxRecords=5))
+    assert code == "InvalidParameterValueException"
+
+
+def test_subnet_group_modify_replaces_subnets(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    create_group(dms, "g")
+    modified = dms.modify_replication_subnet_group(
+        ReplicationSubnetGroupIdentifier="G", SubnetIds=SUBNETS[1:]
+    )["ReplicationSubnetGroup"]
+    assert [s["SubnetIdentifier"] for s in modified["Subnets"]] == SUBNETS[1:]
+    # The description is kept when not given.
+    assert modified["ReplicationSubnetGroupDescription"] == "g subnets"
+    code, _ = error_of(
+        lambda: dms.modify_replication_subnet_group(
+            ReplicationSubnetGroupIdentifier="g", SubnetIds=SUBNETS[:1]
+        )
+    )
+    assert code == "ReplicationSubnetGroupDoesNotCoverEnoughAZs"
+    code, message = error_of(
+        lambda: dms.modify_replication_subnet_group(
+            ReplicationSubnetGroupIdentifier="missing", SubnetIds=SUBNETS
+        )
+    )
+    assert (code, "missing" in message) == ("ResourceNotFoundFault", True)
+
+
+def test_subnet_group_in_use_until_its_instance_is_deleted(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    create_group(dms, "g")
+    instance = create_available_instance(dms, "rep-in-g", ReplicationSubnetGroupIdentifier="g")
+    described = dms.describe_replication_instances()["ReplicationInstances"][0]
+    assert described["ReplicationSubnetGroup"]["ReplicationSubnetGroupIdentifier"] == "g"
+    code, message = error_of(
+        lambda: dms.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier="g")
+    )
+    assert (code, "rep-in-g" in message) == ("InvalidResourceStateFault", True)
+    dms.delete_replication_instance(ReplicationInstanceArn=instance)
+    dms.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier="g")
+    assert dms.describe_replication_subnet_groups()["ReplicationSubnetGroups"] == []
+
+
+def test_subnet_groups_through_the_aws_cli(dms_local: DmsLocalServer) -> None:
+    created = aws_cli(
+        dms_local,
+        "create-replication-subnet-group",
+        "--replication-subnet-group-identifier",
+        "cli-group",
+        "--replication-subnet-group-description",
+        "from the CLI",
+        "--subnet-ids",
+        *SUBNETS[:2],
+    )
+    assert created["ReplicationSubnetGroup"]["ReplicationSubnetGroupIdentifier"] == "cli-group"
+    listed = aws_cli(dms_local, "describe-replication-subnet-groups")
+    assert [g["ReplicationSubnetGroupDescription"] for g in listed["ReplicationSubnetGroups"]] == [
+        "from the CLI"
+    ]
+    aws_cli(
+        dms_local,
+        "delete-replication-subnet-group",
+        "--replication-subnet-group-identifier",
+        "cli-group",
+    )
+    missing = aws_cli(
+        dms_local,
+        "delete-replication-subnet-group",
+        "--replication-subnet-group-identifier",
+        "cli-group",
+        check=False,
+    )
+    assert missing.returncode != 0 and "ResourceNotFoundFault" in missing.stderr
