@@ -1,6 +1,6 @@
 """The parts of the DMS API a workflow or an infrastructure tool touches beyond tasks, endpoints
 and instances, through boto3 and the AWS CLI against a real dms-local: replication subnet groups,
-and more to come."""
+and the read-only catalogue."""
 
 from __future__ import annotations
 
@@ -15,7 +15,11 @@ import botocore.exceptions
 import pytest
 
 from dagster_dms.testing import DmsLocalServer
-from dagster_dms.testing.account import create_available_instance, local_client
+from dagster_dms.testing.account import (
+    create_available_instance,
+    describe_instance,
+    local_client,
+)
 from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-0b1b2c3d", "subnet-0c1b2c3d"]
@@ -203,3 +207,111 @@ def test_subnet_groups_through_the_aws_cli(dms_local: DmsLocalServer) -> None:
         check=False,
     )
     assert missing.returncode != 0 and "ResourceNotFoundFault" in missing.stderr
+
+
+def every_page(dms: Any, operation: str, member: str, **kwargs: Any) -> tuple[list[int], list[Any]]:
+    """The page sizes and the items of a listing read 20 at a time with boto3's paginator."""
+    sizes: list[int] = []
+    items: list[Any] = []
+    pages = dms.get_paginator(operation).paginate(**kwargs, PaginationConfig={"PageSize": 20})
+    for page in pages:
+        sizes.append(len(page[member]))
+        items += page[member]
+    return sizes, items
+
+
+def test_orderable_instances_page_through_classes_and_versions(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    sizes, items = every_page(
+        dms, "describe_orderable_replication_instances", "OrderableReplicationInstances"
+    )
+    # 14 classes for each of the 3 engine versions.
+    assert sizes == [20, 20, 2]
+    classes = {i["ReplicationInstanceClass"] for i in items}
+    assert {"dms.t3.micro", "dms.c5.large", "dms.r5.large"} <= classes
+    micro = next(i for i in items if i["ReplicationInstanceClass"] == "dms.t3.micro")
+    assert (micro["MinAllocatedStorage"], micro["MaxAllocatedStorage"]) == (5, 6144)
+    assert micro["AvailabilityZones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    versions = [v["Version"] for v in dms.describe_engine_versions()["EngineVersions"]]
+    assert {i["EngineVersion"] for i in items} == set(versions)
+    # A new instance gets an engine version the catalogue lists.
+    instance = create_available_instance(dms, "rep-catalogue")
+    assert describe_instance(dms, instance)["EngineVersion"] in versions
+
+
+def test_engine_versions_offer_later_versions_as_upgrades(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    versions = dms.describe_engine_versions()["EngineVersions"]
+    names = [v["Version"] for v in versions]
+    assert names == sorted(names) and len(names) >= 2
+    for index, version in enumerate(versions):
+        assert version["AvailableUpgrades"] == names[index + 1 :]
+        assert version["ReleaseStatus"] == "prod"
+
+
+def test_endpoint_types_list_what_dms_local_runs(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    types = dms.describe_endpoint_types()["SupportedEndpointTypes"]
+    assert {(t["EngineName"], t["EndpointType"]) for t in types} == {
+        ("postgres", "source"),
+        ("postgres", "target"),
+        ("aurora-postgresql", "source"),
+        ("aurora-postgresql", "target"),
+        ("s3", "target"),
+    }
+    targets = dms.describe_endpoint_types(
+        Filters=[
+            {"Name": "engine-name", "Values": ["postgres", "s3"]},
+            {"Name": "endpoint-type", "Values": ["TARGET"]},
+        ]
+    )["SupportedEndpointTypes"]
+    assert [(t["EngineName"], t["EngineDisplayName"]) for t in targets] == [
+        ("postgres", "PostgreSQL"),
+        ("s3", "Amazon S3"),
+    ]
+    # Every engine listed is one CreateEndpoint accepts; one it refuses is not listed.
+    code, message = error_of(
+        lambda: dms.create_endpoint(
+            EndpointIdentifier="my",
+            EndpointType="source",
+            EngineName="mysql",
+            ServerName="localhost",
+            Port=3306,
+            Username="dms",
+            Password="unused",
+        )
+    )
+    assert code == "InvalidParameterValueException" and "postgres" in message
+    assert all(t["EngineName"] != "mysql" for t in types)
+
+
+def test_endpoint_settings_per_engine(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    # botocore has no paginator for DescribeEndpointSettings: one page of 100 holds them all.
+    postgres = dms.describe_endpoint_settings(EngineName="postgres")["EndpointSettings"]
+    by_name = {s["Name"]: s for s in postgres}
+    assert by_name["pluginName"]["EnumValues"] == ["no-preference", "test-decoding", "pglogical"]
+    assert (
+        by_name["heartbeatFrequency"]["Units"],
+        by_name["heartbeatFrequency"]["DefaultValue"],
+    ) == (
+        "minutes",
+        "5",
+    )
+    s3 = dms.describe_endpoint_settings(EngineName="s3")["EndpointSettings"]
+    assert len(s3) == 19
+    assert {"bucketFolder", "cdcMaxBatchInterval", "timestampColumnName"} <= {s["Name"] for s in s3}
+    first = dms.describe_endpoint_settings(EngineName="s3", MaxRecords=5)
+    assert len(first["EndpointSettings"]) == 5 and "Marker" in first
+    rest = dms.describe_endpoint_settings(EngineName="s3", MaxRecords=100, Marker=first["Marker"])
+    assert first["EndpointSettings"] + rest["EndpointSettings"] == s3
+    code, message = error_of(lambda: dms.describe_endpoint_settings(EngineName="oracle"))
+    assert code == "InvalidParameterValueException" and "EngineName" in message
+
+
+def test_catalogue_through_the_aws_cli(dms_local: DmsLocalServer) -> None:
+    types = aws_cli(dms_local, "describe-endpoint-types", "--filters", "Name=engine-name,Values=s3")
+    assert [t["EndpointType"] for t in types["SupportedEndpointTypes"]] == ["target"]
+    # The CLI follows every Marker itself.
+    orderable = aws_cli(dms_local, "describe-orderable-replication-instances")
+    assert len(orderable["OrderableReplicationInstances"]) == 42

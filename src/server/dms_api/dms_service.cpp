@@ -23,6 +23,7 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_tags(plane_, operations_);
   register_table_reload(plane_, operations_);
   register_subnet_groups(plane_, operations_);
+  register_service_catalog(plane_, operations_);
 }
 
 DmsService::~DmsService() {

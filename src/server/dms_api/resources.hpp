@@ -32,5 +32,8 @@ void register_tags(ControlPlane& plane, OperationTable& table);
 void register_table_reload(ControlPlane& plane, OperationTable& table);
 // subnet_groups.cpp: Create/Describe/Modify/DeleteReplicationSubnetGroup(s).
 void register_subnet_groups(ControlPlane& plane, OperationTable& table);
+// service_catalog.cpp: DescribeOrderableReplicationInstances, DescribeEngineVersions,
+// DescribeEndpointTypes, DescribeEndpointSettings.
+void register_service_catalog(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server
