@@ -1,6 +1,6 @@
 """The parts of the DMS API a workflow or an infrastructure tool touches beyond tasks, endpoints
 and instances, through boto3 and the AWS CLI against a real dms-local: replication subnet groups,
-and the read-only catalogue."""
+the read-only catalogue, RebootReplicationInstance and DeleteConnection."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ import pytest
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
+    create_postgres_endpoint,
+    create_task,
     describe_instance,
+    describe_task,
     local_client,
+    wait_until,
 )
 from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
@@ -46,6 +50,12 @@ def aws_cli(server: DmsLocalServer, *args: str, check: bool = True) -> Any:
         return done
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else {}
+
+
+def postgres_endpoint(dms: Any, name: str, kind: str, *, port: int) -> str:
+    return create_postgres_endpoint(
+        dms, name, kind, port=port, database="app", username="dms", password="unused"
+    )
 
 
 def create_group(dms: Any, name: str, subnets: list[str] = SUBNETS, **extra: Any) -> Any:
@@ -315,3 +325,77 @@ def test_catalogue_through_the_aws_cli(dms_local: DmsLocalServer) -> None:
     # The CLI follows every Marker itself.
     orderable = aws_cli(dms_local, "describe-orderable-replication-instances")
     assert len(orderable["OrderableReplicationInstances"]) == 42
+
+
+def test_reboot_stops_the_tasks_and_comes_back_available(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    source = postgres_endpoint(dms, "src", "source", port=5432)
+    target = postgres_endpoint(dms, "dst", "target", port=5432)
+    instance = create_available_instance(dms, "rep-reboot")
+    task = create_task(dms, "held", source=source, target=target, instance=instance)
+    dms.start_replication_task(
+        ReplicationTaskArn=task, StartReplicationTaskType="start-replication"
+    )
+    wait_until(lambda: describe_task(dms, task)["Status"] == "running", "task running")
+
+    rebooted = dms.reboot_replication_instance(ReplicationInstanceArn=instance)
+    assert rebooted["ReplicationInstance"]["ReplicationInstanceStatus"] == "rebooting"
+    code, _ = error_of(lambda: dms.reboot_replication_instance(ReplicationInstanceArn=instance))
+    assert code == "InvalidResourceStateFault"
+    wait_until(lambda: describe_task(dms, task)["Status"] == "stopped", "task stopped by reboot")
+    wait_until(
+        lambda: describe_instance(dms, instance)["ReplicationInstanceStatus"] == "available",
+        "instance available after reboot",
+    )
+    # The interrupted task resumes where it stopped.
+    dms.start_replication_task(
+        ReplicationTaskArn=task, StartReplicationTaskType="resume-processing"
+    )
+    wait_until(lambda: describe_task(dms, task)["Status"] == "running", "task resumed")
+    dms.stop_replication_task(ReplicationTaskArn=task)
+
+
+def test_reboot_refuses_failover_without_multi_az(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    instance = create_available_instance(dms, "rep-single-az")
+    code, message = error_of(
+        lambda: dms.reboot_replication_instance(ReplicationInstanceArn=instance, ForceFailover=True)
+    )
+    assert (code, "Multi-AZ" in message) == ("InvalidParameterValueException", True)
+    code, _ = error_of(
+        lambda: dms.reboot_replication_instance(
+            ReplicationInstanceArn=instance + "X", ForcePlannedFailover=False
+        )
+    )
+    assert code == "ResourceNotFoundFault"
+    assert describe_instance(dms, instance)["ReplicationInstanceStatus"] == "available"
+
+
+def test_delete_connection_forgets_the_last_test(dms_local: DmsLocalServer) -> None:
+    dms = local_client(dms_local.url)
+    # Nothing listens on port 1: the test fails quickly, which is all a connection needs here.
+    endpoint = postgres_endpoint(dms, "unreachable", "source", port=1)
+    instance = create_available_instance(dms, "rep-conn")
+    code, _ = error_of(
+        lambda: dms.delete_connection(EndpointArn=endpoint, ReplicationInstanceArn=instance)
+    )
+    assert code == "ResourceNotFoundFault"
+    dms.test_connection(ReplicationInstanceArn=instance, EndpointArn=endpoint)
+    wait_until(
+        lambda: dms.describe_connections()["Connections"][0]["Status"] != "testing",
+        "connection test ended",
+    )
+    deleted = dms.delete_connection(EndpointArn=endpoint, ReplicationInstanceArn=instance)
+    assert deleted["Connection"]["Status"] == "deleting"
+    assert deleted["Connection"]["EndpointArn"] == endpoint
+    assert dms.describe_connections()["Connections"] == []
+    done = aws_cli(
+        dms_local,
+        "delete-connection",
+        "--endpoint-arn",
+        endpoint,
+        "--replication-instance-arn",
+        instance,
+        check=False,
+    )
+    assert done.returncode != 0 and "ResourceNotFoundFault" in done.stderr

@@ -193,10 +193,13 @@ nlohmann::json delete_instance(ControlPlane& plane, const RequestContext& contex
 }  // namespace
 
 void register_instances(ControlPlane& plane, OperationTable& table) {
-  // A new or changed instance is usable once instance_create_delay has passed.
+  // A new, changed or rebooted instance is usable once instance_create_delay has passed.
   plane.on_due(ResourceKind::kInstance, [](Record& record) {
     const auto status = status_in<InstanceStatus>(record.doc);
-    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying) return false;
+    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying &&
+        status != InstanceStatus::kRebooting) {
+      return false;
+    }
     set_status(record.doc, InstanceStatus::kAvailable);
     return true;
   });
