@@ -280,16 +280,9 @@ def test_endpoint_types_list_what_dms_local_runs(dms_local: DmsLocalServer) -> N
         ("s3", "Amazon S3"),
     ]
     # Every engine listed is one CreateEndpoint accepts; one it refuses is not listed.
+    mysql = {"EngineName": "mysql", "ServerName": "localhost", "Port": 3306}
     code, message = error_of(
-        lambda: dms.create_endpoint(
-            EndpointIdentifier="my",
-            EndpointType="source",
-            EngineName="mysql",
-            ServerName="localhost",
-            Port=3306,
-            Username="dms",
-            Password="unused",
-        )
+        lambda: dms.create_endpoint(EndpointIdentifier="my", EndpointType="source", **mysql)
     )
     assert code == "InvalidParameterValueException" and "postgres" in message
     assert all(t["EngineName"] != "mysql" for t in types)
