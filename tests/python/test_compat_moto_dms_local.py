@@ -518,3 +518,26 @@ def test_instance_in_unknown_subnet_group(backend: Backend) -> None:
             ReplicationSubnetGroupIdentifier="no-such-group",
         )
     ) == backend.expect(dms_local="ResourceNotFoundFault", moto="ok")
+
+
+def test_catalogue_reboot_and_delete_connection(backend: Backend) -> None:
+    dms = backend.dms
+    # moto implements none of these (an HTML 500 page); dms-local answers them as AWS does.
+    catalogue = [
+        dms.describe_orderable_replication_instances,
+        dms.describe_engine_versions,
+        dms.describe_endpoint_types,
+        lambda: dms.describe_endpoint_settings(EngineName="postgres"),
+    ]
+    assert [outcome(call) for call in catalogue] == backend.expect(
+        dms_local=["ok"] * 4, moto=["500"] * 4
+    )
+    instance = create_available_instance(dms, "rep-reboot")
+    endpoint = create_endpoint(dms, "src")["EndpointArn"]
+    assert outcome(
+        lambda: dms.reboot_replication_instance(ReplicationInstanceArn=instance)
+    ) == backend.expect(dms_local="ok", moto="500")
+    # No connection was tested: AWS answers ResourceNotFoundFault.
+    assert outcome(
+        lambda: dms.delete_connection(EndpointArn=endpoint, ReplicationInstanceArn=instance)
+    ) == backend.expect(dms_local="ResourceNotFoundFault", moto="500")
