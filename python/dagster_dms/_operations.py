@@ -612,6 +612,123 @@ class Operations(OperationCalls):
             ReplicationConfigArn=replication_config_arn,
         )
 
+    def create_replication_subnet_group(
+        self,
+        replication_subnet_group_identifier: str,
+        replication_subnet_group_description: str,
+        subnet_ids: list[str],
+        *,
+        tags: list[models.Tag] | None = None,
+    ) -> models.ReplicationSubnetGroup:
+        """Creates a replication subnet group given a list of the subnet IDs in a VPC."""
+        return self._member(
+            models.ReplicationSubnetGroup,
+            "dms",
+            "CreateReplicationSubnetGroup",
+            "ReplicationSubnetGroup",
+            ReplicationSubnetGroupIdentifier=replication_subnet_group_identifier,
+            ReplicationSubnetGroupDescription=replication_subnet_group_description,
+            SubnetIds=subnet_ids,
+            Tags=tags,
+        )
+
+    def describe_replication_subnet_groups(
+        self, filters: FilterSpec | None = None
+    ) -> list[models.ReplicationSubnetGroup]:
+        """Returns information about the replication subnet groups. Every page is read;
+        filters that match nothing give an empty list."""
+        return self._items(
+            models.ReplicationSubnetGroup,
+            "dms",
+            "DescribeReplicationSubnetGroups",
+            Filters=_filters(filters),
+        )
+
+    def modify_replication_subnet_group(
+        self,
+        replication_subnet_group_identifier: str,
+        subnet_ids: list[str],
+        *,
+        replication_subnet_group_description: str | None = None,
+    ) -> models.ReplicationSubnetGroup:
+        """Modifies the settings for the specified replication subnet group."""
+        return self._member(
+            models.ReplicationSubnetGroup,
+            "dms",
+            "ModifyReplicationSubnetGroup",
+            "ReplicationSubnetGroup",
+            ReplicationSubnetGroupIdentifier=replication_subnet_group_identifier,
+            SubnetIds=subnet_ids,
+            ReplicationSubnetGroupDescription=replication_subnet_group_description,
+        )
+
+    def delete_replication_subnet_group(self, replication_subnet_group_identifier: str) -> None:
+        """Deletes a subnet group."""
+        self._send(
+            "dms",
+            "DeleteReplicationSubnetGroup",
+            ReplicationSubnetGroupIdentifier=replication_subnet_group_identifier,
+        )
+
+    def describe_orderable_replication_instances(self) -> list[models.OrderableReplicationInstance]:
+        """Returns information about the replication instance types that can be created in
+        the specified region. Every page is read."""
+        return self._items(
+            models.OrderableReplicationInstance, "dms", "DescribeOrderableReplicationInstances"
+        )
+
+    def describe_engine_versions(self) -> list[models.EngineVersion]:
+        """Returns information about the replication instance versions used in the project.
+        Every page is read."""
+        return self._items(models.EngineVersion, "dms", "DescribeEngineVersions")
+
+    def describe_endpoint_types(
+        self, filters: FilterSpec | None = None
+    ) -> list[models.SupportedEndpointType]:
+        """Returns information about the type of endpoints available. Every page is read;
+        filters that match nothing give an empty list."""
+        return self._items(
+            models.SupportedEndpointType, "dms", "DescribeEndpointTypes", Filters=_filters(filters)
+        )
+
+    def describe_endpoint_settings(self, engine_name: str) -> list[models.EndpointSetting]:
+        """Returns information about the possible endpoint settings available when you
+        create an endpoint for a specific database engine. Every page is read."""
+        return self._items(
+            models.EndpointSetting, "dms", "DescribeEndpointSettings", EngineName=engine_name
+        )
+
+    def reboot_replication_instance(
+        self,
+        replication_instance_arn: str,
+        *,
+        force_failover: bool | None = None,
+        force_planned_failover: bool | None = None,
+    ) -> models.ReplicationInstance:
+        """Reboots a replication instance."""
+        return self._member(
+            models.ReplicationInstance,
+            "dms",
+            "RebootReplicationInstance",
+            "ReplicationInstance",
+            ReplicationInstanceArn=replication_instance_arn,
+            ForceFailover=force_failover,
+            ForcePlannedFailover=force_planned_failover,
+        )
+
+    def delete_connection(
+        self, endpoint_arn: str, replication_instance_arn: str
+    ) -> models.Connection:
+        """Deletes the connection between a replication instance and an endpoint."""
+        return self._member(
+            models.Connection,
+            "dms",
+            "DeleteConnection",
+            "Connection",
+            EndpointArn=endpoint_arn,
+            ReplicationInstanceArn=replication_instance_arn,
+        )
+
     def get_metric_statistics(
         self,
         namespace: str,

@@ -1306,6 +1306,197 @@ class DeleteReplicationConfigResponse(ApiModel):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CreateReplicationSubnetGroupMessage(ApiModel):
+    replication_subnet_group_identifier: str
+    replication_subnet_group_description: str
+    subnet_ids: list[str]
+    tags: list[Tag] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CreateReplicationSubnetGroupResponse(ApiModel):
+    replication_subnet_group: ReplicationSubnetGroup | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationSubnetGroupsMessage(ApiModel):
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationSubnetGroupsResponse(ApiModel):
+    marker: str | None = None
+    replication_subnet_groups: list[ReplicationSubnetGroup] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyReplicationSubnetGroupMessage(ApiModel):
+    replication_subnet_group_identifier: str
+    replication_subnet_group_description: str | None = None
+    subnet_ids: list[str]
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyReplicationSubnetGroupResponse(ApiModel):
+    replication_subnet_group: ReplicationSubnetGroup | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteReplicationSubnetGroupMessage(ApiModel):
+    replication_subnet_group_identifier: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteReplicationSubnetGroupResponse(ApiModel):
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeOrderableReplicationInstancesMessage(ApiModel):
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OrderableReplicationInstance(ApiModel):
+    engine_version: str | None = None
+    replication_instance_class: str | None = None
+    storage_type: str | None = None
+    min_allocated_storage: int | None = None
+    max_allocated_storage: int | None = None
+    default_allocated_storage: int | None = None
+    included_allocated_storage: int | None = None
+    availability_zones: list[str] | None = None
+    release_status: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeOrderableReplicationInstancesResponse(ApiModel):
+    orderable_replication_instances: list[OrderableReplicationInstance] | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEngineVersionsMessage(ApiModel):
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EngineVersion(ApiModel):
+    version: str | None = None
+    lifecycle: str | None = None
+    release_status: str | None = None
+    launch_date: _dt.datetime | None = None
+    auto_upgrade_date: _dt.datetime | None = None
+    deprecation_date: _dt.datetime | None = None
+    force_upgrade_date: _dt.datetime | None = None
+    available_upgrades: list[str] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEngineVersionsResponse(ApiModel):
+    engine_versions: list[EngineVersion] | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEndpointTypesMessage(ApiModel):
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SupportedEndpointType(ApiModel):
+    engine_name: str | None = None
+    supports_cdc: bool | None = None
+    endpoint_type: str | None = None
+    replication_instance_engine_minimum_version: str | None = None
+    engine_display_name: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEndpointTypesResponse(ApiModel):
+    marker: str | None = None
+    supported_endpoint_types: list[SupportedEndpointType] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEndpointSettingsMessage(ApiModel):
+    engine_name: str
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointSetting(ApiModel):
+    name: str | None = None
+    type: str | None = None
+    enum_values: list[str] | None = None
+    sensitive: bool | None = None
+    units: str | None = None
+    applicability: str | None = None
+    int_value_min: int | None = None
+    int_value_max: int | None = None
+    default_value: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEndpointSettingsResponse(ApiModel):
+    marker: str | None = None
+    endpoint_settings: list[EndpointSetting] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RebootReplicationInstanceMessage(ApiModel):
+    replication_instance_arn: str
+    force_failover: bool | None = None
+    force_planned_failover: bool | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RebootReplicationInstanceResponse(ApiModel):
+    replication_instance: ReplicationInstance | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteConnectionMessage(ApiModel):
+    endpoint_arn: str
+    replication_instance_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteConnectionResponse(ApiModel):
+    connection: Connection | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Dimension(ApiModel):
     name: str
     value: str
@@ -2739,6 +2930,172 @@ _fields(
     DeleteReplicationConfigResponse,
     _Field("ReplicationConfig", "replication_config", _Nested(ReplicationConfig), False),
 )
+_fields(
+    CreateReplicationSubnetGroupMessage,
+    _Field("ReplicationSubnetGroupIdentifier", "replication_subnet_group_identifier", _STR, True),
+    _Field("ReplicationSubnetGroupDescription", "replication_subnet_group_description", _STR, True),
+    _Field("SubnetIds", "subnet_ids", _ListOf(_STR), True),
+    _Field("Tags", "tags", _ListOf(_Nested(Tag)), False),
+)
+_fields(
+    CreateReplicationSubnetGroupResponse,
+    _Field(
+        "ReplicationSubnetGroup", "replication_subnet_group", _Nested(ReplicationSubnetGroup), False
+    ),
+)
+_fields(
+    DescribeReplicationSubnetGroupsMessage,
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeReplicationSubnetGroupsResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field(
+        "ReplicationSubnetGroups",
+        "replication_subnet_groups",
+        _ListOf(_Nested(ReplicationSubnetGroup)),
+        False,
+    ),
+)
+_fields(
+    ModifyReplicationSubnetGroupMessage,
+    _Field("ReplicationSubnetGroupIdentifier", "replication_subnet_group_identifier", _STR, True),
+    _Field(
+        "ReplicationSubnetGroupDescription", "replication_subnet_group_description", _STR, False
+    ),
+    _Field("SubnetIds", "subnet_ids", _ListOf(_STR), True),
+)
+_fields(
+    ModifyReplicationSubnetGroupResponse,
+    _Field(
+        "ReplicationSubnetGroup", "replication_subnet_group", _Nested(ReplicationSubnetGroup), False
+    ),
+)
+_fields(
+    DeleteReplicationSubnetGroupMessage,
+    _Field("ReplicationSubnetGroupIdentifier", "replication_subnet_group_identifier", _STR, True),
+)
+_fields(
+    DeleteReplicationSubnetGroupResponse,
+)
+_fields(
+    DescribeOrderableReplicationInstancesMessage,
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    OrderableReplicationInstance,
+    _Field("EngineVersion", "engine_version", _STR, False),
+    _Field("ReplicationInstanceClass", "replication_instance_class", _STR, False),
+    _Field("StorageType", "storage_type", _STR, False),
+    _Field("MinAllocatedStorage", "min_allocated_storage", _INT, False),
+    _Field("MaxAllocatedStorage", "max_allocated_storage", _INT, False),
+    _Field("DefaultAllocatedStorage", "default_allocated_storage", _INT, False),
+    _Field("IncludedAllocatedStorage", "included_allocated_storage", _INT, False),
+    _Field("AvailabilityZones", "availability_zones", _ListOf(_STR), False),
+    _Field("ReleaseStatus", "release_status", _STR, False),
+)
+_fields(
+    DescribeOrderableReplicationInstancesResponse,
+    _Field(
+        "OrderableReplicationInstances",
+        "orderable_replication_instances",
+        _ListOf(_Nested(OrderableReplicationInstance)),
+        False,
+    ),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeEngineVersionsMessage,
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    EngineVersion,
+    _Field("Version", "version", _STR, False),
+    _Field("Lifecycle", "lifecycle", _STR, False),
+    _Field("ReleaseStatus", "release_status", _STR, False),
+    _Field("LaunchDate", "launch_date", _TIMESTAMP, False),
+    _Field("AutoUpgradeDate", "auto_upgrade_date", _TIMESTAMP, False),
+    _Field("DeprecationDate", "deprecation_date", _TIMESTAMP, False),
+    _Field("ForceUpgradeDate", "force_upgrade_date", _TIMESTAMP, False),
+    _Field("AvailableUpgrades", "available_upgrades", _ListOf(_STR), False),
+)
+_fields(
+    DescribeEngineVersionsResponse,
+    _Field("EngineVersions", "engine_versions", _ListOf(_Nested(EngineVersion)), False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeEndpointTypesMessage,
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    SupportedEndpointType,
+    _Field("EngineName", "engine_name", _STR, False),
+    _Field("SupportsCDC", "supports_cdc", _BOOL, False),
+    _Field("EndpointType", "endpoint_type", _STR, False),
+    _Field(
+        "ReplicationInstanceEngineMinimumVersion",
+        "replication_instance_engine_minimum_version",
+        _STR,
+        False,
+    ),
+    _Field("EngineDisplayName", "engine_display_name", _STR, False),
+)
+_fields(
+    DescribeEndpointTypesResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field(
+        "SupportedEndpointTypes",
+        "supported_endpoint_types",
+        _ListOf(_Nested(SupportedEndpointType)),
+        False,
+    ),
+)
+_fields(
+    DescribeEndpointSettingsMessage,
+    _Field("EngineName", "engine_name", _STR, True),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    EndpointSetting,
+    _Field("Name", "name", _STR, False),
+    _Field("Type", "type", _STR, False),
+    _Field("EnumValues", "enum_values", _ListOf(_STR), False),
+    _Field("Sensitive", "sensitive", _BOOL, False),
+    _Field("Units", "units", _STR, False),
+    _Field("Applicability", "applicability", _STR, False),
+    _Field("IntValueMin", "int_value_min", _INT, False),
+    _Field("IntValueMax", "int_value_max", _INT, False),
+    _Field("DefaultValue", "default_value", _STR, False),
+)
+_fields(
+    DescribeEndpointSettingsResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field("EndpointSettings", "endpoint_settings", _ListOf(_Nested(EndpointSetting)), False),
+)
+_fields(
+    RebootReplicationInstanceMessage,
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, True),
+    _Field("ForceFailover", "force_failover", _BOOL, False),
+    _Field("ForcePlannedFailover", "force_planned_failover", _BOOL, False),
+)
+_fields(
+    RebootReplicationInstanceResponse,
+    _Field("ReplicationInstance", "replication_instance", _Nested(ReplicationInstance), False),
+)
+_fields(
+    DeleteConnectionMessage,
+    _Field("EndpointArn", "endpoint_arn", _STR, True),
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, True),
+)
+_fields(DeleteConnectionResponse, _Field("Connection", "connection", _Nested(Connection), False))
 _fields(Dimension, _Field("Name", "name", _STR, True), _Field("Value", "value", _STR, True))
 _fields(
     Metric,
@@ -3004,6 +3361,34 @@ DMS_OPERATIONS: dict[str, tuple[type[ApiModel], type[ApiModel]]] = {
     "CreateReplicationConfig": (CreateReplicationConfigMessage, CreateReplicationConfigResponse),
     "ModifyReplicationConfig": (ModifyReplicationConfigMessage, ModifyReplicationConfigResponse),
     "DeleteReplicationConfig": (DeleteReplicationConfigMessage, DeleteReplicationConfigResponse),
+    "CreateReplicationSubnetGroup": (
+        CreateReplicationSubnetGroupMessage,
+        CreateReplicationSubnetGroupResponse,
+    ),
+    "DescribeReplicationSubnetGroups": (
+        DescribeReplicationSubnetGroupsMessage,
+        DescribeReplicationSubnetGroupsResponse,
+    ),
+    "ModifyReplicationSubnetGroup": (
+        ModifyReplicationSubnetGroupMessage,
+        ModifyReplicationSubnetGroupResponse,
+    ),
+    "DeleteReplicationSubnetGroup": (
+        DeleteReplicationSubnetGroupMessage,
+        DeleteReplicationSubnetGroupResponse,
+    ),
+    "DescribeOrderableReplicationInstances": (
+        DescribeOrderableReplicationInstancesMessage,
+        DescribeOrderableReplicationInstancesResponse,
+    ),
+    "DescribeEngineVersions": (DescribeEngineVersionsMessage, DescribeEngineVersionsResponse),
+    "DescribeEndpointTypes": (DescribeEndpointTypesMessage, DescribeEndpointTypesResponse),
+    "DescribeEndpointSettings": (DescribeEndpointSettingsMessage, DescribeEndpointSettingsResponse),
+    "RebootReplicationInstance": (
+        RebootReplicationInstanceMessage,
+        RebootReplicationInstanceResponse,
+    ),
+    "DeleteConnection": (DeleteConnectionMessage, DeleteConnectionResponse),
 }
 
 # cloudwatch operation name -> (input shape, output shape)

@@ -439,3 +439,105 @@ def test_account_attributes(backend: Backend) -> None:
     assert outcome(lambda: backend.dms.describe_account_attributes()) == backend.expect(
         dms_local="ok", moto="500"
     )
+
+
+SUBNETS = ["subnet-0a1b2c3d", "subnet-0123456789abcdef0"]
+
+
+def test_subnet_groups_create_describe_modify_delete(backend: Backend) -> None:
+    dms = backend.dms
+    created = dms.create_replication_subnet_group(
+        ReplicationSubnetGroupIdentifier="Private-Net",
+        ReplicationSubnetGroupDescription="private subnets",
+        SubnetIds=SUBNETS,
+    )["ReplicationSubnetGroup"]
+    # AWS stores the name lower-case and answers the subnets it was given; moto keeps the name
+    # as given and answers one fixed subnet.
+    assert created["ReplicationSubnetGroupIdentifier"] == backend.expect(
+        dms_local="private-net", moto="Private-Net"
+    )
+    assert sorted(s["SubnetIdentifier"] for s in created["Subnets"]) == backend.expect(
+        dms_local=sorted(SUBNETS), moto=["subnet-12345"]
+    )
+    assert created["SubnetGroupStatus"] == "Complete"
+    name = created["ReplicationSubnetGroupIdentifier"]
+    assert outcome(
+        lambda: dms.create_replication_subnet_group(
+            ReplicationSubnetGroupIdentifier=name,
+            ReplicationSubnetGroupDescription="again",
+            SubnetIds=SUBNETS,
+        )
+    ) == ("ResourceAlreadyExistsFault")
+
+    listed = dms.describe_replication_subnet_groups(
+        Filters=[{"Name": "replication-subnet-group-id", "Values": [name]}]
+    )["ReplicationSubnetGroups"]
+    assert [g["ReplicationSubnetGroupDescription"] for g in listed] == ["private subnets"]
+    # AWS answers ResourceNotFoundFault when filters match nothing; moto an empty list.
+    assert outcome(
+        lambda: dms.describe_replication_subnet_groups(
+            Filters=[{"Name": "replication-subnet-group-id", "Values": ["none"]}]
+        )
+    ) == backend.expect(dms_local="ResourceNotFoundFault", moto="ok")
+
+    # ModifyReplicationSubnetGroup is not implemented by moto.
+    assert outcome(
+        lambda: dms.modify_replication_subnet_group(
+            ReplicationSubnetGroupIdentifier=name,
+            ReplicationSubnetGroupDescription="moved",
+            SubnetIds=[*SUBNETS, "subnet-0f0f0f0f"],
+        )
+    ) == backend.expect(dms_local="ok", moto="500")
+
+    # An instance in the group keeps it from being deleted (moto deletes it anyway).
+    instance = dms.create_replication_instance(
+        ReplicationInstanceIdentifier="in-group",
+        ReplicationInstanceClass="dms.t3.micro",
+        ReplicationSubnetGroupIdentifier=name,
+    )["ReplicationInstance"]
+    assert instance["ReplicationSubnetGroup"]["ReplicationSubnetGroupIdentifier"] == name
+    assert outcome(
+        lambda: dms.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier=name)
+    ) == backend.expect(dms_local="InvalidResourceStateFault", moto="ok")
+    if backend.name == "dms-local":
+        wait_for(lambda: instance_status(dms, instance["ReplicationInstanceArn"]) == "available")
+        dms.delete_replication_instance(ReplicationInstanceArn=instance["ReplicationInstanceArn"])
+        dms.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier=name)
+    assert (
+        outcome(lambda: dms.delete_replication_subnet_group(ReplicationSubnetGroupIdentifier=name))
+        == "ResourceNotFoundFault"
+    )
+
+
+def test_instance_in_unknown_subnet_group(backend: Backend) -> None:
+    # AWS refuses an instance in a subnet group that does not exist; moto accepts it.
+    assert outcome(
+        lambda: backend.dms.create_replication_instance(
+            ReplicationInstanceIdentifier="nowhere",
+            ReplicationInstanceClass="dms.t3.micro",
+            ReplicationSubnetGroupIdentifier="no-such-group",
+        )
+    ) == backend.expect(dms_local="ResourceNotFoundFault", moto="ok")
+
+
+def test_catalogue_reboot_and_delete_connection(backend: Backend) -> None:
+    dms = backend.dms
+    # moto implements none of these (an HTML 500 page); dms-local answers them as AWS does.
+    catalogue = [
+        dms.describe_orderable_replication_instances,
+        dms.describe_engine_versions,
+        dms.describe_endpoint_types,
+        lambda: dms.describe_endpoint_settings(EngineName="postgres"),
+    ]
+    assert [outcome(call) for call in catalogue] == backend.expect(
+        dms_local=["ok"] * 4, moto=["500"] * 4
+    )
+    instance = create_available_instance(dms, "rep-reboot")
+    endpoint = create_endpoint(dms, "src")["EndpointArn"]
+    assert outcome(
+        lambda: dms.reboot_replication_instance(ReplicationInstanceArn=instance)
+    ) == backend.expect(dms_local="ok", moto="500")
+    # No connection was tested: AWS answers ResourceNotFoundFault.
+    assert outcome(
+        lambda: dms.delete_connection(EndpointArn=endpoint, ReplicationInstanceArn=instance)
+    ) == backend.expect(dms_local="ResourceNotFoundFault", moto="500")

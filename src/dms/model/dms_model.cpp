@@ -879,6 +879,106 @@ constexpr auto kDeleteReplicationConfigMessageFields = std::make_tuple(
     field("ReplicationConfigArn", &DeleteReplicationConfigMessage::replication_config_arn));
 constexpr auto kDeleteReplicationConfigResponseFields = std::make_tuple(
     field("ReplicationConfig", &DeleteReplicationConfigResponse::replication_config));
+constexpr auto kCreateReplicationSubnetGroupMessageFields = std::make_tuple(
+    field("ReplicationSubnetGroupIdentifier",
+          &CreateReplicationSubnetGroupMessage::replication_subnet_group_identifier),
+    field("ReplicationSubnetGroupDescription",
+          &CreateReplicationSubnetGroupMessage::replication_subnet_group_description),
+    field("SubnetIds", &CreateReplicationSubnetGroupMessage::subnet_ids),
+    field("Tags", &CreateReplicationSubnetGroupMessage::tags));
+constexpr auto kCreateReplicationSubnetGroupResponseFields = std::make_tuple(field(
+    "ReplicationSubnetGroup", &CreateReplicationSubnetGroupResponse::replication_subnet_group));
+constexpr auto kDescribeReplicationSubnetGroupsMessageFields =
+    std::make_tuple(field("Filters", &DescribeReplicationSubnetGroupsMessage::filters),
+                    field("MaxRecords", &DescribeReplicationSubnetGroupsMessage::max_records),
+                    field("Marker", &DescribeReplicationSubnetGroupsMessage::marker));
+constexpr auto kDescribeReplicationSubnetGroupsResponseFields =
+    std::make_tuple(field("Marker", &DescribeReplicationSubnetGroupsResponse::marker),
+                    field("ReplicationSubnetGroups",
+                          &DescribeReplicationSubnetGroupsResponse::replication_subnet_groups));
+constexpr auto kModifyReplicationSubnetGroupMessageFields = std::make_tuple(
+    field("ReplicationSubnetGroupIdentifier",
+          &ModifyReplicationSubnetGroupMessage::replication_subnet_group_identifier),
+    field("ReplicationSubnetGroupDescription",
+          &ModifyReplicationSubnetGroupMessage::replication_subnet_group_description),
+    field("SubnetIds", &ModifyReplicationSubnetGroupMessage::subnet_ids));
+constexpr auto kModifyReplicationSubnetGroupResponseFields = std::make_tuple(field(
+    "ReplicationSubnetGroup", &ModifyReplicationSubnetGroupResponse::replication_subnet_group));
+constexpr auto kDeleteReplicationSubnetGroupMessageFields = std::make_tuple(
+    field("ReplicationSubnetGroupIdentifier",
+          &DeleteReplicationSubnetGroupMessage::replication_subnet_group_identifier));
+constexpr auto kDeleteReplicationSubnetGroupResponseFields = std::make_tuple();
+constexpr auto kDescribeOrderableReplicationInstancesMessageFields =
+    std::make_tuple(field("MaxRecords", &DescribeOrderableReplicationInstancesMessage::max_records),
+                    field("Marker", &DescribeOrderableReplicationInstancesMessage::marker));
+constexpr auto kOrderableReplicationInstanceFields = std::make_tuple(
+    field("EngineVersion", &OrderableReplicationInstance::engine_version),
+    field("ReplicationInstanceClass", &OrderableReplicationInstance::replication_instance_class),
+    field("StorageType", &OrderableReplicationInstance::storage_type),
+    field("MinAllocatedStorage", &OrderableReplicationInstance::min_allocated_storage),
+    field("MaxAllocatedStorage", &OrderableReplicationInstance::max_allocated_storage),
+    field("DefaultAllocatedStorage", &OrderableReplicationInstance::default_allocated_storage),
+    field("IncludedAllocatedStorage", &OrderableReplicationInstance::included_allocated_storage),
+    field("AvailabilityZones", &OrderableReplicationInstance::availability_zones),
+    field("ReleaseStatus", &OrderableReplicationInstance::release_status));
+constexpr auto kDescribeOrderableReplicationInstancesResponseFields = std::make_tuple(
+    field("OrderableReplicationInstances",
+          &DescribeOrderableReplicationInstancesResponse::orderable_replication_instances),
+    field("Marker", &DescribeOrderableReplicationInstancesResponse::marker));
+constexpr auto kDescribeEngineVersionsMessageFields =
+    std::make_tuple(field("MaxRecords", &DescribeEngineVersionsMessage::max_records),
+                    field("Marker", &DescribeEngineVersionsMessage::marker));
+constexpr auto kEngineVersionFields = std::make_tuple(
+    field("Version", &EngineVersion::version), field("Lifecycle", &EngineVersion::lifecycle),
+    field("ReleaseStatus", &EngineVersion::release_status),
+    field("LaunchDate", &EngineVersion::launch_date),
+    field("AutoUpgradeDate", &EngineVersion::auto_upgrade_date),
+    field("DeprecationDate", &EngineVersion::deprecation_date),
+    field("ForceUpgradeDate", &EngineVersion::force_upgrade_date),
+    field("AvailableUpgrades", &EngineVersion::available_upgrades));
+constexpr auto kDescribeEngineVersionsResponseFields =
+    std::make_tuple(field("EngineVersions", &DescribeEngineVersionsResponse::engine_versions),
+                    field("Marker", &DescribeEngineVersionsResponse::marker));
+constexpr auto kDescribeEndpointTypesMessageFields =
+    std::make_tuple(field("Filters", &DescribeEndpointTypesMessage::filters),
+                    field("MaxRecords", &DescribeEndpointTypesMessage::max_records),
+                    field("Marker", &DescribeEndpointTypesMessage::marker));
+constexpr auto kSupportedEndpointTypeFields =
+    std::make_tuple(field("EngineName", &SupportedEndpointType::engine_name),
+                    field("SupportsCDC", &SupportedEndpointType::supports_cdc),
+                    field("EndpointType", &SupportedEndpointType::endpoint_type),
+                    field("ReplicationInstanceEngineMinimumVersion",
+                          &SupportedEndpointType::replication_instance_engine_minimum_version),
+                    field("EngineDisplayName", &SupportedEndpointType::engine_display_name));
+constexpr auto kDescribeEndpointTypesResponseFields = std::make_tuple(
+    field("Marker", &DescribeEndpointTypesResponse::marker),
+    field("SupportedEndpointTypes", &DescribeEndpointTypesResponse::supported_endpoint_types));
+constexpr auto kDescribeEndpointSettingsMessageFields =
+    std::make_tuple(field("EngineName", &DescribeEndpointSettingsMessage::engine_name),
+                    field("MaxRecords", &DescribeEndpointSettingsMessage::max_records),
+                    field("Marker", &DescribeEndpointSettingsMessage::marker));
+constexpr auto kEndpointSettingFields = std::make_tuple(
+    field("Name", &EndpointSetting::name), field("Type", &EndpointSetting::type),
+    field("EnumValues", &EndpointSetting::enum_values),
+    field("Sensitive", &EndpointSetting::sensitive), field("Units", &EndpointSetting::units),
+    field("Applicability", &EndpointSetting::applicability),
+    field("IntValueMin", &EndpointSetting::int_value_min),
+    field("IntValueMax", &EndpointSetting::int_value_max),
+    field("DefaultValue", &EndpointSetting::default_value));
+constexpr auto kDescribeEndpointSettingsResponseFields = std::make_tuple(
+    field("Marker", &DescribeEndpointSettingsResponse::marker),
+    field("EndpointSettings", &DescribeEndpointSettingsResponse::endpoint_settings));
+constexpr auto kRebootReplicationInstanceMessageFields = std::make_tuple(
+    field("ReplicationInstanceArn", &RebootReplicationInstanceMessage::replication_instance_arn),
+    field("ForceFailover", &RebootReplicationInstanceMessage::force_failover),
+    field("ForcePlannedFailover", &RebootReplicationInstanceMessage::force_planned_failover));
+constexpr auto kRebootReplicationInstanceResponseFields = std::make_tuple(
+    field("ReplicationInstance", &RebootReplicationInstanceResponse::replication_instance));
+constexpr auto kDeleteConnectionMessageFields = std::make_tuple(
+    field("EndpointArn", &DeleteConnectionMessage::endpoint_arn),
+    field("ReplicationInstanceArn", &DeleteConnectionMessage::replication_instance_arn));
+constexpr auto kDeleteConnectionResponseFields =
+    std::make_tuple(field("Connection", &DeleteConnectionResponse::connection));
 
 }  // namespace
 
@@ -2768,6 +2868,465 @@ void to_json(nlohmann::json& j, const DeleteReplicationConfigResponse& value) {
   write_model(j, value, false);
 }
 nlohmann::json to_redacted_json(const DeleteReplicationConfigResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, CreateReplicationSubnetGroupMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kCreateReplicationSubnetGroupMessageFields, path);
+}
+void write_model(nlohmann::json& j, const CreateReplicationSubnetGroupMessage& value, bool redact) {
+  detail::write_struct(j, value, kCreateReplicationSubnetGroupMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, CreateReplicationSubnetGroupMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const CreateReplicationSubnetGroupMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const CreateReplicationSubnetGroupMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, CreateReplicationSubnetGroupResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kCreateReplicationSubnetGroupResponseFields, path);
+}
+void write_model(nlohmann::json& j, const CreateReplicationSubnetGroupResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kCreateReplicationSubnetGroupResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, CreateReplicationSubnetGroupResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const CreateReplicationSubnetGroupResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const CreateReplicationSubnetGroupResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationSubnetGroupsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationSubnetGroupsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeReplicationSubnetGroupsMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationSubnetGroupsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeReplicationSubnetGroupsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationSubnetGroupsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationSubnetGroupsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationSubnetGroupsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationSubnetGroupsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeReplicationSubnetGroupsResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationSubnetGroupsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeReplicationSubnetGroupsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationSubnetGroupsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationSubnetGroupsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ModifyReplicationSubnetGroupMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kModifyReplicationSubnetGroupMessageFields, path);
+}
+void write_model(nlohmann::json& j, const ModifyReplicationSubnetGroupMessage& value, bool redact) {
+  detail::write_struct(j, value, kModifyReplicationSubnetGroupMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, ModifyReplicationSubnetGroupMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ModifyReplicationSubnetGroupMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ModifyReplicationSubnetGroupMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ModifyReplicationSubnetGroupResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kModifyReplicationSubnetGroupResponseFields, path);
+}
+void write_model(nlohmann::json& j, const ModifyReplicationSubnetGroupResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kModifyReplicationSubnetGroupResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, ModifyReplicationSubnetGroupResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ModifyReplicationSubnetGroupResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ModifyReplicationSubnetGroupResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteReplicationSubnetGroupMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteReplicationSubnetGroupMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteReplicationSubnetGroupMessage& value, bool redact) {
+  detail::write_struct(j, value, kDeleteReplicationSubnetGroupMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteReplicationSubnetGroupMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteReplicationSubnetGroupMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteReplicationSubnetGroupMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteReplicationSubnetGroupResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteReplicationSubnetGroupResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteReplicationSubnetGroupResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDeleteReplicationSubnetGroupResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteReplicationSubnetGroupResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteReplicationSubnetGroupResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteReplicationSubnetGroupResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeOrderableReplicationInstancesMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeOrderableReplicationInstancesMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeOrderableReplicationInstancesMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeOrderableReplicationInstancesMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeOrderableReplicationInstancesMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeOrderableReplicationInstancesMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeOrderableReplicationInstancesMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, OrderableReplicationInstance& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kOrderableReplicationInstanceFields, path);
+}
+void write_model(nlohmann::json& j, const OrderableReplicationInstance& value, bool redact) {
+  detail::write_struct(j, value, kOrderableReplicationInstanceFields, redact);
+}
+void from_json(const nlohmann::json& j, OrderableReplicationInstance& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const OrderableReplicationInstance& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const OrderableReplicationInstance& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeOrderableReplicationInstancesResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeOrderableReplicationInstancesResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeOrderableReplicationInstancesResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeOrderableReplicationInstancesResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeOrderableReplicationInstancesResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeOrderableReplicationInstancesResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeOrderableReplicationInstancesResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEngineVersionsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEngineVersionsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEngineVersionsMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEngineVersionsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEngineVersionsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEngineVersionsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEngineVersionsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, EngineVersion& value, const detail::Path* path) {
+  detail::read_struct(j, value, kEngineVersionFields, path);
+}
+void write_model(nlohmann::json& j, const EngineVersion& value, bool redact) {
+  detail::write_struct(j, value, kEngineVersionFields, redact);
+}
+void from_json(const nlohmann::json& j, EngineVersion& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const EngineVersion& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const EngineVersion& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEngineVersionsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEngineVersionsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEngineVersionsResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEngineVersionsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEngineVersionsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEngineVersionsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEngineVersionsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEndpointTypesMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEndpointTypesMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEndpointTypesMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEndpointTypesMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEndpointTypesMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEndpointTypesMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEndpointTypesMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, SupportedEndpointType& value, const detail::Path* path) {
+  detail::read_struct(j, value, kSupportedEndpointTypeFields, path);
+}
+void write_model(nlohmann::json& j, const SupportedEndpointType& value, bool redact) {
+  detail::write_struct(j, value, kSupportedEndpointTypeFields, redact);
+}
+void from_json(const nlohmann::json& j, SupportedEndpointType& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const SupportedEndpointType& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const SupportedEndpointType& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEndpointTypesResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEndpointTypesResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEndpointTypesResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEndpointTypesResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEndpointTypesResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEndpointTypesResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEndpointTypesResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEndpointSettingsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEndpointSettingsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEndpointSettingsMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEndpointSettingsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEndpointSettingsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEndpointSettingsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEndpointSettingsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, EndpointSetting& value, const detail::Path* path) {
+  detail::read_struct(j, value, kEndpointSettingFields, path);
+}
+void write_model(nlohmann::json& j, const EndpointSetting& value, bool redact) {
+  detail::write_struct(j, value, kEndpointSettingFields, redact);
+}
+void from_json(const nlohmann::json& j, EndpointSetting& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const EndpointSetting& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const EndpointSetting& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEndpointSettingsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEndpointSettingsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEndpointSettingsResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEndpointSettingsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEndpointSettingsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEndpointSettingsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEndpointSettingsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, RebootReplicationInstanceMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kRebootReplicationInstanceMessageFields, path);
+}
+void write_model(nlohmann::json& j, const RebootReplicationInstanceMessage& value, bool redact) {
+  detail::write_struct(j, value, kRebootReplicationInstanceMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, RebootReplicationInstanceMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const RebootReplicationInstanceMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const RebootReplicationInstanceMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, RebootReplicationInstanceResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kRebootReplicationInstanceResponseFields, path);
+}
+void write_model(nlohmann::json& j, const RebootReplicationInstanceResponse& value, bool redact) {
+  detail::write_struct(j, value, kRebootReplicationInstanceResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, RebootReplicationInstanceResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const RebootReplicationInstanceResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const RebootReplicationInstanceResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteConnectionMessage& value, const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteConnectionMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteConnectionMessage& value, bool redact) {
+  detail::write_struct(j, value, kDeleteConnectionMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteConnectionMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteConnectionMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteConnectionMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteConnectionResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteConnectionResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteConnectionResponse& value, bool redact) {
+  detail::write_struct(j, value, kDeleteConnectionResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteConnectionResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteConnectionResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteConnectionResponse& value) {
   nlohmann::json j;
   write_model(j, value, true);
   return j;

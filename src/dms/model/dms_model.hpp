@@ -1549,6 +1549,265 @@ struct DeleteReplicationConfigResponse {
                          const DeleteReplicationConfigResponse&) = default;
 };
 
+struct CreateReplicationSubnetGroupMessage {
+  std::string replication_subnet_group_identifier{};
+  std::string replication_subnet_group_description{};
+  std::vector<std::string> subnet_ids{};
+  std::optional<std::vector<Tag>> tags;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const CreateReplicationSubnetGroupMessage&,
+                         const CreateReplicationSubnetGroupMessage&) = default;
+};
+
+struct CreateReplicationSubnetGroupResponse {
+  std::optional<ReplicationSubnetGroup> replication_subnet_group;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const CreateReplicationSubnetGroupResponse&,
+                         const CreateReplicationSubnetGroupResponse&) = default;
+};
+
+struct DescribeReplicationSubnetGroupsMessage {
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationSubnetGroupsMessage&,
+                         const DescribeReplicationSubnetGroupsMessage&) = default;
+};
+
+struct DescribeReplicationSubnetGroupsResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<ReplicationSubnetGroup>> replication_subnet_groups;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationSubnetGroupsResponse&,
+                         const DescribeReplicationSubnetGroupsResponse&) = default;
+};
+
+struct ModifyReplicationSubnetGroupMessage {
+  std::string replication_subnet_group_identifier{};
+  std::optional<std::string> replication_subnet_group_description;
+  std::vector<std::string> subnet_ids{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ModifyReplicationSubnetGroupMessage&,
+                         const ModifyReplicationSubnetGroupMessage&) = default;
+};
+
+struct ModifyReplicationSubnetGroupResponse {
+  std::optional<ReplicationSubnetGroup> replication_subnet_group;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ModifyReplicationSubnetGroupResponse&,
+                         const ModifyReplicationSubnetGroupResponse&) = default;
+};
+
+struct DeleteReplicationSubnetGroupMessage {
+  std::string replication_subnet_group_identifier{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteReplicationSubnetGroupMessage&,
+                         const DeleteReplicationSubnetGroupMessage&) = default;
+};
+
+struct DeleteReplicationSubnetGroupResponse {
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteReplicationSubnetGroupResponse&,
+                         const DeleteReplicationSubnetGroupResponse&) = default;
+};
+
+struct DescribeOrderableReplicationInstancesMessage {
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeOrderableReplicationInstancesMessage&,
+                         const DescribeOrderableReplicationInstancesMessage&) = default;
+};
+
+struct OrderableReplicationInstance {
+  std::optional<std::string> engine_version;
+  std::optional<std::string> replication_instance_class;
+  std::optional<std::string> storage_type;
+  std::optional<std::int64_t> min_allocated_storage;
+  std::optional<std::int64_t> max_allocated_storage;
+  std::optional<std::int64_t> default_allocated_storage;
+  std::optional<std::int64_t> included_allocated_storage;
+  std::optional<std::vector<std::string>> availability_zones;
+  std::optional<std::string> release_status;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const OrderableReplicationInstance&,
+                         const OrderableReplicationInstance&) = default;
+};
+
+struct DescribeOrderableReplicationInstancesResponse {
+  std::optional<std::vector<OrderableReplicationInstance>> orderable_replication_instances;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeOrderableReplicationInstancesResponse&,
+                         const DescribeOrderableReplicationInstancesResponse&) = default;
+};
+
+struct DescribeEngineVersionsMessage {
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEngineVersionsMessage&,
+                         const DescribeEngineVersionsMessage&) = default;
+};
+
+struct EngineVersion {
+  std::optional<std::string> version;
+  std::optional<std::string> lifecycle;
+  std::optional<std::string> release_status;
+  std::optional<Timestamp> launch_date;
+  std::optional<Timestamp> auto_upgrade_date;
+  std::optional<Timestamp> deprecation_date;
+  std::optional<Timestamp> force_upgrade_date;
+  std::optional<std::vector<std::string>> available_upgrades;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const EngineVersion&, const EngineVersion&) = default;
+};
+
+struct DescribeEngineVersionsResponse {
+  std::optional<std::vector<EngineVersion>> engine_versions;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEngineVersionsResponse&,
+                         const DescribeEngineVersionsResponse&) = default;
+};
+
+struct DescribeEndpointTypesMessage {
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEndpointTypesMessage&,
+                         const DescribeEndpointTypesMessage&) = default;
+};
+
+struct SupportedEndpointType {
+  std::optional<std::string> engine_name;
+  std::optional<bool> supports_cdc;
+  std::optional<std::string> endpoint_type;
+  std::optional<std::string> replication_instance_engine_minimum_version;
+  std::optional<std::string> engine_display_name;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const SupportedEndpointType&, const SupportedEndpointType&) = default;
+};
+
+struct DescribeEndpointTypesResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<SupportedEndpointType>> supported_endpoint_types;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEndpointTypesResponse&,
+                         const DescribeEndpointTypesResponse&) = default;
+};
+
+struct DescribeEndpointSettingsMessage {
+  std::string engine_name{};
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEndpointSettingsMessage&,
+                         const DescribeEndpointSettingsMessage&) = default;
+};
+
+struct EndpointSetting {
+  std::optional<std::string> name;
+  std::optional<std::string> type;
+  std::optional<std::vector<std::string>> enum_values;
+  std::optional<bool> sensitive;
+  std::optional<std::string> units;
+  std::optional<std::string> applicability;
+  std::optional<std::int64_t> int_value_min;
+  std::optional<std::int64_t> int_value_max;
+  std::optional<std::string> default_value;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const EndpointSetting&, const EndpointSetting&) = default;
+};
+
+struct DescribeEndpointSettingsResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<EndpointSetting>> endpoint_settings;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEndpointSettingsResponse&,
+                         const DescribeEndpointSettingsResponse&) = default;
+};
+
+struct RebootReplicationInstanceMessage {
+  std::string replication_instance_arn{};
+  std::optional<bool> force_failover;
+  std::optional<bool> force_planned_failover;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const RebootReplicationInstanceMessage&,
+                         const RebootReplicationInstanceMessage&) = default;
+};
+
+struct RebootReplicationInstanceResponse {
+  std::optional<ReplicationInstance> replication_instance;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const RebootReplicationInstanceResponse&,
+                         const RebootReplicationInstanceResponse&) = default;
+};
+
+struct DeleteConnectionMessage {
+  std::string endpoint_arn{};
+  std::string replication_instance_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteConnectionMessage&, const DeleteConnectionMessage&) = default;
+};
+
+struct DeleteConnectionResponse {
+  std::optional<Connection> connection;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteConnectionResponse&,
+                         const DeleteConnectionResponse&) = default;
+};
+
 // JSON conversion with the AWS wire names. Reading throws aws::ProtocolError naming the
 // member path; to_redacted_json replaces sensitive values with "****" for display.
 // read_model/write_model are the path-carrying forms the generic codec recurses into.
@@ -2112,5 +2371,148 @@ nlohmann::json to_redacted_json(const DeleteReplicationConfigResponse& value);
 void read_model(const nlohmann::json& j, DeleteReplicationConfigResponse& value,
                 const detail::Path* path);
 void write_model(nlohmann::json& j, const DeleteReplicationConfigResponse& value, bool redact);
+void from_json(const nlohmann::json& j, CreateReplicationSubnetGroupMessage& value);
+void to_json(nlohmann::json& j, const CreateReplicationSubnetGroupMessage& value);
+nlohmann::json to_redacted_json(const CreateReplicationSubnetGroupMessage& value);
+void read_model(const nlohmann::json& j, CreateReplicationSubnetGroupMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const CreateReplicationSubnetGroupMessage& value, bool redact);
+void from_json(const nlohmann::json& j, CreateReplicationSubnetGroupResponse& value);
+void to_json(nlohmann::json& j, const CreateReplicationSubnetGroupResponse& value);
+nlohmann::json to_redacted_json(const CreateReplicationSubnetGroupResponse& value);
+void read_model(const nlohmann::json& j, CreateReplicationSubnetGroupResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const CreateReplicationSubnetGroupResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationSubnetGroupsMessage& value);
+void to_json(nlohmann::json& j, const DescribeReplicationSubnetGroupsMessage& value);
+nlohmann::json to_redacted_json(const DescribeReplicationSubnetGroupsMessage& value);
+void read_model(const nlohmann::json& j, DescribeReplicationSubnetGroupsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeReplicationSubnetGroupsMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationSubnetGroupsResponse& value);
+void to_json(nlohmann::json& j, const DescribeReplicationSubnetGroupsResponse& value);
+nlohmann::json to_redacted_json(const DescribeReplicationSubnetGroupsResponse& value);
+void read_model(const nlohmann::json& j, DescribeReplicationSubnetGroupsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeReplicationSubnetGroupsResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, ModifyReplicationSubnetGroupMessage& value);
+void to_json(nlohmann::json& j, const ModifyReplicationSubnetGroupMessage& value);
+nlohmann::json to_redacted_json(const ModifyReplicationSubnetGroupMessage& value);
+void read_model(const nlohmann::json& j, ModifyReplicationSubnetGroupMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ModifyReplicationSubnetGroupMessage& value, bool redact);
+void from_json(const nlohmann::json& j, ModifyReplicationSubnetGroupResponse& value);
+void to_json(nlohmann::json& j, const ModifyReplicationSubnetGroupResponse& value);
+nlohmann::json to_redacted_json(const ModifyReplicationSubnetGroupResponse& value);
+void read_model(const nlohmann::json& j, ModifyReplicationSubnetGroupResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ModifyReplicationSubnetGroupResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteReplicationSubnetGroupMessage& value);
+void to_json(nlohmann::json& j, const DeleteReplicationSubnetGroupMessage& value);
+nlohmann::json to_redacted_json(const DeleteReplicationSubnetGroupMessage& value);
+void read_model(const nlohmann::json& j, DeleteReplicationSubnetGroupMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteReplicationSubnetGroupMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteReplicationSubnetGroupResponse& value);
+void to_json(nlohmann::json& j, const DeleteReplicationSubnetGroupResponse& value);
+nlohmann::json to_redacted_json(const DeleteReplicationSubnetGroupResponse& value);
+void read_model(const nlohmann::json& j, DeleteReplicationSubnetGroupResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteReplicationSubnetGroupResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeOrderableReplicationInstancesMessage& value);
+void to_json(nlohmann::json& j, const DescribeOrderableReplicationInstancesMessage& value);
+nlohmann::json to_redacted_json(const DescribeOrderableReplicationInstancesMessage& value);
+void read_model(const nlohmann::json& j, DescribeOrderableReplicationInstancesMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeOrderableReplicationInstancesMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, OrderableReplicationInstance& value);
+void to_json(nlohmann::json& j, const OrderableReplicationInstance& value);
+nlohmann::json to_redacted_json(const OrderableReplicationInstance& value);
+void read_model(const nlohmann::json& j, OrderableReplicationInstance& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const OrderableReplicationInstance& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeOrderableReplicationInstancesResponse& value);
+void to_json(nlohmann::json& j, const DescribeOrderableReplicationInstancesResponse& value);
+nlohmann::json to_redacted_json(const DescribeOrderableReplicationInstancesResponse& value);
+void read_model(const nlohmann::json& j, DescribeOrderableReplicationInstancesResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeOrderableReplicationInstancesResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribeEngineVersionsMessage& value);
+void to_json(nlohmann::json& j, const DescribeEngineVersionsMessage& value);
+nlohmann::json to_redacted_json(const DescribeEngineVersionsMessage& value);
+void read_model(const nlohmann::json& j, DescribeEngineVersionsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEngineVersionsMessage& value, bool redact);
+void from_json(const nlohmann::json& j, EngineVersion& value);
+void to_json(nlohmann::json& j, const EngineVersion& value);
+nlohmann::json to_redacted_json(const EngineVersion& value);
+void read_model(const nlohmann::json& j, EngineVersion& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const EngineVersion& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEngineVersionsResponse& value);
+void to_json(nlohmann::json& j, const DescribeEngineVersionsResponse& value);
+nlohmann::json to_redacted_json(const DescribeEngineVersionsResponse& value);
+void read_model(const nlohmann::json& j, DescribeEngineVersionsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEngineVersionsResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEndpointTypesMessage& value);
+void to_json(nlohmann::json& j, const DescribeEndpointTypesMessage& value);
+nlohmann::json to_redacted_json(const DescribeEndpointTypesMessage& value);
+void read_model(const nlohmann::json& j, DescribeEndpointTypesMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEndpointTypesMessage& value, bool redact);
+void from_json(const nlohmann::json& j, SupportedEndpointType& value);
+void to_json(nlohmann::json& j, const SupportedEndpointType& value);
+nlohmann::json to_redacted_json(const SupportedEndpointType& value);
+void read_model(const nlohmann::json& j, SupportedEndpointType& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const SupportedEndpointType& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEndpointTypesResponse& value);
+void to_json(nlohmann::json& j, const DescribeEndpointTypesResponse& value);
+nlohmann::json to_redacted_json(const DescribeEndpointTypesResponse& value);
+void read_model(const nlohmann::json& j, DescribeEndpointTypesResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEndpointTypesResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEndpointSettingsMessage& value);
+void to_json(nlohmann::json& j, const DescribeEndpointSettingsMessage& value);
+nlohmann::json to_redacted_json(const DescribeEndpointSettingsMessage& value);
+void read_model(const nlohmann::json& j, DescribeEndpointSettingsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEndpointSettingsMessage& value, bool redact);
+void from_json(const nlohmann::json& j, EndpointSetting& value);
+void to_json(nlohmann::json& j, const EndpointSetting& value);
+nlohmann::json to_redacted_json(const EndpointSetting& value);
+void read_model(const nlohmann::json& j, EndpointSetting& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const EndpointSetting& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEndpointSettingsResponse& value);
+void to_json(nlohmann::json& j, const DescribeEndpointSettingsResponse& value);
+nlohmann::json to_redacted_json(const DescribeEndpointSettingsResponse& value);
+void read_model(const nlohmann::json& j, DescribeEndpointSettingsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEndpointSettingsResponse& value, bool redact);
+void from_json(const nlohmann::json& j, RebootReplicationInstanceMessage& value);
+void to_json(nlohmann::json& j, const RebootReplicationInstanceMessage& value);
+nlohmann::json to_redacted_json(const RebootReplicationInstanceMessage& value);
+void read_model(const nlohmann::json& j, RebootReplicationInstanceMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const RebootReplicationInstanceMessage& value, bool redact);
+void from_json(const nlohmann::json& j, RebootReplicationInstanceResponse& value);
+void to_json(nlohmann::json& j, const RebootReplicationInstanceResponse& value);
+nlohmann::json to_redacted_json(const RebootReplicationInstanceResponse& value);
+void read_model(const nlohmann::json& j, RebootReplicationInstanceResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const RebootReplicationInstanceResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteConnectionMessage& value);
+void to_json(nlohmann::json& j, const DeleteConnectionMessage& value);
+nlohmann::json to_redacted_json(const DeleteConnectionMessage& value);
+void read_model(const nlohmann::json& j, DeleteConnectionMessage& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteConnectionMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteConnectionResponse& value);
+void to_json(nlohmann::json& j, const DeleteConnectionResponse& value);
+nlohmann::json to_redacted_json(const DeleteConnectionResponse& value);
+void read_model(const nlohmann::json& j, DeleteConnectionResponse& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteConnectionResponse& value, bool redact);
 
 }  // namespace dagster_dms::dms

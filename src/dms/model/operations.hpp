@@ -96,16 +96,58 @@ using ModifyReplicationConfig = Operation<"ModifyReplicationConfig", ModifyRepli
                                           ModifyReplicationConfigResponse>;
 using DeleteReplicationConfig = Operation<"DeleteReplicationConfig", DeleteReplicationConfigMessage,
                                           DeleteReplicationConfigResponse>;
-using All =
-    std::tuple<DescribeReplicationTasks, StartReplicationTask, StopReplicationTask,
-               DescribeTableStatistics, ReloadTables, DescribeEndpoints,
-               DescribeReplicationInstances, TestConnection, DescribeConnections,
-               ListTagsForResource, AddTagsToResource, RemoveTagsFromResource,
-               DescribeReplicationConfigs, DescribeReplications, StartReplication, StopReplication,
-               DescribeAccountAttributes, CreateEndpoint, ModifyEndpoint, DeleteEndpoint,
-               CreateReplicationInstance, ModifyReplicationInstance, DeleteReplicationInstance,
-               CreateReplicationTask, ModifyReplicationTask, DeleteReplicationTask,
-               CreateReplicationConfig, ModifyReplicationConfig, DeleteReplicationConfig>;
+using CreateReplicationSubnetGroup =
+    Operation<"CreateReplicationSubnetGroup", CreateReplicationSubnetGroupMessage,
+              CreateReplicationSubnetGroupResponse>;
+using DescribeReplicationSubnetGroups =
+    Listing<Operation<"DescribeReplicationSubnetGroups", DescribeReplicationSubnetGroupsMessage,
+                      DescribeReplicationSubnetGroupsResponse>,
+            &DescribeReplicationSubnetGroupsMessage::marker,
+            &DescribeReplicationSubnetGroupsResponse::marker,
+            &DescribeReplicationSubnetGroupsResponse::replication_subnet_groups, true>;
+using ModifyReplicationSubnetGroup =
+    Operation<"ModifyReplicationSubnetGroup", ModifyReplicationSubnetGroupMessage,
+              ModifyReplicationSubnetGroupResponse>;
+using DeleteReplicationSubnetGroup =
+    Operation<"DeleteReplicationSubnetGroup", DeleteReplicationSubnetGroupMessage,
+              DeleteReplicationSubnetGroupResponse>;
+using DescribeOrderableReplicationInstances = Listing<
+    Operation<"DescribeOrderableReplicationInstances", DescribeOrderableReplicationInstancesMessage,
+              DescribeOrderableReplicationInstancesResponse>,
+    &DescribeOrderableReplicationInstancesMessage::marker,
+    &DescribeOrderableReplicationInstancesResponse::marker,
+    &DescribeOrderableReplicationInstancesResponse::orderable_replication_instances, false>;
+using DescribeEngineVersions =
+    Listing<Operation<"DescribeEngineVersions", DescribeEngineVersionsMessage,
+                      DescribeEngineVersionsResponse>,
+            &DescribeEngineVersionsMessage::marker, &DescribeEngineVersionsResponse::marker,
+            &DescribeEngineVersionsResponse::engine_versions, false>;
+using DescribeEndpointTypes = Listing<
+    Operation<"DescribeEndpointTypes", DescribeEndpointTypesMessage, DescribeEndpointTypesResponse>,
+    &DescribeEndpointTypesMessage::marker, &DescribeEndpointTypesResponse::marker,
+    &DescribeEndpointTypesResponse::supported_endpoint_types, true>;
+using DescribeEndpointSettings =
+    Listing<Operation<"DescribeEndpointSettings", DescribeEndpointSettingsMessage,
+                      DescribeEndpointSettingsResponse>,
+            &DescribeEndpointSettingsMessage::marker, &DescribeEndpointSettingsResponse::marker,
+            &DescribeEndpointSettingsResponse::endpoint_settings, false>;
+using RebootReplicationInstance =
+    Operation<"RebootReplicationInstance", RebootReplicationInstanceMessage,
+              RebootReplicationInstanceResponse>;
+using DeleteConnection =
+    Operation<"DeleteConnection", DeleteConnectionMessage, DeleteConnectionResponse>;
+using All = std::tuple<
+    DescribeReplicationTasks, StartReplicationTask, StopReplicationTask, DescribeTableStatistics,
+    ReloadTables, DescribeEndpoints, DescribeReplicationInstances, TestConnection,
+    DescribeConnections, ListTagsForResource, AddTagsToResource, RemoveTagsFromResource,
+    DescribeReplicationConfigs, DescribeReplications, StartReplication, StopReplication,
+    DescribeAccountAttributes, CreateEndpoint, ModifyEndpoint, DeleteEndpoint,
+    CreateReplicationInstance, ModifyReplicationInstance, DeleteReplicationInstance,
+    CreateReplicationTask, ModifyReplicationTask, DeleteReplicationTask, CreateReplicationConfig,
+    ModifyReplicationConfig, DeleteReplicationConfig, CreateReplicationSubnetGroup,
+    DescribeReplicationSubnetGroups, ModifyReplicationSubnetGroup, DeleteReplicationSubnetGroup,
+    DescribeOrderableReplicationInstances, DescribeEngineVersions, DescribeEndpointTypes,
+    DescribeEndpointSettings, RebootReplicationInstance, DeleteConnection>;
 
 }  // namespace op
 
@@ -215,6 +257,45 @@ class DmsOperations {
       const DeleteReplicationConfigMessage& input) {
     return self().template call<op::DeleteReplicationConfig>(input);
   }
+  CreateReplicationSubnetGroupResponse create_replication_subnet_group(
+      const CreateReplicationSubnetGroupMessage& input) {
+    return self().template call<op::CreateReplicationSubnetGroup>(input);
+  }
+  DescribeReplicationSubnetGroupsResponse describe_replication_subnet_groups(
+      const DescribeReplicationSubnetGroupsMessage& input = {}) {
+    return self().template call<op::DescribeReplicationSubnetGroups>(input);
+  }
+  ModifyReplicationSubnetGroupResponse modify_replication_subnet_group(
+      const ModifyReplicationSubnetGroupMessage& input) {
+    return self().template call<op::ModifyReplicationSubnetGroup>(input);
+  }
+  DeleteReplicationSubnetGroupResponse delete_replication_subnet_group(
+      const DeleteReplicationSubnetGroupMessage& input) {
+    return self().template call<op::DeleteReplicationSubnetGroup>(input);
+  }
+  DescribeOrderableReplicationInstancesResponse describe_orderable_replication_instances(
+      const DescribeOrderableReplicationInstancesMessage& input = {}) {
+    return self().template call<op::DescribeOrderableReplicationInstances>(input);
+  }
+  DescribeEngineVersionsResponse describe_engine_versions(
+      const DescribeEngineVersionsMessage& input = {}) {
+    return self().template call<op::DescribeEngineVersions>(input);
+  }
+  DescribeEndpointTypesResponse describe_endpoint_types(
+      const DescribeEndpointTypesMessage& input = {}) {
+    return self().template call<op::DescribeEndpointTypes>(input);
+  }
+  DescribeEndpointSettingsResponse describe_endpoint_settings(
+      const DescribeEndpointSettingsMessage& input) {
+    return self().template call<op::DescribeEndpointSettings>(input);
+  }
+  RebootReplicationInstanceResponse reboot_replication_instance(
+      const RebootReplicationInstanceMessage& input) {
+    return self().template call<op::RebootReplicationInstance>(input);
+  }
+  DeleteConnectionResponse delete_connection(const DeleteConnectionMessage& input) {
+    return self().template call<op::DeleteConnection>(input);
+  }
   std::vector<ReplicationTask> describe_replication_tasks_all(
       DescribeReplicationTasksMessage input = {},
       const PageCallback<DescribeReplicationTasksResponse>& on_page = {}) {
@@ -249,6 +330,33 @@ class DmsOperations {
       DescribeReplicationsMessage input = {},
       const PageCallback<DescribeReplicationsResponse>& on_page = {}) {
     return detail::all_pages<op::DescribeReplications>(self(), std::move(input), on_page);
+  }
+  std::vector<ReplicationSubnetGroup> describe_replication_subnet_groups_all(
+      DescribeReplicationSubnetGroupsMessage input = {},
+      const PageCallback<DescribeReplicationSubnetGroupsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeReplicationSubnetGroups>(self(), std::move(input),
+                                                                  on_page);
+  }
+  std::vector<OrderableReplicationInstance> describe_orderable_replication_instances_all(
+      DescribeOrderableReplicationInstancesMessage input = {},
+      const PageCallback<DescribeOrderableReplicationInstancesResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeOrderableReplicationInstances>(self(), std::move(input),
+                                                                        on_page);
+  }
+  std::vector<EngineVersion> describe_engine_versions_all(
+      DescribeEngineVersionsMessage input = {},
+      const PageCallback<DescribeEngineVersionsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEngineVersions>(self(), std::move(input), on_page);
+  }
+  std::vector<SupportedEndpointType> describe_endpoint_types_all(
+      DescribeEndpointTypesMessage input = {},
+      const PageCallback<DescribeEndpointTypesResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEndpointTypes>(self(), std::move(input), on_page);
+  }
+  std::vector<EndpointSetting> describe_endpoint_settings_all(
+      DescribeEndpointSettingsMessage input = {},
+      const PageCallback<DescribeEndpointSettingsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEndpointSettings>(self(), std::move(input), on_page);
   }
 
  private:

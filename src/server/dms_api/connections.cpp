@@ -126,6 +126,25 @@ nlohmann::json describe_connections(ControlPlane& plane, const RequestContext& c
       });
 }
 
+// DeleteConnection: forgets the last test of an endpoint from an instance (answered `deleting`);
+// a test under way cannot be deleted.
+nlohmann::json delete_connection(ControlPlane& plane, const RequestContext& context,
+                                 const nlohmann::json& body) {
+  const auto request = parse_request<dms::DeleteConnectionMessage>(body);
+  const auto key = connection_key(request.replication_instance_arn, request.endpoint_arn);
+  auto record = plane.store.find_by_arn(ResourceKind::kConnection, key);
+  if (!record || record->account != context.account || record->region != context.region) {
+    throw not_found(fmt::format("No connection between replication instance {} and endpoint {}.",
+                                request.replication_instance_arn, request.endpoint_arn));
+  }
+  if (status_in<ConnectionStatus>(record->doc) == ConnectionStatus::kTesting) {
+    throw invalid_state("The connection is being tested; delete it once the test has ended.");
+  }
+  plane.store.remove(ResourceKind::kConnection, key);
+  set_status(record->doc, ConnectionStatus::kDeleting);
+  return {{"Connection", public_connection(*record)}};
+}
+
 }  // namespace
 
 void fail_interrupted_connection_tests(Store& store) {
@@ -151,9 +170,10 @@ void remove_connections_of(Store& store, const RequestContext& context, const st
 }
 
 void register_connections(ControlPlane& plane, OperationTable& table) {
-  add_operations(
-      plane, table,
-      {{"TestConnection", test_connection}, {"DescribeConnections", describe_connections}});
+  add_operations(plane, table,
+                 {{"TestConnection", test_connection},
+                  {"DescribeConnections", describe_connections},
+                  {"DeleteConnection", delete_connection}});
 }
 
 }  // namespace dagster_dms::server

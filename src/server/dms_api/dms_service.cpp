@@ -22,6 +22,9 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_connections(plane_, operations_);
   register_tags(plane_, operations_);
   register_table_reload(plane_, operations_);
+  register_subnet_groups(plane_, operations_);
+  register_service_catalog(plane_, operations_);
+  register_instance_reboot(plane_, operations_);
 }
 
 DmsService::~DmsService() {

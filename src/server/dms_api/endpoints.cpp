@@ -7,6 +7,7 @@
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
 #include "server/dms_api/resources.hpp"
+#include "server/dms_api/service_catalog.hpp"
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
@@ -20,17 +21,7 @@ const FilterSpec kEndpointFilters{{"endpoint-arn", "endpoint-type", "endpoint-id
                                   {"endpoint-type"}};
 
 std::string display_name(const std::string& engine) {
-  if (engine == "postgres") return "PostgreSQL";
-  if (engine == "aurora-postgresql") return "Amazon Aurora PostgreSQL";
-  return "Amazon S3";
-}
-
-void require_engine(const std::string& engine) {
-  if (engine != "postgres" && engine != "aurora-postgresql" && engine != "s3") {
-    throw invalid_parameter(fmt::format(
-        "Invalid value {} for EngineName. dms-local supports postgres, aurora-postgresql and s3.",
-        engine));
-  }
+  return std::string(require_supported_engine(engine).display_name);
 }
 
 std::string endpoint_type(const std::string& given) {
@@ -121,7 +112,7 @@ nlohmann::json create_endpoint(ControlPlane& plane, const RequestContext& contex
                                const nlohmann::json& body) {
   const auto request = parse_request<dms::CreateEndpointMessage>(body);
   require_valid_identifier("EndpointIdentifier", request.endpoint_identifier, kIdentifierMax);
-  require_engine(request.engine_name);
+  require_supported_engine(request.engine_name);
   if (request.resource_identifier) {
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
@@ -183,7 +174,7 @@ nlohmann::json modify_endpoint(ControlPlane& plane, const RequestContext& contex
     record.doc["EndpointIdentifier"] = record.identifier;
   }
   if (request.engine_name) {
-    require_engine(*request.engine_name);
+    require_supported_engine(*request.engine_name);
     record.doc["EngineName"] = *request.engine_name;
     record.doc["EngineDisplayName"] = display_name(*request.engine_name);
   }

@@ -66,6 +66,8 @@ std::string_view arn_resource_type(ResourceKind kind) {
       return "connection";
     case ResourceKind::kReplicationConfig:
       return "replication-config";
+    case ResourceKind::kSubnetGroup:
+      return "subgrp";
   }
   return "unknown";
 }

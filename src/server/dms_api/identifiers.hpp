@@ -22,8 +22,15 @@ std::string random_resource_id();
 // The kinds of resource dms-local stores, with their ARN resource type. A connection (the result
 // of TestConnection for one instance and endpoint) has no ARN of its own; its store key is made
 // by connection_key().
-enum class ResourceKind { kEndpoint, kInstance, kTask, kConnection, kReplicationConfig };
-// "endpoint", "rep", "task", "connection", "replication-config"
+enum class ResourceKind {
+  kEndpoint,
+  kInstance,
+  kTask,
+  kConnection,
+  kReplicationConfig,
+  kSubnetGroup,
+};
+// "endpoint", "rep", "task", "connection", "replication-config", "subgrp"
 std::string_view arn_resource_type(ResourceKind kind);
 
 std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,

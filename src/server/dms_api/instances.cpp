@@ -5,6 +5,7 @@
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
 #include "server/dms_api/resources.hpp"
+#include "server/dms_api/subnet_groups.hpp"
 #include "server/front/api_error.hpp"
 #include "server/front/request_members.hpp"
 
@@ -66,6 +67,8 @@ nlohmann::json create_instance(ControlPlane& plane, const RequestContext& contex
     require_valid_identifier("ResourceIdentifier", *request.resource_identifier, 31);
   }
   if (request.allocated_storage) require_storage(*request.allocated_storage);
+  const auto subnet_group =
+      subnet_group_of_new_instance(plane, context, request.replication_subnet_group_identifier);
   if (plane.store.find_by_identifier(ResourceKind::kInstance, context.account, context.region,
                                      identifier)) {
     throw already_exists(
@@ -99,6 +102,7 @@ nlohmann::json create_instance(ControlPlane& plane, const RequestContext& contex
   };
   set_status(record.doc, InstanceStatus::kCreating);
   if (const auto key = given(request.kms_key_id)) record.doc["KmsKeyId"] = *key;
+  if (subnet_group) record.doc["ReplicationSubnetGroup"] = *subnet_group;
   record.internal["ready_at_ms"] = plane.now_millis() + plane.options.instance_create_delay.count();
   plane.store.insert(ResourceKind::kInstance, record);
   plane.put_request_tags(record.arn, request.tags);
@@ -189,10 +193,13 @@ nlohmann::json delete_instance(ControlPlane& plane, const RequestContext& contex
 }  // namespace
 
 void register_instances(ControlPlane& plane, OperationTable& table) {
-  // A new or changed instance is usable once instance_create_delay has passed.
+  // A new, changed or rebooted instance is usable once instance_create_delay has passed.
   plane.on_due(ResourceKind::kInstance, [](Record& record) {
     const auto status = status_in<InstanceStatus>(record.doc);
-    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying) return false;
+    if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying &&
+        status != InstanceStatus::kRebooting) {
+      return false;
+    }
     set_status(record.doc, InstanceStatus::kAvailable);
     return true;
   });

@@ -23,12 +23,19 @@ void register_task_runs(ControlPlane& plane, OperationTable& table);
 void register_replication_configs(ControlPlane& plane, OperationTable& table);
 // replication_runs.cpp: StartReplication, StopReplication (the run lifecycle).
 void register_replication_runs(ControlPlane& plane, OperationTable& table);
-// connections.cpp: TestConnection, DescribeConnections.
+// connections.cpp: TestConnection, DescribeConnections, DeleteConnection.
 void register_connections(ControlPlane& plane, OperationTable& table);
 // tags.cpp: AddTagsToResource, RemoveTagsFromResource, ListTagsForResource,
 // DescribeAccountAttributes.
 void register_tags(ControlPlane& plane, OperationTable& table);
 // table_reload.cpp: ReloadTables, ReloadReplicationTables.
 void register_table_reload(ControlPlane& plane, OperationTable& table);
+// subnet_groups.cpp: Create/Describe/Modify/DeleteReplicationSubnetGroup(s).
+void register_subnet_groups(ControlPlane& plane, OperationTable& table);
+// service_catalog.cpp: DescribeOrderableReplicationInstances, DescribeEngineVersions,
+// DescribeEndpointTypes, DescribeEndpointSettings.
+void register_service_catalog(ControlPlane& plane, OperationTable& table);
+// instance_reboot.cpp: RebootReplicationInstance (rebooting, then available).
+void register_instance_reboot(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server

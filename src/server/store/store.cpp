@@ -31,6 +31,8 @@ std::string table_of(ResourceKind kind) {
       return "connections";
     case ResourceKind::kReplicationConfig:
       return "replication_configs";
+    case ResourceKind::kSubnetGroup:
+      return "replication_subnet_groups";
   }
   throw std::logic_error("unknown resource kind");
 }
@@ -171,9 +173,10 @@ void Store::migrate() {
   if (version == kSchemaVersion) return;
   transaction([&] {
     // IF NOT EXISTS: a version-1 file gains the tables added since (connections, replication
-    // configs) and keeps its data.
+    // configs, subnet groups) and keeps its data.
     for (const auto kind : {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
-                            ResourceKind::kConnection, ResourceKind::kReplicationConfig}) {
+                            ResourceKind::kConnection, ResourceKind::kReplicationConfig,
+                            ResourceKind::kSubnetGroup}) {
       const auto table = table_of(kind);
       exec(fmt::format("CREATE TABLE IF NOT EXISTS {0} (arn TEXT PRIMARY KEY, identifier TEXT NOT "
                        "NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL, "
