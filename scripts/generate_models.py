@@ -86,6 +86,12 @@ SERVICES = (
             "CreateReplicationConfig",
             "ModifyReplicationConfig",
             "DeleteReplicationConfig",
+            "DescribeEvents",
+            "DescribeEventCategories",
+            "CreateEventSubscription",
+            "DescribeEventSubscriptions",
+            "ModifyEventSubscription",
+            "DeleteEventSubscription",
         ),
     ),
     # The CloudWatch model names smithy-rpc-v2-cbor first; we speak its JSON 1.0 protocol, whose

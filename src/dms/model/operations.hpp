@@ -96,6 +96,23 @@ using ModifyReplicationConfig = Operation<"ModifyReplicationConfig", ModifyRepli
                                           ModifyReplicationConfigResponse>;
 using DeleteReplicationConfig = Operation<"DeleteReplicationConfig", DeleteReplicationConfigMessage,
                                           DeleteReplicationConfigResponse>;
+using DescribeEvents =
+    Listing<Operation<"DescribeEvents", DescribeEventsMessage, DescribeEventsResponse>,
+            &DescribeEventsMessage::marker, &DescribeEventsResponse::marker,
+            &DescribeEventsResponse::events, true>;
+using DescribeEventCategories = Operation<"DescribeEventCategories", DescribeEventCategoriesMessage,
+                                          DescribeEventCategoriesResponse>;
+using CreateEventSubscription = Operation<"CreateEventSubscription", CreateEventSubscriptionMessage,
+                                          CreateEventSubscriptionResponse>;
+using DescribeEventSubscriptions =
+    Listing<Operation<"DescribeEventSubscriptions", DescribeEventSubscriptionsMessage,
+                      DescribeEventSubscriptionsResponse>,
+            &DescribeEventSubscriptionsMessage::marker, &DescribeEventSubscriptionsResponse::marker,
+            &DescribeEventSubscriptionsResponse::event_subscriptions_list, true>;
+using ModifyEventSubscription = Operation<"ModifyEventSubscription", ModifyEventSubscriptionMessage,
+                                          ModifyEventSubscriptionResponse>;
+using DeleteEventSubscription = Operation<"DeleteEventSubscription", DeleteEventSubscriptionMessage,
+                                          DeleteEventSubscriptionResponse>;
 using All =
     std::tuple<DescribeReplicationTasks, StartReplicationTask, StopReplicationTask,
                DescribeTableStatistics, ReloadTables, DescribeEndpoints,
@@ -105,7 +122,9 @@ using All =
                DescribeAccountAttributes, CreateEndpoint, ModifyEndpoint, DeleteEndpoint,
                CreateReplicationInstance, ModifyReplicationInstance, DeleteReplicationInstance,
                CreateReplicationTask, ModifyReplicationTask, DeleteReplicationTask,
-               CreateReplicationConfig, ModifyReplicationConfig, DeleteReplicationConfig>;
+               CreateReplicationConfig, ModifyReplicationConfig, DeleteReplicationConfig,
+               DescribeEvents, DescribeEventCategories, CreateEventSubscription,
+               DescribeEventSubscriptions, ModifyEventSubscription, DeleteEventSubscription>;
 
 }  // namespace op
 
@@ -215,6 +234,29 @@ class DmsOperations {
       const DeleteReplicationConfigMessage& input) {
     return self().template call<op::DeleteReplicationConfig>(input);
   }
+  DescribeEventsResponse describe_events(const DescribeEventsMessage& input = {}) {
+    return self().template call<op::DescribeEvents>(input);
+  }
+  DescribeEventCategoriesResponse describe_event_categories(
+      const DescribeEventCategoriesMessage& input = {}) {
+    return self().template call<op::DescribeEventCategories>(input);
+  }
+  CreateEventSubscriptionResponse create_event_subscription(
+      const CreateEventSubscriptionMessage& input) {
+    return self().template call<op::CreateEventSubscription>(input);
+  }
+  DescribeEventSubscriptionsResponse describe_event_subscriptions(
+      const DescribeEventSubscriptionsMessage& input = {}) {
+    return self().template call<op::DescribeEventSubscriptions>(input);
+  }
+  ModifyEventSubscriptionResponse modify_event_subscription(
+      const ModifyEventSubscriptionMessage& input) {
+    return self().template call<op::ModifyEventSubscription>(input);
+  }
+  DeleteEventSubscriptionResponse delete_event_subscription(
+      const DeleteEventSubscriptionMessage& input) {
+    return self().template call<op::DeleteEventSubscription>(input);
+  }
   std::vector<ReplicationTask> describe_replication_tasks_all(
       DescribeReplicationTasksMessage input = {},
       const PageCallback<DescribeReplicationTasksResponse>& on_page = {}) {
@@ -249,6 +291,15 @@ class DmsOperations {
       DescribeReplicationsMessage input = {},
       const PageCallback<DescribeReplicationsResponse>& on_page = {}) {
     return detail::all_pages<op::DescribeReplications>(self(), std::move(input), on_page);
+  }
+  std::vector<Event> describe_events_all(DescribeEventsMessage input = {},
+                                         const PageCallback<DescribeEventsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEvents>(self(), std::move(input), on_page);
+  }
+  std::vector<EventSubscription> describe_event_subscriptions_all(
+      DescribeEventSubscriptionsMessage input = {},
+      const PageCallback<DescribeEventSubscriptionsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEventSubscriptions>(self(), std::move(input), on_page);
   }
 
  private:
