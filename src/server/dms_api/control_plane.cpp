@@ -27,6 +27,8 @@ Record ControlPlane::require(const RequestContext& context, ResourceKind kind,
         throw not_found(fmt::format("Connection {} not found", arn));
       case ResourceKind::kReplicationConfig:
         throw not_found(fmt::format("Replication config {} not found", arn));
+      default:  // events and event subscriptions are not named by ARN in requests
+        throw not_found(fmt::format("{} not found", arn));
     }
   }
   refresh(kind, *record);

@@ -22,6 +22,7 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_connections(plane_, operations_);
   register_tags(plane_, operations_);
   register_table_reload(plane_, operations_);
+  register_events(plane_, operations_);
 }
 
 DmsService::~DmsService() {

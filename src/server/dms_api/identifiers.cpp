@@ -66,6 +66,10 @@ std::string_view arn_resource_type(ResourceKind kind) {
       return "connection";
     case ResourceKind::kReplicationConfig:
       return "replication-config";
+    case ResourceKind::kEvent:
+      return "event";
+    case ResourceKind::kEventSubscription:
+      return "es";
   }
   return "unknown";
 }

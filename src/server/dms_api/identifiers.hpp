@@ -22,8 +22,17 @@ std::string random_resource_id();
 // The kinds of resource dms-local stores, with their ARN resource type. A connection (the result
 // of TestConnection for one instance and endpoint) has no ARN of its own; its store key is made
 // by connection_key().
-enum class ResourceKind { kEndpoint, kInstance, kTask, kConnection, kReplicationConfig };
-// "endpoint", "rep", "task", "connection", "replication-config"
+// An event (DescribeEvents) has no ARN either: its store key is made from its sequence number.
+enum class ResourceKind {
+  kEndpoint,
+  kInstance,
+  kTask,
+  kConnection,
+  kReplicationConfig,
+  kEvent,
+  kEventSubscription
+};
+// "endpoint", "rep", "task", "connection", "replication-config", "event", "es"
 std::string_view arn_resource_type(ResourceKind kind);
 
 std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,

@@ -30,5 +30,8 @@ void register_connections(ControlPlane& plane, OperationTable& table);
 void register_tags(ControlPlane& plane, OperationTable& table);
 // table_reload.cpp: ReloadTables, ReloadReplicationTables.
 void register_table_reload(ControlPlane& plane, OperationTable& table);
+// events.cpp: DescribeEvents, DescribeEventCategories, and the event subscriptions of
+// event_subscriptions.cpp (Create/Describe/Modify/DeleteEventSubscription(s)).
+void register_events(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server

@@ -31,6 +31,10 @@ std::string table_of(ResourceKind kind) {
       return "connections";
     case ResourceKind::kReplicationConfig:
       return "replication_configs";
+    case ResourceKind::kEvent:
+      return "events";
+    case ResourceKind::kEventSubscription:
+      return "event_subscriptions";
   }
   throw std::logic_error("unknown resource kind");
 }
@@ -170,10 +174,11 @@ void Store::migrate() {
   }
   if (version == kSchemaVersion) return;
   transaction([&] {
-    // IF NOT EXISTS: a version-1 file gains the tables added since (connections, replication
-    // configs) and keeps its data.
+    // IF NOT EXISTS: an older file gains the tables added since (connections, replication
+    // configs, events) and keeps its data.
     for (const auto kind : {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
-                            ResourceKind::kConnection, ResourceKind::kReplicationConfig}) {
+                            ResourceKind::kConnection, ResourceKind::kReplicationConfig,
+                            ResourceKind::kEvent, ResourceKind::kEventSubscription}) {
       const auto table = table_of(kind);
       exec(fmt::format("CREATE TABLE IF NOT EXISTS {0} (arn TEXT PRIMARY KEY, identifier TEXT NOT "
                        "NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL, "

@@ -46,7 +46,7 @@ struct Record {
 // service serializes access.
 class Store {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   explicit Store(const std::filesystem::path& state_dir);
   ~Store();
