@@ -96,6 +96,12 @@ SERVICES = (
             "DescribeEndpointSettings",
             "RebootReplicationInstance",
             "DeleteConnection",
+            "DescribeEvents",
+            "DescribeEventCategories",
+            "CreateEventSubscription",
+            "DescribeEventSubscriptions",
+            "ModifyEventSubscription",
+            "DeleteEventSubscription",
         ),
     ),
     # The CloudWatch model names smithy-rpc-v2-cbor first; we speak its JSON 1.0 protocol, whose

@@ -729,6 +729,117 @@ class Operations(OperationCalls):
             ReplicationInstanceArn=replication_instance_arn,
         )
 
+    def describe_events(
+        self,
+        filters: FilterSpec | None = None,
+        *,
+        source_identifier: str | None = None,
+        source_type: str | None = None,
+        start_time: _dt.datetime | None = None,
+        end_time: _dt.datetime | None = None,
+        duration: int | None = None,
+        event_categories: list[str] | None = None,
+    ) -> list[models.Event]:
+        """Lists events for a given source identifier and source type. Every page is read;
+        filters that match nothing give an empty list."""
+        return self._items(
+            models.Event,
+            "dms",
+            "DescribeEvents",
+            Filters=_filters(filters),
+            SourceIdentifier=source_identifier,
+            SourceType=source_type,
+            StartTime=start_time,
+            EndTime=end_time,
+            Duration=duration,
+            EventCategories=event_categories,
+        )
+
+    def describe_event_categories(
+        self, filters: FilterSpec | None = None, *, source_type: str | None = None
+    ) -> list[models.EventCategoryGroup]:
+        """Lists categories for all event source types, or, if specified, for a specified
+        source type."""
+        return self._members(
+            models.EventCategoryGroup,
+            "dms",
+            "DescribeEventCategories",
+            "EventCategoryGroupList",
+            Filters=_filters(filters),
+            SourceType=source_type,
+        )
+
+    def create_event_subscription(
+        self,
+        subscription_name: str,
+        sns_topic_arn: str,
+        *,
+        source_type: str | None = None,
+        event_categories: list[str] | None = None,
+        source_ids: list[str] | None = None,
+        enabled: bool | None = None,
+        tags: list[models.Tag] | None = None,
+    ) -> models.EventSubscription:
+        """Creates an DMS event notification subscription."""
+        return self._member(
+            models.EventSubscription,
+            "dms",
+            "CreateEventSubscription",
+            "EventSubscription",
+            SubscriptionName=subscription_name,
+            SnsTopicArn=sns_topic_arn,
+            SourceType=source_type,
+            EventCategories=event_categories,
+            SourceIds=source_ids,
+            Enabled=enabled,
+            Tags=tags,
+        )
+
+    def describe_event_subscriptions(
+        self, filters: FilterSpec | None = None, *, subscription_name: str | None = None
+    ) -> list[models.EventSubscription]:
+        """Lists all the event subscriptions for a customer account. Every page is read;
+        filters that match nothing give an empty list."""
+        return self._items(
+            models.EventSubscription,
+            "dms",
+            "DescribeEventSubscriptions",
+            Filters=_filters(filters),
+            SubscriptionName=subscription_name,
+        )
+
+    def modify_event_subscription(
+        self,
+        subscription_name: str,
+        *,
+        sns_topic_arn: str | None = None,
+        source_type: str | None = None,
+        event_categories: list[str] | None = None,
+        enabled: bool | None = None,
+    ) -> models.EventSubscription:
+        """Modifies an existing DMS event notification subscription."""
+        return self._member(
+            models.EventSubscription,
+            "dms",
+            "ModifyEventSubscription",
+            "EventSubscription",
+            SubscriptionName=subscription_name,
+            SnsTopicArn=sns_topic_arn,
+            SourceType=source_type,
+            EventCategories=event_categories,
+            Enabled=enabled,
+        )
+
+    def delete_event_subscription(self, subscription_name: str) -> models.EventSubscription:
+        """Deletes an DMS event subscription."""
+        return self._member(
+            models.EventSubscription,
+            "dms",
+            "DeleteEventSubscription",
+            "EventSubscription",
+            SubscriptionName=subscription_name,
+        )
+
     def get_metric_statistics(
         self,
         namespace: str,

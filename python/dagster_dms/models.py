@@ -1497,6 +1497,133 @@ class DeleteConnectionResponse(ApiModel):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEventsMessage(ApiModel):
+    source_identifier: str | None = None
+    source_type: str | None = None
+    start_time: _dt.datetime | None = None
+    end_time: _dt.datetime | None = None
+    duration: int | None = None
+    event_categories: list[str] | None = None
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Event(ApiModel):
+    source_identifier: str | None = None
+    source_type: str | None = None
+    message: str | None = None
+    event_categories: list[str] | None = None
+    date: _dt.datetime | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEventsResponse(ApiModel):
+    marker: str | None = None
+    events: list[Event] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEventCategoriesMessage(ApiModel):
+    source_type: str | None = None
+    filters: list[Filter] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EventCategoryGroup(ApiModel):
+    source_type: str | None = None
+    event_categories: list[str] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEventCategoriesResponse(ApiModel):
+    event_category_group_list: list[EventCategoryGroup] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CreateEventSubscriptionMessage(ApiModel):
+    subscription_name: str
+    sns_topic_arn: str
+    source_type: str | None = None
+    event_categories: list[str] | None = None
+    source_ids: list[str] | None = None
+    enabled: bool | None = None
+    tags: list[Tag] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EventSubscription(ApiModel):
+    customer_aws_id: str | None = None
+    cust_subscription_id: str | None = None
+    sns_topic_arn: str | None = None
+    status: str | None = None
+    subscription_creation_time: str | None = None
+    source_type: str | None = None
+    source_ids_list: list[str] | None = None
+    event_categories_list: list[str] | None = None
+    enabled: bool | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CreateEventSubscriptionResponse(ApiModel):
+    event_subscription: EventSubscription | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEventSubscriptionsMessage(ApiModel):
+    subscription_name: str | None = None
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeEventSubscriptionsResponse(ApiModel):
+    marker: str | None = None
+    event_subscriptions_list: list[EventSubscription] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyEventSubscriptionMessage(ApiModel):
+    subscription_name: str
+    sns_topic_arn: str | None = None
+    source_type: str | None = None
+    event_categories: list[str] | None = None
+    enabled: bool | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ModifyEventSubscriptionResponse(ApiModel):
+    event_subscription: EventSubscription | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteEventSubscriptionMessage(ApiModel):
+    subscription_name: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteEventSubscriptionResponse(ApiModel):
+    event_subscription: EventSubscription | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Dimension(ApiModel):
     name: str
     value: str
@@ -3096,6 +3223,110 @@ _fields(
     _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, True),
 )
 _fields(DeleteConnectionResponse, _Field("Connection", "connection", _Nested(Connection), False))
+_fields(
+    DescribeEventsMessage,
+    _Field("SourceIdentifier", "source_identifier", _STR, False),
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("StartTime", "start_time", _TIMESTAMP, False),
+    _Field("EndTime", "end_time", _TIMESTAMP, False),
+    _Field("Duration", "duration", _INT, False),
+    _Field("EventCategories", "event_categories", _ListOf(_STR), False),
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    Event,
+    _Field("SourceIdentifier", "source_identifier", _STR, False),
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("Message", "message", _STR, False),
+    _Field("EventCategories", "event_categories", _ListOf(_STR), False),
+    _Field("Date", "date", _TIMESTAMP, False),
+)
+_fields(
+    DescribeEventsResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field("Events", "events", _ListOf(_Nested(Event)), False),
+)
+_fields(
+    DescribeEventCategoriesMessage,
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+)
+_fields(
+    EventCategoryGroup,
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("EventCategories", "event_categories", _ListOf(_STR), False),
+)
+_fields(
+    DescribeEventCategoriesResponse,
+    _Field(
+        "EventCategoryGroupList",
+        "event_category_group_list",
+        _ListOf(_Nested(EventCategoryGroup)),
+        False,
+    ),
+)
+_fields(
+    CreateEventSubscriptionMessage,
+    _Field("SubscriptionName", "subscription_name", _STR, True),
+    _Field("SnsTopicArn", "sns_topic_arn", _STR, True),
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("EventCategories", "event_categories", _ListOf(_STR), False),
+    _Field("SourceIds", "source_ids", _ListOf(_STR), False),
+    _Field("Enabled", "enabled", _BOOL, False),
+    _Field("Tags", "tags", _ListOf(_Nested(Tag)), False),
+)
+_fields(
+    EventSubscription,
+    _Field("CustomerAwsId", "customer_aws_id", _STR, False),
+    _Field("CustSubscriptionId", "cust_subscription_id", _STR, False),
+    _Field("SnsTopicArn", "sns_topic_arn", _STR, False),
+    _Field("Status", "status", _STR, False),
+    _Field("SubscriptionCreationTime", "subscription_creation_time", _STR, False),
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("SourceIdsList", "source_ids_list", _ListOf(_STR), False),
+    _Field("EventCategoriesList", "event_categories_list", _ListOf(_STR), False),
+    _Field("Enabled", "enabled", _BOOL, False),
+)
+_fields(
+    CreateEventSubscriptionResponse,
+    _Field("EventSubscription", "event_subscription", _Nested(EventSubscription), False),
+)
+_fields(
+    DescribeEventSubscriptionsMessage,
+    _Field("SubscriptionName", "subscription_name", _STR, False),
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeEventSubscriptionsResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field(
+        "EventSubscriptionsList",
+        "event_subscriptions_list",
+        _ListOf(_Nested(EventSubscription)),
+        False,
+    ),
+)
+_fields(
+    ModifyEventSubscriptionMessage,
+    _Field("SubscriptionName", "subscription_name", _STR, True),
+    _Field("SnsTopicArn", "sns_topic_arn", _STR, False),
+    _Field("SourceType", "source_type", _STR, False),
+    _Field("EventCategories", "event_categories", _ListOf(_STR), False),
+    _Field("Enabled", "enabled", _BOOL, False),
+)
+_fields(
+    ModifyEventSubscriptionResponse,
+    _Field("EventSubscription", "event_subscription", _Nested(EventSubscription), False),
+)
+_fields(DeleteEventSubscriptionMessage, _Field("SubscriptionName", "subscription_name", _STR, True))
+_fields(
+    DeleteEventSubscriptionResponse,
+    _Field("EventSubscription", "event_subscription", _Nested(EventSubscription), False),
+)
 _fields(Dimension, _Field("Name", "name", _STR, True), _Field("Value", "value", _STR, True))
 _fields(
     Metric,
@@ -3389,6 +3620,15 @@ DMS_OPERATIONS: dict[str, tuple[type[ApiModel], type[ApiModel]]] = {
         RebootReplicationInstanceResponse,
     ),
     "DeleteConnection": (DeleteConnectionMessage, DeleteConnectionResponse),
+    "DescribeEvents": (DescribeEventsMessage, DescribeEventsResponse),
+    "DescribeEventCategories": (DescribeEventCategoriesMessage, DescribeEventCategoriesResponse),
+    "CreateEventSubscription": (CreateEventSubscriptionMessage, CreateEventSubscriptionResponse),
+    "DescribeEventSubscriptions": (
+        DescribeEventSubscriptionsMessage,
+        DescribeEventSubscriptionsResponse,
+    ),
+    "ModifyEventSubscription": (ModifyEventSubscriptionMessage, ModifyEventSubscriptionResponse),
+    "DeleteEventSubscription": (DeleteEventSubscriptionMessage, DeleteEventSubscriptionResponse),
 }
 
 # cloudwatch operation name -> (input shape, output shape)

@@ -979,6 +979,71 @@ constexpr auto kDeleteConnectionMessageFields = std::make_tuple(
     field("ReplicationInstanceArn", &DeleteConnectionMessage::replication_instance_arn));
 constexpr auto kDeleteConnectionResponseFields =
     std::make_tuple(field("Connection", &DeleteConnectionResponse::connection));
+constexpr auto kDescribeEventsMessageFields =
+    std::make_tuple(field("SourceIdentifier", &DescribeEventsMessage::source_identifier),
+                    field("SourceType", &DescribeEventsMessage::source_type),
+                    field("StartTime", &DescribeEventsMessage::start_time),
+                    field("EndTime", &DescribeEventsMessage::end_time),
+                    field("Duration", &DescribeEventsMessage::duration),
+                    field("EventCategories", &DescribeEventsMessage::event_categories),
+                    field("Filters", &DescribeEventsMessage::filters),
+                    field("MaxRecords", &DescribeEventsMessage::max_records),
+                    field("Marker", &DescribeEventsMessage::marker));
+constexpr auto kEventFields = std::make_tuple(
+    field("SourceIdentifier", &Event::source_identifier), field("SourceType", &Event::source_type),
+    field("Message", &Event::message), field("EventCategories", &Event::event_categories),
+    field("Date", &Event::date));
+constexpr auto kDescribeEventsResponseFields =
+    std::make_tuple(field("Marker", &DescribeEventsResponse::marker),
+                    field("Events", &DescribeEventsResponse::events));
+constexpr auto kDescribeEventCategoriesMessageFields =
+    std::make_tuple(field("SourceType", &DescribeEventCategoriesMessage::source_type),
+                    field("Filters", &DescribeEventCategoriesMessage::filters));
+constexpr auto kEventCategoryGroupFields =
+    std::make_tuple(field("SourceType", &EventCategoryGroup::source_type),
+                    field("EventCategories", &EventCategoryGroup::event_categories));
+constexpr auto kDescribeEventCategoriesResponseFields = std::make_tuple(
+    field("EventCategoryGroupList", &DescribeEventCategoriesResponse::event_category_group_list));
+constexpr auto kCreateEventSubscriptionMessageFields =
+    std::make_tuple(field("SubscriptionName", &CreateEventSubscriptionMessage::subscription_name),
+                    field("SnsTopicArn", &CreateEventSubscriptionMessage::sns_topic_arn),
+                    field("SourceType", &CreateEventSubscriptionMessage::source_type),
+                    field("EventCategories", &CreateEventSubscriptionMessage::event_categories),
+                    field("SourceIds", &CreateEventSubscriptionMessage::source_ids),
+                    field("Enabled", &CreateEventSubscriptionMessage::enabled),
+                    field("Tags", &CreateEventSubscriptionMessage::tags));
+constexpr auto kEventSubscriptionFields = std::make_tuple(
+    field("CustomerAwsId", &EventSubscription::customer_aws_id),
+    field("CustSubscriptionId", &EventSubscription::cust_subscription_id),
+    field("SnsTopicArn", &EventSubscription::sns_topic_arn),
+    field("Status", &EventSubscription::status),
+    field("SubscriptionCreationTime", &EventSubscription::subscription_creation_time),
+    field("SourceType", &EventSubscription::source_type),
+    field("SourceIdsList", &EventSubscription::source_ids_list),
+    field("EventCategoriesList", &EventSubscription::event_categories_list),
+    field("Enabled", &EventSubscription::enabled));
+constexpr auto kCreateEventSubscriptionResponseFields = std::make_tuple(
+    field("EventSubscription", &CreateEventSubscriptionResponse::event_subscription));
+constexpr auto kDescribeEventSubscriptionsMessageFields = std::make_tuple(
+    field("SubscriptionName", &DescribeEventSubscriptionsMessage::subscription_name),
+    field("Filters", &DescribeEventSubscriptionsMessage::filters),
+    field("MaxRecords", &DescribeEventSubscriptionsMessage::max_records),
+    field("Marker", &DescribeEventSubscriptionsMessage::marker));
+constexpr auto kDescribeEventSubscriptionsResponseFields = std::make_tuple(
+    field("Marker", &DescribeEventSubscriptionsResponse::marker),
+    field("EventSubscriptionsList", &DescribeEventSubscriptionsResponse::event_subscriptions_list));
+constexpr auto kModifyEventSubscriptionMessageFields =
+    std::make_tuple(field("SubscriptionName", &ModifyEventSubscriptionMessage::subscription_name),
+                    field("SnsTopicArn", &ModifyEventSubscriptionMessage::sns_topic_arn),
+                    field("SourceType", &ModifyEventSubscriptionMessage::source_type),
+                    field("EventCategories", &ModifyEventSubscriptionMessage::event_categories),
+                    field("Enabled", &ModifyEventSubscriptionMessage::enabled));
+constexpr auto kModifyEventSubscriptionResponseFields = std::make_tuple(
+    field("EventSubscription", &ModifyEventSubscriptionResponse::event_subscription));
+constexpr auto kDeleteEventSubscriptionMessageFields =
+    std::make_tuple(field("SubscriptionName", &DeleteEventSubscriptionMessage::subscription_name));
+constexpr auto kDeleteEventSubscriptionResponseFields = std::make_tuple(
+    field("EventSubscription", &DeleteEventSubscriptionResponse::event_subscription));
 
 }  // namespace
 
@@ -3327,6 +3392,286 @@ void to_json(nlohmann::json& j, const DeleteConnectionResponse& value) {
   write_model(j, value, false);
 }
 nlohmann::json to_redacted_json(const DeleteConnectionResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEventsMessage& value, const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEventsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEventsMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEventsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEventsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEventsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEventsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, Event& value, const detail::Path* path) {
+  detail::read_struct(j, value, kEventFields, path);
+}
+void write_model(nlohmann::json& j, const Event& value, bool redact) {
+  detail::write_struct(j, value, kEventFields, redact);
+}
+void from_json(const nlohmann::json& j, Event& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const Event& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const Event& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEventsResponse& value, const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEventsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEventsResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEventsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEventsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEventsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEventsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEventCategoriesMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEventCategoriesMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEventCategoriesMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEventCategoriesMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEventCategoriesMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEventCategoriesMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEventCategoriesMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, EventCategoryGroup& value, const detail::Path* path) {
+  detail::read_struct(j, value, kEventCategoryGroupFields, path);
+}
+void write_model(nlohmann::json& j, const EventCategoryGroup& value, bool redact) {
+  detail::write_struct(j, value, kEventCategoryGroupFields, redact);
+}
+void from_json(const nlohmann::json& j, EventCategoryGroup& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const EventCategoryGroup& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const EventCategoryGroup& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEventCategoriesResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEventCategoriesResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEventCategoriesResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEventCategoriesResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEventCategoriesResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEventCategoriesResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEventCategoriesResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, CreateEventSubscriptionMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kCreateEventSubscriptionMessageFields, path);
+}
+void write_model(nlohmann::json& j, const CreateEventSubscriptionMessage& value, bool redact) {
+  detail::write_struct(j, value, kCreateEventSubscriptionMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, CreateEventSubscriptionMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const CreateEventSubscriptionMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const CreateEventSubscriptionMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, EventSubscription& value, const detail::Path* path) {
+  detail::read_struct(j, value, kEventSubscriptionFields, path);
+}
+void write_model(nlohmann::json& j, const EventSubscription& value, bool redact) {
+  detail::write_struct(j, value, kEventSubscriptionFields, redact);
+}
+void from_json(const nlohmann::json& j, EventSubscription& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const EventSubscription& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const EventSubscription& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, CreateEventSubscriptionResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kCreateEventSubscriptionResponseFields, path);
+}
+void write_model(nlohmann::json& j, const CreateEventSubscriptionResponse& value, bool redact) {
+  detail::write_struct(j, value, kCreateEventSubscriptionResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, CreateEventSubscriptionResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const CreateEventSubscriptionResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const CreateEventSubscriptionResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEventSubscriptionsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEventSubscriptionsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEventSubscriptionsMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEventSubscriptionsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEventSubscriptionsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEventSubscriptionsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEventSubscriptionsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeEventSubscriptionsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeEventSubscriptionsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeEventSubscriptionsResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeEventSubscriptionsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeEventSubscriptionsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeEventSubscriptionsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeEventSubscriptionsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ModifyEventSubscriptionMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kModifyEventSubscriptionMessageFields, path);
+}
+void write_model(nlohmann::json& j, const ModifyEventSubscriptionMessage& value, bool redact) {
+  detail::write_struct(j, value, kModifyEventSubscriptionMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, ModifyEventSubscriptionMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ModifyEventSubscriptionMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ModifyEventSubscriptionMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ModifyEventSubscriptionResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kModifyEventSubscriptionResponseFields, path);
+}
+void write_model(nlohmann::json& j, const ModifyEventSubscriptionResponse& value, bool redact) {
+  detail::write_struct(j, value, kModifyEventSubscriptionResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, ModifyEventSubscriptionResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ModifyEventSubscriptionResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ModifyEventSubscriptionResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteEventSubscriptionMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteEventSubscriptionMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteEventSubscriptionMessage& value, bool redact) {
+  detail::write_struct(j, value, kDeleteEventSubscriptionMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteEventSubscriptionMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteEventSubscriptionMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteEventSubscriptionMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteEventSubscriptionResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteEventSubscriptionResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteEventSubscriptionResponse& value, bool redact) {
+  detail::write_struct(j, value, kDeleteEventSubscriptionResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteEventSubscriptionResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteEventSubscriptionResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteEventSubscriptionResponse& value) {
   nlohmann::json j;
   write_model(j, value, true);
   return j;

@@ -1808,6 +1808,173 @@ struct DeleteConnectionResponse {
                          const DeleteConnectionResponse&) = default;
 };
 
+struct DescribeEventsMessage {
+  std::optional<std::string> source_identifier;
+  std::optional<std::string> source_type;
+  std::optional<Timestamp> start_time;
+  std::optional<Timestamp> end_time;
+  std::optional<std::int64_t> duration;
+  std::optional<std::vector<std::string>> event_categories;
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEventsMessage&, const DescribeEventsMessage&) = default;
+};
+
+struct Event {
+  std::optional<std::string> source_identifier;
+  std::optional<std::string> source_type;
+  std::optional<std::string> message;
+  std::optional<std::vector<std::string>> event_categories;
+  std::optional<Timestamp> date;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+struct DescribeEventsResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<Event>> events;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEventsResponse&, const DescribeEventsResponse&) = default;
+};
+
+struct DescribeEventCategoriesMessage {
+  std::optional<std::string> source_type;
+  std::optional<std::vector<Filter>> filters;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEventCategoriesMessage&,
+                         const DescribeEventCategoriesMessage&) = default;
+};
+
+struct EventCategoryGroup {
+  std::optional<std::string> source_type;
+  std::optional<std::vector<std::string>> event_categories;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const EventCategoryGroup&, const EventCategoryGroup&) = default;
+};
+
+struct DescribeEventCategoriesResponse {
+  std::optional<std::vector<EventCategoryGroup>> event_category_group_list;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEventCategoriesResponse&,
+                         const DescribeEventCategoriesResponse&) = default;
+};
+
+struct CreateEventSubscriptionMessage {
+  std::string subscription_name{};
+  std::string sns_topic_arn{};
+  std::optional<std::string> source_type;
+  std::optional<std::vector<std::string>> event_categories;
+  std::optional<std::vector<std::string>> source_ids;
+  std::optional<bool> enabled;
+  std::optional<std::vector<Tag>> tags;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const CreateEventSubscriptionMessage&,
+                         const CreateEventSubscriptionMessage&) = default;
+};
+
+struct EventSubscription {
+  std::optional<std::string> customer_aws_id;
+  std::optional<std::string> cust_subscription_id;
+  std::optional<std::string> sns_topic_arn;
+  std::optional<std::string> status;
+  std::optional<std::string> subscription_creation_time;
+  std::optional<std::string> source_type;
+  std::optional<std::vector<std::string>> source_ids_list;
+  std::optional<std::vector<std::string>> event_categories_list;
+  std::optional<bool> enabled;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const EventSubscription&, const EventSubscription&) = default;
+};
+
+struct CreateEventSubscriptionResponse {
+  std::optional<EventSubscription> event_subscription;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const CreateEventSubscriptionResponse&,
+                         const CreateEventSubscriptionResponse&) = default;
+};
+
+struct DescribeEventSubscriptionsMessage {
+  std::optional<std::string> subscription_name;
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEventSubscriptionsMessage&,
+                         const DescribeEventSubscriptionsMessage&) = default;
+};
+
+struct DescribeEventSubscriptionsResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<EventSubscription>> event_subscriptions_list;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeEventSubscriptionsResponse&,
+                         const DescribeEventSubscriptionsResponse&) = default;
+};
+
+struct ModifyEventSubscriptionMessage {
+  std::string subscription_name{};
+  std::optional<std::string> sns_topic_arn;
+  std::optional<std::string> source_type;
+  std::optional<std::vector<std::string>> event_categories;
+  std::optional<bool> enabled;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ModifyEventSubscriptionMessage&,
+                         const ModifyEventSubscriptionMessage&) = default;
+};
+
+struct ModifyEventSubscriptionResponse {
+  std::optional<EventSubscription> event_subscription;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ModifyEventSubscriptionResponse&,
+                         const ModifyEventSubscriptionResponse&) = default;
+};
+
+struct DeleteEventSubscriptionMessage {
+  std::string subscription_name{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteEventSubscriptionMessage&,
+                         const DeleteEventSubscriptionMessage&) = default;
+};
+
+struct DeleteEventSubscriptionResponse {
+  std::optional<EventSubscription> event_subscription;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteEventSubscriptionResponse&,
+                         const DeleteEventSubscriptionResponse&) = default;
+};
+
 // JSON conversion with the AWS wire names. Reading throws aws::ProtocolError naming the
 // member path; to_redacted_json replaces sensitive values with "****" for display.
 // read_model/write_model are the path-carrying forms the generic codec recurses into.
@@ -2514,5 +2681,90 @@ void to_json(nlohmann::json& j, const DeleteConnectionResponse& value);
 nlohmann::json to_redacted_json(const DeleteConnectionResponse& value);
 void read_model(const nlohmann::json& j, DeleteConnectionResponse& value, const detail::Path* path);
 void write_model(nlohmann::json& j, const DeleteConnectionResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEventsMessage& value);
+void to_json(nlohmann::json& j, const DescribeEventsMessage& value);
+nlohmann::json to_redacted_json(const DescribeEventsMessage& value);
+void read_model(const nlohmann::json& j, DescribeEventsMessage& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEventsMessage& value, bool redact);
+void from_json(const nlohmann::json& j, Event& value);
+void to_json(nlohmann::json& j, const Event& value);
+nlohmann::json to_redacted_json(const Event& value);
+void read_model(const nlohmann::json& j, Event& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const Event& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEventsResponse& value);
+void to_json(nlohmann::json& j, const DescribeEventsResponse& value);
+nlohmann::json to_redacted_json(const DescribeEventsResponse& value);
+void read_model(const nlohmann::json& j, DescribeEventsResponse& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEventsResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEventCategoriesMessage& value);
+void to_json(nlohmann::json& j, const DescribeEventCategoriesMessage& value);
+nlohmann::json to_redacted_json(const DescribeEventCategoriesMessage& value);
+void read_model(const nlohmann::json& j, DescribeEventCategoriesMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEventCategoriesMessage& value, bool redact);
+void from_json(const nlohmann::json& j, EventCategoryGroup& value);
+void to_json(nlohmann::json& j, const EventCategoryGroup& value);
+nlohmann::json to_redacted_json(const EventCategoryGroup& value);
+void read_model(const nlohmann::json& j, EventCategoryGroup& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const EventCategoryGroup& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEventCategoriesResponse& value);
+void to_json(nlohmann::json& j, const DescribeEventCategoriesResponse& value);
+nlohmann::json to_redacted_json(const DescribeEventCategoriesResponse& value);
+void read_model(const nlohmann::json& j, DescribeEventCategoriesResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEventCategoriesResponse& value, bool redact);
+void from_json(const nlohmann::json& j, CreateEventSubscriptionMessage& value);
+void to_json(nlohmann::json& j, const CreateEventSubscriptionMessage& value);
+nlohmann::json to_redacted_json(const CreateEventSubscriptionMessage& value);
+void read_model(const nlohmann::json& j, CreateEventSubscriptionMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const CreateEventSubscriptionMessage& value, bool redact);
+void from_json(const nlohmann::json& j, EventSubscription& value);
+void to_json(nlohmann::json& j, const EventSubscription& value);
+nlohmann::json to_redacted_json(const EventSubscription& value);
+void read_model(const nlohmann::json& j, EventSubscription& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const EventSubscription& value, bool redact);
+void from_json(const nlohmann::json& j, CreateEventSubscriptionResponse& value);
+void to_json(nlohmann::json& j, const CreateEventSubscriptionResponse& value);
+nlohmann::json to_redacted_json(const CreateEventSubscriptionResponse& value);
+void read_model(const nlohmann::json& j, CreateEventSubscriptionResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const CreateEventSubscriptionResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEventSubscriptionsMessage& value);
+void to_json(nlohmann::json& j, const DescribeEventSubscriptionsMessage& value);
+nlohmann::json to_redacted_json(const DescribeEventSubscriptionsMessage& value);
+void read_model(const nlohmann::json& j, DescribeEventSubscriptionsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEventSubscriptionsMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeEventSubscriptionsResponse& value);
+void to_json(nlohmann::json& j, const DescribeEventSubscriptionsResponse& value);
+nlohmann::json to_redacted_json(const DescribeEventSubscriptionsResponse& value);
+void read_model(const nlohmann::json& j, DescribeEventSubscriptionsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeEventSubscriptionsResponse& value, bool redact);
+void from_json(const nlohmann::json& j, ModifyEventSubscriptionMessage& value);
+void to_json(nlohmann::json& j, const ModifyEventSubscriptionMessage& value);
+nlohmann::json to_redacted_json(const ModifyEventSubscriptionMessage& value);
+void read_model(const nlohmann::json& j, ModifyEventSubscriptionMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ModifyEventSubscriptionMessage& value, bool redact);
+void from_json(const nlohmann::json& j, ModifyEventSubscriptionResponse& value);
+void to_json(nlohmann::json& j, const ModifyEventSubscriptionResponse& value);
+nlohmann::json to_redacted_json(const ModifyEventSubscriptionResponse& value);
+void read_model(const nlohmann::json& j, ModifyEventSubscriptionResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ModifyEventSubscriptionResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteEventSubscriptionMessage& value);
+void to_json(nlohmann::json& j, const DeleteEventSubscriptionMessage& value);
+nlohmann::json to_redacted_json(const DeleteEventSubscriptionMessage& value);
+void read_model(const nlohmann::json& j, DeleteEventSubscriptionMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteEventSubscriptionMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteEventSubscriptionResponse& value);
+void to_json(nlohmann::json& j, const DeleteEventSubscriptionResponse& value);
+nlohmann::json to_redacted_json(const DeleteEventSubscriptionResponse& value);
+void read_model(const nlohmann::json& j, DeleteEventSubscriptionResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteEventSubscriptionResponse& value, bool redact);
 
 }  // namespace dagster_dms::dms

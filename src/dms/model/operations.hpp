@@ -136,6 +136,23 @@ using RebootReplicationInstance =
               RebootReplicationInstanceResponse>;
 using DeleteConnection =
     Operation<"DeleteConnection", DeleteConnectionMessage, DeleteConnectionResponse>;
+using DescribeEvents =
+    Listing<Operation<"DescribeEvents", DescribeEventsMessage, DescribeEventsResponse>,
+            &DescribeEventsMessage::marker, &DescribeEventsResponse::marker,
+            &DescribeEventsResponse::events, true>;
+using DescribeEventCategories = Operation<"DescribeEventCategories", DescribeEventCategoriesMessage,
+                                          DescribeEventCategoriesResponse>;
+using CreateEventSubscription = Operation<"CreateEventSubscription", CreateEventSubscriptionMessage,
+                                          CreateEventSubscriptionResponse>;
+using DescribeEventSubscriptions =
+    Listing<Operation<"DescribeEventSubscriptions", DescribeEventSubscriptionsMessage,
+                      DescribeEventSubscriptionsResponse>,
+            &DescribeEventSubscriptionsMessage::marker, &DescribeEventSubscriptionsResponse::marker,
+            &DescribeEventSubscriptionsResponse::event_subscriptions_list, true>;
+using ModifyEventSubscription = Operation<"ModifyEventSubscription", ModifyEventSubscriptionMessage,
+                                          ModifyEventSubscriptionResponse>;
+using DeleteEventSubscription = Operation<"DeleteEventSubscription", DeleteEventSubscriptionMessage,
+                                          DeleteEventSubscriptionResponse>;
 using All = std::tuple<
     DescribeReplicationTasks, StartReplicationTask, StopReplicationTask, DescribeTableStatistics,
     ReloadTables, DescribeEndpoints, DescribeReplicationInstances, TestConnection,
@@ -147,7 +164,9 @@ using All = std::tuple<
     ModifyReplicationConfig, DeleteReplicationConfig, CreateReplicationSubnetGroup,
     DescribeReplicationSubnetGroups, ModifyReplicationSubnetGroup, DeleteReplicationSubnetGroup,
     DescribeOrderableReplicationInstances, DescribeEngineVersions, DescribeEndpointTypes,
-    DescribeEndpointSettings, RebootReplicationInstance, DeleteConnection>;
+    DescribeEndpointSettings, RebootReplicationInstance, DeleteConnection, DescribeEvents,
+    DescribeEventCategories, CreateEventSubscription, DescribeEventSubscriptions,
+    ModifyEventSubscription, DeleteEventSubscription>;
 
 }  // namespace op
 
@@ -296,6 +315,29 @@ class DmsOperations {
   DeleteConnectionResponse delete_connection(const DeleteConnectionMessage& input) {
     return self().template call<op::DeleteConnection>(input);
   }
+  DescribeEventsResponse describe_events(const DescribeEventsMessage& input = {}) {
+    return self().template call<op::DescribeEvents>(input);
+  }
+  DescribeEventCategoriesResponse describe_event_categories(
+      const DescribeEventCategoriesMessage& input = {}) {
+    return self().template call<op::DescribeEventCategories>(input);
+  }
+  CreateEventSubscriptionResponse create_event_subscription(
+      const CreateEventSubscriptionMessage& input) {
+    return self().template call<op::CreateEventSubscription>(input);
+  }
+  DescribeEventSubscriptionsResponse describe_event_subscriptions(
+      const DescribeEventSubscriptionsMessage& input = {}) {
+    return self().template call<op::DescribeEventSubscriptions>(input);
+  }
+  ModifyEventSubscriptionResponse modify_event_subscription(
+      const ModifyEventSubscriptionMessage& input) {
+    return self().template call<op::ModifyEventSubscription>(input);
+  }
+  DeleteEventSubscriptionResponse delete_event_subscription(
+      const DeleteEventSubscriptionMessage& input) {
+    return self().template call<op::DeleteEventSubscription>(input);
+  }
   std::vector<ReplicationTask> describe_replication_tasks_all(
       DescribeReplicationTasksMessage input = {},
       const PageCallback<DescribeReplicationTasksResponse>& on_page = {}) {
@@ -357,6 +399,15 @@ class DmsOperations {
       DescribeEndpointSettingsMessage input = {},
       const PageCallback<DescribeEndpointSettingsResponse>& on_page = {}) {
     return detail::all_pages<op::DescribeEndpointSettings>(self(), std::move(input), on_page);
+  }
+  std::vector<Event> describe_events_all(DescribeEventsMessage input = {},
+                                         const PageCallback<DescribeEventsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEvents>(self(), std::move(input), on_page);
+  }
+  std::vector<EventSubscription> describe_event_subscriptions_all(
+      DescribeEventSubscriptionsMessage input = {},
+      const PageCallback<DescribeEventSubscriptionsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeEventSubscriptions>(self(), std::move(input), on_page);
   }
 
  private:

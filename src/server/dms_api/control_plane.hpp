@@ -18,6 +18,7 @@
 #include "server/execution/task_executor.hpp"
 #include "server/front/api_error.hpp"
 #include "server/runtime/background_work.hpp"
+#include "server/runtime/logger.hpp"
 #include "server/runtime/scheduler.hpp"
 #include "server/store/store.hpp"
 
@@ -34,6 +35,8 @@ struct ServiceOptions {
   std::optional<std::filesystem::path> s3_root;
   // TestConnection's connect timeout for database endpoints.
   std::chrono::seconds connection_test_timeout{5};
+  // Where event-subscription deliveries are logged (dms-local has no SNS); unset: not logged.
+  Logger* logger = nullptr;
 };
 
 class ControlPlane;

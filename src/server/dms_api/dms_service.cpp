@@ -25,6 +25,7 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_subnet_groups(plane_, operations_);
   register_service_catalog(plane_, operations_);
   register_instance_reboot(plane_, operations_);
+  register_events(plane_, operations_);
 }
 
 DmsService::~DmsService() {

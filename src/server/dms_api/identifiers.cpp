@@ -68,6 +68,10 @@ std::string_view arn_resource_type(ResourceKind kind) {
       return "replication-config";
     case ResourceKind::kSubnetGroup:
       return "subgrp";
+    case ResourceKind::kEvent:
+      return "event";
+    case ResourceKind::kEventSubscription:
+      return "es";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ std::string random_resource_id();
 // The kinds of resource dms-local stores, with their ARN resource type. A connection (the result
 // of TestConnection for one instance and endpoint) has no ARN of its own; its store key is made
 // by connection_key().
+// An event (DescribeEvents) has no ARN either: its store key is made from its sequence number.
 enum class ResourceKind {
   kEndpoint,
   kInstance,
@@ -29,8 +30,10 @@ enum class ResourceKind {
   kConnection,
   kReplicationConfig,
   kSubnetGroup,
+  kEvent,
+  kEventSubscription,
 };
-// "endpoint", "rep", "task", "connection", "replication-config", "subgrp"
+// "endpoint", "rep", "task", "connection", "replication-config", "subgrp", "event", "es"
 std::string_view arn_resource_type(ResourceKind kind);
 
 std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,

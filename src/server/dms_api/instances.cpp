@@ -2,6 +2,7 @@
 
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/describe_page.hpp"
+#include "server/dms_api/events.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
 #include "server/dms_api/resources.hpp"
@@ -105,6 +106,7 @@ nlohmann::json create_instance(ControlPlane& plane, const RequestContext& contex
   if (subnet_group) record.doc["ReplicationSubnetGroup"] = *subnet_group;
   record.internal["ready_at_ms"] = plane.now_millis() + plane.options.instance_create_delay.count();
   plane.store.insert(ResourceKind::kInstance, record);
+  record_event(plane, record, DmsEvent::kInstanceCreating);
   plane.put_request_tags(record.arn, request.tags);
   return {{"ReplicationInstance", public_instance(record)}};
 }
@@ -162,6 +164,7 @@ nlohmann::json modify_instance(ControlPlane& plane, const RequestContext& contex
   if (request.apply_immediately.value_or(false)) {
     if (!pending.empty()) {
       record.doc.update(pending);
+      record_instance_changes_begun(plane, record, pending);
       set_status(record.doc, InstanceStatus::kModifying);
       record.internal["ready_at_ms"] =
           plane.now_millis() + plane.options.instance_create_delay.count();
@@ -186,6 +189,8 @@ nlohmann::json delete_instance(ControlPlane& plane, const RequestContext& contex
   }
   remove_connections_of(plane.store, context, record.arn);
   plane.store.remove(ResourceKind::kInstance, record.arn);
+  record_event(plane, record, DmsEvent::kInstanceDeleting);
+  record_event(plane, record, DmsEvent::kInstanceDeleted);
   set_status(record.doc, InstanceStatus::kDeleting);
   return {{"ReplicationInstance", public_instance(record)}};
 }
@@ -194,12 +199,13 @@ nlohmann::json delete_instance(ControlPlane& plane, const RequestContext& contex
 
 void register_instances(ControlPlane& plane, OperationTable& table) {
   // A new, changed or rebooted instance is usable once instance_create_delay has passed.
-  plane.on_due(ResourceKind::kInstance, [](Record& record) {
+  plane.on_due(ResourceKind::kInstance, [&plane](Record& record) {
     const auto status = status_in<InstanceStatus>(record.doc);
     if (status != InstanceStatus::kCreating && status != InstanceStatus::kModifying &&
         status != InstanceStatus::kRebooting) {
       return false;
     }
+    record_instance_available(plane, record);
     set_status(record.doc, InstanceStatus::kAvailable);
     return true;
   });

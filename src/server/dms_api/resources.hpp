@@ -37,5 +37,8 @@ void register_subnet_groups(ControlPlane& plane, OperationTable& table);
 void register_service_catalog(ControlPlane& plane, OperationTable& table);
 // instance_reboot.cpp: RebootReplicationInstance (rebooting, then available).
 void register_instance_reboot(ControlPlane& plane, OperationTable& table);
+// events.cpp: DescribeEvents, DescribeEventCategories, and the event subscriptions of
+// event_subscriptions.cpp (Create/Describe/Modify/DeleteEventSubscription(s)).
+void register_events(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server

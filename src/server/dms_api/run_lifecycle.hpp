@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "server/dms_api/control_plane.hpp"
+#include "server/dms_api/events.hpp"
 #include "server/dms_api/resource_status.hpp"
 #include "server/dms_api/run_types.hpp"
 
@@ -89,6 +90,7 @@ class RunLifecycle {
     stats.erase("ElapsedTimeMillis");
     stats["StartDate"] = now;
     plane_.store.update(Shape::kKind, record);
+    record_run_start_event(plane_, Shape::kKind, record);
 
     // A lifecycle is only a view of the plane: work scheduled for later carries a copy.
     plane_.after_unlock([lifecycle = *this, arn = record.arn, run_id] {
@@ -196,6 +198,8 @@ class RunLifecycle {
     state["StopReason"] = std::string(stop_reason);
     if (failure) Shape::record_failure(state, *failure);
     Shape::mark_ended(state, now);
+    record_run_end_event(plane_, Shape::kKind, record, status == Status::kFailed, stop_reason,
+                         failure);
     nlohmann::json& stats = stats_of(state);
     stats["StopDate"] = now;
     if (stats.contains("StartDate")) {

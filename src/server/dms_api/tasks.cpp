@@ -6,6 +6,7 @@
 
 #include "server/dms_api/cdc_position_rules.hpp"
 #include "server/dms_api/describe_page.hpp"
+#include "server/dms_api/events.hpp"
 #include "server/dms_api/identifiers.hpp"
 #include "server/dms_api/resource_status.hpp"
 #include "server/dms_api/resources.hpp"
@@ -115,6 +116,7 @@ nlohmann::json create_task(ControlPlane& plane, const RequestContext& context,
   record.internal["runs"] = 0;
   record.internal["run_id"] = 0;
   plane.store.insert(ResourceKind::kTask, record);
+  record_event(plane, record, DmsEvent::kTaskCreated);
   plane.put_request_tags(record.arn, request.tags);
   return {{"ReplicationTask", public_task(record, false)}};
 }
@@ -192,6 +194,7 @@ nlohmann::json modify_task(ControlPlane& plane, const RequestContext& context,
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;
   if (request.task_data) record.doc["TaskData"] = *request.task_data;
   plane.store.update(ResourceKind::kTask, record);
+  record_event(plane, record, DmsEvent::kTaskModified);
   return {{"ReplicationTask", public_task(record, false)}};
 }
 
@@ -200,6 +203,7 @@ nlohmann::json delete_task(ControlPlane& plane, const RequestContext& context,
   const auto request = parse_request<dms::DeleteReplicationTaskMessage>(body);
   auto record = plane.require(context, ResourceKind::kTask, request.replication_task_arn);
   RunLifecycle<TaskRunShape>(plane).remove(record, "stop it before deleting it");
+  record_event(plane, record, DmsEvent::kTaskDeleted);
   set_status(record.doc, TaskStatus::kDeleting);
   return {{"ReplicationTask", public_task(record, false)}};
 }

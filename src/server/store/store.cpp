@@ -33,6 +33,10 @@ std::string table_of(ResourceKind kind) {
       return "replication_configs";
     case ResourceKind::kSubnetGroup:
       return "replication_subnet_groups";
+    case ResourceKind::kEvent:
+      return "events";
+    case ResourceKind::kEventSubscription:
+      return "event_subscriptions";
   }
   throw std::logic_error("unknown resource kind");
 }
@@ -172,11 +176,12 @@ void Store::migrate() {
   }
   if (version == kSchemaVersion) return;
   transaction([&] {
-    // IF NOT EXISTS: a version-1 file gains the tables added since (connections, replication
-    // configs, subnet groups) and keeps its data.
-    for (const auto kind : {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
-                            ResourceKind::kConnection, ResourceKind::kReplicationConfig,
-                            ResourceKind::kSubnetGroup}) {
+    // IF NOT EXISTS: an older file gains the tables added since (connections, replication
+    // configs, subnet groups, events) and keeps its data.
+    for (const auto kind :
+         {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
+          ResourceKind::kConnection, ResourceKind::kReplicationConfig, ResourceKind::kSubnetGroup,
+          ResourceKind::kEvent, ResourceKind::kEventSubscription}) {
       const auto table = table_of(kind);
       exec(fmt::format("CREATE TABLE IF NOT EXISTS {0} (arn TEXT PRIMARY KEY, identifier TEXT NOT "
                        "NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL, "

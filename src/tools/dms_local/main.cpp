@@ -174,6 +174,7 @@ int serve(const ServeOptions& options) {
   service_options.task_start_delay = std::chrono::milliseconds(options.task_start_delay_ms);
   if (!options.s3_root.empty())
     service_options.s3_root = std::filesystem::absolute(options.s3_root);
+  service_options.logger = &logger;
   server::DmsService dms(store, *executor, clock, service_options);
   // However serve() ends (an exception included), running loads are stopped and their threads
   // joined while `dms`, which their reports go to, still exists. shutdown() runs once.
