@@ -1,6 +1,6 @@
 // dms-local's defences against hostile input, below HTTP: bounded nesting in every wire protocol
 // and settings document, settings types, region names, loopback Host/Origin checks, the state
-// directory lock and the connection threads.
+// directory lock, the connection threads, and a stop signal that arrives at the worst moment.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,8 +9,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "aws/clock.hpp"
 #include "server/dms_api/dms_service.hpp"
@@ -20,6 +22,7 @@
 #include "server/front/api_error.hpp"
 #include "server/front/connection_threads.hpp"
 #include "server/front/fault_injector.hpp"
+#include "server/front/http_front.hpp"
 #include "server/front/json_nesting.hpp"
 #include "server/front/sigv4_verifier.hpp"
 #include "server/front/wire_protocol.hpp"
@@ -252,6 +255,49 @@ TEST(ConnectionThreads, BlockedConnectionsDoNotHoldBackOthers) {
     threads.shutdown();
   }
   EXPECT_EQ(finished.load(), kConnections);
+}
+
+// A SIGTERM that comes right after the port file is written reaches HttpFront::stop() before
+// serve() has started cpp-httplib's accept loop; that stop must not be lost (it used to be, and
+// dms-local then ignored the signal and had to be killed).
+class HttpFrontStop : public ::testing::Test {
+ protected:
+  HttpFrontStop() : store_(dir_.path()), service_(store_, executor_, clock_, ServiceOptions{}) {}
+  ~HttpFrontStop() override { service_.shutdown(); }
+
+  // Runs serve() on a thread and says whether it returned within a minute.
+  static bool serve_returns(HttpFront& front, const std::function<void()>& meanwhile) {
+    auto served = std::async(std::launch::async, [&front] { front.serve(); });
+    meanwhile();
+    if (served.wait_for(std::chrono::minutes(1)) == std::future_status::ready) return true;
+    // The future's destructor would wait forever; nothing else can be done for this process.
+    ADD_FAILURE() << "serve() did not return after stop()";
+    std::_Exit(1);
+  }
+
+  TempDir dir_{"dms-http-front-stop"};
+  Store store_;
+  NoDataPlaneExecutor executor_;
+  aws::SystemClock clock_;
+  DmsService service_;
+  SigV4Verifier verifier_{{}, clock_};
+  Logger logger_{LogLevel::kError};
+  FaultInjector faults_;
+};
+
+TEST_F(HttpFrontStop, AStopBeforeServeMakesServeReturnAtOnce) {
+  HttpFront front(verifier_, service_, logger_, faults_);
+  ASSERT_GT(front.bind("127.0.0.1", 0), 0);
+  front.stop();
+  EXPECT_TRUE(serve_returns(front, [] {}));
+}
+
+TEST_F(HttpFrontStop, AStopRacingTheStartOfServeIsNeverLost) {
+  for (int round = 0; round < 200; ++round) {
+    HttpFront front(verifier_, service_, logger_, faults_);
+    ASSERT_GT(front.bind("127.0.0.1", 0), 0);
+    ASSERT_TRUE(serve_returns(front, [&front] { front.stop(); })) << "round " << round;
+  }
 }
 
 }  // namespace

@@ -88,11 +88,35 @@ int HttpFront::bind(const std::string& host, int port) {
 }
 
 void HttpFront::serve() {
+  {
+    const std::lock_guard lock(serving_mutex_);
+    if (stop_requested_) return;
+    serving_ = true;
+  }
+  struct ServingEnds {
+    HttpFront& front;
+    ~ServingEnds() {
+      {
+        const std::lock_guard lock(front.serving_mutex_);
+        front.serving_ = false;
+      }
+      front.serving_changed_.notify_all();
+    }
+  } serving_ends{*this};
   server_->listen_after_bind();
 }
 
 void HttpFront::stop() {
-  server_->stop();
+  std::unique_lock lock(serving_mutex_);
+  stop_requested_ = true;
+  while (serving_) {
+    lock.unlock();
+    server_->stop();
+    lock.lock();
+    // Woken as soon as serve() returns; the timeout only paces the retries of a stop that came
+    // before the accept loop was running.
+    serving_changed_.wait_for(lock, std::chrono::milliseconds(20), [this] { return !serving_; });
+  }
 }
 
 void HttpFront::handle_faults_admin(const httplib::Request& request, httplib::Response& response) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "server/dms_api/dms_service.hpp"
@@ -41,9 +43,9 @@ class HttpFront {
 
   // Binds and listens; port 0 picks a free one. Returns the port. Throws on failure.
   int bind(const std::string& host, int port);
-  // Accepts requests until stop(); blocks.
+  // Accepts requests until stop(); blocks. Returns at once when stop() came first.
   void serve();
-  // Safe from any thread.
+  // Safe from any thread; returns once serve() has returned (or will not start serving).
   void stop();
   // Faults injected into signed requests and the data plane (off by default); also changed at
   // runtime through GET/POST /_dms-local/faults from loopback.
@@ -59,6 +61,13 @@ class HttpFront {
   TelemetryApis telemetry_;
   FaultInjector& faults_;
   std::unique_ptr<httplib::Server> server_;
+  // cpp-httplib's stop() does nothing until its accept loop has started, so a stop that comes
+  // between bind() and the loop's start (a SIGTERM right after the port file is written) would be
+  // lost and serve() would never return. stop() therefore repeats until serve() has returned.
+  std::mutex serving_mutex_;
+  std::condition_variable serving_changed_;
+  bool serving_ = false;
+  bool stop_requested_ = false;
 };
 
 }  // namespace dagster_dms::server
