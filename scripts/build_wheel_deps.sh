@@ -27,15 +27,44 @@ apt_options=(-qq -o "Dir::Etc::SourceList=$WORK/apt/sources.list"
   -o Dir::Etc::SourceParts=/nonexistent -o "Dir::State::Lists=$WORK/apt/lists"
   -o "Dir::Cache=$WORK/apt/cache" -o APT::Sandbox::User=root)
 
+# The machine's own Debian archives (whatever mirror its apt uses), as deb-src entries of the
+# release's main, updates and security suites; third-party repositories are left out.
+debian_source_entries() {
+  python3 - "$1" <<'PY'
+import glob, re, sys
+
+codename = sys.argv[1]
+suites = {codename, f"{codename}-updates", f"{codename}-security"}
+entries = []
+for path in glob.glob("/etc/apt/sources.list") + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+    for line in open(path, encoding="utf-8"):
+        words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+        if len(words) >= 3 and words[0] == "deb":
+            entries.append((words[1], words[2]))
+for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+    for stanza in re.split(r"\n\s*\n", open(path, encoding="utf-8").read()):
+        fields = {}
+        for line in stanza.splitlines():
+            if ":" in line and not line.startswith(("#", " ")):
+                key, value = line.split(":", 1)
+                fields[key.strip()] = value.split()
+        if "deb" in fields.get("Types", []) and fields.get("Enabled", ["yes"]) != ["no"]:
+            entries += [(uri, suite) for uri in fields.get("URIs", []) for suite in fields.get("Suites", [])]
+for uri, suite in dict.fromkeys(entries):
+    if suite in suites:
+        print(f"deb-src {uri} {suite} main")
+PY
+}
+
 apt_update() {
   local codename
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
   mkdir -p "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial"
-  cat >"$WORK/apt/sources.list" <<SOURCES
-deb-src http://deb.debian.org/debian $codename main
-deb-src http://deb.debian.org/debian $codename-updates main
-deb-src http://deb.debian.org/debian-security $codename-security main
-SOURCES
+  debian_source_entries "$codename" >"$WORK/apt/sources.list"
+  if [ ! -s "$WORK/apt/sources.list" ]; then
+    echo "build_wheel_deps: no Debian $codename archive in /etc/apt/sources.list*" >&2
+    exit 1
+  fi
   apt-get "${apt_options[@]}" update
 }
 
