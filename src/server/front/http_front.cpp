@@ -9,6 +9,7 @@
 #include "server/dms_api/identifiers.hpp"
 #include "server/front/api_error.hpp"
 #include "server/front/json_nesting.hpp"
+#include "server/front/permissions.hpp"
 #include "server/front/request_deadline_server.hpp"
 #include "server/front/wire_json.hpp"
 #include "server/front/wire_protocol.hpp"
@@ -195,6 +196,8 @@ void HttpFront::handle(const httplib::Request& request, httplib::Response& respo
     faults_.before_dispatch(caller.account_id, caller.region, route.signing_name);
     const nlohmann::json body = decode_request_body(route, request.body);
     operation = route.operation;
+    require_permission(Principal{caller.account_id, caller.user_name, *caller.actions},
+                       route.signing_name, caller.region, operation, body);
     const RequestContext context{caller.account_id, caller.region};
     nlohmann::json result;
     if (route.signing_name == "dms") {

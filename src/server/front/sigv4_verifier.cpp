@@ -76,6 +76,42 @@ AuthorizationParts parse_authorization(const std::string& header, bool has_date)
   return parts;
 }
 
+// An entry's "actions": a list of IAM action patterns. An empty list is allowed (a key that may
+// call nothing is a fair least-privilege test); a missing one means everything.
+std::shared_ptr<const ActionPolicy> read_actions(const std::filesystem::path& file,
+                                                 std::size_t entry_index,
+                                                 const nlohmann::json& actions) {
+  const auto problem = [&](const std::string& what) {
+    return std::runtime_error(
+        fmt::format("credentials file {}: entry {}: {}", file.string(), entry_index, what));
+  };
+  if (!actions.is_array()) {
+    throw problem(
+        "\"actions\" must be a list of IAM actions such as [\"dms:DescribeReplicationTasks\", "
+        "\"logs:GetLogEvents\"]");
+  }
+  std::vector<std::string> patterns;
+  for (const auto& action : actions) {
+    if (!action.is_string()) throw problem("every item of \"actions\" must be a string");
+    patterns.push_back(action.get<std::string>());
+  }
+  try {
+    return std::make_shared<const ActionPolicy>(std::move(patterns));
+  } catch (const std::invalid_argument& error) {
+    throw problem(std::string("in \"actions\": ") + error.what());
+  }
+}
+
+// A pair in the default account, named after its access key, that may call everything.
+KeyPair unrestricted_key_pair(std::string access_key_id, aws::Secret secret_access_key) {
+  std::string user_name = access_key_id;
+  return KeyPair{.access_key_id = std::move(access_key_id),
+                 .secret_access_key = std::move(secret_access_key),
+                 .account_id = "000000000000",
+                 .user_name = std::move(user_name),
+                 .actions = std::make_shared<const ActionPolicy>(ActionPolicy::allow_all())};
+}
+
 }  // namespace
 
 bool is_valid_region_name(std::string_view region) {
@@ -86,7 +122,7 @@ bool is_valid_region_name(std::string_view region) {
 }
 
 KeyPair default_key_pair() {
-  return KeyPair{"test", aws::Secret("test"), "000000000000"};
+  return unrestricted_key_pair("test", aws::Secret("test"));
 }
 
 std::vector<KeyPair> load_key_pairs(const std::filesystem::path& file) {
@@ -113,7 +149,8 @@ std::vector<KeyPair> load_key_pairs(const std::filesystem::path& file) {
       }
       return entry[name].get<std::string>();
     };
-    KeyPair pair{text("access_key_id"), aws::Secret(text("secret_access_key")), "000000000000"};
+    KeyPair pair =
+        unrestricted_key_pair(text("access_key_id"), aws::Secret(text("secret_access_key")));
     if (entry.contains("account_id")) {
       pair.account_id = text("account_id");
       if (pair.account_id.size() != 12 ||
@@ -123,6 +160,8 @@ std::vector<KeyPair> load_key_pairs(const std::filesystem::path& file) {
                         file.string(), i));
       }
     }
+    if (entry.contains("user_name")) pair.user_name = text("user_name");
+    if (entry.contains("actions")) pair.actions = read_actions(file, i, entry["actions"]);
     out.push_back(std::move(pair));
   }
   return out;
@@ -266,7 +305,8 @@ Caller SigV4Verifier::verify(const aws::HttpRequest& request,
         "your AWS Secret Access Key and signing method. Consult the service documentation for "
         "details.");
   }
-  return Caller{pair->second.access_key_id, pair->second.account_id, scope[2], scope[3]};
+  const KeyPair& key = pair->second;
+  return Caller{key.access_key_id, key.account_id, key.user_name, key.actions, scope[2], scope[3]};
 }
 
 }  // namespace dagster_dms::server

@@ -2,32 +2,41 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "aws/clock.hpp"
 #include "aws/http.hpp"
 #include "aws/secret.hpp"
+#include "server/front/permissions.hpp"
 
 namespace dagster_dms::server {
 
-// One key pair dms-local accepts, with the account its resources belong to.
+// One key pair dms-local accepts, with the account its resources belong to, the IAM user it
+// stands for (named in AccessDeniedException messages) and the actions it may call.
 struct KeyPair {
   std::string access_key_id;
   aws::Secret secret_access_key;
-  std::string account_id = "000000000000";
+  std::string account_id;
+  std::string user_name;                        // the access key id when the file names no user
+  std::shared_ptr<const ActionPolicy> actions;  // never null
 };
 
-// The local-emulator convention: test/test in account 000000000000.
+// The local-emulator convention: test/test in account 000000000000, allowed everything.
 KeyPair default_key_pair();
-// Reads [{"access_key_id","secret_access_key","account_id"}]; throws std::runtime_error naming
-// the file and the problem (never a secret).
+// Reads [{"access_key_id","secret_access_key","account_id","user_name","actions"}]; only the
+// first two are required, and an entry without "actions" may call everything (files written
+// before permissions existed keep working). Throws std::runtime_error naming the file and the
+// problem (never a secret).
 std::vector<KeyPair> load_key_pairs(const std::filesystem::path& file);
 
 // Who signed a request, once the signature checked out.
 struct Caller {
   std::string access_key_id;
   std::string account_id;
+  std::string user_name;
+  std::shared_ptr<const ActionPolicy> actions;
   std::string region;   // from the credential scope
   std::string service;  // signing name from the credential scope, e.g. "dms"
 };

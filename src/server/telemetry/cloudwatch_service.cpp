@@ -93,6 +93,7 @@ std::optional<std::string> cloudwatch_query_code(std::string_view exception_name
       {"MissingRequiredParameterException", "MissingParameter"},
       {"InternalServiceFault", "InternalServiceError"},
       {"UnknownOperationException", "InvalidAction"},
+      {"AccessDeniedException", "AccessDenied"},
   };
   const auto found = kCodes.find(exception_name);
   if (found == kCodes.end()) return std::nullopt;
