@@ -17,6 +17,7 @@ from dagster_dms.component.sensor import (
     WatchedTask,
     _reported_by_dagster,
     load_cursor,
+    load_cursor_notes,
     tick_result,
 )
 from dagster_dms.component.state import TaskState
@@ -143,12 +144,36 @@ def test_missing_tasks_and_notes_are_logged(caplog: pytest.LogCaptureFixture) ->
         notes=("cloudwatch:GetMetricData is not allowed",),
     )
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("INFO", "cloudwatch:GetMetricData is not allowed"),
+        ("WARNING", "cloudwatch:GetMetricData is not allowed"),
         (
             "WARNING",
             "1 task(s) in the defs state no longer exist, e.g. cdc: refresh the defs state",
         ),
     ]
+
+
+def test_a_note_is_warned_about_once_not_every_tick(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="sensor")
+    note = "cloudwatch:GetMetricData is not allowed"
+    look = WatchResult(tasks=[watch(LOAD, changed=False)], missing=[], notes=[note])
+    log = logging.getLogger("sensor")
+    first = tick_result(look, BY_ARN, THRESHOLD, lambda key, at: False, log)
+    assert load_cursor_notes(first.cursor) == [note]
+    for _ in range(3):
+        again = tick_result(
+            look,
+            BY_ARN,
+            THRESHOLD,
+            lambda key, at: False,
+            log,
+            reported_notes=load_cursor_notes(first.cursor),
+        )
+        assert load_cursor_notes(again.cursor) == [note]
+    assert [r.getMessage() for r in caplog.records] == [note]
+    # A cursor of an older release (no notes) or none at all: the note is new again.
+    older = '{"__class__": "DmsSensorCursor", "tasks": {}}'
+    assert load_cursor(older) == {} and load_cursor_notes(older) == []
+    assert load_cursor_notes(None) == []
 
 
 @pytest.mark.parametrize("field", ["stop_date", "full_load_finish_date"])

@@ -598,6 +598,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                 component.aws_settings.client(),
                 endpoint,
                 test_connections=component.test_connections_on_observe,
+                log=context.log,
             )
             return dg.ObserveResult(
                 asset_key=spec.key, data_version=result.data_version, metadata=result.metadata
@@ -611,7 +612,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
         # The decorator is untyped upstream.
         @dg.multi_observable_source_asset(name=spec.key.to_python_identifier(), specs=[spec])  # type: ignore[untyped-decorator]
         def _observe(context: dg.AssetExecutionContext) -> dg.ObserveResult:
-            result = observe_instance(component.aws_settings.client(), instance)
+            result = observe_instance(component.aws_settings.client(), instance, log=context.log)
             return dg.ObserveResult(
                 asset_key=spec.key, data_version=result.data_version, metadata=result.metadata
             )

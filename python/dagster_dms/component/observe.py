@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -42,9 +43,14 @@ def _still_there(
 
 
 def observe_endpoint(
-    client: DmsClient, endpoint: EndpointState, *, test_connections: bool = False
+    client: DmsClient,
+    endpoint: EndpointState,
+    *,
+    test_connections: bool = False,
+    log: logging.Logger | None = None,
 ) -> dg.ObserveResult:
-    """Status, engine, where it points (never credentials), SSL, last connection tests."""
+    """Status, engine, where it points (never credentials), SSL, last connection tests. What
+    could not be read goes to the metadata's notes and, once per observation, to `log`."""
     current = _still_there(
         client.describe_endpoints({"endpoint-arn": endpoint.arn}), "Endpoint", endpoint
     )
@@ -74,7 +80,7 @@ def observe_endpoint(
         if is_connection_failed(connection.status or "") and connection.last_failure_message:
             result += f": {connection.last_failure_message}"
         facts[DmsMetadataSet.key(f"connection_test/{instance}")] = result
-    return _observation(facts, {}, notes)
+    return _observation(facts, {}, notes, log, f"endpoint {endpoint.identifier}")
 
 
 def _test_connections(client: DmsClient, endpoint: EndpointState, notes: list[str]) -> None:
@@ -98,8 +104,11 @@ def _test_connections(client: DmsClient, endpoint: EndpointState, notes: list[st
             )
 
 
-def observe_instance(client: DmsClient, instance: InstanceState) -> dg.ObserveResult:
-    """Status, class, storage, Multi-AZ, version, zone, and CPU/storage/memory from CloudWatch."""
+def observe_instance(
+    client: DmsClient, instance: InstanceState, *, log: logging.Logger | None = None
+) -> dg.ObserveResult:
+    """Status, class, storage, Multi-AZ, version, zone, and CPU/storage/memory from CloudWatch;
+    notes as in `observe_endpoint`."""
     current = _still_there(
         client.describe_replication_instances({"replication-instance-arn": instance.arn}),
         "Replication instance",
@@ -121,13 +130,21 @@ def observe_instance(client: DmsClient, instance: InstanceState) -> dg.ObserveRe
     values = cloudwatch.latest_values(client, queries, notes=notes)
     metrics = {metric: values.get(f"m{i}") for i, metric in enumerate(cloudwatch.INSTANCE_METRICS)}
     # Metrics move all the time; the data version follows the instance's facts only.
-    return _observation(facts, metrics, notes)
+    return _observation(facts, metrics, notes, log, f"instance {instance.identifier}")
 
 
 def _observation(
-    facts: Mapping[str, Any], extra_fields: Mapping[str, Any], notes: Sequence[str]
+    facts: Mapping[str, Any],
+    extra_fields: Mapping[str, Any],
+    notes: Sequence[str],
+    log: logging.Logger | None,
+    subject: str,
 ) -> dg.ObserveResult:
     """An observation of ``facts`` (which alone make its data version) with ``extra_fields``
-    of the metadata set and ``notes`` beside them."""
+    of the metadata set and ``notes`` beside them (and warned about in ``log``, naming the
+    observed ``subject``)."""
+    if log is not None:
+        for note in notes:
+            log.warning(f"{subject}: {note}")
     extra = DmsMetadataSet.of({**extra_fields, "notes": "\n".join(notes) or None})
     return dg.ObserveResult(data_version=data_version(facts), metadata={**facts, **extra})

@@ -35,9 +35,11 @@ _JSON_CURSOR_VERSION = 1
 
 @whitelist_for_serdes
 class DmsSensorCursor(NamedTuple):
-    """What the sensor keeps between ticks: each watched task's facts at the last look, by ARN."""
+    """What the sensor keeps between ticks: each watched task's facts at the last look, by ARN,
+    and the notes already reported (a missing permission is warned about once, not every tick)."""
 
     tasks: Mapping[str, Mapping[str, Any]]
+    notes: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def build_observation_sensor(
             observe_tables=lambda entry: tables.observe_task_tables(
                 client, entry.task.arn, entry.table_keys
             ),
+            reported_notes=load_cursor_notes(context.cursor),
         )
 
     return _sensor
@@ -124,13 +127,15 @@ def tick_result(
     already_reported: Callable[[dg.AssetKey, str], bool],
     log: logging.Logger | dg.DagsterLogManager,
     observe_tables: Callable[[WatchedTask], Sequence[TableEvent]] | None = None,
+    reported_notes: Sequence[str] = (),
 ) -> dg.SensorResult:
     """What one look of the watcher becomes: an observation for each task whose facts changed, a
     materialization for a full load that finished outside Dagster (``already_reported(key,
     finished_at)`` says whether a run reported it already), CDC latency check evaluations, and
     the cursor that remembers every task's facts for the next look. ``observe_tables(entry)``
     gives the table assets' events of a changed task with table assets (import_tables): table
-    statistics are read only for tasks whose status or progress moved."""
+    statistics are read only for tasks whose status or progress moved. Notes (what could not be
+    read) are warnings, each once: ``reported_notes`` are the previous tick's."""
     events: list[dg.AssetObservation | dg.AssetMaterialization | dg.AssetCheckEvaluation] = []
     for found in look.tasks:
         entry = by_arn[found.arn]
@@ -151,13 +156,16 @@ def tick_result(
             )
     events.extend(_latency_evaluations(by_arn, look.tasks, cdc_latency_threshold_seconds))
     for note in look.notes:
-        log.info(note)
+        if note not in reported_notes:
+            log.warning(note)
     if look.missing:
         log.warning(
             f"{len(look.missing)} task(s) in the defs state no longer exist, e.g. "
             f"{by_arn[look.missing[0]].task.identifier}: refresh the defs state"
         )
-    cursor = DmsSensorCursor(tasks={found.arn: found.facts for found in look.tasks})
+    cursor = DmsSensorCursor(
+        tasks={found.arn: found.facts for found in look.tasks}, notes=list(look.notes)
+    )
     return dg.SensorResult(asset_events=events, cursor=serialize_value(cursor))
 
 
@@ -192,6 +200,14 @@ def load_cursor(cursor: str | None) -> dict[str, Mapping[str, Any]]:
     except Exception:
         return _load_json_cursor(cursor)
     return dict(loaded.tasks)
+
+
+def load_cursor_notes(cursor: str | None) -> list[str]:
+    """The notes the previous tick reported; none for an older or unreadable cursor."""
+    try:
+        return list(deserialize_value(cursor, DmsSensorCursor).notes) if cursor else []
+    except Exception:
+        return []
 
 
 def _load_json_cursor(cursor: str) -> dict[str, Mapping[str, Any]]:

@@ -19,7 +19,7 @@ from dagster_dms import _native, models
 from dagster_dms.client import DmsClient
 from dagster_dms.component.metadata import DmsMetadataSet
 from dagster_dms.component.state import TaskState
-from dagster_dms.errors import DmsError
+from dagster_dms.errors import AccessDeniedError, DmsError
 
 # The check every table asset carries: the table did not end in `Table error` or in a failed
 # validation state (orchestrate::table_failure decides which).
@@ -296,14 +296,17 @@ def reload(
     dg.Failure with DMS's rule when the task can't reload them, or when a table fails."""
     names = ", ".join(f"{s}.{t}" for s, t in tables)
     context.log.info(f"Reloading {names} ({reload_option}) in {task_arn}")
-    result = client.reload_tables_and_wait(
-        task_arn, tables, reload_option=reload_option, timeout_seconds=timeout_seconds
-    )
-    if not result.succeeded:
-        raise dg.Failure(
-            description=f"Reloading {names}: {result.message}",
-            metadata=DmsMetadataSet(reload_tables=names, reload_option=reload_option).metadata(),
+    metadata = DmsMetadataSet(reload_tables=names, reload_option=reload_option).metadata()
+    try:
+        result = client.reload_tables_and_wait(
+            task_arn, tables, reload_option=reload_option, timeout_seconds=timeout_seconds
         )
+    except AccessDeniedError as error:
+        # Reloading needs dms:ReloadTables, and dms:DescribeTableStatistics to follow the
+        # reload; DMS's message names the one that was denied.
+        raise dg.Failure(description=f"Reloading {names}: {error}", metadata=metadata) from error
+    if not result.succeeded:
+        raise dg.Failure(description=f"Reloading {names}: {result.message}", metadata=metadata)
     context.log.info(result.message)
     return result.table_statistics
 

@@ -314,6 +314,10 @@ def run_task_asset(
         )
     if not result.succeeded:
         tail = cloudwatch.error_log_tail(client, instance_identifier, task.resource_id, notes=notes)
+    # What a missing permission hid is said once per run, beside the metadata that lacks it.
+    for missing in [result.table_statistics_error, *notes]:
+        if missing:
+            context.log.warning(f"{task.identifier}: {missing}")
     yield from run_events(
         asset_key,
         task,
