@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "aws/errors.hpp"
+
 namespace dagster_dms::orchestrate {
 namespace {
 
@@ -24,7 +26,18 @@ DiscoveryResult<Resource> filter_resources(dms::DmsClient& client, std::vector<R
     std::vector<std::string> arns;
     arns.reserve(kept.size());
     for (const auto& item : kept) arns.push_back(arn_of(item.resource));
-    const auto tags = client.tags_for_resources(arns);
+    std::map<std::string, std::vector<dms::Tag>> tags;
+    try {
+      tags = client.tags_for_resources(arns);
+    } catch (const aws::ServiceError& error) {
+      // Without a tag filter the tags only feed the translation's props: a refresh denied
+      // dms:ListTagsForResource goes on without them and says so. A tag filter needs them.
+      if (filter.needs_tags() || !error.is_access_denied()) throw;
+      result.warnings.push_back(
+          fmt::format("dms:ListTagsForResource is not allowed: the {} are listed without their "
+                      "tags (props.tags is empty; a tag filter would fail)",
+                      kind));
+    }
     for (auto& item : kept) {
       auto it = tags.find(arn_of(item.resource));
       if (it != tags.end()) item.tags = to_tag_map(it->second);

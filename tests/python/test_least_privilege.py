@@ -432,14 +432,23 @@ def run_messages(
     return told, bool(result.success)
 
 
-def observe_as(account: Account, action: str) -> Observation:
-    """Refresh, load, materialize and observe with the key pair lacking `action`."""
+def component_as(account: Account, action: str, **attributes: Any) -> AWSDMSComponent:
+    """The component with the key pair lacking `action`."""
     key = account.keys[action]
-    component = AWSDMSComponent(
+    return AWSDMSComponent(
         aws_region=REGION,
         endpoint_url=account.server.url,
         aws_access_key_id=key["access_key_id"],
         aws_secret_access_key=key["secret_access_key"],
+        **attributes,
+    )
+
+
+def observe_as(account: Account, action: str) -> Observation:
+    """Refresh, load, materialize and observe with the key pair lacking `action`."""
+    component = component_as(
+        account,
+        action,
         import_endpoints=True,
         import_replication_instances=True,
         import_tables=True,
@@ -565,3 +574,17 @@ def test_each_action_of_the_readme_list_removed_in_turn(account: Account) -> Non
         "docs/production.md's least-privilege table differs from what the component does; "
         "rewrite it with DMS_WRITE_LEAST_PRIVILEGE_TABLE=1 and review the change:\n" + table
     )
+
+
+def test_tags_are_optional_without_a_tag_filter(account: Account) -> None:
+    # The table above filters by tag, which needs dms:ListTagsForResource; without a filter the
+    # tags only feed the translation, and the refresh goes on without them.
+    component = component_as(account, "dms:ListTagsForResource", import_endpoints=True)
+    state = component.discover()
+    assert {t.identifier for t in state.tasks} == {"lp-load", "lp-broken", "lp-cdc"}
+    assert {e.identifier for e in state.endpoints} == {"lp-source", "lp-target"}
+    assert all(not t.tags for t in state.tasks)
+    denied = [w for w in state.warnings if "dms:ListTagsForResource is not allowed" in w]
+    assert [w.split(":", 1)[0] for w in denied] == ["tasks", "endpoints"], state.warnings
+    defs = component.build_defs_from_discovery(state)
+    assert defs.get_assets_def("dms_task_lp_load") is not None
