@@ -102,6 +102,16 @@ SERVICES = (
             "DescribeEventSubscriptions",
             "ModifyEventSubscription",
             "DeleteEventSubscription",
+            "ImportCertificate",
+            "DescribeCertificates",
+            "DeleteCertificate",
+            "RefreshSchemas",
+            "DescribeSchemas",
+            "DescribeRefreshSchemasStatus",
+            "MoveReplicationTask",
+            "DescribeReplicationInstanceTaskLogs",
+            "DescribePendingMaintenanceActions",
+            "ApplyPendingMaintenanceAction",
         ),
     ),
     # The CloudWatch model names smithy-rpc-v2-cbor first; we speak its JSON 1.0 protocol, whose
@@ -514,7 +524,8 @@ def cpp_operations_of(model: Model) -> list[str]:
     for call in model.calls:
         if call.listing:
             out.append(
-                f"  std::vector<{call.listing.item_shape}> {snake_case(call.name)}_all("
+                f"  std::vector<{model.cpp_type(call.listing.item_shape)}> "
+                f"{snake_case(call.name)}_all("
                 f"{call.input} input = {{}}, const PageCallback<{call.output}>& on_page = {{}}) "
                 f"{{ return detail::all_pages<op::{call.name}>(self(), std::move(input), "
                 "on_page); }"
@@ -689,7 +700,13 @@ def python_result(model: Model, call: Call, every_page: bool) -> tuple[str, str,
     """(kind, annotation, member): what the wrapper returns and the helper that reads it."""
     if every_page:
         assert call.listing
-        return "items", f"list[models.{call.listing.item_shape}]", None
+        shape = call.listing.item_shape
+        if model.shapes[shape]["type"] == "structure":
+            return "items", f"list[models.{shape}]", None
+        # A page of plain names (DescribeSchemas).
+        if model.shapes[shape]["type"] != "string":
+            raise SystemExit(f"{call.name}: a listing of {shape} is not supported by the wrappers")
+        return "names", "list[str]", None
     form = PYTHON_FORMS.get(call.name, PythonForm())
     members = model.shapes[call.output].get("members", {})
     kept = [m for m in members if not TOKEN_MEMBER.fullmatch(m)]
@@ -732,6 +749,8 @@ def python_wrapper(model: Model, call: Call) -> list[str]:
     member_arg = f', "{member}"' if member else ""
     if kind == "nothing":
         lines.append(f"        self._send({target}{args})")
+    elif kind == "names":
+        lines.append(f"        return self._names({target}{args})")
     else:
         lines.append(f"        return self._{kind}({model_arg}, {target}{member_arg}{args})")
     return lines

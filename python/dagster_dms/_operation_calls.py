@@ -144,3 +144,8 @@ class OperationCalls:
         """Every item of every page of a listing (the core follows the pages)."""
         items = json.loads(self._native.list_all(service, operation, _request(params)))
         return [model.from_api(item) for item in items]
+
+    def _names(self, service: Service, operation: str, **params: Any) -> list[str]:
+        """Every item of every page of a listing of plain names (DescribeSchemas)."""
+        items = json.loads(self._native.list_all(service, operation, _request(params)))
+        return [str(item) for item in items]

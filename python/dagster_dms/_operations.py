@@ -840,6 +840,129 @@ class Operations(OperationCalls):
             SubscriptionName=subscription_name,
         )
 
+    def import_certificate(
+        self,
+        certificate_identifier: str,
+        *,
+        certificate_pem: str | None = None,
+        certificate_wallet: str | None = None,
+        tags: list[models.Tag] | None = None,
+        kms_key_id: str | None = None,
+    ) -> models.Certificate:
+        """Uploads the specified certificate."""
+        return self._member(
+            models.Certificate,
+            "dms",
+            "ImportCertificate",
+            "Certificate",
+            CertificateIdentifier=certificate_identifier,
+            CertificatePem=certificate_pem,
+            CertificateWallet=certificate_wallet,
+            Tags=tags,
+            KmsKeyId=kms_key_id,
+        )
+
+    def describe_certificates(self, filters: FilterSpec | None = None) -> list[models.Certificate]:
+        """Provides a description of the certificate. Every page is read; filters that match
+        nothing give an empty list."""
+        return self._items(
+            models.Certificate, "dms", "DescribeCertificates", Filters=_filters(filters)
+        )
+
+    def delete_certificate(self, certificate_arn: str) -> models.Certificate:
+        """Deletes the specified certificate."""
+        return self._member(
+            models.Certificate,
+            "dms",
+            "DeleteCertificate",
+            "Certificate",
+            CertificateArn=certificate_arn,
+        )
+
+    def refresh_schemas(
+        self, endpoint_arn: str, replication_instance_arn: str
+    ) -> models.RefreshSchemasStatus:
+        """Populates the schema for the specified endpoint."""
+        return self._member(
+            models.RefreshSchemasStatus,
+            "dms",
+            "RefreshSchemas",
+            "RefreshSchemasStatus",
+            EndpointArn=endpoint_arn,
+            ReplicationInstanceArn=replication_instance_arn,
+        )
+
+    def describe_schemas(self, endpoint_arn: str) -> list[str]:
+        """Returns information about the schema for the specified endpoint. Every page is
+        read."""
+        return self._names("dms", "DescribeSchemas", EndpointArn=endpoint_arn)
+
+    def describe_refresh_schemas_status(self, endpoint_arn: str) -> models.RefreshSchemasStatus:
+        """Returns the status of the RefreshSchemas operation."""
+        return self._member(
+            models.RefreshSchemasStatus,
+            "dms",
+            "DescribeRefreshSchemasStatus",
+            "RefreshSchemasStatus",
+            EndpointArn=endpoint_arn,
+        )
+
+    def move_replication_task(
+        self, task: str, target_replication_instance_arn: str
+    ) -> models.ReplicationTask:
+        """Moves a replication task from its current replication instance to a different
+        target replication instance using the specified parameters. ``task`` is the task's
+        identifier or ARN."""
+        return self._member(
+            models.ReplicationTask,
+            "dms",
+            "MoveReplicationTask",
+            "ReplicationTask",
+            ReplicationTaskArn=self._task_arn(task),
+            TargetReplicationInstanceArn=target_replication_instance_arn,
+        )
+
+    def describe_replication_instance_task_logs(
+        self, replication_instance_arn: str
+    ) -> list[models.ReplicationInstanceTaskLog]:
+        """Returns information about the task logs for the specified task. Every page is
+        read."""
+        return self._items(
+            models.ReplicationInstanceTaskLog,
+            "dms",
+            "DescribeReplicationInstanceTaskLogs",
+            ReplicationInstanceArn=replication_instance_arn,
+        )
+
+    def describe_pending_maintenance_actions(
+        self, filters: FilterSpec | None = None, *, replication_instance_arn: str | None = None
+    ) -> list[models.ResourcePendingMaintenanceActions]:
+        """Returns a list of upcoming maintenance events for replication instances in your
+        account in the current Region. Every page is read; filters that match nothing give
+        an empty list."""
+        return self._items(
+            models.ResourcePendingMaintenanceActions,
+            "dms",
+            "DescribePendingMaintenanceActions",
+            Filters=_filters(filters),
+            ReplicationInstanceArn=replication_instance_arn,
+        )
+
+    def apply_pending_maintenance_action(
+        self, replication_instance_arn: str, apply_action: str, opt_in_type: str
+    ) -> models.ResourcePendingMaintenanceActions:
+        """Applies a pending maintenance action to a resource (for example, to a replication
+        instance)."""
+        return self._member(
+            models.ResourcePendingMaintenanceActions,
+            "dms",
+            "ApplyPendingMaintenanceAction",
+            "ResourcePendingMaintenanceActions",
+            ReplicationInstanceArn=replication_instance_arn,
+            ApplyAction=apply_action,
+            OptInType=opt_in_type,
+        )
+
     def get_metric_statistics(
         self,
         namespace: str,

@@ -1624,6 +1624,200 @@ class DeleteEventSubscriptionResponse(ApiModel):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImportCertificateMessage(ApiModel):
+    certificate_identifier: str
+    certificate_pem: str | None = dataclasses.field(default=None, repr=False)
+    certificate_wallet: str | None = None
+    tags: list[Tag] | None = None
+    kms_key_id: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Certificate(ApiModel):
+    certificate_identifier: str | None = None
+    certificate_creation_date: _dt.datetime | None = None
+    certificate_pem: str | None = None
+    certificate_wallet: str | None = None
+    certificate_arn: str | None = None
+    certificate_owner: str | None = None
+    valid_from_date: _dt.datetime | None = None
+    valid_to_date: _dt.datetime | None = None
+    signing_algorithm: str | None = None
+    key_length: int | None = None
+    kms_key_id: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ImportCertificateResponse(ApiModel):
+    certificate: Certificate | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeCertificatesMessage(ApiModel):
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeCertificatesResponse(ApiModel):
+    marker: str | None = None
+    certificates: list[Certificate] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteCertificateMessage(ApiModel):
+    certificate_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteCertificateResponse(ApiModel):
+    certificate: Certificate | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshSchemasMessage(ApiModel):
+    endpoint_arn: str
+    replication_instance_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshSchemasStatus(ApiModel):
+    endpoint_arn: str | None = None
+    replication_instance_arn: str | None = None
+    status: str | None = None
+    last_refresh_date: _dt.datetime | None = None
+    last_failure_message: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshSchemasResponse(ApiModel):
+    refresh_schemas_status: RefreshSchemasStatus | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeSchemasMessage(ApiModel):
+    endpoint_arn: str
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeSchemasResponse(ApiModel):
+    marker: str | None = None
+    schemas: list[str] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeRefreshSchemasStatusMessage(ApiModel):
+    endpoint_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeRefreshSchemasStatusResponse(ApiModel):
+    refresh_schemas_status: RefreshSchemasStatus | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MoveReplicationTaskMessage(ApiModel):
+    replication_task_arn: str
+    target_replication_instance_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MoveReplicationTaskResponse(ApiModel):
+    replication_task: ReplicationTask | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationInstanceTaskLogsMessage(ApiModel):
+    replication_instance_arn: str
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicationInstanceTaskLog(ApiModel):
+    replication_task_name: str | None = None
+    replication_task_arn: str | None = None
+    replication_instance_task_log_size: int | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationInstanceTaskLogsResponse(ApiModel):
+    replication_instance_arn: str | None = None
+    replication_instance_task_logs: list[ReplicationInstanceTaskLog] | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribePendingMaintenanceActionsMessage(ApiModel):
+    replication_instance_arn: str | None = None
+    filters: list[Filter] | None = None
+    marker: str | None = None
+    max_records: int | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PendingMaintenanceAction(ApiModel):
+    action: str | None = None
+    auto_applied_after_date: _dt.datetime | None = None
+    forced_apply_date: _dt.datetime | None = None
+    opt_in_status: str | None = None
+    current_apply_date: _dt.datetime | None = None
+    description: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ResourcePendingMaintenanceActions(ApiModel):
+    resource_identifier: str | None = None
+    pending_maintenance_action_details: list[PendingMaintenanceAction] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribePendingMaintenanceActionsResponse(ApiModel):
+    pending_maintenance_actions: list[ResourcePendingMaintenanceActions] | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyPendingMaintenanceActionMessage(ApiModel):
+    replication_instance_arn: str
+    apply_action: str
+    opt_in_type: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyPendingMaintenanceActionResponse(ApiModel):
+    resource_pending_maintenance_actions: ResourcePendingMaintenanceActions | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Dimension(ApiModel):
     name: str
     value: str
@@ -3327,6 +3521,162 @@ _fields(
     DeleteEventSubscriptionResponse,
     _Field("EventSubscription", "event_subscription", _Nested(EventSubscription), False),
 )
+_fields(
+    ImportCertificateMessage,
+    _Field("CertificateIdentifier", "certificate_identifier", _STR, True),
+    _Field("CertificatePem", "certificate_pem", _STR, False),
+    _Field("CertificateWallet", "certificate_wallet", _STR, False),
+    _Field("Tags", "tags", _ListOf(_Nested(Tag)), False),
+    _Field("KmsKeyId", "kms_key_id", _STR, False),
+)
+_fields(
+    Certificate,
+    _Field("CertificateIdentifier", "certificate_identifier", _STR, False),
+    _Field("CertificateCreationDate", "certificate_creation_date", _TIMESTAMP, False),
+    _Field("CertificatePem", "certificate_pem", _STR, False),
+    _Field("CertificateWallet", "certificate_wallet", _STR, False),
+    _Field("CertificateArn", "certificate_arn", _STR, False),
+    _Field("CertificateOwner", "certificate_owner", _STR, False),
+    _Field("ValidFromDate", "valid_from_date", _TIMESTAMP, False),
+    _Field("ValidToDate", "valid_to_date", _TIMESTAMP, False),
+    _Field("SigningAlgorithm", "signing_algorithm", _STR, False),
+    _Field("KeyLength", "key_length", _INT, False),
+    _Field("KmsKeyId", "kms_key_id", _STR, False),
+)
+_fields(
+    ImportCertificateResponse, _Field("Certificate", "certificate", _Nested(Certificate), False)
+)
+_fields(
+    DescribeCertificatesMessage,
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeCertificatesResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field("Certificates", "certificates", _ListOf(_Nested(Certificate)), False),
+)
+_fields(DeleteCertificateMessage, _Field("CertificateArn", "certificate_arn", _STR, True))
+_fields(
+    DeleteCertificateResponse, _Field("Certificate", "certificate", _Nested(Certificate), False)
+)
+_fields(
+    RefreshSchemasMessage,
+    _Field("EndpointArn", "endpoint_arn", _STR, True),
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, True),
+)
+_fields(
+    RefreshSchemasStatus,
+    _Field("EndpointArn", "endpoint_arn", _STR, False),
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, False),
+    _Field("Status", "status", _STR, False),
+    _Field("LastRefreshDate", "last_refresh_date", _TIMESTAMP, False),
+    _Field("LastFailureMessage", "last_failure_message", _STR, False),
+)
+_fields(
+    RefreshSchemasResponse,
+    _Field("RefreshSchemasStatus", "refresh_schemas_status", _Nested(RefreshSchemasStatus), False),
+)
+_fields(
+    DescribeSchemasMessage,
+    _Field("EndpointArn", "endpoint_arn", _STR, True),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeSchemasResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field("Schemas", "schemas", _ListOf(_STR), False),
+)
+_fields(DescribeRefreshSchemasStatusMessage, _Field("EndpointArn", "endpoint_arn", _STR, True))
+_fields(
+    DescribeRefreshSchemasStatusResponse,
+    _Field("RefreshSchemasStatus", "refresh_schemas_status", _Nested(RefreshSchemasStatus), False),
+)
+_fields(
+    MoveReplicationTaskMessage,
+    _Field("ReplicationTaskArn", "replication_task_arn", _STR, True),
+    _Field("TargetReplicationInstanceArn", "target_replication_instance_arn", _STR, True),
+)
+_fields(
+    MoveReplicationTaskResponse,
+    _Field("ReplicationTask", "replication_task", _Nested(ReplicationTask), False),
+)
+_fields(
+    DescribeReplicationInstanceTaskLogsMessage,
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, True),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    ReplicationInstanceTaskLog,
+    _Field("ReplicationTaskName", "replication_task_name", _STR, False),
+    _Field("ReplicationTaskArn", "replication_task_arn", _STR, False),
+    _Field("ReplicationInstanceTaskLogSize", "replication_instance_task_log_size", _INT, False),
+)
+_fields(
+    DescribeReplicationInstanceTaskLogsResponse,
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, False),
+    _Field(
+        "ReplicationInstanceTaskLogs",
+        "replication_instance_task_logs",
+        _ListOf(_Nested(ReplicationInstanceTaskLog)),
+        False,
+    ),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribePendingMaintenanceActionsMessage,
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, False),
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("Marker", "marker", _STR, False),
+    _Field("MaxRecords", "max_records", _INT, False),
+)
+_fields(
+    PendingMaintenanceAction,
+    _Field("Action", "action", _STR, False),
+    _Field("AutoAppliedAfterDate", "auto_applied_after_date", _TIMESTAMP, False),
+    _Field("ForcedApplyDate", "forced_apply_date", _TIMESTAMP, False),
+    _Field("OptInStatus", "opt_in_status", _STR, False),
+    _Field("CurrentApplyDate", "current_apply_date", _TIMESTAMP, False),
+    _Field("Description", "description", _STR, False),
+)
+_fields(
+    ResourcePendingMaintenanceActions,
+    _Field("ResourceIdentifier", "resource_identifier", _STR, False),
+    _Field(
+        "PendingMaintenanceActionDetails",
+        "pending_maintenance_action_details",
+        _ListOf(_Nested(PendingMaintenanceAction)),
+        False,
+    ),
+)
+_fields(
+    DescribePendingMaintenanceActionsResponse,
+    _Field(
+        "PendingMaintenanceActions",
+        "pending_maintenance_actions",
+        _ListOf(_Nested(ResourcePendingMaintenanceActions)),
+        False,
+    ),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    ApplyPendingMaintenanceActionMessage,
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, True),
+    _Field("ApplyAction", "apply_action", _STR, True),
+    _Field("OptInType", "opt_in_type", _STR, True),
+)
+_fields(
+    ApplyPendingMaintenanceActionResponse,
+    _Field(
+        "ResourcePendingMaintenanceActions",
+        "resource_pending_maintenance_actions",
+        _Nested(ResourcePendingMaintenanceActions),
+        False,
+    ),
+)
 _fields(Dimension, _Field("Name", "name", _STR, True), _Field("Value", "value", _STR, True))
 _fields(
     Metric,
@@ -3629,6 +3979,28 @@ DMS_OPERATIONS: dict[str, tuple[type[ApiModel], type[ApiModel]]] = {
     ),
     "ModifyEventSubscription": (ModifyEventSubscriptionMessage, ModifyEventSubscriptionResponse),
     "DeleteEventSubscription": (DeleteEventSubscriptionMessage, DeleteEventSubscriptionResponse),
+    "ImportCertificate": (ImportCertificateMessage, ImportCertificateResponse),
+    "DescribeCertificates": (DescribeCertificatesMessage, DescribeCertificatesResponse),
+    "DeleteCertificate": (DeleteCertificateMessage, DeleteCertificateResponse),
+    "RefreshSchemas": (RefreshSchemasMessage, RefreshSchemasResponse),
+    "DescribeSchemas": (DescribeSchemasMessage, DescribeSchemasResponse),
+    "DescribeRefreshSchemasStatus": (
+        DescribeRefreshSchemasStatusMessage,
+        DescribeRefreshSchemasStatusResponse,
+    ),
+    "MoveReplicationTask": (MoveReplicationTaskMessage, MoveReplicationTaskResponse),
+    "DescribeReplicationInstanceTaskLogs": (
+        DescribeReplicationInstanceTaskLogsMessage,
+        DescribeReplicationInstanceTaskLogsResponse,
+    ),
+    "DescribePendingMaintenanceActions": (
+        DescribePendingMaintenanceActionsMessage,
+        DescribePendingMaintenanceActionsResponse,
+    ),
+    "ApplyPendingMaintenanceAction": (
+        ApplyPendingMaintenanceActionMessage,
+        ApplyPendingMaintenanceActionResponse,
+    ),
 }
 
 # cloudwatch operation name -> (input shape, output shape)

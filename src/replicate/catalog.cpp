@@ -23,6 +23,16 @@ bool flag(const PGresult* result, int row, int column) {
 
 }  // namespace
 
+std::vector<std::string> read_schemas(PgConnection& connection) {
+  const auto schemas = connection.exec(std::string("SELECT n.nspname FROM pg_namespace n WHERE ") +
+                                       kUserSchemas + " ORDER BY n.nspname COLLATE \"C\"");
+  std::vector<std::string> out;
+  for (int row = 0; row < PQntuples(schemas.get()); ++row) {
+    out.push_back(value(schemas.get(), row, 0));
+  }
+  return out;
+}
+
 std::vector<SourceTable> read_catalog(PgConnection& connection, bool include_views) {
   const std::string kinds = include_views ? "'r', 'p', 'v', 'm'" : "'r', 'p'";
   const auto tables = connection.exec(

@@ -33,6 +33,9 @@ struct SourceTable {
   double estimated_rows = -1;            // pg_class.reltuples; -1 when never analysed
 };
 
+// The names of the database's user schemas (what DMS's RefreshSchemas lists), sorted.
+std::vector<std::string> read_schemas(PgConnection& connection);
+
 // Reads every user table (and, when asked, view) with its columns and primary key.
 std::vector<SourceTable> read_catalog(PgConnection& connection, bool include_views);
 

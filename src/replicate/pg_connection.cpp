@@ -1,9 +1,13 @@
 #include "replicate/pg_connection.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 
 namespace dagster_dms::replicate {
 
@@ -19,8 +23,55 @@ std::string first_line(std::string_view text) {
   return std::string(text.substr(0, text.find('\n')));
 }
 
-PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view application_name,
-                                bool replication) {
+namespace {
+
+// libpq reads a root certificate from a file only: the endpoint's CA goes to a file of its own,
+// readable by this user only, that lives for one connection attempt (libpq has read it once the
+// handshake is over).
+class RootCertificateFile {
+ public:
+  explicit RootCertificateFile(const std::string& pem) {
+    if (pem.empty()) return;
+    auto pattern = (std::filesystem::temp_directory_path() / "dms-local-ca-XXXXXX").string();
+    const int fd = mkstemp(pattern.data());  // created 0600
+    if (fd < 0) {
+      throw PgError("08001", fmt::format("cannot write the endpoint's CA certificate to a "
+                                         "temporary file: {}",
+                                         std::strerror(errno)));
+    }
+    path_ = pattern;
+    std::size_t written = 0;
+    while (written < pem.size()) {
+      const auto n = ::write(fd, pem.data() + written, pem.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      written += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (written != pem.size()) {
+      throw PgError("08001", "cannot write the endpoint's CA certificate to a temporary file");
+    }
+  }
+  ~RootCertificateFile() {
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  RootCertificateFile(const RootCertificateFile&) = delete;
+  RootCertificateFile& operator=(const RootCertificateFile&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+bool verifies_server(const std::string& sslmode) {
+  return sslmode == "verify-ca" || sslmode == "verify-full";
+}
+
+}  // namespace
+
+PgConnection PgConnection::attempt(const PgEndpoint& endpoint, std::string_view application_name,
+                                   bool replication) {
   // Keyword arrays rather than a connection string: no quoting rules to get wrong, and the
   // password never passes through a string we might print.
   const std::string port = std::to_string(endpoint.port);
@@ -47,17 +98,42 @@ PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view app
     keys.push_back("sslmode");
     values.push_back(endpoint.sslmode.c_str());
   }
+  // Only the verifying modes get the CA: with a root certificate at hand libpq would verify
+  // under `require` too, which DMS's `require` (encrypt, trust any server) does not.
+  const RootCertificateFile root_certificate(
+      verifies_server(endpoint.sslmode) ? endpoint.ssl_root_certificate_pem : std::string());
+  if (!root_certificate.path().empty()) {
+    keys.push_back("sslrootcert");
+    values.push_back(root_certificate.path().c_str());
+  }
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  PgConnection connection(PQconnectdbParams(keys.data(), values.data(), 0));
+  return PgConnection(PQconnectdbParams(keys.data(), values.data(), 0));
+}
+
+PgConnection PgConnection::open(const PgEndpoint& endpoint, std::string_view application_name,
+                                bool replication) {
+  auto connection = attempt(endpoint, application_name, replication);
   if (!connection.conn_) throw PgError("08001", "out of memory creating a PostgreSQL connection");
-  if (PQstatus(connection.get()) != CONNECTION_OK) {
+  if (!connection.connected()) {
     throw PgError("08001",
                   fmt::format("Failed to connect to {}: RetCode: SQL_ERROR SqlState: 08001 "
                               "NativeError: 101 Message: {}",
-                              endpoint.describe(), first_line(PQerrorMessage(connection.get()))));
+                              endpoint.describe(), connection.connect_error()));
   }
   return connection;
+}
+
+std::string PgConnection::connect_error() const {
+  if (!conn_) return "out of memory creating a PostgreSQL connection";
+  auto text = first_line(PQerrorMessage(conn_.get()));
+  // libpq's words for a server certificate the CA did not sign leave out which CA that was.
+  if (text.find("certificate verify failed") != std::string::npos) {
+    text +=
+        " (the server's certificate does not chain to the CA certificate named by the "
+        "endpoint's CertificateArn)";
+  }
+  return text;
 }
 
 bool PgConnection::healthy() const {

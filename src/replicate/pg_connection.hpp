@@ -21,6 +21,9 @@ struct PgEndpoint {
   std::string user;
   aws::Secret password;
   std::string sslmode;  // empty: libpq's default
+  // The CA the server's certificate must chain to (DMS's CertificateArn), as PEM text; used by
+  // sslmode verify-ca and verify-full. Empty: libpq's default (~/.postgresql/root.crt).
+  std::string ssl_root_certificate_pem;
   int connect_timeout_seconds = 10;
 
   // `user@host:port/dbname`: safe for logs and messages (never the password).
@@ -50,6 +53,14 @@ class PgConnection {
   // the walsender's commands (CREATE_REPLICATION_SLOT, START_REPLICATION) besides plain SQL.
   static PgConnection open(const PgEndpoint& endpoint, std::string_view application_name,
                            bool replication = false);
+  // The same connection attempt without judging it: the result may be bad (`connected()` is
+  // false, PQerrorMessage says why), for callers that word the failure themselves.
+  static PgConnection attempt(const PgEndpoint& endpoint, std::string_view application_name,
+                              bool replication = false);
+
+  [[nodiscard]] bool connected() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+  // Why the attempt failed: libpq's first line, with a hint where TLS verification failed.
+  [[nodiscard]] std::string connect_error() const;
 
   [[nodiscard]] PGconn* get() const { return conn_.get(); }
   [[nodiscard]] bool healthy() const;

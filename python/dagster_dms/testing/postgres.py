@@ -4,7 +4,9 @@ PostgreSQL refuses to run as root, so when the tests run as root the server comm
 `postgres` system user (the Debian package creates it) and the data directory belongs to it.
 The cluster is configured for logical replication (wal_level=logical, slots and WAL senders), so
 the same fixture serves full-load and CDC tests. Loopback connections use trust authentication:
-the cluster lives for one test session and listens on 127.0.0.1 only. The server and the
+the cluster lives for one test session and listens on 127.0.0.1 only. With ``tls=True`` it also
+serves TLS, with a server certificate (for 127.0.0.1 and localhost) signed by a CA of its own
+(``ca_certificate_pem``), made with the ``openssl`` command-line tool. The server and the
 cluster's files never outlive the process that made them, even when it is killed (see
 :mod:`dagster_dms.testing.processes`).
 """
@@ -50,6 +52,53 @@ def find_bindir() -> Path:
     raise FileNotFoundError("no PostgreSQL server binaries (initdb) found; install `postgresql`")
 
 
+def _openssl(*args: str, cwd: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise FileNotFoundError("TLS test clusters need the `openssl` command; install openssl")
+    done = subprocess.run([openssl, *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"openssl {args[0]} failed: {done.stderr.strip()}")
+
+
+def make_certificate_authority(directory: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed CA valid for two days: (certificate, private key), PEM files in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    certificate, key = directory / f"{name}.crt", directory / f"{name}.key"
+    _openssl(
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+        *("-keyout", str(key), "-out", str(certificate), "-subj", f"/CN={name}"),
+        *("-addext", "basicConstraints=critical,CA:TRUE"),
+        *("-addext", "keyUsage=critical,keyCertSign,cRLSign"),
+        cwd=directory,
+    )
+    return certificate, key
+
+
+def make_server_certificate(
+    directory: Path, ca: tuple[Path, Path], hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
+) -> tuple[Path, Path]:
+    """A server certificate for `hosts` signed by the CA `ca`: (certificate, private key)."""
+    certificate, key, request = (directory / f"server.{ext}" for ext in ("crt", "key", "csr"))
+    names = ",".join(
+        f"IP:{host}" if host.replace(".", "").isdigit() else f"DNS:{host}" for host in hosts
+    )
+    extensions = directory / "server.ext"
+    extensions.write_text(f"subjectAltName={names}\nextendedKeyUsage=serverAuth\n")
+    _openssl(
+        *("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(request)),
+        *("-subj", f"/CN={hosts[0]}"),
+        cwd=directory,
+    )
+    _openssl(
+        *("x509", "-req", "-in", str(request), "-CA", str(ca[0]), "-CAkey", str(ca[1])),
+        *("-CAcreateserial", "-days", "2", "-out", str(certificate)),
+        *("-extfile", str(extensions)),
+        cwd=directory,
+    )
+    return certificate, key
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -71,8 +120,11 @@ class PgCluster:
     removes every file the cluster made.
     """
 
-    def __init__(self, base_dir: Path | None = None) -> None:
+    def __init__(self, base_dir: Path | None = None, *, tls: bool = False) -> None:
         self.bindir = find_bindir()
+        self.tls = tls
+        # The PEM text of the CA that signed the server's certificate (tls=True), once started.
+        self.ca_certificate_pem: str | None = None
         self.host = "127.0.0.1"
         self.port = 0
         self.user = SUPERUSER
@@ -158,6 +210,8 @@ class PgCluster:
             "timezone": "'UTC'",
             "log_timezone": "'UTC'",
         }
+        if self.tls:
+            settings.update(self._serve_tls())
         with (self.datadir / "postgresql.conf").open("a") as conf:
             conf.write("\n# dagster_dms.testing.postgres settings\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
@@ -178,6 +232,18 @@ class PgCluster:
                 last_error = error
                 time.sleep(0.2)
         raise RuntimeError(f"PostgreSQL did not start: {last_error}")
+
+    def _serve_tls(self) -> dict[str, str]:
+        """Makes the cluster's CA and server certificate; the settings that serve them."""
+        directory = self._root / "tls"
+        ca = make_certificate_authority(directory, "dagster-dms-test-ca")
+        certificate, key = make_server_certificate(directory, ca)
+        self.ca_certificate_pem = ca[0].read_text()
+        # The server refuses a key that others can read; it reads both as the postgres user.
+        key.chmod(0o600)
+        for path in (directory, certificate, key):
+            self._give_to_postgres(path)
+        return {"ssl": "on", "ssl_cert_file": f"'{certificate}'", "ssl_key_file": f"'{key}'"}
 
     def _pg_ctl_on_port(self, *action: str) -> list[str]:
         """``pg_ctl`` starting the server on this cluster's port (logging to its log file) and

@@ -1044,6 +1044,109 @@ constexpr auto kDeleteEventSubscriptionMessageFields =
     std::make_tuple(field("SubscriptionName", &DeleteEventSubscriptionMessage::subscription_name));
 constexpr auto kDeleteEventSubscriptionResponseFields = std::make_tuple(
     field("EventSubscription", &DeleteEventSubscriptionResponse::event_subscription));
+constexpr auto kImportCertificateMessageFields = std::make_tuple(
+    field("CertificateIdentifier", &ImportCertificateMessage::certificate_identifier),
+    field("CertificatePem", &ImportCertificateMessage::certificate_pem, true),
+    field("CertificateWallet", &ImportCertificateMessage::certificate_wallet),
+    field("Tags", &ImportCertificateMessage::tags),
+    field("KmsKeyId", &ImportCertificateMessage::kms_key_id));
+constexpr auto kCertificateFields = std::make_tuple(
+    field("CertificateIdentifier", &Certificate::certificate_identifier),
+    field("CertificateCreationDate", &Certificate::certificate_creation_date),
+    field("CertificatePem", &Certificate::certificate_pem),
+    field("CertificateWallet", &Certificate::certificate_wallet),
+    field("CertificateArn", &Certificate::certificate_arn),
+    field("CertificateOwner", &Certificate::certificate_owner),
+    field("ValidFromDate", &Certificate::valid_from_date),
+    field("ValidToDate", &Certificate::valid_to_date),
+    field("SigningAlgorithm", &Certificate::signing_algorithm),
+    field("KeyLength", &Certificate::key_length), field("KmsKeyId", &Certificate::kms_key_id));
+constexpr auto kImportCertificateResponseFields =
+    std::make_tuple(field("Certificate", &ImportCertificateResponse::certificate));
+constexpr auto kDescribeCertificatesMessageFields =
+    std::make_tuple(field("Filters", &DescribeCertificatesMessage::filters),
+                    field("MaxRecords", &DescribeCertificatesMessage::max_records),
+                    field("Marker", &DescribeCertificatesMessage::marker));
+constexpr auto kDescribeCertificatesResponseFields =
+    std::make_tuple(field("Marker", &DescribeCertificatesResponse::marker),
+                    field("Certificates", &DescribeCertificatesResponse::certificates));
+constexpr auto kDeleteCertificateMessageFields =
+    std::make_tuple(field("CertificateArn", &DeleteCertificateMessage::certificate_arn));
+constexpr auto kDeleteCertificateResponseFields =
+    std::make_tuple(field("Certificate", &DeleteCertificateResponse::certificate));
+constexpr auto kRefreshSchemasMessageFields = std::make_tuple(
+    field("EndpointArn", &RefreshSchemasMessage::endpoint_arn),
+    field("ReplicationInstanceArn", &RefreshSchemasMessage::replication_instance_arn));
+constexpr auto kRefreshSchemasStatusFields = std::make_tuple(
+    field("EndpointArn", &RefreshSchemasStatus::endpoint_arn),
+    field("ReplicationInstanceArn", &RefreshSchemasStatus::replication_instance_arn),
+    field("Status", &RefreshSchemasStatus::status),
+    field("LastRefreshDate", &RefreshSchemasStatus::last_refresh_date),
+    field("LastFailureMessage", &RefreshSchemasStatus::last_failure_message));
+constexpr auto kRefreshSchemasResponseFields =
+    std::make_tuple(field("RefreshSchemasStatus", &RefreshSchemasResponse::refresh_schemas_status));
+constexpr auto kDescribeSchemasMessageFields =
+    std::make_tuple(field("EndpointArn", &DescribeSchemasMessage::endpoint_arn),
+                    field("MaxRecords", &DescribeSchemasMessage::max_records),
+                    field("Marker", &DescribeSchemasMessage::marker));
+constexpr auto kDescribeSchemasResponseFields =
+    std::make_tuple(field("Marker", &DescribeSchemasResponse::marker),
+                    field("Schemas", &DescribeSchemasResponse::schemas));
+constexpr auto kDescribeRefreshSchemasStatusMessageFields =
+    std::make_tuple(field("EndpointArn", &DescribeRefreshSchemasStatusMessage::endpoint_arn));
+constexpr auto kDescribeRefreshSchemasStatusResponseFields = std::make_tuple(
+    field("RefreshSchemasStatus", &DescribeRefreshSchemasStatusResponse::refresh_schemas_status));
+constexpr auto kMoveReplicationTaskMessageFields =
+    std::make_tuple(field("ReplicationTaskArn", &MoveReplicationTaskMessage::replication_task_arn),
+                    field("TargetReplicationInstanceArn",
+                          &MoveReplicationTaskMessage::target_replication_instance_arn));
+constexpr auto kMoveReplicationTaskResponseFields =
+    std::make_tuple(field("ReplicationTask", &MoveReplicationTaskResponse::replication_task));
+constexpr auto kDescribeReplicationInstanceTaskLogsMessageFields =
+    std::make_tuple(field("ReplicationInstanceArn",
+                          &DescribeReplicationInstanceTaskLogsMessage::replication_instance_arn),
+                    field("MaxRecords", &DescribeReplicationInstanceTaskLogsMessage::max_records),
+                    field("Marker", &DescribeReplicationInstanceTaskLogsMessage::marker));
+constexpr auto kReplicationInstanceTaskLogFields = std::make_tuple(
+    field("ReplicationTaskName", &ReplicationInstanceTaskLog::replication_task_name),
+    field("ReplicationTaskArn", &ReplicationInstanceTaskLog::replication_task_arn),
+    field("ReplicationInstanceTaskLogSize",
+          &ReplicationInstanceTaskLog::replication_instance_task_log_size));
+constexpr auto kDescribeReplicationInstanceTaskLogsResponseFields = std::make_tuple(
+    field("ReplicationInstanceArn",
+          &DescribeReplicationInstanceTaskLogsResponse::replication_instance_arn),
+    field("ReplicationInstanceTaskLogs",
+          &DescribeReplicationInstanceTaskLogsResponse::replication_instance_task_logs),
+    field("Marker", &DescribeReplicationInstanceTaskLogsResponse::marker));
+constexpr auto kDescribePendingMaintenanceActionsMessageFields =
+    std::make_tuple(field("ReplicationInstanceArn",
+                          &DescribePendingMaintenanceActionsMessage::replication_instance_arn),
+                    field("Filters", &DescribePendingMaintenanceActionsMessage::filters),
+                    field("Marker", &DescribePendingMaintenanceActionsMessage::marker),
+                    field("MaxRecords", &DescribePendingMaintenanceActionsMessage::max_records));
+constexpr auto kPendingMaintenanceActionFields = std::make_tuple(
+    field("Action", &PendingMaintenanceAction::action),
+    field("AutoAppliedAfterDate", &PendingMaintenanceAction::auto_applied_after_date),
+    field("ForcedApplyDate", &PendingMaintenanceAction::forced_apply_date),
+    field("OptInStatus", &PendingMaintenanceAction::opt_in_status),
+    field("CurrentApplyDate", &PendingMaintenanceAction::current_apply_date),
+    field("Description", &PendingMaintenanceAction::description));
+constexpr auto kResourcePendingMaintenanceActionsFields = std::make_tuple(
+    field("ResourceIdentifier", &ResourcePendingMaintenanceActions::resource_identifier),
+    field("PendingMaintenanceActionDetails",
+          &ResourcePendingMaintenanceActions::pending_maintenance_action_details));
+constexpr auto kDescribePendingMaintenanceActionsResponseFields =
+    std::make_tuple(field("PendingMaintenanceActions",
+                          &DescribePendingMaintenanceActionsResponse::pending_maintenance_actions),
+                    field("Marker", &DescribePendingMaintenanceActionsResponse::marker));
+constexpr auto kApplyPendingMaintenanceActionMessageFields =
+    std::make_tuple(field("ReplicationInstanceArn",
+                          &ApplyPendingMaintenanceActionMessage::replication_instance_arn),
+                    field("ApplyAction", &ApplyPendingMaintenanceActionMessage::apply_action),
+                    field("OptInType", &ApplyPendingMaintenanceActionMessage::opt_in_type));
+constexpr auto kApplyPendingMaintenanceActionResponseFields = std::make_tuple(
+    field("ResourcePendingMaintenanceActions",
+          &ApplyPendingMaintenanceActionResponse::resource_pending_maintenance_actions));
 
 }  // namespace
 
@@ -3672,6 +3775,482 @@ void to_json(nlohmann::json& j, const DeleteEventSubscriptionResponse& value) {
   write_model(j, value, false);
 }
 nlohmann::json to_redacted_json(const DeleteEventSubscriptionResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ImportCertificateMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kImportCertificateMessageFields, path);
+}
+void write_model(nlohmann::json& j, const ImportCertificateMessage& value, bool redact) {
+  detail::write_struct(j, value, kImportCertificateMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, ImportCertificateMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ImportCertificateMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ImportCertificateMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, Certificate& value, const detail::Path* path) {
+  detail::read_struct(j, value, kCertificateFields, path);
+}
+void write_model(nlohmann::json& j, const Certificate& value, bool redact) {
+  detail::write_struct(j, value, kCertificateFields, redact);
+}
+void from_json(const nlohmann::json& j, Certificate& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const Certificate& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const Certificate& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ImportCertificateResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kImportCertificateResponseFields, path);
+}
+void write_model(nlohmann::json& j, const ImportCertificateResponse& value, bool redact) {
+  detail::write_struct(j, value, kImportCertificateResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, ImportCertificateResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ImportCertificateResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ImportCertificateResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeCertificatesMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeCertificatesMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeCertificatesMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeCertificatesMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeCertificatesMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeCertificatesMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeCertificatesMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeCertificatesResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeCertificatesResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeCertificatesResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeCertificatesResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeCertificatesResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeCertificatesResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeCertificatesResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteCertificateMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteCertificateMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteCertificateMessage& value, bool redact) {
+  detail::write_struct(j, value, kDeleteCertificateMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteCertificateMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteCertificateMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteCertificateMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteCertificateResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteCertificateResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteCertificateResponse& value, bool redact) {
+  detail::write_struct(j, value, kDeleteCertificateResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteCertificateResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteCertificateResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteCertificateResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, RefreshSchemasMessage& value, const detail::Path* path) {
+  detail::read_struct(j, value, kRefreshSchemasMessageFields, path);
+}
+void write_model(nlohmann::json& j, const RefreshSchemasMessage& value, bool redact) {
+  detail::write_struct(j, value, kRefreshSchemasMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, RefreshSchemasMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const RefreshSchemasMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const RefreshSchemasMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, RefreshSchemasStatus& value, const detail::Path* path) {
+  detail::read_struct(j, value, kRefreshSchemasStatusFields, path);
+}
+void write_model(nlohmann::json& j, const RefreshSchemasStatus& value, bool redact) {
+  detail::write_struct(j, value, kRefreshSchemasStatusFields, redact);
+}
+void from_json(const nlohmann::json& j, RefreshSchemasStatus& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const RefreshSchemasStatus& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const RefreshSchemasStatus& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, RefreshSchemasResponse& value, const detail::Path* path) {
+  detail::read_struct(j, value, kRefreshSchemasResponseFields, path);
+}
+void write_model(nlohmann::json& j, const RefreshSchemasResponse& value, bool redact) {
+  detail::write_struct(j, value, kRefreshSchemasResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, RefreshSchemasResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const RefreshSchemasResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const RefreshSchemasResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeSchemasMessage& value, const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeSchemasMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeSchemasMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeSchemasMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeSchemasMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeSchemasMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeSchemasMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeSchemasResponse& value, const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeSchemasResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeSchemasResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeSchemasResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeSchemasResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeSchemasResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeSchemasResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeRefreshSchemasStatusMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeRefreshSchemasStatusMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeRefreshSchemasStatusMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeRefreshSchemasStatusMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeRefreshSchemasStatusMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeRefreshSchemasStatusMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeRefreshSchemasStatusMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeRefreshSchemasStatusResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeRefreshSchemasStatusResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeRefreshSchemasStatusResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeRefreshSchemasStatusResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeRefreshSchemasStatusResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeRefreshSchemasStatusResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeRefreshSchemasStatusResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, MoveReplicationTaskMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kMoveReplicationTaskMessageFields, path);
+}
+void write_model(nlohmann::json& j, const MoveReplicationTaskMessage& value, bool redact) {
+  detail::write_struct(j, value, kMoveReplicationTaskMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, MoveReplicationTaskMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const MoveReplicationTaskMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const MoveReplicationTaskMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, MoveReplicationTaskResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kMoveReplicationTaskResponseFields, path);
+}
+void write_model(nlohmann::json& j, const MoveReplicationTaskResponse& value, bool redact) {
+  detail::write_struct(j, value, kMoveReplicationTaskResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, MoveReplicationTaskResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const MoveReplicationTaskResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const MoveReplicationTaskResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationInstanceTaskLogsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationInstanceTaskLogsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationInstanceTaskLogsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ReplicationInstanceTaskLog& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kReplicationInstanceTaskLogFields, path);
+}
+void write_model(nlohmann::json& j, const ReplicationInstanceTaskLog& value, bool redact) {
+  detail::write_struct(j, value, kReplicationInstanceTaskLogFields, redact);
+}
+void from_json(const nlohmann::json& j, ReplicationInstanceTaskLog& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ReplicationInstanceTaskLog& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ReplicationInstanceTaskLog& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationInstanceTaskLogsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationInstanceTaskLogsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationInstanceTaskLogsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribePendingMaintenanceActionsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribePendingMaintenanceActionsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribePendingMaintenanceActionsMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribePendingMaintenanceActionsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribePendingMaintenanceActionsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribePendingMaintenanceActionsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribePendingMaintenanceActionsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, PendingMaintenanceAction& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kPendingMaintenanceActionFields, path);
+}
+void write_model(nlohmann::json& j, const PendingMaintenanceAction& value, bool redact) {
+  detail::write_struct(j, value, kPendingMaintenanceActionFields, redact);
+}
+void from_json(const nlohmann::json& j, PendingMaintenanceAction& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const PendingMaintenanceAction& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const PendingMaintenanceAction& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ResourcePendingMaintenanceActions& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kResourcePendingMaintenanceActionsFields, path);
+}
+void write_model(nlohmann::json& j, const ResourcePendingMaintenanceActions& value, bool redact) {
+  detail::write_struct(j, value, kResourcePendingMaintenanceActionsFields, redact);
+}
+void from_json(const nlohmann::json& j, ResourcePendingMaintenanceActions& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ResourcePendingMaintenanceActions& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ResourcePendingMaintenanceActions& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribePendingMaintenanceActionsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribePendingMaintenanceActionsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribePendingMaintenanceActionsResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribePendingMaintenanceActionsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribePendingMaintenanceActionsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribePendingMaintenanceActionsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribePendingMaintenanceActionsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ApplyPendingMaintenanceActionMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kApplyPendingMaintenanceActionMessageFields, path);
+}
+void write_model(nlohmann::json& j, const ApplyPendingMaintenanceActionMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kApplyPendingMaintenanceActionMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, ApplyPendingMaintenanceActionMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ApplyPendingMaintenanceActionMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ApplyPendingMaintenanceActionMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ApplyPendingMaintenanceActionResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kApplyPendingMaintenanceActionResponseFields, path);
+}
+void write_model(nlohmann::json& j, const ApplyPendingMaintenanceActionResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kApplyPendingMaintenanceActionResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, ApplyPendingMaintenanceActionResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ApplyPendingMaintenanceActionResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ApplyPendingMaintenanceActionResponse& value) {
   nlohmann::json j;
   write_model(j, value, true);
   return j;

@@ -1975,6 +1975,269 @@ struct DeleteEventSubscriptionResponse {
                          const DeleteEventSubscriptionResponse&) = default;
 };
 
+struct ImportCertificateMessage {
+  std::string certificate_identifier{};
+  std::optional<std::string> certificate_pem;  // sensitive: never print; use to_redacted_json
+  std::optional<std::string> certificate_wallet;
+  std::optional<std::vector<Tag>> tags;
+  std::optional<std::string> kms_key_id;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ImportCertificateMessage&,
+                         const ImportCertificateMessage&) = default;
+};
+
+struct Certificate {
+  std::optional<std::string> certificate_identifier;
+  std::optional<Timestamp> certificate_creation_date;
+  std::optional<std::string> certificate_pem;
+  std::optional<std::string> certificate_wallet;
+  std::optional<std::string> certificate_arn;
+  std::optional<std::string> certificate_owner;
+  std::optional<Timestamp> valid_from_date;
+  std::optional<Timestamp> valid_to_date;
+  std::optional<std::string> signing_algorithm;
+  std::optional<std::int64_t> key_length;
+  std::optional<std::string> kms_key_id;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const Certificate&, const Certificate&) = default;
+};
+
+struct ImportCertificateResponse {
+  std::optional<Certificate> certificate;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ImportCertificateResponse&,
+                         const ImportCertificateResponse&) = default;
+};
+
+struct DescribeCertificatesMessage {
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeCertificatesMessage&,
+                         const DescribeCertificatesMessage&) = default;
+};
+
+struct DescribeCertificatesResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<Certificate>> certificates;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeCertificatesResponse&,
+                         const DescribeCertificatesResponse&) = default;
+};
+
+struct DeleteCertificateMessage {
+  std::string certificate_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteCertificateMessage&,
+                         const DeleteCertificateMessage&) = default;
+};
+
+struct DeleteCertificateResponse {
+  std::optional<Certificate> certificate;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteCertificateResponse&,
+                         const DeleteCertificateResponse&) = default;
+};
+
+struct RefreshSchemasMessage {
+  std::string endpoint_arn{};
+  std::string replication_instance_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const RefreshSchemasMessage&, const RefreshSchemasMessage&) = default;
+};
+
+struct RefreshSchemasStatus {
+  std::optional<std::string> endpoint_arn;
+  std::optional<std::string> replication_instance_arn;
+  std::optional<std::string> status;
+  std::optional<Timestamp> last_refresh_date;
+  std::optional<std::string> last_failure_message;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const RefreshSchemasStatus&, const RefreshSchemasStatus&) = default;
+};
+
+struct RefreshSchemasResponse {
+  std::optional<RefreshSchemasStatus> refresh_schemas_status;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const RefreshSchemasResponse&, const RefreshSchemasResponse&) = default;
+};
+
+struct DescribeSchemasMessage {
+  std::string endpoint_arn{};
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeSchemasMessage&, const DescribeSchemasMessage&) = default;
+};
+
+struct DescribeSchemasResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<std::string>> schemas;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeSchemasResponse&, const DescribeSchemasResponse&) = default;
+};
+
+struct DescribeRefreshSchemasStatusMessage {
+  std::string endpoint_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeRefreshSchemasStatusMessage&,
+                         const DescribeRefreshSchemasStatusMessage&) = default;
+};
+
+struct DescribeRefreshSchemasStatusResponse {
+  std::optional<RefreshSchemasStatus> refresh_schemas_status;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeRefreshSchemasStatusResponse&,
+                         const DescribeRefreshSchemasStatusResponse&) = default;
+};
+
+struct MoveReplicationTaskMessage {
+  std::string replication_task_arn{};
+  std::string target_replication_instance_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const MoveReplicationTaskMessage&,
+                         const MoveReplicationTaskMessage&) = default;
+};
+
+struct MoveReplicationTaskResponse {
+  std::optional<ReplicationTask> replication_task;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const MoveReplicationTaskResponse&,
+                         const MoveReplicationTaskResponse&) = default;
+};
+
+struct DescribeReplicationInstanceTaskLogsMessage {
+  std::string replication_instance_arn{};
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationInstanceTaskLogsMessage&,
+                         const DescribeReplicationInstanceTaskLogsMessage&) = default;
+};
+
+struct ReplicationInstanceTaskLog {
+  std::optional<std::string> replication_task_name;
+  std::optional<std::string> replication_task_arn;
+  std::optional<std::int64_t> replication_instance_task_log_size;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ReplicationInstanceTaskLog&,
+                         const ReplicationInstanceTaskLog&) = default;
+};
+
+struct DescribeReplicationInstanceTaskLogsResponse {
+  std::optional<std::string> replication_instance_arn;
+  std::optional<std::vector<ReplicationInstanceTaskLog>> replication_instance_task_logs;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationInstanceTaskLogsResponse&,
+                         const DescribeReplicationInstanceTaskLogsResponse&) = default;
+};
+
+struct DescribePendingMaintenanceActionsMessage {
+  std::optional<std::string> replication_instance_arn;
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::string> marker;
+  std::optional<std::int64_t> max_records;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribePendingMaintenanceActionsMessage&,
+                         const DescribePendingMaintenanceActionsMessage&) = default;
+};
+
+struct PendingMaintenanceAction {
+  std::optional<std::string> action;
+  std::optional<Timestamp> auto_applied_after_date;
+  std::optional<Timestamp> forced_apply_date;
+  std::optional<std::string> opt_in_status;
+  std::optional<Timestamp> current_apply_date;
+  std::optional<std::string> description;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const PendingMaintenanceAction&,
+                         const PendingMaintenanceAction&) = default;
+};
+
+struct ResourcePendingMaintenanceActions {
+  std::optional<std::string> resource_identifier;
+  std::optional<std::vector<PendingMaintenanceAction>> pending_maintenance_action_details;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ResourcePendingMaintenanceActions&,
+                         const ResourcePendingMaintenanceActions&) = default;
+};
+
+struct DescribePendingMaintenanceActionsResponse {
+  std::optional<std::vector<ResourcePendingMaintenanceActions>> pending_maintenance_actions;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribePendingMaintenanceActionsResponse&,
+                         const DescribePendingMaintenanceActionsResponse&) = default;
+};
+
+struct ApplyPendingMaintenanceActionMessage {
+  std::string replication_instance_arn{};
+  std::string apply_action{};
+  std::string opt_in_type{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ApplyPendingMaintenanceActionMessage&,
+                         const ApplyPendingMaintenanceActionMessage&) = default;
+};
+
+struct ApplyPendingMaintenanceActionResponse {
+  std::optional<ResourcePendingMaintenanceActions> resource_pending_maintenance_actions;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ApplyPendingMaintenanceActionResponse&,
+                         const ApplyPendingMaintenanceActionResponse&) = default;
+};
+
 // JSON conversion with the AWS wire names. Reading throws aws::ProtocolError naming the
 // member path; to_redacted_json replaces sensitive values with "****" for display.
 // read_model/write_model are the path-carrying forms the generic codec recurses into.
@@ -2766,5 +3029,151 @@ nlohmann::json to_redacted_json(const DeleteEventSubscriptionResponse& value);
 void read_model(const nlohmann::json& j, DeleteEventSubscriptionResponse& value,
                 const detail::Path* path);
 void write_model(nlohmann::json& j, const DeleteEventSubscriptionResponse& value, bool redact);
+void from_json(const nlohmann::json& j, ImportCertificateMessage& value);
+void to_json(nlohmann::json& j, const ImportCertificateMessage& value);
+nlohmann::json to_redacted_json(const ImportCertificateMessage& value);
+void read_model(const nlohmann::json& j, ImportCertificateMessage& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const ImportCertificateMessage& value, bool redact);
+void from_json(const nlohmann::json& j, Certificate& value);
+void to_json(nlohmann::json& j, const Certificate& value);
+nlohmann::json to_redacted_json(const Certificate& value);
+void read_model(const nlohmann::json& j, Certificate& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const Certificate& value, bool redact);
+void from_json(const nlohmann::json& j, ImportCertificateResponse& value);
+void to_json(nlohmann::json& j, const ImportCertificateResponse& value);
+nlohmann::json to_redacted_json(const ImportCertificateResponse& value);
+void read_model(const nlohmann::json& j, ImportCertificateResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ImportCertificateResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeCertificatesMessage& value);
+void to_json(nlohmann::json& j, const DescribeCertificatesMessage& value);
+nlohmann::json to_redacted_json(const DescribeCertificatesMessage& value);
+void read_model(const nlohmann::json& j, DescribeCertificatesMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeCertificatesMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeCertificatesResponse& value);
+void to_json(nlohmann::json& j, const DescribeCertificatesResponse& value);
+nlohmann::json to_redacted_json(const DescribeCertificatesResponse& value);
+void read_model(const nlohmann::json& j, DescribeCertificatesResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeCertificatesResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteCertificateMessage& value);
+void to_json(nlohmann::json& j, const DeleteCertificateMessage& value);
+nlohmann::json to_redacted_json(const DeleteCertificateMessage& value);
+void read_model(const nlohmann::json& j, DeleteCertificateMessage& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteCertificateMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DeleteCertificateResponse& value);
+void to_json(nlohmann::json& j, const DeleteCertificateResponse& value);
+nlohmann::json to_redacted_json(const DeleteCertificateResponse& value);
+void read_model(const nlohmann::json& j, DeleteCertificateResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteCertificateResponse& value, bool redact);
+void from_json(const nlohmann::json& j, RefreshSchemasMessage& value);
+void to_json(nlohmann::json& j, const RefreshSchemasMessage& value);
+nlohmann::json to_redacted_json(const RefreshSchemasMessage& value);
+void read_model(const nlohmann::json& j, RefreshSchemasMessage& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const RefreshSchemasMessage& value, bool redact);
+void from_json(const nlohmann::json& j, RefreshSchemasStatus& value);
+void to_json(nlohmann::json& j, const RefreshSchemasStatus& value);
+nlohmann::json to_redacted_json(const RefreshSchemasStatus& value);
+void read_model(const nlohmann::json& j, RefreshSchemasStatus& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const RefreshSchemasStatus& value, bool redact);
+void from_json(const nlohmann::json& j, RefreshSchemasResponse& value);
+void to_json(nlohmann::json& j, const RefreshSchemasResponse& value);
+nlohmann::json to_redacted_json(const RefreshSchemasResponse& value);
+void read_model(const nlohmann::json& j, RefreshSchemasResponse& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const RefreshSchemasResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeSchemasMessage& value);
+void to_json(nlohmann::json& j, const DescribeSchemasMessage& value);
+nlohmann::json to_redacted_json(const DescribeSchemasMessage& value);
+void read_model(const nlohmann::json& j, DescribeSchemasMessage& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeSchemasMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeSchemasResponse& value);
+void to_json(nlohmann::json& j, const DescribeSchemasResponse& value);
+nlohmann::json to_redacted_json(const DescribeSchemasResponse& value);
+void read_model(const nlohmann::json& j, DescribeSchemasResponse& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeSchemasResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeRefreshSchemasStatusMessage& value);
+void to_json(nlohmann::json& j, const DescribeRefreshSchemasStatusMessage& value);
+nlohmann::json to_redacted_json(const DescribeRefreshSchemasStatusMessage& value);
+void read_model(const nlohmann::json& j, DescribeRefreshSchemasStatusMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeRefreshSchemasStatusMessage& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeRefreshSchemasStatusResponse& value);
+void to_json(nlohmann::json& j, const DescribeRefreshSchemasStatusResponse& value);
+nlohmann::json to_redacted_json(const DescribeRefreshSchemasStatusResponse& value);
+void read_model(const nlohmann::json& j, DescribeRefreshSchemasStatusResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeRefreshSchemasStatusResponse& value, bool redact);
+void from_json(const nlohmann::json& j, MoveReplicationTaskMessage& value);
+void to_json(nlohmann::json& j, const MoveReplicationTaskMessage& value);
+nlohmann::json to_redacted_json(const MoveReplicationTaskMessage& value);
+void read_model(const nlohmann::json& j, MoveReplicationTaskMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const MoveReplicationTaskMessage& value, bool redact);
+void from_json(const nlohmann::json& j, MoveReplicationTaskResponse& value);
+void to_json(nlohmann::json& j, const MoveReplicationTaskResponse& value);
+nlohmann::json to_redacted_json(const MoveReplicationTaskResponse& value);
+void read_model(const nlohmann::json& j, MoveReplicationTaskResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const MoveReplicationTaskResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsMessage& value);
+void to_json(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsMessage& value);
+nlohmann::json to_redacted_json(const DescribeReplicationInstanceTaskLogsMessage& value);
+void read_model(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, ReplicationInstanceTaskLog& value);
+void to_json(nlohmann::json& j, const ReplicationInstanceTaskLog& value);
+nlohmann::json to_redacted_json(const ReplicationInstanceTaskLog& value);
+void read_model(const nlohmann::json& j, ReplicationInstanceTaskLog& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ReplicationInstanceTaskLog& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsResponse& value);
+void to_json(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsResponse& value);
+nlohmann::json to_redacted_json(const DescribeReplicationInstanceTaskLogsResponse& value);
+void read_model(const nlohmann::json& j, DescribeReplicationInstanceTaskLogsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeReplicationInstanceTaskLogsResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribePendingMaintenanceActionsMessage& value);
+void to_json(nlohmann::json& j, const DescribePendingMaintenanceActionsMessage& value);
+nlohmann::json to_redacted_json(const DescribePendingMaintenanceActionsMessage& value);
+void read_model(const nlohmann::json& j, DescribePendingMaintenanceActionsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribePendingMaintenanceActionsMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, PendingMaintenanceAction& value);
+void to_json(nlohmann::json& j, const PendingMaintenanceAction& value);
+nlohmann::json to_redacted_json(const PendingMaintenanceAction& value);
+void read_model(const nlohmann::json& j, PendingMaintenanceAction& value, const detail::Path* path);
+void write_model(nlohmann::json& j, const PendingMaintenanceAction& value, bool redact);
+void from_json(const nlohmann::json& j, ResourcePendingMaintenanceActions& value);
+void to_json(nlohmann::json& j, const ResourcePendingMaintenanceActions& value);
+nlohmann::json to_redacted_json(const ResourcePendingMaintenanceActions& value);
+void read_model(const nlohmann::json& j, ResourcePendingMaintenanceActions& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ResourcePendingMaintenanceActions& value, bool redact);
+void from_json(const nlohmann::json& j, DescribePendingMaintenanceActionsResponse& value);
+void to_json(nlohmann::json& j, const DescribePendingMaintenanceActionsResponse& value);
+nlohmann::json to_redacted_json(const DescribePendingMaintenanceActionsResponse& value);
+void read_model(const nlohmann::json& j, DescribePendingMaintenanceActionsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribePendingMaintenanceActionsResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, ApplyPendingMaintenanceActionMessage& value);
+void to_json(nlohmann::json& j, const ApplyPendingMaintenanceActionMessage& value);
+nlohmann::json to_redacted_json(const ApplyPendingMaintenanceActionMessage& value);
+void read_model(const nlohmann::json& j, ApplyPendingMaintenanceActionMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ApplyPendingMaintenanceActionMessage& value, bool redact);
+void from_json(const nlohmann::json& j, ApplyPendingMaintenanceActionResponse& value);
+void to_json(nlohmann::json& j, const ApplyPendingMaintenanceActionResponse& value);
+nlohmann::json to_redacted_json(const ApplyPendingMaintenanceActionResponse& value);
+void read_model(const nlohmann::json& j, ApplyPendingMaintenanceActionResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ApplyPendingMaintenanceActionResponse& value,
+                 bool redact);
 
 }  // namespace dagster_dms::dms

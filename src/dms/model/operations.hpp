@@ -153,6 +153,39 @@ using ModifyEventSubscription = Operation<"ModifyEventSubscription", ModifyEvent
                                           ModifyEventSubscriptionResponse>;
 using DeleteEventSubscription = Operation<"DeleteEventSubscription", DeleteEventSubscriptionMessage,
                                           DeleteEventSubscriptionResponse>;
+using ImportCertificate =
+    Operation<"ImportCertificate", ImportCertificateMessage, ImportCertificateResponse>;
+using DescribeCertificates = Listing<
+    Operation<"DescribeCertificates", DescribeCertificatesMessage, DescribeCertificatesResponse>,
+    &DescribeCertificatesMessage::marker, &DescribeCertificatesResponse::marker,
+    &DescribeCertificatesResponse::certificates, true>;
+using DeleteCertificate =
+    Operation<"DeleteCertificate", DeleteCertificateMessage, DeleteCertificateResponse>;
+using RefreshSchemas = Operation<"RefreshSchemas", RefreshSchemasMessage, RefreshSchemasResponse>;
+using DescribeSchemas =
+    Listing<Operation<"DescribeSchemas", DescribeSchemasMessage, DescribeSchemasResponse>,
+            &DescribeSchemasMessage::marker, &DescribeSchemasResponse::marker,
+            &DescribeSchemasResponse::schemas, false>;
+using DescribeRefreshSchemasStatus =
+    Operation<"DescribeRefreshSchemasStatus", DescribeRefreshSchemasStatusMessage,
+              DescribeRefreshSchemasStatusResponse>;
+using MoveReplicationTask =
+    Operation<"MoveReplicationTask", MoveReplicationTaskMessage, MoveReplicationTaskResponse>;
+using DescribeReplicationInstanceTaskLogs = Listing<
+    Operation<"DescribeReplicationInstanceTaskLogs", DescribeReplicationInstanceTaskLogsMessage,
+              DescribeReplicationInstanceTaskLogsResponse>,
+    &DescribeReplicationInstanceTaskLogsMessage::marker,
+    &DescribeReplicationInstanceTaskLogsResponse::marker,
+    &DescribeReplicationInstanceTaskLogsResponse::replication_instance_task_logs, false>;
+using DescribePendingMaintenanceActions =
+    Listing<Operation<"DescribePendingMaintenanceActions", DescribePendingMaintenanceActionsMessage,
+                      DescribePendingMaintenanceActionsResponse>,
+            &DescribePendingMaintenanceActionsMessage::marker,
+            &DescribePendingMaintenanceActionsResponse::marker,
+            &DescribePendingMaintenanceActionsResponse::pending_maintenance_actions, true>;
+using ApplyPendingMaintenanceAction =
+    Operation<"ApplyPendingMaintenanceAction", ApplyPendingMaintenanceActionMessage,
+              ApplyPendingMaintenanceActionResponse>;
 using All = std::tuple<
     DescribeReplicationTasks, StartReplicationTask, StopReplicationTask, DescribeTableStatistics,
     ReloadTables, DescribeEndpoints, DescribeReplicationInstances, TestConnection,
@@ -166,7 +199,10 @@ using All = std::tuple<
     DescribeOrderableReplicationInstances, DescribeEngineVersions, DescribeEndpointTypes,
     DescribeEndpointSettings, RebootReplicationInstance, DeleteConnection, DescribeEvents,
     DescribeEventCategories, CreateEventSubscription, DescribeEventSubscriptions,
-    ModifyEventSubscription, DeleteEventSubscription>;
+    ModifyEventSubscription, DeleteEventSubscription, ImportCertificate, DescribeCertificates,
+    DeleteCertificate, RefreshSchemas, DescribeSchemas, DescribeRefreshSchemasStatus,
+    MoveReplicationTask, DescribeReplicationInstanceTaskLogs, DescribePendingMaintenanceActions,
+    ApplyPendingMaintenanceAction>;
 
 }  // namespace op
 
@@ -338,6 +374,41 @@ class DmsOperations {
       const DeleteEventSubscriptionMessage& input) {
     return self().template call<op::DeleteEventSubscription>(input);
   }
+  ImportCertificateResponse import_certificate(const ImportCertificateMessage& input) {
+    return self().template call<op::ImportCertificate>(input);
+  }
+  DescribeCertificatesResponse describe_certificates(
+      const DescribeCertificatesMessage& input = {}) {
+    return self().template call<op::DescribeCertificates>(input);
+  }
+  DeleteCertificateResponse delete_certificate(const DeleteCertificateMessage& input) {
+    return self().template call<op::DeleteCertificate>(input);
+  }
+  RefreshSchemasResponse refresh_schemas(const RefreshSchemasMessage& input) {
+    return self().template call<op::RefreshSchemas>(input);
+  }
+  DescribeSchemasResponse describe_schemas(const DescribeSchemasMessage& input) {
+    return self().template call<op::DescribeSchemas>(input);
+  }
+  DescribeRefreshSchemasStatusResponse describe_refresh_schemas_status(
+      const DescribeRefreshSchemasStatusMessage& input) {
+    return self().template call<op::DescribeRefreshSchemasStatus>(input);
+  }
+  MoveReplicationTaskResponse move_replication_task(const MoveReplicationTaskMessage& input) {
+    return self().template call<op::MoveReplicationTask>(input);
+  }
+  DescribeReplicationInstanceTaskLogsResponse describe_replication_instance_task_logs(
+      const DescribeReplicationInstanceTaskLogsMessage& input) {
+    return self().template call<op::DescribeReplicationInstanceTaskLogs>(input);
+  }
+  DescribePendingMaintenanceActionsResponse describe_pending_maintenance_actions(
+      const DescribePendingMaintenanceActionsMessage& input = {}) {
+    return self().template call<op::DescribePendingMaintenanceActions>(input);
+  }
+  ApplyPendingMaintenanceActionResponse apply_pending_maintenance_action(
+      const ApplyPendingMaintenanceActionMessage& input) {
+    return self().template call<op::ApplyPendingMaintenanceAction>(input);
+  }
   std::vector<ReplicationTask> describe_replication_tasks_all(
       DescribeReplicationTasksMessage input = {},
       const PageCallback<DescribeReplicationTasksResponse>& on_page = {}) {
@@ -408,6 +479,28 @@ class DmsOperations {
       DescribeEventSubscriptionsMessage input = {},
       const PageCallback<DescribeEventSubscriptionsResponse>& on_page = {}) {
     return detail::all_pages<op::DescribeEventSubscriptions>(self(), std::move(input), on_page);
+  }
+  std::vector<Certificate> describe_certificates_all(
+      DescribeCertificatesMessage input = {},
+      const PageCallback<DescribeCertificatesResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeCertificates>(self(), std::move(input), on_page);
+  }
+  std::vector<std::string> describe_schemas_all(
+      DescribeSchemasMessage input = {},
+      const PageCallback<DescribeSchemasResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeSchemas>(self(), std::move(input), on_page);
+  }
+  std::vector<ReplicationInstanceTaskLog> describe_replication_instance_task_logs_all(
+      DescribeReplicationInstanceTaskLogsMessage input = {},
+      const PageCallback<DescribeReplicationInstanceTaskLogsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeReplicationInstanceTaskLogs>(self(), std::move(input),
+                                                                      on_page);
+  }
+  std::vector<ResourcePendingMaintenanceActions> describe_pending_maintenance_actions_all(
+      DescribePendingMaintenanceActionsMessage input = {},
+      const PageCallback<DescribePendingMaintenanceActionsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribePendingMaintenanceActions>(self(), std::move(input),
+                                                                    on_page);
   }
 
  private:

@@ -1,14 +1,15 @@
 #include "server/dms_api/connection_tester.hpp"
 
 #include <fmt/format.h>
-#include <libpq-fe.h>
 
-#include <memory>
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <system_error>
-#include <vector>
 
+#include "replicate/pg_connection.hpp"
 #include "replicate/s3_path.hpp"
+#include "server/execution/task_plan.hpp"
 
 namespace dagster_dms::server {
 
@@ -22,67 +23,20 @@ constexpr const char* kNetworkSummary =
     "Cannot connect to ODBC provider Network error has occurred";
 constexpr const char* kRefusedSummary = "Failed to connect Network error has occurred";
 
-struct ConnDeleter {
-  void operator()(PGconn* conn) const { PQfinish(conn); }
-};
-
-std::string first_line(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  return std::string(text.substr(0, text.find('\n')));
-}
-
 bool is_postgres(const std::optional<std::string>& engine) {
   return engine == "postgres" || engine == "aurora-postgresql";
 }
 
-// The endpoint's connection members: the top level first, PostgreSQLSettings (where DMS mirrors
-// them) second.
-std::string member(const std::optional<std::string>& top,
-                   const std::optional<std::string>& nested) {
-  if (top && !top->empty()) return *top;
-  return nested.value_or("");
-}
-
 std::optional<std::string> test_postgres(const ConnectionTestRequest& request) {
-  const auto& endpoint = request.endpoint;
-  const dms::PostgreSQLSettings settings =
-      endpoint.postgresql_settings.value_or(dms::PostgreSQLSettings{});
-  std::string host = member(endpoint.server_name, settings.server_name);
-  if (host.empty()) host = "127.0.0.1";
-  std::int64_t port_number = 5432;
-  if (endpoint.port) {
-    port_number = *endpoint.port;
-  } else if (settings.port) {
-    port_number = *settings.port;
-  }
-  const std::string port = std::to_string(port_number);
-  const std::string dbname = member(endpoint.database_name, settings.database_name);
-  const std::string user = member(endpoint.username, settings.username);
+  auto endpoint = pg_endpoint(request.endpoint, request.password, request.certificate_pem);
   // libpq's connect_timeout counts whole seconds and treats 1 as 2; 2 is its smallest.
-  const std::string timeout =
-      std::to_string(std::max<std::int64_t>(2, request.connect_timeout.count()));
-  std::string sslmode;
-  if (endpoint.ssl_mode && !endpoint.ssl_mode->empty()) {
-    sslmode = *endpoint.ssl_mode == "none" ? "disable" : *endpoint.ssl_mode;
-  }
-  std::vector<const char*> keys{
-      "host", "port", "dbname", "user", "connect_timeout", "application_name"};
-  std::vector<const char*> values{host.c_str(), port.c_str(),    dbname.c_str(),
-                                  user.c_str(), timeout.c_str(), "dms-local-test-connection"};
-  if (request.password && !request.password->empty()) {
-    keys.push_back("password");
-    values.push_back(request.password->c_str());
-  }
-  if (!sslmode.empty()) {
-    keys.push_back("sslmode");
-    values.push_back(sslmode.c_str());
-  }
-  keys.push_back(nullptr);
-  values.push_back(nullptr);
-  const std::unique_ptr<PGconn, ConnDeleter> conn(PQconnectdbParams(keys.data(), values.data(), 0));
-  if (conn && PQstatus(conn.get()) == CONNECTION_OK) return std::nullopt;
-  const std::string error =
-      conn ? first_line(PQerrorMessage(conn.get())) : std::string("out of memory");
+  endpoint.connect_timeout_seconds =
+      static_cast<int>(std::max<std::int64_t>(2, request.connect_timeout.count()));
+  const auto connection = rep::PgConnection::attempt(endpoint, "dms-local-test-connection");
+  if (connection.connected()) return std::nullopt;
+  const std::string error = connection.connect_error();
+  const std::string host = endpoint.host;
+  const std::string port = std::to_string(endpoint.port);
   // A server that answered says FATAL; anything else is the network (refused, timeout, DNS).
   const bool answered = error.find("FATAL") != std::string::npos;
   // libpq names host and port for network errors; say them for the others too.

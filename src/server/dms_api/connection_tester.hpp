@@ -15,6 +15,8 @@ namespace dagster_dms::server {
 struct ConnectionTestRequest {
   dms::Endpoint endpoint;
   std::optional<std::string> password;
+  // The PEM CA certificate the endpoint's CertificateArn names (SslMode verify-ca/verify-full).
+  std::optional<std::string> certificate_pem;
   // Where s3 endpoints live locally (dms-local --s3-root); unset: s3 tests fail and say so.
   std::optional<std::filesystem::path> s3_root;
   std::chrono::seconds connect_timeout{5};

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "server/dms_api/certificates.hpp"
 #include "server/dms_api/connection_tester.hpp"
 #include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/endpoint_secrets.hpp"
@@ -81,6 +82,7 @@ nlohmann::json test_connection(ControlPlane& plane, const RequestContext& contex
   ConnectionTestRequest test;
   dms::from_json(endpoint.doc, test.endpoint);
   test.password = stored_password(endpoint);
+  test.certificate_pem = endpoint_certificate_pem(plane.store, endpoint.doc);
   test.s3_root = plane.options.s3_root;
   test.connect_timeout = plane.options.connection_test_timeout;
   plane.after_unlock([&plane, key, test_id, test = std::move(test)] {

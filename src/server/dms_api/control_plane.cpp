@@ -9,7 +9,7 @@ ControlPlane::ControlPlane(Store& store, TaskExecutor& executor, const aws::Cloc
     : store(store), executor(executor), options(std::move(options)), clock_(clock) {}
 
 void ControlPlane::on_due(ResourceKind kind, DueTransition transition) {
-  due_transitions_[kind] = std::move(transition);
+  due_transitions_[kind].push_back(std::move(transition));
 }
 
 Record ControlPlane::require(const RequestContext& context, ResourceKind kind,
@@ -29,6 +29,8 @@ Record ControlPlane::require(const RequestContext& context, ResourceKind kind,
         throw not_found(fmt::format("Replication config {} not found", arn));
       case ResourceKind::kSubnetGroup:
         throw not_found(fmt::format("Replication subnet group {} not found", arn));
+      case ResourceKind::kCertificate:
+        throw not_found(fmt::format("Certificate {} not found", arn));
       case ResourceKind::kEvent:  // events and event subscriptions are not named by ARN
       case ResourceKind::kEventSubscription:
         throw not_found(fmt::format("{} not found", arn));
@@ -51,10 +53,15 @@ std::vector<Record> ControlPlane::list_all_refreshed(ResourceKind kind) {
 }
 
 void ControlPlane::refresh(ResourceKind kind, Record& record) {
-  const auto transition = due_transitions_.find(kind);
-  if (transition == due_transitions_.end()) return;
+  const auto transitions = due_transitions_.find(kind);
+  if (transitions == due_transitions_.end()) return;
   if (now_millis() < record.internal.value("ready_at_ms", std::int64_t{0})) return;
-  if (transition->second(record)) store.update(kind, record);
+  for (const auto& transition : transitions->second) {
+    if (transition(record)) {
+      store.update(kind, record);
+      return;
+    }
+  }
 }
 
 Record ControlPlane::new_record(const RequestContext& context, ResourceKind kind,

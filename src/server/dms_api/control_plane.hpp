@@ -24,6 +24,8 @@
 
 namespace dagster_dms::server {
 
+class LogStore;
+
 struct ServiceOptions {
   // How long an instance stays `creating` (or `modifying` after a change applied immediately)
   // and a task `creating` before they are usable.
@@ -37,6 +39,9 @@ struct ServiceOptions {
   std::chrono::seconds connection_test_timeout{5};
   // Where event-subscription deliveries are logged (dms-local has no SNS); unset: not logged.
   Logger* logger = nullptr;
+  // The task logs (CloudWatch Logs), for DescribeReplicationInstanceTaskLogs; unset: every
+  // task's log size reads 0.
+  const LogStore* task_logs = nullptr;
 };
 
 class ControlPlane;
@@ -104,7 +109,8 @@ class ControlPlane {
   Scheduler scheduler;         // stopped before the resources its work uses go away
   BackgroundWork background;   // connection tests, stopped likewise
 
-  // A resource kind's time-based transition, applied whenever one of its records is read.
+  // A resource kind's time-based transitions (a kind may have several, each for its own
+  // statuses), applied whenever one of its records is read.
   void on_due(ResourceKind kind, DueTransition transition);
 
   // The resource `arn` of `kind` in the caller's account and region, with due transitions
@@ -134,7 +140,7 @@ class ControlPlane {
   void refresh(ResourceKind kind, Record& record);
 
   const aws::Clock& clock_;
-  std::map<ResourceKind, DueTransition> due_transitions_;
+  std::map<ResourceKind, std::vector<DueTransition>> due_transitions_;
   std::vector<std::function<void()>> deferred_;
 };
 

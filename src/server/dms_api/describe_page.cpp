@@ -7,6 +7,7 @@
 
 namespace dagster_dms::server {
 
+const FilterSpec kNoFilters{{}, {}};
 const FilterSpec kTableStatisticsFilters{{"schema-name", "table-name", "table-state"}, {}};
 
 DescribePageIndices describe_page_indices(

@@ -69,6 +69,20 @@ nlohmann::json describe_page(const std::vector<Item>& items, const DescribeReque
   return out;
 }
 
+// A Describe* page of a listing that takes no filters (DescribeSchemas,
+// DescribeReplicationInstanceTaskLogs): MaxRecords and Marker only.
+extern const FilterSpec kNoFilters;
+template <class Item, class KeyOf, class ToPublic>
+nlohmann::json unfiltered_page(const std::vector<Item>& items,
+                               const std::optional<std::int64_t>& max_records,
+                               const std::optional<std::string>& marker, const char* list_member,
+                               const KeyOf& key_of, const ToPublic& to_public) {
+  return describe_page(
+      items, DescribeRequest{std::nullopt, max_records, marker}, {kNoFilters, ""}, list_member,
+      [](const Item& /*item*/, std::string_view /*filter*/) { return std::vector<std::string>{}; },
+      key_of, to_public);
+}
+
 // Resources list and page by identifier (the store's listing order).
 inline std::string identifier_key(const Record& record, std::size_t /*index*/) {
   return record.identifier;

@@ -5,6 +5,7 @@
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/replication_runs.hpp"
 #include "server/dms_api/resources.hpp"
+#include "server/dms_api/schemas.hpp"
 #include "server/dms_api/task_runs.hpp"
 #include "server/front/api_error.hpp"
 
@@ -26,6 +27,12 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_service_catalog(plane_, operations_);
   register_instance_reboot(plane_, operations_);
   register_events(plane_, operations_);
+  register_certificates(plane_, operations_);
+  register_schemas(plane_, operations_);
+  register_task_move(plane_, operations_);
+  register_instance_task_logs(plane_, operations_);
+  register_maintenance(plane_, operations_);
+  register_unsupported_features(operations_);
 }
 
 DmsService::~DmsService() {
@@ -67,6 +74,7 @@ void DmsService::recover_interrupted_tasks() {
     RunLifecycle<TaskRunShape>(plane_).fail_interrupted_runs();
     RunLifecycle<ReplicationRunShape>(plane_).fail_interrupted_runs();
     fail_interrupted_connection_tests(plane_.store);
+    fail_interrupted_schema_refreshes(plane_.store);
   });
 }
 

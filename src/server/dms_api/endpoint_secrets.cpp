@@ -1,5 +1,7 @@
 #include "server/dms_api/endpoint_secrets.hpp"
 
+#include "server/dms_api/certificates.hpp"
+
 namespace dagster_dms::server {
 
 void move_secrets(nlohmann::json& doc, nlohmann::json& internal) {
@@ -37,15 +39,17 @@ std::optional<std::string> stored_password(const Record& endpoint) {
 
 void load_run_endpoints(const Store& store, TaskRun& run) {
   const auto load = [&](const std::optional<std::string>& arn, dms::Endpoint& endpoint,
-                        std::optional<std::string>& password) {
+                        std::optional<std::string>& password,
+                        std::optional<std::string>& certificate_pem) {
     if (!arn) return;
     if (auto stored = store.find_by_arn(ResourceKind::kEndpoint, *arn)) {
       dms::from_json(stored->doc, endpoint);
       password = stored_password(*stored);
+      certificate_pem = endpoint_certificate_pem(store, stored->doc);
     }
   };
-  load(run.task.source_endpoint_arn, run.source, run.source_password);
-  load(run.task.target_endpoint_arn, run.target, run.target_password);
+  load(run.task.source_endpoint_arn, run.source, run.source_password, run.source_certificate_pem);
+  load(run.task.target_endpoint_arn, run.target, run.target_password, run.target_certificate_pem);
 }
 
 }  // namespace dagster_dms::server

@@ -16,7 +16,7 @@ void move_secrets(nlohmann::json& doc, nlohmann::json& internal);
 std::optional<std::string> stored_password(const Record& endpoint);
 
 // A run's source and target (run.task's endpoint ARNs) as stored, with their passwords, which
-// the data plane needs and the API never returns.
+// the data plane needs and the API never returns, and the CA certificates they verify with.
 void load_run_endpoints(const Store& store, TaskRun& run);
 
 }  // namespace dagster_dms::server

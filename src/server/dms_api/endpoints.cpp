@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "replicate/s3_path.hpp"
+#include "server/dms_api/certificates.hpp"
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/describe_page.hpp"
 #include "server/dms_api/endpoint_secrets.hpp"
@@ -137,6 +138,7 @@ nlohmann::json create_endpoint(ControlPlane& plane, const RequestContext& contex
   set_status(record.doc, EndpointStatus::kActive);
   apply_members(body, record);
   check_endpoint_settings(record.doc);
+  require_endpoint_certificate(plane.store, context, record.doc);
   plane.store.insert(ResourceKind::kEndpoint, record);
   plane.put_request_tags(record.arn, request.tags);
   return {{"Endpoint", public_endpoint(record)}};
@@ -187,6 +189,7 @@ nlohmann::json modify_endpoint(ControlPlane& plane, const RequestContext& contex
   }
   apply_members(body, record);
   check_endpoint_settings(record.doc);
+  require_endpoint_certificate(plane.store, context, record.doc);
   plane.store.update(ResourceKind::kEndpoint, record);
   return {{"Endpoint", public_endpoint(record)}};
 }

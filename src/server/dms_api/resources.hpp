@@ -40,5 +40,19 @@ void register_instance_reboot(ControlPlane& plane, OperationTable& table);
 // events.cpp: DescribeEvents, DescribeEventCategories, and the event subscriptions of
 // event_subscriptions.cpp (Create/Describe/Modify/DeleteEventSubscription(s)).
 void register_events(ControlPlane& plane, OperationTable& table);
+// certificates.cpp: ImportCertificate, DescribeCertificates, DeleteCertificate.
+void register_certificates(ControlPlane& plane, OperationTable& table);
+// schemas.cpp: RefreshSchemas, DescribeSchemas, DescribeRefreshSchemasStatus.
+void register_schemas(ControlPlane& plane, OperationTable& table);
+// task_move.cpp: MoveReplicationTask (moving, then stopped on the target instance).
+void register_task_move(ControlPlane& plane, OperationTable& table);
+// instance_task_logs.cpp: DescribeReplicationInstanceTaskLogs.
+void register_instance_task_logs(ControlPlane& plane, OperationTable& table);
+// maintenance.cpp: DescribePendingMaintenanceActions, ApplyPendingMaintenanceAction.
+void register_maintenance(ControlPlane& plane, OperationTable& table);
+// unsupported_features.cpp: the operations of Schema Conversion, Fleet Advisor, data providers,
+// migration projects, instance profiles and homogeneous data migrations, each answering
+// InvalidOperationFault "... is not supported by dms-local".
+void register_unsupported_features(OperationTable& table);
 
 }  // namespace dagster_dms::server

@@ -18,6 +18,7 @@ std::optional<ResourceKind> kind_of(const std::string& arn) {
   if (parsed->resource_type == "task") return ResourceKind::kTask;
   if (parsed->resource_type == "replication-config") return ResourceKind::kReplicationConfig;
   if (parsed->resource_type == "subgrp") return ResourceKind::kSubnetGroup;
+  if (parsed->resource_type == "cert") return ResourceKind::kCertificate;
   return std::nullopt;
 }
 

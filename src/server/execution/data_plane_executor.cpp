@@ -133,7 +133,7 @@ void DataPlaneExecutor::task_deleted(const TaskRun& run) {
   const auto identity = task_telemetry_identity(run);
   const auto slot = rep::replication_slot_name(identity.task_resource_id);
   try {
-    rep::drop_cdc_artifacts(pg_endpoint(run.source, run.source_password), slot);
+    rep::drop_cdc_artifacts(source_pg_endpoint(run), slot);
     if (options_.logger) {
       options_.logger->log(LogLevel::kInfo,
                            fmt::format("task {}: replication slot {} and its publications dropped",

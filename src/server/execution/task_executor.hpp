@@ -20,6 +20,9 @@ struct TaskRun {
   std::optional<std::string> source_password;
   dms::Endpoint target;
   std::optional<std::string> target_password;
+  // The PEM CA certificates the endpoints' CertificateArn name (SslMode verify-ca/verify-full).
+  std::optional<std::string> source_certificate_pem;
+  std::optional<std::string> target_certificate_pem;
   // The ReplicationInstanceIdentifier its CloudWatch metrics and log group are named after.
   std::string instance_identifier;
   // The table statistics as stored: a resumed CDC run carries its counters on from them.

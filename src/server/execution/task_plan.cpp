@@ -37,7 +37,8 @@ std::string libpq_sslmode(const std::optional<std::string>& ssl_mode) {
 // The connection members live at the top of the endpoint; PostgreSQLSettings may carry them too
 // (DMS mirrors them there), so either place counts, top level first.
 rep::PgEndpoint pg_endpoint(const dms::Endpoint& endpoint,
-                            const std::optional<std::string>& password) {
+                            const std::optional<std::string>& password,
+                            const std::optional<std::string>& certificate_pem) {
   const auto& settings = endpoint.postgresql_settings;
   const auto pick = [&](const std::optional<std::string>& top,
                         std::optional<std::string> dms::PostgreSQLSettings::*member) {
@@ -57,7 +58,16 @@ rep::PgEndpoint pg_endpoint(const dms::Endpoint& endpoint,
   out.user = pick(endpoint.username, &dms::PostgreSQLSettings::username);
   if (password) out.password = aws::Secret(*password);
   out.sslmode = libpq_sslmode(endpoint.ssl_mode);
+  if (certificate_pem) out.ssl_root_certificate_pem = *certificate_pem;
   return out;
+}
+
+rep::PgEndpoint source_pg_endpoint(const TaskRun& run) {
+  return pg_endpoint(run.source, run.source_password, run.source_certificate_pem);
+}
+
+rep::PgEndpoint target_pg_endpoint(const TaskRun& run) {
+  return pg_endpoint(run.target, run.target_password, run.target_certificate_pem);
 }
 
 namespace {
@@ -204,9 +214,9 @@ std::variant<TaskPlan, std::string> plan_task_run(
         task_id, *run.cdc_start_position);
   }
   rep::FullLoadRequest request;
-  request.source = pg_endpoint(run.source, run.source_password);
+  request.source = source_pg_endpoint(run);
   if (is_postgres(run.target.engine_name)) {
-    request.target = rep::PostgresTarget{pg_endpoint(run.target, run.target_password)};
+    request.target = rep::PostgresTarget{target_pg_endpoint(run)};
   } else if (run.target.engine_name == "s3") {
     auto target = file_target(run.target, s3_root);
     if (auto* message = std::get_if<std::string>(&target)) return std::move(*message);

@@ -32,8 +32,13 @@ std::variant<TaskPlan, std::string> plan_task_run(
 // on the source are then its own, to drop when the task is deleted.
 bool captures_postgres_changes(const TaskRun& run);
 
-// An endpoint as libpq connects to it.
+// An endpoint as libpq connects to it, with its stored password and the PEM CA certificate its
+// CertificateArn names.
 replicate::PgEndpoint pg_endpoint(const dms::Endpoint& endpoint,
-                                  const std::optional<std::string>& password);
+                                  const std::optional<std::string>& password,
+                                  const std::optional<std::string>& certificate_pem);
+// A run's source and target endpoints as libpq connects to them.
+replicate::PgEndpoint source_pg_endpoint(const TaskRun& run);
+replicate::PgEndpoint target_pg_endpoint(const TaskRun& run);
 
 }  // namespace dagster_dms::server

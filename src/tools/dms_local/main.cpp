@@ -175,6 +175,7 @@ int serve(const ServeOptions& options) {
   if (!options.s3_root.empty())
     service_options.s3_root = std::filesystem::absolute(options.s3_root);
   service_options.logger = &logger;
+  service_options.task_logs = &log_store;
   server::DmsService dms(store, *executor, clock, service_options);
   // However serve() ends (an exception included), running loads are stopped and their threads
   // joined while `dms`, which their reports go to, still exists. shutdown() runs once.
