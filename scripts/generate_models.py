@@ -102,6 +102,12 @@ SERVICES = (
             "DescribeEventSubscriptions",
             "ModifyEventSubscription",
             "DeleteEventSubscription",
+            "StartReplicationTaskAssessmentRun",
+            "DescribeReplicationTaskAssessmentRuns",
+            "CancelReplicationTaskAssessmentRun",
+            "DeleteReplicationTaskAssessmentRun",
+            "DescribeReplicationTaskIndividualAssessments",
+            "DescribeApplicableIndividualAssessments",
         ),
     ),
     # The CloudWatch model names smithy-rpc-v2-cbor first; we speak its JSON 1.0 protocol, whose
@@ -514,7 +520,7 @@ def cpp_operations_of(model: Model) -> list[str]:
     for call in model.calls:
         if call.listing:
             out.append(
-                f"  std::vector<{call.listing.item_shape}> {snake_case(call.name)}_all("
+                f"  std::vector<{model.cpp_type(call.listing.item_shape)}> {snake_case(call.name)}_all("
                 f"{call.input} input = {{}}, const PageCallback<{call.output}>& on_page = {{}}) "
                 f"{{ return detail::all_pages<op::{call.name}>(self(), std::move(input), "
                 "on_page); }"
@@ -672,6 +678,8 @@ def python_parameters(model: Model, call: Call, every_page: bool) -> tuple[list[
             annotation, value = "FilterSpec", "_filters(filters)"
         elif wire == "ReplicationTaskArn":
             name, value = "task", "self._task_arn(task)"
+            if default == "None":  # an optional task (DescribeApplicableIndividualAssessments)
+                value = "None if task is None else self._task_arn(task)"
         if default == "None":
             annotation += " | None"
         return Parameter(wire, name, annotation, default, value)
@@ -689,7 +697,10 @@ def python_result(model: Model, call: Call, every_page: bool) -> tuple[str, str,
     """(kind, annotation, member): what the wrapper returns and the helper that reads it."""
     if every_page:
         assert call.listing
-        return "items", f"list[models.{call.listing.item_shape}]", None
+        item = call.listing.item_shape
+        if model.shapes[item]["type"] != "structure":  # a list of names, not of resources
+            return "values", f"list[{model.py_type(item)}]", None
+        return "items", f"list[models.{item}]", None
     form = PYTHON_FORMS.get(call.name, PythonForm())
     members = model.shapes[call.output].get("members", {})
     kept = [m for m in members if not TOKEN_MEMBER.fullmatch(m)]

@@ -99,7 +99,11 @@ nlohmann::json list_all(Client& client, std::string_view operation, const nlohma
       detail::kTable<typename detail::ListingsOf<typename Client::Operations>::type>;
   if (!detail::run_named(table, operation, [&]<class Op>() {
         for (const auto& item : detail::all_pages<Op>(client, detail::read_input<Op>(input), {})) {
-          to_json(out.emplace_back(), item);
+          if constexpr (std::is_same_v<std::decay_t<decltype(item)>, std::string>) {
+            out.push_back(item);  // a listing of names (DescribeApplicableIndividualAssessments)
+          } else {
+            to_json(out.emplace_back(), item);
+          }
         }
       })) {
     throw detail::unknown_name(client.rpc().service().display_name, "listing", operation,

@@ -29,6 +29,8 @@ Record ControlPlane::require(const RequestContext& context, ResourceKind kind,
         throw not_found(fmt::format("Replication config {} not found", arn));
       case ResourceKind::kSubnetGroup:
         throw not_found(fmt::format("Replication subnet group {} not found", arn));
+      case ResourceKind::kAssessmentRun:
+        throw not_found(fmt::format("Assessment run {} not found", arn));
       case ResourceKind::kEvent:  // events and event subscriptions are not named by ARN
       case ResourceKind::kEventSubscription:
         throw not_found(fmt::format("{} not found", arn));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "server/dms_api/assessment_runs.hpp"
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/replication_runs.hpp"
 #include "server/dms_api/resources.hpp"
@@ -26,6 +27,7 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_service_catalog(plane_, operations_);
   register_instance_reboot(plane_, operations_);
   register_events(plane_, operations_);
+  register_assessment_runs(plane_, operations_);
 }
 
 DmsService::~DmsService() {
@@ -67,6 +69,7 @@ void DmsService::recover_interrupted_tasks() {
     RunLifecycle<TaskRunShape>(plane_).fail_interrupted_runs();
     RunLifecycle<ReplicationRunShape>(plane_).fail_interrupted_runs();
     fail_interrupted_connection_tests(plane_.store);
+    fail_interrupted_assessment_runs(plane_.store);
   });
 }
 

@@ -72,6 +72,8 @@ std::string_view arn_resource_type(ResourceKind kind) {
       return "event";
     case ResourceKind::kEventSubscription:
       return "es";
+    case ResourceKind::kAssessmentRun:
+      return "assessment-run";
   }
   return "unknown";
 }

@@ -32,8 +32,10 @@ enum class ResourceKind {
   kSubnetGroup,
   kEvent,
   kEventSubscription,
+  kAssessmentRun,
 };
-// "endpoint", "rep", "task", "connection", "replication-config", "subgrp", "event", "es"
+// "endpoint", "rep", "task", "connection", "replication-config", "subgrp", "event", "es",
+// "assessment-run"
 std::string_view arn_resource_type(ResourceKind kind);
 
 std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,

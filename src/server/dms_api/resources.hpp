@@ -40,5 +40,8 @@ void register_instance_reboot(ControlPlane& plane, OperationTable& table);
 // events.cpp: DescribeEvents, DescribeEventCategories, and the event subscriptions of
 // event_subscriptions.cpp (Create/Describe/Modify/DeleteEventSubscription(s)).
 void register_events(ControlPlane& plane, OperationTable& table);
+// assessment_runs.cpp: Start/Describe/Cancel/DeleteReplicationTaskAssessmentRun(s),
+// DescribeReplicationTaskIndividualAssessments, DescribeApplicableIndividualAssessments.
+void register_assessment_runs(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server

@@ -37,6 +37,8 @@ std::string table_of(ResourceKind kind) {
       return "events";
     case ResourceKind::kEventSubscription:
       return "event_subscriptions";
+    case ResourceKind::kAssessmentRun:
+      return "replication_task_assessment_runs";
   }
   throw std::logic_error("unknown resource kind");
 }
@@ -181,7 +183,7 @@ void Store::migrate() {
     for (const auto kind :
          {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
           ResourceKind::kConnection, ResourceKind::kReplicationConfig, ResourceKind::kSubnetGroup,
-          ResourceKind::kEvent, ResourceKind::kEventSubscription}) {
+          ResourceKind::kEvent, ResourceKind::kEventSubscription, ResourceKind::kAssessmentRun}) {
       const auto table = table_of(kind);
       exec(fmt::format("CREATE TABLE IF NOT EXISTS {0} (arn TEXT PRIMARY KEY, identifier TEXT NOT "
                        "NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL, "
