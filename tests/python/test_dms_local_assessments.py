@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -465,3 +467,69 @@ def test_data_types_lobs_and_target_privileges_are_assessed(
     assert statuses["postgres-check-select-object-privileges"] == "passed"
     assert statuses["postgres-check-dbversion"] == "passed"
 
+
+def dmsctl(server: DmsLocalServer, *args: str, stderr: int | None = None) -> Any:
+    binary = shutil.which("dmsctl", path=str(Path(sys.executable).parent))
+    assert binary, "dmsctl is not installed: run `make bootstrap`"
+    return subprocess.run(
+        [binary, "--endpoint-url", server.url, "--region", "us-east-1", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if stderr is None else stderr,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_dmsctl_runs_lists_and_shows_assessments(
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    dms = boto3_dms(server.url)
+    cdc_task(dms, pg_cluster, databases, "assess_cli")
+    run_args = ["assessments", "run", "assess-cli", "--role-arn", ROLE, "--bucket", BUCKET]
+
+    ran = dmsctl(server, *run_args, "--name", "cli-run")
+    assert ran.returncode == 4, ran.stderr  # the run failed
+    assert NO_KEY_ASSESSMENT in ran.stdout and "failed" in ran.stdout
+    # Not a terminal: plain progress lines, no cursor movement.
+    assert "cli-run: " in ran.stderr and "assessments done" in ran.stderr
+    assert "\x1b[K" not in ran.stderr
+    assert ran.stderr.rstrip().splitlines()[-1].startswith("dmsctl: ")
+
+    listed = json.loads(dmsctl(server, "--output", "json", "assessments", "list").stdout)
+    [run] = listed["ReplicationTaskAssessmentRuns"]
+    assert run["AssessmentRunName"] == "cli-run" and run["Status"] == "failed"
+
+    shown = dmsctl(server, "--output", "json", "assessments", "show", "cli-run")
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["Passed"] is False
+    statuses = {
+        a["IndividualAssessmentName"]: a["Status"]
+        for a in document["ReplicationTaskIndividualAssessments"]
+    }
+    assert statuses[NO_KEY_ASSESSMENT] == "failed"
+    assert statuses == individual(dms, run["ReplicationTaskAssessmentRunArn"])
+
+    # On a terminal the progress is one line redrawn in place.
+    main, secondary = pty.openpty()
+    try:
+        passed = dmsctl(server, *run_args, "--include", "postgres-check-wallevel", stderr=secondary)
+        os.close(secondary)
+        secondary = -1
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # the terminal's other side is closed: all is read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(main)
+        if secondary >= 0:
+            os.close(secondary)
+    assert passed.returncode == 0
+    assert b"\r\x1b[K" in drawn and b"assessments done" in drawn
+    assert "postgres-check-wallevel" in passed.stdout and "passed" in passed.stdout
