@@ -519,8 +519,9 @@ def cpp_operations_of(model: Model) -> list[str]:
         )
     for call in model.calls:
         if call.listing:
+            item = model.cpp_type(call.listing.item_shape)
             out.append(
-                f"  std::vector<{model.cpp_type(call.listing.item_shape)}> {snake_case(call.name)}_all("
+                f"  std::vector<{item}> {snake_case(call.name)}_all("
                 f"{call.input} input = {{}}, const PageCallback<{call.output}>& on_page = {{}}) "
                 f"{{ return detail::all_pages<op::{call.name}>(self(), std::move(input), "
                 "on_page); }"

@@ -243,13 +243,18 @@ struct AssessmentSession::State {
     return details;
   }
 
+  // The selected tables `keep` picks, as details.
+  nlohmann::json tables_where(bool (*keep)(const ScopedTable&)) {
+    return each_table([keep](const ScopedTable& table, nlohmann::json& details) {
+      if (keep(table)) details.push_back(table_detail(table));
+    });
+  }
+
   AssessmentResult run(const std::string& name) {
     if (name == "table-with-no-primary-key-or-unique-constraint") {
       return verdict(
-          name, each_table([](const ScopedTable& table, nlohmann::json& details) {
-            if (!table.has_primary_key && !table.has_unique_constraint) {
-              details.push_back(table_detail(table));
-            }
+          name, tables_where([](const ScopedTable& table) {
+            return !table.has_primary_key && !table.has_unique_constraint;
           }),
           AssessmentStatus::kFailed,
           "Every selected source table has a primary key or a unique constraint.",
@@ -348,10 +353,8 @@ struct AssessmentSession::State {
     }
     if (name == "postgres-check-pk") {
       return verdict(
-          name, each_table([](const ScopedTable& table, nlohmann::json& details) {
-            if (!table.has_primary_key && !table.replica_identity_full) {
-              details.push_back(table_detail(table));
-            }
+          name, tables_where([](const ScopedTable& table) {
+            return !table.has_primary_key && !table.replica_identity_full;
           }),
           AssessmentStatus::kFailed,
           "Every selected source table has a primary key or REPLICA IDENTITY FULL.",

@@ -7,12 +7,8 @@ written under the --s3-root the way DMS writes them to the result bucket."""
 from __future__ import annotations
 
 import json
-import os
-import pty
-import shutil
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +33,10 @@ from dms_local_fixture import (  # noqa: F401  (the fixtures)
     server_fixture,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
+from terminal_stderr import run_with_terminal_stderr
 from test_dms_local_cdc import make_db
+from test_dms_local_full_load import dmsctl_path
+from test_dms_local_ops import aws_cli
 
 ROLE = "arn:aws:iam::000000000000:role/dms-assessments"
 BUCKET = "assessment-results"
@@ -96,20 +95,6 @@ def error_of(call: Any, **request: Any) -> tuple[str, str]:
         call(**request)
     error = raised.value.response["Error"]
     return str(error["Code"]), str(error["Message"])
-
-
-def aws_cli(server: DmsLocalServer, *args: str) -> dict[str, Any]:
-    assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
-    out = subprocess.run(
-        ["aws", "dms", *args, "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-        timeout=120,
-    )
-    result: dict[str, Any] = json.loads(out.stdout)
-    return result
 
 
 def cdc_task(
@@ -468,17 +453,12 @@ def test_data_types_lobs_and_target_privileges_are_assessed(
     assert statuses["postgres-check-dbversion"] == "passed"
 
 
-def dmsctl(server: DmsLocalServer, *args: str, stderr: int | None = None) -> Any:
-    binary = shutil.which("dmsctl", path=str(Path(sys.executable).parent))
-    assert binary, "dmsctl is not installed: run `make bootstrap`"
-    return subprocess.run(
-        [binary, "--endpoint-url", server.url, "--region", "us-east-1", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE if stderr is None else stderr,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+def dmsctl(server: DmsLocalServer, *args: str) -> list[str]:
+    return [dmsctl_path(), "--endpoint-url", server.url, "--region", "us-east-1", *args]
+
+
+def completed(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
 
 
 def test_dmsctl_runs_lists_and_shows_assessments(
@@ -488,7 +468,7 @@ def test_dmsctl_runs_lists_and_shows_assessments(
     cdc_task(dms, pg_cluster, databases, "assess_cli")
     run_args = ["assessments", "run", "assess-cli", "--role-arn", ROLE, "--bucket", BUCKET]
 
-    ran = dmsctl(server, *run_args, "--name", "cli-run")
+    ran = completed(dmsctl(server, *run_args, "--name", "cli-run"))
     assert ran.returncode == 4, ran.stderr  # the run failed
     assert NO_KEY_ASSESSMENT in ran.stdout and "failed" in ran.stdout
     # Not a terminal: plain progress lines, no cursor movement.
@@ -496,11 +476,11 @@ def test_dmsctl_runs_lists_and_shows_assessments(
     assert "\x1b[K" not in ran.stderr
     assert ran.stderr.rstrip().splitlines()[-1].startswith("dmsctl: ")
 
-    listed = json.loads(dmsctl(server, "--output", "json", "assessments", "list").stdout)
+    listed = json.loads(completed(dmsctl(server, "--output", "json", "assessments", "list")).stdout)
     [run] = listed["ReplicationTaskAssessmentRuns"]
     assert run["AssessmentRunName"] == "cli-run" and run["Status"] == "failed"
 
-    shown = dmsctl(server, "--output", "json", "assessments", "show", "cli-run")
+    shown = completed(dmsctl(server, "--output", "json", "assessments", "show", "cli-run"))
     assert shown.returncode == 0, shown.stderr
     document = json.loads(shown.stdout)
     assert document["Passed"] is False
@@ -512,24 +492,9 @@ def test_dmsctl_runs_lists_and_shows_assessments(
     assert statuses == individual(dms, run["ReplicationTaskAssessmentRunArn"])
 
     # On a terminal the progress is one line redrawn in place.
-    main, secondary = pty.openpty()
-    try:
-        passed = dmsctl(server, *run_args, "--include", "postgres-check-wallevel", stderr=secondary)
-        os.close(secondary)
-        secondary = -1
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(main, 4096)
-            except OSError:  # the terminal's other side is closed: all is read
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(main)
-        if secondary >= 0:
-            os.close(secondary)
+    passed, drawn = run_with_terminal_stderr(
+        dmsctl(server, *run_args, "--include", "postgres-check-wallevel"), check=False, timeout=300
+    )
     assert passed.returncode == 0
     assert b"\r\x1b[K" in drawn and b"assessments done" in drawn
     assert "postgres-check-wallevel" in passed.stdout and "passed" in passed.stdout
