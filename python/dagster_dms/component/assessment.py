@@ -20,11 +20,9 @@ from dagster_dms.client import AssessmentRunResult, DmsClient
 CHECK_PREMIGRATION_ASSESSMENT = "premigration_assessment"
 
 
-class PremigrationAssessmentSettings(pydantic.BaseModel):
+class PremigrationAssessmentSettings(dg.Model, dg.Resolvable):
     """Where a premigration assessment run writes its results, and which assessments it runs
     (StartReplicationTaskAssessmentRun's members)."""
-
-    model_config = pydantic.ConfigDict(extra="forbid")
 
     service_access_role_arn: str = pydantic.Field(
         description="The IAM role DMS assumes to write the results (iam:PassRole is needed)."
