@@ -112,6 +112,12 @@ SERVICES = (
             "DescribeReplicationInstanceTaskLogs",
             "DescribePendingMaintenanceActions",
             "ApplyPendingMaintenanceAction",
+            "StartReplicationTaskAssessmentRun",
+            "DescribeReplicationTaskAssessmentRuns",
+            "CancelReplicationTaskAssessmentRun",
+            "DeleteReplicationTaskAssessmentRun",
+            "DescribeReplicationTaskIndividualAssessments",
+            "DescribeApplicableIndividualAssessments",
         ),
     ),
     # The CloudWatch model names smithy-rpc-v2-cbor first; we speak its JSON 1.0 protocol, whose
@@ -523,9 +529,9 @@ def cpp_operations_of(model: Model) -> list[str]:
         )
     for call in model.calls:
         if call.listing:
+            item = model.cpp_type(call.listing.item_shape)
             out.append(
-                f"  std::vector<{model.cpp_type(call.listing.item_shape)}> "
-                f"{snake_case(call.name)}_all("
+                f"  std::vector<{item}> {snake_case(call.name)}_all("
                 f"{call.input} input = {{}}, const PageCallback<{call.output}>& on_page = {{}}) "
                 f"{{ return detail::all_pages<op::{call.name}>(self(), std::move(input), "
                 "on_page); }"
@@ -683,6 +689,8 @@ def python_parameters(model: Model, call: Call, every_page: bool) -> tuple[list[
             annotation, value = "FilterSpec", "_filters(filters)"
         elif wire == "ReplicationTaskArn":
             name, value = "task", "self._task_arn(task)"
+            if default == "None":  # an optional task (DescribeApplicableIndividualAssessments)
+                value = "None if task is None else self._task_arn(task)"
         if default == "None":
             annotation += " | None"
         return Parameter(wire, name, annotation, default, value)
@@ -700,13 +708,10 @@ def python_result(model: Model, call: Call, every_page: bool) -> tuple[str, str,
     """(kind, annotation, member): what the wrapper returns and the helper that reads it."""
     if every_page:
         assert call.listing
-        shape = call.listing.item_shape
-        if model.shapes[shape]["type"] == "structure":
-            return "items", f"list[models.{shape}]", None
-        # A page of plain names (DescribeSchemas).
-        if model.shapes[shape]["type"] != "string":
-            raise SystemExit(f"{call.name}: a listing of {shape} is not supported by the wrappers")
-        return "names", "list[str]", None
+        item = call.listing.item_shape
+        if model.shapes[item]["type"] != "structure":  # a list of names, not of resources
+            return "values", f"list[{model.py_type(item)}]", None
+        return "items", f"list[models.{item}]", None
     form = PYTHON_FORMS.get(call.name, PythonForm())
     members = model.shapes[call.output].get("members", {})
     kept = [m for m in members if not TOKEN_MEMBER.fullmatch(m)]
@@ -749,8 +754,6 @@ def python_wrapper(model: Model, call: Call) -> list[str]:
     member_arg = f', "{member}"' if member else ""
     if kind == "nothing":
         lines.append(f"        self._send({target}{args})")
-    elif kind == "names":
-        lines.append(f"        return self._names({target}{args})")
     else:
         lines.append(f"        return self._{kind}({model_arg}, {target}{member_arg}{args})")
     return lines

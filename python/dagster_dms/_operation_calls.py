@@ -21,6 +21,7 @@ FilterSpec = Mapping[str, str | Sequence[str]]
 Service = Literal["dms", "cloudwatch", "logs"]
 
 _Model = TypeVar("_Model", bound=models.ApiModel)
+_Value = TypeVar("_Value", str, int, float)
 
 
 def _filters(filters: FilterSpec | None) -> list[dict[str, Any]] | None:
@@ -145,7 +146,9 @@ class OperationCalls:
         items = json.loads(self._native.list_all(service, operation, _request(params)))
         return [model.from_api(item) for item in items]
 
-    def _names(self, service: Service, operation: str, **params: Any) -> list[str]:
-        """Every item of every page of a listing of plain names (DescribeSchemas)."""
+    def _values(
+        self, kind: type[_Value], service: Service, operation: str, **params: Any
+    ) -> list[_Value]:
+        """Every value of every page of a listing of plain values (names, not resources)."""
         items = json.loads(self._native.list_all(service, operation, _request(params)))
-        return [str(item) for item in items]
+        return [kind(item) for item in items]

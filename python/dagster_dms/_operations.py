@@ -895,7 +895,7 @@ class Operations(OperationCalls):
     def describe_schemas(self, endpoint_arn: str) -> list[str]:
         """Returns information about the schema for the specified endpoint. Every page is
         read."""
-        return self._names("dms", "DescribeSchemas", EndpointArn=endpoint_arn)
+        return self._values(str, "dms", "DescribeSchemas", EndpointArn=endpoint_arn)
 
     def describe_refresh_schemas_status(self, endpoint_arn: str) -> models.RefreshSchemasStatus:
         """Returns the status of the RefreshSchemas operation."""
@@ -961,6 +961,112 @@ class Operations(OperationCalls):
             ReplicationInstanceArn=replication_instance_arn,
             ApplyAction=apply_action,
             OptInType=opt_in_type,
+        )
+
+    def start_replication_task_assessment_run(
+        self,
+        task: str,
+        service_access_role_arn: str,
+        result_location_bucket: str,
+        assessment_run_name: str,
+        *,
+        result_location_folder: str | None = None,
+        result_encryption_mode: str | None = None,
+        result_kms_key_arn: str | None = None,
+        include_only: list[str] | None = None,
+        exclude: list[str] | None = None,
+        tags: list[models.Tag] | None = None,
+    ) -> models.ReplicationTaskAssessmentRun:
+        """Starts a new premigration assessment run for one or more individual assessments
+        of a migration task. ``task`` is the task's identifier or ARN."""
+        return self._member(
+            models.ReplicationTaskAssessmentRun,
+            "dms",
+            "StartReplicationTaskAssessmentRun",
+            "ReplicationTaskAssessmentRun",
+            ReplicationTaskArn=self._task_arn(task),
+            ServiceAccessRoleArn=service_access_role_arn,
+            ResultLocationBucket=result_location_bucket,
+            AssessmentRunName=assessment_run_name,
+            ResultLocationFolder=result_location_folder,
+            ResultEncryptionMode=result_encryption_mode,
+            ResultKmsKeyArn=result_kms_key_arn,
+            IncludeOnly=include_only,
+            Exclude=exclude,
+            Tags=tags,
+        )
+
+    def describe_replication_task_assessment_runs(
+        self, filters: FilterSpec | None = None
+    ) -> list[models.ReplicationTaskAssessmentRun]:
+        """Returns a paginated list of premigration assessment runs based on filter
+        settings. Every page is read; filters that match nothing give an empty list."""
+        return self._items(
+            models.ReplicationTaskAssessmentRun,
+            "dms",
+            "DescribeReplicationTaskAssessmentRuns",
+            Filters=_filters(filters),
+        )
+
+    def cancel_replication_task_assessment_run(
+        self, replication_task_assessment_run_arn: str
+    ) -> models.ReplicationTaskAssessmentRun:
+        """Cancels a single premigration assessment run."""
+        return self._member(
+            models.ReplicationTaskAssessmentRun,
+            "dms",
+            "CancelReplicationTaskAssessmentRun",
+            "ReplicationTaskAssessmentRun",
+            ReplicationTaskAssessmentRunArn=replication_task_assessment_run_arn,
+        )
+
+    def delete_replication_task_assessment_run(
+        self, replication_task_assessment_run_arn: str
+    ) -> models.ReplicationTaskAssessmentRun:
+        """Deletes the record of a single premigration assessment run."""
+        return self._member(
+            models.ReplicationTaskAssessmentRun,
+            "dms",
+            "DeleteReplicationTaskAssessmentRun",
+            "ReplicationTaskAssessmentRun",
+            ReplicationTaskAssessmentRunArn=replication_task_assessment_run_arn,
+        )
+
+    def describe_replication_task_individual_assessments(
+        self, filters: FilterSpec | None = None
+    ) -> list[models.ReplicationTaskIndividualAssessment]:
+        """Returns a paginated list of individual assessments based on filter settings.
+        Every page is read; filters that match nothing give an empty list."""
+        return self._items(
+            models.ReplicationTaskIndividualAssessment,
+            "dms",
+            "DescribeReplicationTaskIndividualAssessments",
+            Filters=_filters(filters),
+        )
+
+    def describe_applicable_individual_assessments(
+        self,
+        *,
+        task: str | None = None,
+        replication_instance_arn: str | None = None,
+        replication_config_arn: str | None = None,
+        source_engine_name: str | None = None,
+        target_engine_name: str | None = None,
+        migration_type: str | None = None,
+    ) -> list[str]:
+        """Provides a list of individual assessments that you can specify for a new
+        premigration assessment run, given one or more parameters. ``task`` is the task's
+        identifier or ARN. Every page is read."""
+        return self._values(
+            str,
+            "dms",
+            "DescribeApplicableIndividualAssessments",
+            ReplicationTaskArn=None if task is None else self._task_arn(task),
+            ReplicationInstanceArn=replication_instance_arn,
+            ReplicationConfigArn=replication_config_arn,
+            SourceEngineName=source_engine_name,
+            TargetEngineName=target_engine_name,
+            MigrationType=migration_type,
         )
 
     def get_metric_statistics(

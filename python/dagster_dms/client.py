@@ -24,7 +24,15 @@ from dagster_dms._operation_calls import FilterSpec as FilterSpec
 from dagster_dms._operation_calls import StartType, _epoch
 from dagster_dms._operations import Operations
 
-__all__ = ["Discovered", "DmsClient", "StartType", "TaskProgress", "TaskRunResult", "WaitGoal"]
+__all__ = [
+    "AssessmentRunResult",
+    "Discovered",
+    "DmsClient",
+    "StartType",
+    "TaskProgress",
+    "TaskRunResult",
+    "WaitGoal",
+]
 
 WaitGoal = Literal["completion", "running", "stopped", "full-load-complete"]
 
@@ -51,6 +59,19 @@ class TableReloadResult:
     succeeded: bool
     message: str
     table_statistics: list[models.TableStatistics]
+
+
+@dataclass(frozen=True)
+class AssessmentRunResult:
+    """How a premigration assessment run ended, judged by the core: ``passed`` when its status is
+    ``passed`` or ``warning``; ``finished`` is false when the wait ended first (timeout or
+    cancellation)."""
+
+    finished: bool
+    passed: bool
+    message: str
+    run: models.ReplicationTaskAssessmentRun
+    individual: list[models.ReplicationTaskIndividualAssessment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,6 +449,57 @@ class DmsClient(Operations):
             succeeded=raw["succeeded"],
             message=raw["message"],
             table_statistics=[models.TableStatistics.from_api(t) for t in raw["table_statistics"]],
+        )
+
+    def run_assessment(
+        self,
+        task: str,
+        *,
+        service_access_role_arn: str,
+        result_bucket: str,
+        result_folder: str = "",
+        run_name: str = "",
+        include_only: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        timeout_seconds: float | None = None,
+        poll_interval_seconds: float = 5.0,
+        on_progress: Callable[[models.ReplicationTaskAssessmentRun], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> AssessmentRunResult:
+        """Starts a premigration assessment run on ``task`` (identifier or ARN), follows it to
+        its end and judges it. An empty ``run_name`` gets a fresh one. When ``should_stop``
+        returns true or the timeout passes, the run is cancelled."""
+        options: dict[str, Any] = {
+            "run_name": run_name,
+            "service_access_role_arn": service_access_role_arn,
+            "result_bucket": result_bucket,
+            "result_folder": result_folder,
+            "include_only": list(include_only),
+            "exclude": list(exclude),
+            "poll_interval_seconds": poll_interval_seconds,
+        }
+        if timeout_seconds is not None:
+            options["timeout_seconds"] = timeout_seconds
+        progress = None
+        if on_progress is not None:
+            callback = on_progress
+
+            def progress(run: str) -> None:
+                callback(models.ReplicationTaskAssessmentRun.from_api(json.loads(run)))
+
+        raw = json.loads(
+            self._native.run_assessment(
+                self._task_arn(task), json.dumps(options), progress, should_stop
+            )
+        )
+        return AssessmentRunResult(
+            finished=raw["finished"],
+            passed=raw["passed"],
+            message=raw["message"],
+            run=models.ReplicationTaskAssessmentRun.from_api(raw["run"]),
+            individual=[
+                models.ReplicationTaskIndividualAssessment.from_api(i) for i in raw["individual"]
+            ],
         )
 
     # ---- discovery -------------------------------------------------------------------------

@@ -1818,6 +1818,130 @@ class ApplyPendingMaintenanceActionResponse(ApiModel):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StartReplicationTaskAssessmentRunMessage(ApiModel):
+    replication_task_arn: str
+    service_access_role_arn: str
+    result_location_bucket: str
+    result_location_folder: str | None = None
+    result_encryption_mode: str | None = None
+    result_kms_key_arn: str | None = None
+    assessment_run_name: str
+    include_only: list[str] | None = None
+    exclude: list[str] | None = None
+    tags: list[Tag] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicationTaskAssessmentRun(ApiModel):
+    replication_task_assessment_run_arn: str | None = None
+    replication_task_arn: str | None = None
+    status: str | None = None
+    replication_task_assessment_run_creation_date: _dt.datetime | None = None
+    assessment_progress: ReplicationTaskAssessmentRunProgress | None = None
+    last_failure_message: str | None = None
+    service_access_role_arn: str | None = None
+    result_location_bucket: str | None = None
+    result_location_folder: str | None = None
+    result_encryption_mode: str | None = None
+    result_kms_key_arn: str | None = None
+    assessment_run_name: str | None = None
+    is_latest_task_assessment_run: bool | None = None
+    result_statistic: ReplicationTaskAssessmentRunResultStatistic | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StartReplicationTaskAssessmentRunResponse(ApiModel):
+    replication_task_assessment_run: ReplicationTaskAssessmentRun | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationTaskAssessmentRunsMessage(ApiModel):
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationTaskAssessmentRunsResponse(ApiModel):
+    marker: str | None = None
+    replication_task_assessment_runs: list[ReplicationTaskAssessmentRun] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CancelReplicationTaskAssessmentRunMessage(ApiModel):
+    replication_task_assessment_run_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CancelReplicationTaskAssessmentRunResponse(ApiModel):
+    replication_task_assessment_run: ReplicationTaskAssessmentRun | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteReplicationTaskAssessmentRunMessage(ApiModel):
+    replication_task_assessment_run_arn: str
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteReplicationTaskAssessmentRunResponse(ApiModel):
+    replication_task_assessment_run: ReplicationTaskAssessmentRun | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationTaskIndividualAssessmentsMessage(ApiModel):
+    filters: list[Filter] | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicationTaskIndividualAssessment(ApiModel):
+    replication_task_individual_assessment_arn: str | None = None
+    replication_task_assessment_run_arn: str | None = None
+    individual_assessment_name: str | None = None
+    status: str | None = None
+    replication_task_individual_assessment_start_date: _dt.datetime | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeReplicationTaskIndividualAssessmentsResponse(ApiModel):
+    marker: str | None = None
+    replication_task_individual_assessments: list[ReplicationTaskIndividualAssessment] | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeApplicableIndividualAssessmentsMessage(ApiModel):
+    replication_task_arn: str | None = None
+    replication_instance_arn: str | None = None
+    replication_config_arn: str | None = None
+    source_engine_name: str | None = None
+    target_engine_name: str | None = None
+    migration_type: str | None = None
+    max_records: int | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class DescribeApplicableIndividualAssessmentsResponse(ApiModel):
+    individual_assessment_names: list[str] | None = None
+    marker: str | None = None
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Dimension(ApiModel):
     name: str
     value: str
@@ -3677,6 +3801,152 @@ _fields(
         False,
     ),
 )
+_fields(
+    StartReplicationTaskAssessmentRunMessage,
+    _Field("ReplicationTaskArn", "replication_task_arn", _STR, True),
+    _Field("ServiceAccessRoleArn", "service_access_role_arn", _STR, True),
+    _Field("ResultLocationBucket", "result_location_bucket", _STR, True),
+    _Field("ResultLocationFolder", "result_location_folder", _STR, False),
+    _Field("ResultEncryptionMode", "result_encryption_mode", _STR, False),
+    _Field("ResultKmsKeyArn", "result_kms_key_arn", _STR, False),
+    _Field("AssessmentRunName", "assessment_run_name", _STR, True),
+    _Field("IncludeOnly", "include_only", _ListOf(_STR), False),
+    _Field("Exclude", "exclude", _ListOf(_STR), False),
+    _Field("Tags", "tags", _ListOf(_Nested(Tag)), False),
+)
+_fields(
+    ReplicationTaskAssessmentRun,
+    _Field("ReplicationTaskAssessmentRunArn", "replication_task_assessment_run_arn", _STR, False),
+    _Field("ReplicationTaskArn", "replication_task_arn", _STR, False),
+    _Field("Status", "status", _STR, False),
+    _Field(
+        "ReplicationTaskAssessmentRunCreationDate",
+        "replication_task_assessment_run_creation_date",
+        _TIMESTAMP,
+        False,
+    ),
+    _Field(
+        "AssessmentProgress",
+        "assessment_progress",
+        _Nested(ReplicationTaskAssessmentRunProgress),
+        False,
+    ),
+    _Field("LastFailureMessage", "last_failure_message", _STR, False),
+    _Field("ServiceAccessRoleArn", "service_access_role_arn", _STR, False),
+    _Field("ResultLocationBucket", "result_location_bucket", _STR, False),
+    _Field("ResultLocationFolder", "result_location_folder", _STR, False),
+    _Field("ResultEncryptionMode", "result_encryption_mode", _STR, False),
+    _Field("ResultKmsKeyArn", "result_kms_key_arn", _STR, False),
+    _Field("AssessmentRunName", "assessment_run_name", _STR, False),
+    _Field("IsLatestTaskAssessmentRun", "is_latest_task_assessment_run", _BOOL, False),
+    _Field(
+        "ResultStatistic",
+        "result_statistic",
+        _Nested(ReplicationTaskAssessmentRunResultStatistic),
+        False,
+    ),
+)
+_fields(
+    StartReplicationTaskAssessmentRunResponse,
+    _Field(
+        "ReplicationTaskAssessmentRun",
+        "replication_task_assessment_run",
+        _Nested(ReplicationTaskAssessmentRun),
+        False,
+    ),
+)
+_fields(
+    DescribeReplicationTaskAssessmentRunsMessage,
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeReplicationTaskAssessmentRunsResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field(
+        "ReplicationTaskAssessmentRuns",
+        "replication_task_assessment_runs",
+        _ListOf(_Nested(ReplicationTaskAssessmentRun)),
+        False,
+    ),
+)
+_fields(
+    CancelReplicationTaskAssessmentRunMessage,
+    _Field("ReplicationTaskAssessmentRunArn", "replication_task_assessment_run_arn", _STR, True),
+)
+_fields(
+    CancelReplicationTaskAssessmentRunResponse,
+    _Field(
+        "ReplicationTaskAssessmentRun",
+        "replication_task_assessment_run",
+        _Nested(ReplicationTaskAssessmentRun),
+        False,
+    ),
+)
+_fields(
+    DeleteReplicationTaskAssessmentRunMessage,
+    _Field("ReplicationTaskAssessmentRunArn", "replication_task_assessment_run_arn", _STR, True),
+)
+_fields(
+    DeleteReplicationTaskAssessmentRunResponse,
+    _Field(
+        "ReplicationTaskAssessmentRun",
+        "replication_task_assessment_run",
+        _Nested(ReplicationTaskAssessmentRun),
+        False,
+    ),
+)
+_fields(
+    DescribeReplicationTaskIndividualAssessmentsMessage,
+    _Field("Filters", "filters", _ListOf(_Nested(Filter)), False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    ReplicationTaskIndividualAssessment,
+    _Field(
+        "ReplicationTaskIndividualAssessmentArn",
+        "replication_task_individual_assessment_arn",
+        _STR,
+        False,
+    ),
+    _Field("ReplicationTaskAssessmentRunArn", "replication_task_assessment_run_arn", _STR, False),
+    _Field("IndividualAssessmentName", "individual_assessment_name", _STR, False),
+    _Field("Status", "status", _STR, False),
+    _Field(
+        "ReplicationTaskIndividualAssessmentStartDate",
+        "replication_task_individual_assessment_start_date",
+        _TIMESTAMP,
+        False,
+    ),
+)
+_fields(
+    DescribeReplicationTaskIndividualAssessmentsResponse,
+    _Field("Marker", "marker", _STR, False),
+    _Field(
+        "ReplicationTaskIndividualAssessments",
+        "replication_task_individual_assessments",
+        _ListOf(_Nested(ReplicationTaskIndividualAssessment)),
+        False,
+    ),
+)
+_fields(
+    DescribeApplicableIndividualAssessmentsMessage,
+    _Field("ReplicationTaskArn", "replication_task_arn", _STR, False),
+    _Field("ReplicationInstanceArn", "replication_instance_arn", _STR, False),
+    _Field("ReplicationConfigArn", "replication_config_arn", _STR, False),
+    _Field("SourceEngineName", "source_engine_name", _STR, False),
+    _Field("TargetEngineName", "target_engine_name", _STR, False),
+    _Field("MigrationType", "migration_type", _STR, False),
+    _Field("MaxRecords", "max_records", _INT, False),
+    _Field("Marker", "marker", _STR, False),
+)
+_fields(
+    DescribeApplicableIndividualAssessmentsResponse,
+    _Field("IndividualAssessmentNames", "individual_assessment_names", _ListOf(_STR), False),
+    _Field("Marker", "marker", _STR, False),
+)
 _fields(Dimension, _Field("Name", "name", _STR, True), _Field("Value", "value", _STR, True))
 _fields(
     Metric,
@@ -4000,6 +4270,30 @@ DMS_OPERATIONS: dict[str, tuple[type[ApiModel], type[ApiModel]]] = {
     "ApplyPendingMaintenanceAction": (
         ApplyPendingMaintenanceActionMessage,
         ApplyPendingMaintenanceActionResponse,
+    ),
+    "StartReplicationTaskAssessmentRun": (
+        StartReplicationTaskAssessmentRunMessage,
+        StartReplicationTaskAssessmentRunResponse,
+    ),
+    "DescribeReplicationTaskAssessmentRuns": (
+        DescribeReplicationTaskAssessmentRunsMessage,
+        DescribeReplicationTaskAssessmentRunsResponse,
+    ),
+    "CancelReplicationTaskAssessmentRun": (
+        CancelReplicationTaskAssessmentRunMessage,
+        CancelReplicationTaskAssessmentRunResponse,
+    ),
+    "DeleteReplicationTaskAssessmentRun": (
+        DeleteReplicationTaskAssessmentRunMessage,
+        DeleteReplicationTaskAssessmentRunResponse,
+    ),
+    "DescribeReplicationTaskIndividualAssessments": (
+        DescribeReplicationTaskIndividualAssessmentsMessage,
+        DescribeReplicationTaskIndividualAssessmentsResponse,
+    ),
+    "DescribeApplicableIndividualAssessments": (
+        DescribeApplicableIndividualAssessmentsMessage,
+        DescribeApplicableIndividualAssessmentsResponse,
     ),
 }
 

@@ -110,6 +110,28 @@ std::optional<StopReplicationResponse> DmsClient::state_after_ambiguous_failure(
   return answer_if(took_effect, std::move(replication), &StopReplicationResponse::replication);
 }
 
+// ---- premigration assessment runs --------------------------------------------------------------
+
+std::optional<StartReplicationTaskAssessmentRunResponse> DmsClient::state_after_ambiguous_failure(
+    const StartReplicationTaskAssessmentRunMessage& input, Timestamp /*sent_at*/) {
+  // Run names are unique: a run of the task under the requested name is the one this call made.
+  DescribeReplicationTaskAssessmentRunsMessage request;
+  request.filters = {filter("replication-task-arn", input.replication_task_arn)};
+  std::optional<ReplicationTaskAssessmentRun> found;
+  try {
+    for (auto& run : describe_replication_task_assessment_runs(request)
+                         .replication_task_assessment_runs.value_or(
+                             std::vector<ReplicationTaskAssessmentRun>{})) {
+      if (run.assessment_run_name == input.assessment_run_name) found = std::move(run);
+    }
+  } catch (const aws::ServiceError& e) {
+    if (e.code() != "ResourceNotFoundFault") throw;
+  }
+  const bool took_effect = found.has_value();
+  return answer_if(took_effect, std::move(found),
+                   &StartReplicationTaskAssessmentRunResponse::replication_task_assessment_run);
+}
+
 // ---- tags --------------------------------------------------------------------------------------
 
 std::map<std::string, std::vector<Tag>> DmsClient::tags_for_resources(

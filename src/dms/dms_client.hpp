@@ -70,6 +70,8 @@ class DmsClient : public DmsOperations<DmsClient> {
       const StartReplicationMessage& input, Timestamp sent_at);
   std::optional<StopReplicationResponse> state_after_ambiguous_failure(
       const StopReplicationMessage& input, Timestamp sent_at);
+  std::optional<StartReplicationTaskAssessmentRunResponse> state_after_ambiguous_failure(
+      const StartReplicationTaskAssessmentRunMessage& input, Timestamp sent_at);
 
   aws::JsonRpcClient rpc_;
   // Set once a server has rejected ResourceArnList; later tag lookups go per ARN straight away.

@@ -22,6 +22,7 @@
 #include "dms/dms_client.hpp"
 #include "dms/logs_client.hpp"
 #include "orchestrate/metric_reader.hpp"
+#include "python/assessment_bindings.hpp"
 #include "python/orchestration_bindings.hpp"
 
 namespace nb = nanobind;
@@ -278,6 +279,15 @@ void bind_native_client(nb::module_& m) {
             return reload_tables(self.dms(), self.session().clock(), task, options, should_stop);
           },
           nb::arg("task"), nb::arg("options"), nb::arg("should_stop").none())
+      .def(
+          "run_assessment",
+          [](NativeClient& self, const std::string& task, const std::string& options,
+             nb::object on_progress, nb::object should_stop) {
+            return run_assessment(self.dms(), self.session().clock(), task, options, on_progress,
+                                  should_stop);
+          },
+          nb::arg("task"), nb::arg("options"), nb::arg("on_progress").none(),
+          nb::arg("should_stop").none())
       .def("credentials_provider", &NativeClient::credentials_provider, released);
 
   m.def("sigv4_sign", &sigv4_sign, nb::arg("method"), nb::arg("url"), nb::arg("headers"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pty
 import re
 import subprocess
 import time
@@ -26,6 +25,7 @@ from dagster_dms.testing.account import (
     create_tagged_tasks,
 )
 from rewriting_proxy import Reply, Rewrite, RewritingProxy
+from terminal_stderr import run_with_terminal_stderr
 
 if TYPE_CHECKING:
     from conftest import MotoServer
@@ -394,44 +394,23 @@ def test_progress_redraws_one_line_on_a_terminal(
     dmsctl: str, cli: Cli, seeded: SeededAccount
 ) -> None:
     assert cli("tasks", "start", "prod-orders").returncode == 0
-    controller, terminal = pty.openpty()
-    try:
-        env = dict(os.environ, DMSCTL_POLL_INTERVAL=POLL)
-        process = subprocess.run(
-            [
-                dmsctl,
-                "--endpoint-url",
-                cli.endpoint,
-                "tasks",
-                "wait",
-                "prod-orders",
-                "--until",
-                "stopped",
-                "--timeout",
-                "1",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
-        os.close(terminal)
-        terminal = -1
-        written = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:  # the terminal side is closed: everything has been read
-                break
-            if not chunk:
-                break
-            written += chunk
-    finally:
-        if terminal >= 0:
-            os.close(terminal)
-        os.close(controller)
+    process, written = run_with_terminal_stderr(
+        [
+            dmsctl,
+            "--endpoint-url",
+            cli.endpoint,
+            "tasks",
+            "wait",
+            "prod-orders",
+            "--until",
+            "stopped",
+            "--timeout",
+            "1",
+        ],
+        env=dict(os.environ, DMSCTL_POLL_INTERVAL=POLL),
+        timeout=60,
+        check=False,
+    )
     assert process.returncode == 3
     screen = written.decode()
     # Every poll redraws the same line: carriage return + erase to the end of the line.

@@ -106,7 +106,7 @@ def test_sensitive_fields_stay_out_of_repr() -> None:
 
 
 def test_operation_tables_cover_every_service() -> None:
-    assert len(models.DMS_OPERATIONS) == 55
+    assert len(models.DMS_OPERATIONS) == 61
     assert set(models.CLOUDWATCH_OPERATIONS) == {
         "GetMetricData",
         "GetMetricStatistics",

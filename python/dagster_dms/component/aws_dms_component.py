@@ -24,6 +24,11 @@ from dagster.components.utils.translation import TranslationFn, TranslationFnRes
 
 from dagster_dms._native import check_resource_filter, identifier_pattern_warning
 from dagster_dms.component import cloudwatch, tables
+from dagster_dms.component.assessment import (
+    PremigrationAssessmentSettings,
+    assess_before_start,
+    build_assessment_check,
+)
 from dagster_dms.component.aws_settings import AwsSettings
 from dagster_dms.component.observe import observe_endpoint, observe_instance
 from dagster_dms.component.replication_run import run_replication_asset
@@ -193,6 +198,16 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
         "read). 60 suits AWS DMS, which publishes once a minute; dms-local publishes every "
         "--metrics-interval-ms and can be read at 1, 5, 10, 20 or 30.",
     )
+    premigration_assessment: PremigrationAssessmentSettings | None = pydantic.Field(
+        default=None,
+        description="Adds the on-demand `premigration_assessment` check to every task: a DMS "
+        "premigration assessment run, its results written where this says.",
+    )
+    assess_before_start: bool = pydantic.Field(
+        default=False,
+        description="A materialization runs the premigration assessment first and does not "
+        "start the task when it fails (needs premigration_assessment).",
+    )
     test_connections_on_observe: bool = pydantic.Field(
         default=False, description="Observing an endpoint starts a connection test first."
     )
@@ -220,6 +235,15 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                 value if info.field_name == "filter_by_tags" else None,
             )
         return value
+
+    @pydantic.model_validator(mode="after")
+    def _assessment_configured(self) -> "AWSDMSComponent":
+        if self.assess_before_start and self.premigration_assessment is None:
+            raise ValueError(
+                "assess_before_start needs premigration_assessment (its service_access_role_arn "
+                "and result_location_bucket)"
+            )
+        return self
 
     @pydantic.field_validator("cdc_metrics_period_seconds")
     @classmethod
@@ -433,6 +457,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
         assets: list[dg.AssetsDefinition] = []
         watched: list[WatchedTask] = []
         table_specs: list[tuple[dg.AssetSpec, tables.TableProps]] = []
+        assessed: list[tuple[dg.AssetKey, str]] = []  # each task's key and ARN
         for task in state.tasks:
             props = _migration_props("task", task, state, endpoint_keys)
             spec = self.get_asset_spec(props)
@@ -447,6 +472,7 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
             table_specs.extend(task_table_specs)
             table_keys = {p.source: s.key for s, p in task_table_specs}
             assets.append(self._task_asset(spec, task, instance_identifier, table_keys))
+            assessed.append((spec.key, task.arn))
             watched.append(WatchedTask(task, spec.key, instance_identifier, table_keys))
         for table in tables.merge_table_specs(table_specs):
             assets.append(
@@ -497,7 +523,12 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                     tasks={t.identifier: t for t in state.tasks},
                 )
             )
-        return dg.Definitions(assets=assets, sensors=sensors, jobs=jobs)
+        checks = [
+            build_assessment_check(key, arn, self.aws_settings.client, settings)
+            for key, arn in assessed
+            if (settings := self.premigration_assessment) is not None
+        ]
+        return dg.Definitions(assets=assets, asset_checks=checks, sensors=sensors, jobs=jobs)
 
     def get_table_spec(self, props: tables.TableProps) -> dg.AssetSpec:
         """A table's spec: the default, then `translation` (props.kind is "table")."""
@@ -548,6 +579,10 @@ class AWSDMSComponent(StateBackedComponent, dg.Model, dg.Resolvable):
                     settings, start_type=cast(StartTypeName, config.start_type)
                 )
             client = component.aws_settings.client()
+            settings_for_gate = component.premigration_assessment
+            # The gate comes before a start; a repair (reload_tables) works on the running task.
+            if component.assess_before_start and settings_for_gate and not config.reload_tables:
+                assess_before_start(context, client, task.arn, settings_for_gate)
             if config.reload_tables:
                 # Repair first; the run below then finds the task running and reports it.
                 tables.reload(

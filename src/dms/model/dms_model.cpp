@@ -1147,6 +1147,97 @@ constexpr auto kApplyPendingMaintenanceActionMessageFields =
 constexpr auto kApplyPendingMaintenanceActionResponseFields = std::make_tuple(
     field("ResourcePendingMaintenanceActions",
           &ApplyPendingMaintenanceActionResponse::resource_pending_maintenance_actions));
+constexpr auto kStartReplicationTaskAssessmentRunMessageFields = std::make_tuple(
+    field("ReplicationTaskArn", &StartReplicationTaskAssessmentRunMessage::replication_task_arn),
+    field("ServiceAccessRoleArn",
+          &StartReplicationTaskAssessmentRunMessage::service_access_role_arn),
+    field("ResultLocationBucket",
+          &StartReplicationTaskAssessmentRunMessage::result_location_bucket),
+    field("ResultLocationFolder",
+          &StartReplicationTaskAssessmentRunMessage::result_location_folder),
+    field("ResultEncryptionMode",
+          &StartReplicationTaskAssessmentRunMessage::result_encryption_mode),
+    field("ResultKmsKeyArn", &StartReplicationTaskAssessmentRunMessage::result_kms_key_arn),
+    field("AssessmentRunName", &StartReplicationTaskAssessmentRunMessage::assessment_run_name),
+    field("IncludeOnly", &StartReplicationTaskAssessmentRunMessage::include_only),
+    field("Exclude", &StartReplicationTaskAssessmentRunMessage::exclude),
+    field("Tags", &StartReplicationTaskAssessmentRunMessage::tags));
+constexpr auto kReplicationTaskAssessmentRunFields = std::make_tuple(
+    field("ReplicationTaskAssessmentRunArn",
+          &ReplicationTaskAssessmentRun::replication_task_assessment_run_arn),
+    field("ReplicationTaskArn", &ReplicationTaskAssessmentRun::replication_task_arn),
+    field("Status", &ReplicationTaskAssessmentRun::status),
+    field("ReplicationTaskAssessmentRunCreationDate",
+          &ReplicationTaskAssessmentRun::replication_task_assessment_run_creation_date),
+    field("AssessmentProgress", &ReplicationTaskAssessmentRun::assessment_progress),
+    field("LastFailureMessage", &ReplicationTaskAssessmentRun::last_failure_message),
+    field("ServiceAccessRoleArn", &ReplicationTaskAssessmentRun::service_access_role_arn),
+    field("ResultLocationBucket", &ReplicationTaskAssessmentRun::result_location_bucket),
+    field("ResultLocationFolder", &ReplicationTaskAssessmentRun::result_location_folder),
+    field("ResultEncryptionMode", &ReplicationTaskAssessmentRun::result_encryption_mode),
+    field("ResultKmsKeyArn", &ReplicationTaskAssessmentRun::result_kms_key_arn),
+    field("AssessmentRunName", &ReplicationTaskAssessmentRun::assessment_run_name),
+    field("IsLatestTaskAssessmentRun",
+          &ReplicationTaskAssessmentRun::is_latest_task_assessment_run),
+    field("ResultStatistic", &ReplicationTaskAssessmentRun::result_statistic));
+constexpr auto kStartReplicationTaskAssessmentRunResponseFields = std::make_tuple(
+    field("ReplicationTaskAssessmentRun",
+          &StartReplicationTaskAssessmentRunResponse::replication_task_assessment_run));
+constexpr auto kDescribeReplicationTaskAssessmentRunsMessageFields =
+    std::make_tuple(field("Filters", &DescribeReplicationTaskAssessmentRunsMessage::filters),
+                    field("MaxRecords", &DescribeReplicationTaskAssessmentRunsMessage::max_records),
+                    field("Marker", &DescribeReplicationTaskAssessmentRunsMessage::marker));
+constexpr auto kDescribeReplicationTaskAssessmentRunsResponseFields = std::make_tuple(
+    field("Marker", &DescribeReplicationTaskAssessmentRunsResponse::marker),
+    field("ReplicationTaskAssessmentRuns",
+          &DescribeReplicationTaskAssessmentRunsResponse::replication_task_assessment_runs));
+constexpr auto kCancelReplicationTaskAssessmentRunMessageFields = std::make_tuple(
+    field("ReplicationTaskAssessmentRunArn",
+          &CancelReplicationTaskAssessmentRunMessage::replication_task_assessment_run_arn));
+constexpr auto kCancelReplicationTaskAssessmentRunResponseFields = std::make_tuple(
+    field("ReplicationTaskAssessmentRun",
+          &CancelReplicationTaskAssessmentRunResponse::replication_task_assessment_run));
+constexpr auto kDeleteReplicationTaskAssessmentRunMessageFields = std::make_tuple(
+    field("ReplicationTaskAssessmentRunArn",
+          &DeleteReplicationTaskAssessmentRunMessage::replication_task_assessment_run_arn));
+constexpr auto kDeleteReplicationTaskAssessmentRunResponseFields = std::make_tuple(
+    field("ReplicationTaskAssessmentRun",
+          &DeleteReplicationTaskAssessmentRunResponse::replication_task_assessment_run));
+constexpr auto kDescribeReplicationTaskIndividualAssessmentsMessageFields = std::make_tuple(
+    field("Filters", &DescribeReplicationTaskIndividualAssessmentsMessage::filters),
+    field("MaxRecords", &DescribeReplicationTaskIndividualAssessmentsMessage::max_records),
+    field("Marker", &DescribeReplicationTaskIndividualAssessmentsMessage::marker));
+constexpr auto kReplicationTaskIndividualAssessmentFields = std::make_tuple(
+    field("ReplicationTaskIndividualAssessmentArn",
+          &ReplicationTaskIndividualAssessment::replication_task_individual_assessment_arn),
+    field("ReplicationTaskAssessmentRunArn",
+          &ReplicationTaskIndividualAssessment::replication_task_assessment_run_arn),
+    field("IndividualAssessmentName",
+          &ReplicationTaskIndividualAssessment::individual_assessment_name),
+    field("Status", &ReplicationTaskIndividualAssessment::status),
+    field("ReplicationTaskIndividualAssessmentStartDate",
+          &ReplicationTaskIndividualAssessment::replication_task_individual_assessment_start_date));
+constexpr auto kDescribeReplicationTaskIndividualAssessmentsResponseFields =
+    std::make_tuple(field("Marker", &DescribeReplicationTaskIndividualAssessmentsResponse::marker),
+                    field("ReplicationTaskIndividualAssessments",
+                          &DescribeReplicationTaskIndividualAssessmentsResponse::
+                              replication_task_individual_assessments));
+constexpr auto kDescribeApplicableIndividualAssessmentsMessageFields = std::make_tuple(
+    field("ReplicationTaskArn",
+          &DescribeApplicableIndividualAssessmentsMessage::replication_task_arn),
+    field("ReplicationInstanceArn",
+          &DescribeApplicableIndividualAssessmentsMessage::replication_instance_arn),
+    field("ReplicationConfigArn",
+          &DescribeApplicableIndividualAssessmentsMessage::replication_config_arn),
+    field("SourceEngineName", &DescribeApplicableIndividualAssessmentsMessage::source_engine_name),
+    field("TargetEngineName", &DescribeApplicableIndividualAssessmentsMessage::target_engine_name),
+    field("MigrationType", &DescribeApplicableIndividualAssessmentsMessage::migration_type),
+    field("MaxRecords", &DescribeApplicableIndividualAssessmentsMessage::max_records),
+    field("Marker", &DescribeApplicableIndividualAssessmentsMessage::marker));
+constexpr auto kDescribeApplicableIndividualAssessmentsResponseFields = std::make_tuple(
+    field("IndividualAssessmentNames",
+          &DescribeApplicableIndividualAssessmentsResponse::individual_assessment_names),
+    field("Marker", &DescribeApplicableIndividualAssessmentsResponse::marker));
 
 }  // namespace
 
@@ -4251,6 +4342,289 @@ void to_json(nlohmann::json& j, const ApplyPendingMaintenanceActionResponse& val
   write_model(j, value, false);
 }
 nlohmann::json to_redacted_json(const ApplyPendingMaintenanceActionResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, StartReplicationTaskAssessmentRunMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kStartReplicationTaskAssessmentRunMessageFields, path);
+}
+void write_model(nlohmann::json& j, const StartReplicationTaskAssessmentRunMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kStartReplicationTaskAssessmentRunMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, StartReplicationTaskAssessmentRunMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const StartReplicationTaskAssessmentRunMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const StartReplicationTaskAssessmentRunMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ReplicationTaskAssessmentRun& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kReplicationTaskAssessmentRunFields, path);
+}
+void write_model(nlohmann::json& j, const ReplicationTaskAssessmentRun& value, bool redact) {
+  detail::write_struct(j, value, kReplicationTaskAssessmentRunFields, redact);
+}
+void from_json(const nlohmann::json& j, ReplicationTaskAssessmentRun& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ReplicationTaskAssessmentRun& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ReplicationTaskAssessmentRun& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, StartReplicationTaskAssessmentRunResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kStartReplicationTaskAssessmentRunResponseFields, path);
+}
+void write_model(nlohmann::json& j, const StartReplicationTaskAssessmentRunResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kStartReplicationTaskAssessmentRunResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, StartReplicationTaskAssessmentRunResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const StartReplicationTaskAssessmentRunResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const StartReplicationTaskAssessmentRunResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationTaskAssessmentRunsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationTaskAssessmentRunsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationTaskAssessmentRunsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationTaskAssessmentRunsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationTaskAssessmentRunsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationTaskAssessmentRunsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, CancelReplicationTaskAssessmentRunMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kCancelReplicationTaskAssessmentRunMessageFields, path);
+}
+void write_model(nlohmann::json& j, const CancelReplicationTaskAssessmentRunMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kCancelReplicationTaskAssessmentRunMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, CancelReplicationTaskAssessmentRunMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const CancelReplicationTaskAssessmentRunMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const CancelReplicationTaskAssessmentRunMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, CancelReplicationTaskAssessmentRunResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kCancelReplicationTaskAssessmentRunResponseFields, path);
+}
+void write_model(nlohmann::json& j, const CancelReplicationTaskAssessmentRunResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kCancelReplicationTaskAssessmentRunResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, CancelReplicationTaskAssessmentRunResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const CancelReplicationTaskAssessmentRunResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const CancelReplicationTaskAssessmentRunResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteReplicationTaskAssessmentRunMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDeleteReplicationTaskAssessmentRunMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteReplicationTaskAssessmentRunMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDeleteReplicationTaskAssessmentRunResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDeleteReplicationTaskAssessmentRunResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DeleteReplicationTaskAssessmentRunResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeReplicationTaskIndividualAssessmentsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationTaskIndividualAssessmentsMessageFields, path);
+}
+void write_model(nlohmann::json& j,
+                 const DescribeReplicationTaskIndividualAssessmentsMessage& value, bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationTaskIndividualAssessmentsMessageFields,
+                       redact);
+}
+void from_json(const nlohmann::json& j,
+               DescribeReplicationTaskIndividualAssessmentsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationTaskIndividualAssessmentsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationTaskIndividualAssessmentsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, ReplicationTaskIndividualAssessment& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kReplicationTaskIndividualAssessmentFields, path);
+}
+void write_model(nlohmann::json& j, const ReplicationTaskIndividualAssessment& value, bool redact) {
+  detail::write_struct(j, value, kReplicationTaskIndividualAssessmentFields, redact);
+}
+void from_json(const nlohmann::json& j, ReplicationTaskIndividualAssessment& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const ReplicationTaskIndividualAssessment& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const ReplicationTaskIndividualAssessment& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j,
+                DescribeReplicationTaskIndividualAssessmentsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeReplicationTaskIndividualAssessmentsResponseFields, path);
+}
+void write_model(nlohmann::json& j,
+                 const DescribeReplicationTaskIndividualAssessmentsResponse& value, bool redact) {
+  detail::write_struct(j, value, kDescribeReplicationTaskIndividualAssessmentsResponseFields,
+                       redact);
+}
+void from_json(const nlohmann::json& j,
+               DescribeReplicationTaskIndividualAssessmentsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeReplicationTaskIndividualAssessmentsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeReplicationTaskIndividualAssessmentsResponse& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsMessage& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeApplicableIndividualAssessmentsMessageFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsMessage& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeApplicableIndividualAssessmentsMessageFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsMessage& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsMessage& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeApplicableIndividualAssessmentsMessage& value) {
+  nlohmann::json j;
+  write_model(j, value, true);
+  return j;
+}
+
+void read_model(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsResponse& value,
+                const detail::Path* path) {
+  detail::read_struct(j, value, kDescribeApplicableIndividualAssessmentsResponseFields, path);
+}
+void write_model(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsResponse& value,
+                 bool redact) {
+  detail::write_struct(j, value, kDescribeApplicableIndividualAssessmentsResponseFields, redact);
+}
+void from_json(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsResponse& value) {
+  read_model(j, value, nullptr);
+}
+void to_json(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsResponse& value) {
+  write_model(j, value, false);
+}
+nlohmann::json to_redacted_json(const DescribeApplicableIndividualAssessmentsResponse& value) {
   nlohmann::json j;
   write_model(j, value, true);
   return j;

@@ -2238,6 +2238,173 @@ struct ApplyPendingMaintenanceActionResponse {
                          const ApplyPendingMaintenanceActionResponse&) = default;
 };
 
+struct StartReplicationTaskAssessmentRunMessage {
+  std::string replication_task_arn{};
+  std::string service_access_role_arn{};
+  std::string result_location_bucket{};
+  std::optional<std::string> result_location_folder;
+  std::optional<std::string> result_encryption_mode;
+  std::optional<std::string> result_kms_key_arn;
+  std::string assessment_run_name{};
+  std::optional<std::vector<std::string>> include_only;
+  std::optional<std::vector<std::string>> exclude;
+  std::optional<std::vector<Tag>> tags;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const StartReplicationTaskAssessmentRunMessage&,
+                         const StartReplicationTaskAssessmentRunMessage&) = default;
+};
+
+struct ReplicationTaskAssessmentRun {
+  std::optional<std::string> replication_task_assessment_run_arn;
+  std::optional<std::string> replication_task_arn;
+  std::optional<std::string> status;
+  std::optional<Timestamp> replication_task_assessment_run_creation_date;
+  std::optional<ReplicationTaskAssessmentRunProgress> assessment_progress;
+  std::optional<std::string> last_failure_message;
+  std::optional<std::string> service_access_role_arn;
+  std::optional<std::string> result_location_bucket;
+  std::optional<std::string> result_location_folder;
+  std::optional<std::string> result_encryption_mode;
+  std::optional<std::string> result_kms_key_arn;
+  std::optional<std::string> assessment_run_name;
+  std::optional<bool> is_latest_task_assessment_run;
+  std::optional<ReplicationTaskAssessmentRunResultStatistic> result_statistic;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ReplicationTaskAssessmentRun&,
+                         const ReplicationTaskAssessmentRun&) = default;
+};
+
+struct StartReplicationTaskAssessmentRunResponse {
+  std::optional<ReplicationTaskAssessmentRun> replication_task_assessment_run;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const StartReplicationTaskAssessmentRunResponse&,
+                         const StartReplicationTaskAssessmentRunResponse&) = default;
+};
+
+struct DescribeReplicationTaskAssessmentRunsMessage {
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationTaskAssessmentRunsMessage&,
+                         const DescribeReplicationTaskAssessmentRunsMessage&) = default;
+};
+
+struct DescribeReplicationTaskAssessmentRunsResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<ReplicationTaskAssessmentRun>> replication_task_assessment_runs;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationTaskAssessmentRunsResponse&,
+                         const DescribeReplicationTaskAssessmentRunsResponse&) = default;
+};
+
+struct CancelReplicationTaskAssessmentRunMessage {
+  std::string replication_task_assessment_run_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const CancelReplicationTaskAssessmentRunMessage&,
+                         const CancelReplicationTaskAssessmentRunMessage&) = default;
+};
+
+struct CancelReplicationTaskAssessmentRunResponse {
+  std::optional<ReplicationTaskAssessmentRun> replication_task_assessment_run;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const CancelReplicationTaskAssessmentRunResponse&,
+                         const CancelReplicationTaskAssessmentRunResponse&) = default;
+};
+
+struct DeleteReplicationTaskAssessmentRunMessage {
+  std::string replication_task_assessment_run_arn{};
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteReplicationTaskAssessmentRunMessage&,
+                         const DeleteReplicationTaskAssessmentRunMessage&) = default;
+};
+
+struct DeleteReplicationTaskAssessmentRunResponse {
+  std::optional<ReplicationTaskAssessmentRun> replication_task_assessment_run;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DeleteReplicationTaskAssessmentRunResponse&,
+                         const DeleteReplicationTaskAssessmentRunResponse&) = default;
+};
+
+struct DescribeReplicationTaskIndividualAssessmentsMessage {
+  std::optional<std::vector<Filter>> filters;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationTaskIndividualAssessmentsMessage&,
+                         const DescribeReplicationTaskIndividualAssessmentsMessage&) = default;
+};
+
+struct ReplicationTaskIndividualAssessment {
+  std::optional<std::string> replication_task_individual_assessment_arn;
+  std::optional<std::string> replication_task_assessment_run_arn;
+  std::optional<std::string> individual_assessment_name;
+  std::optional<std::string> status;
+  std::optional<Timestamp> replication_task_individual_assessment_start_date;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const ReplicationTaskIndividualAssessment&,
+                         const ReplicationTaskIndividualAssessment&) = default;
+};
+
+struct DescribeReplicationTaskIndividualAssessmentsResponse {
+  std::optional<std::string> marker;
+  std::optional<std::vector<ReplicationTaskIndividualAssessment>>
+      replication_task_individual_assessments;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeReplicationTaskIndividualAssessmentsResponse&,
+                         const DescribeReplicationTaskIndividualAssessmentsResponse&) = default;
+};
+
+struct DescribeApplicableIndividualAssessmentsMessage {
+  std::optional<std::string> replication_task_arn;
+  std::optional<std::string> replication_instance_arn;
+  std::optional<std::string> replication_config_arn;
+  std::optional<std::string> source_engine_name;
+  std::optional<std::string> target_engine_name;
+  std::optional<std::string> migration_type;
+  std::optional<std::int64_t> max_records;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeApplicableIndividualAssessmentsMessage&,
+                         const DescribeApplicableIndividualAssessmentsMessage&) = default;
+};
+
+struct DescribeApplicableIndividualAssessmentsResponse {
+  std::optional<std::vector<std::string>> individual_assessment_names;
+  std::optional<std::string> marker;
+  // Members the model does not know, kept so that nothing a server sends is lost.
+  nlohmann::json unknown_fields = nlohmann::json::object();
+
+  friend bool operator==(const DescribeApplicableIndividualAssessmentsResponse&,
+                         const DescribeApplicableIndividualAssessmentsResponse&) = default;
+};
+
 // JSON conversion with the AWS wire names. Reading throws aws::ProtocolError naming the
 // member path; to_redacted_json replaces sensitive values with "****" for display.
 // read_model/write_model are the path-carrying forms the generic codec recurses into.
@@ -3174,6 +3341,104 @@ nlohmann::json to_redacted_json(const ApplyPendingMaintenanceActionResponse& val
 void read_model(const nlohmann::json& j, ApplyPendingMaintenanceActionResponse& value,
                 const detail::Path* path);
 void write_model(nlohmann::json& j, const ApplyPendingMaintenanceActionResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, StartReplicationTaskAssessmentRunMessage& value);
+void to_json(nlohmann::json& j, const StartReplicationTaskAssessmentRunMessage& value);
+nlohmann::json to_redacted_json(const StartReplicationTaskAssessmentRunMessage& value);
+void read_model(const nlohmann::json& j, StartReplicationTaskAssessmentRunMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const StartReplicationTaskAssessmentRunMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, ReplicationTaskAssessmentRun& value);
+void to_json(nlohmann::json& j, const ReplicationTaskAssessmentRun& value);
+nlohmann::json to_redacted_json(const ReplicationTaskAssessmentRun& value);
+void read_model(const nlohmann::json& j, ReplicationTaskAssessmentRun& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ReplicationTaskAssessmentRun& value, bool redact);
+void from_json(const nlohmann::json& j, StartReplicationTaskAssessmentRunResponse& value);
+void to_json(nlohmann::json& j, const StartReplicationTaskAssessmentRunResponse& value);
+nlohmann::json to_redacted_json(const StartReplicationTaskAssessmentRunResponse& value);
+void read_model(const nlohmann::json& j, StartReplicationTaskAssessmentRunResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const StartReplicationTaskAssessmentRunResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsMessage& value);
+void to_json(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsMessage& value);
+nlohmann::json to_redacted_json(const DescribeReplicationTaskAssessmentRunsMessage& value);
+void read_model(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsResponse& value);
+void to_json(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsResponse& value);
+nlohmann::json to_redacted_json(const DescribeReplicationTaskAssessmentRunsResponse& value);
+void read_model(const nlohmann::json& j, DescribeReplicationTaskAssessmentRunsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeReplicationTaskAssessmentRunsResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, CancelReplicationTaskAssessmentRunMessage& value);
+void to_json(nlohmann::json& j, const CancelReplicationTaskAssessmentRunMessage& value);
+nlohmann::json to_redacted_json(const CancelReplicationTaskAssessmentRunMessage& value);
+void read_model(const nlohmann::json& j, CancelReplicationTaskAssessmentRunMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const CancelReplicationTaskAssessmentRunMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, CancelReplicationTaskAssessmentRunResponse& value);
+void to_json(nlohmann::json& j, const CancelReplicationTaskAssessmentRunResponse& value);
+nlohmann::json to_redacted_json(const CancelReplicationTaskAssessmentRunResponse& value);
+void read_model(const nlohmann::json& j, CancelReplicationTaskAssessmentRunResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const CancelReplicationTaskAssessmentRunResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunMessage& value);
+void to_json(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunMessage& value);
+nlohmann::json to_redacted_json(const DeleteReplicationTaskAssessmentRunMessage& value);
+void read_model(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunResponse& value);
+void to_json(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunResponse& value);
+nlohmann::json to_redacted_json(const DeleteReplicationTaskAssessmentRunResponse& value);
+void read_model(const nlohmann::json& j, DeleteReplicationTaskAssessmentRunResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DeleteReplicationTaskAssessmentRunResponse& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribeReplicationTaskIndividualAssessmentsMessage& value);
+void to_json(nlohmann::json& j, const DescribeReplicationTaskIndividualAssessmentsMessage& value);
+nlohmann::json to_redacted_json(const DescribeReplicationTaskIndividualAssessmentsMessage& value);
+void read_model(const nlohmann::json& j, DescribeReplicationTaskIndividualAssessmentsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j,
+                 const DescribeReplicationTaskIndividualAssessmentsMessage& value, bool redact);
+void from_json(const nlohmann::json& j, ReplicationTaskIndividualAssessment& value);
+void to_json(nlohmann::json& j, const ReplicationTaskIndividualAssessment& value);
+nlohmann::json to_redacted_json(const ReplicationTaskIndividualAssessment& value);
+void read_model(const nlohmann::json& j, ReplicationTaskIndividualAssessment& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const ReplicationTaskIndividualAssessment& value, bool redact);
+void from_json(const nlohmann::json& j,
+               DescribeReplicationTaskIndividualAssessmentsResponse& value);
+void to_json(nlohmann::json& j, const DescribeReplicationTaskIndividualAssessmentsResponse& value);
+nlohmann::json to_redacted_json(const DescribeReplicationTaskIndividualAssessmentsResponse& value);
+void read_model(const nlohmann::json& j,
+                DescribeReplicationTaskIndividualAssessmentsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j,
+                 const DescribeReplicationTaskIndividualAssessmentsResponse& value, bool redact);
+void from_json(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsMessage& value);
+void to_json(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsMessage& value);
+nlohmann::json to_redacted_json(const DescribeApplicableIndividualAssessmentsMessage& value);
+void read_model(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsMessage& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsMessage& value,
+                 bool redact);
+void from_json(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsResponse& value);
+void to_json(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsResponse& value);
+nlohmann::json to_redacted_json(const DescribeApplicableIndividualAssessmentsResponse& value);
+void read_model(const nlohmann::json& j, DescribeApplicableIndividualAssessmentsResponse& value,
+                const detail::Path* path);
+void write_model(nlohmann::json& j, const DescribeApplicableIndividualAssessmentsResponse& value,
                  bool redact);
 
 }  // namespace dagster_dms::dms

@@ -186,6 +186,37 @@ using DescribePendingMaintenanceActions =
 using ApplyPendingMaintenanceAction =
     Operation<"ApplyPendingMaintenanceAction", ApplyPendingMaintenanceActionMessage,
               ApplyPendingMaintenanceActionResponse>;
+using StartReplicationTaskAssessmentRun =
+    Operation<"StartReplicationTaskAssessmentRun", StartReplicationTaskAssessmentRunMessage,
+              StartReplicationTaskAssessmentRunResponse,
+              aws::Retryability::kNotAfterAmbiguousFailure>;
+using DescribeReplicationTaskAssessmentRuns = Listing<
+    Operation<"DescribeReplicationTaskAssessmentRuns", DescribeReplicationTaskAssessmentRunsMessage,
+              DescribeReplicationTaskAssessmentRunsResponse>,
+    &DescribeReplicationTaskAssessmentRunsMessage::marker,
+    &DescribeReplicationTaskAssessmentRunsResponse::marker,
+    &DescribeReplicationTaskAssessmentRunsResponse::replication_task_assessment_runs, true>;
+using CancelReplicationTaskAssessmentRun =
+    Operation<"CancelReplicationTaskAssessmentRun", CancelReplicationTaskAssessmentRunMessage,
+              CancelReplicationTaskAssessmentRunResponse>;
+using DeleteReplicationTaskAssessmentRun =
+    Operation<"DeleteReplicationTaskAssessmentRun", DeleteReplicationTaskAssessmentRunMessage,
+              DeleteReplicationTaskAssessmentRunResponse>;
+using DescribeReplicationTaskIndividualAssessments = Listing<
+    Operation<"DescribeReplicationTaskIndividualAssessments",
+              DescribeReplicationTaskIndividualAssessmentsMessage,
+              DescribeReplicationTaskIndividualAssessmentsResponse>,
+    &DescribeReplicationTaskIndividualAssessmentsMessage::marker,
+    &DescribeReplicationTaskIndividualAssessmentsResponse::marker,
+    &DescribeReplicationTaskIndividualAssessmentsResponse::replication_task_individual_assessments,
+    true>;
+using DescribeApplicableIndividualAssessments =
+    Listing<Operation<"DescribeApplicableIndividualAssessments",
+                      DescribeApplicableIndividualAssessmentsMessage,
+                      DescribeApplicableIndividualAssessmentsResponse>,
+            &DescribeApplicableIndividualAssessmentsMessage::marker,
+            &DescribeApplicableIndividualAssessmentsResponse::marker,
+            &DescribeApplicableIndividualAssessmentsResponse::individual_assessment_names, false>;
 using All = std::tuple<
     DescribeReplicationTasks, StartReplicationTask, StopReplicationTask, DescribeTableStatistics,
     ReloadTables, DescribeEndpoints, DescribeReplicationInstances, TestConnection,
@@ -202,7 +233,10 @@ using All = std::tuple<
     ModifyEventSubscription, DeleteEventSubscription, ImportCertificate, DescribeCertificates,
     DeleteCertificate, RefreshSchemas, DescribeSchemas, DescribeRefreshSchemasStatus,
     MoveReplicationTask, DescribeReplicationInstanceTaskLogs, DescribePendingMaintenanceActions,
-    ApplyPendingMaintenanceAction>;
+    ApplyPendingMaintenanceAction, StartReplicationTaskAssessmentRun,
+    DescribeReplicationTaskAssessmentRuns, CancelReplicationTaskAssessmentRun,
+    DeleteReplicationTaskAssessmentRun, DescribeReplicationTaskIndividualAssessments,
+    DescribeApplicableIndividualAssessments>;
 
 }  // namespace op
 
@@ -409,6 +443,31 @@ class DmsOperations {
       const ApplyPendingMaintenanceActionMessage& input) {
     return self().template call<op::ApplyPendingMaintenanceAction>(input);
   }
+  StartReplicationTaskAssessmentRunResponse start_replication_task_assessment_run(
+      const StartReplicationTaskAssessmentRunMessage& input) {
+    return self().template call<op::StartReplicationTaskAssessmentRun>(input);
+  }
+  DescribeReplicationTaskAssessmentRunsResponse describe_replication_task_assessment_runs(
+      const DescribeReplicationTaskAssessmentRunsMessage& input = {}) {
+    return self().template call<op::DescribeReplicationTaskAssessmentRuns>(input);
+  }
+  CancelReplicationTaskAssessmentRunResponse cancel_replication_task_assessment_run(
+      const CancelReplicationTaskAssessmentRunMessage& input) {
+    return self().template call<op::CancelReplicationTaskAssessmentRun>(input);
+  }
+  DeleteReplicationTaskAssessmentRunResponse delete_replication_task_assessment_run(
+      const DeleteReplicationTaskAssessmentRunMessage& input) {
+    return self().template call<op::DeleteReplicationTaskAssessmentRun>(input);
+  }
+  DescribeReplicationTaskIndividualAssessmentsResponse
+  describe_replication_task_individual_assessments(
+      const DescribeReplicationTaskIndividualAssessmentsMessage& input = {}) {
+    return self().template call<op::DescribeReplicationTaskIndividualAssessments>(input);
+  }
+  DescribeApplicableIndividualAssessmentsResponse describe_applicable_individual_assessments(
+      const DescribeApplicableIndividualAssessmentsMessage& input = {}) {
+    return self().template call<op::DescribeApplicableIndividualAssessments>(input);
+  }
   std::vector<ReplicationTask> describe_replication_tasks_all(
       DescribeReplicationTasksMessage input = {},
       const PageCallback<DescribeReplicationTasksResponse>& on_page = {}) {
@@ -501,6 +560,25 @@ class DmsOperations {
       const PageCallback<DescribePendingMaintenanceActionsResponse>& on_page = {}) {
     return detail::all_pages<op::DescribePendingMaintenanceActions>(self(), std::move(input),
                                                                     on_page);
+  }
+  std::vector<ReplicationTaskAssessmentRun> describe_replication_task_assessment_runs_all(
+      DescribeReplicationTaskAssessmentRunsMessage input = {},
+      const PageCallback<DescribeReplicationTaskAssessmentRunsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeReplicationTaskAssessmentRuns>(self(), std::move(input),
+                                                                        on_page);
+  }
+  std::vector<ReplicationTaskIndividualAssessment>
+  describe_replication_task_individual_assessments_all(
+      DescribeReplicationTaskIndividualAssessmentsMessage input = {},
+      const PageCallback<DescribeReplicationTaskIndividualAssessmentsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeReplicationTaskIndividualAssessments>(
+        self(), std::move(input), on_page);
+  }
+  std::vector<std::string> describe_applicable_individual_assessments_all(
+      DescribeApplicableIndividualAssessmentsMessage input = {},
+      const PageCallback<DescribeApplicableIndividualAssessmentsResponse>& on_page = {}) {
+    return detail::all_pages<op::DescribeApplicableIndividualAssessments>(self(), std::move(input),
+                                                                          on_page);
   }
 
  private:

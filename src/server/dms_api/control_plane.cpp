@@ -31,6 +31,8 @@ Record ControlPlane::require(const RequestContext& context, ResourceKind kind,
         throw not_found(fmt::format("Replication subnet group {} not found", arn));
       case ResourceKind::kCertificate:
         throw not_found(fmt::format("Certificate {} not found", arn));
+      case ResourceKind::kAssessmentRun:
+        throw not_found(fmt::format("Assessment run {} not found", arn));
       case ResourceKind::kEvent:  // events and event subscriptions are not named by ARN
       case ResourceKind::kEventSubscription:
         throw not_found(fmt::format("{} not found", arn));

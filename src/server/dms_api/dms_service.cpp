@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "server/dms_api/assessment_runs.hpp"
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/replication_runs.hpp"
 #include "server/dms_api/resources.hpp"
@@ -33,6 +34,7 @@ DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& c
   register_instance_task_logs(plane_, operations_);
   register_maintenance(plane_, operations_);
   register_unsupported_features(operations_);
+  register_assessment_runs(plane_, operations_);
 }
 
 DmsService::~DmsService() {
@@ -75,6 +77,7 @@ void DmsService::recover_interrupted_tasks() {
     RunLifecycle<ReplicationRunShape>(plane_).fail_interrupted_runs();
     fail_interrupted_connection_tests(plane_.store);
     fail_interrupted_schema_refreshes(plane_.store);
+    fail_interrupted_assessment_runs(plane_.store);
   });
 }
 

@@ -74,6 +74,8 @@ std::string_view arn_resource_type(ResourceKind kind) {
       return "es";
     case ResourceKind::kCertificate:
       return "cert";
+    case ResourceKind::kAssessmentRun:
+      return "assessment-run";
   }
   return "unknown";
 }

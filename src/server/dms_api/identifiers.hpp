@@ -33,8 +33,10 @@ enum class ResourceKind {
   kEvent,
   kEventSubscription,
   kCertificate,
+  kAssessmentRun,
 };
-// "endpoint", "rep", "task", "connection", "replication-config", "subgrp", "event", "es", "cert"
+// "endpoint", "rep", "task", "connection", "replication-config", "subgrp", "event", "es",
+// "cert", "assessment-run"
 std::string_view arn_resource_type(ResourceKind kind);
 
 std::string make_arn(std::string_view region, std::string_view account, ResourceKind kind,

@@ -54,5 +54,8 @@ void register_maintenance(ControlPlane& plane, OperationTable& table);
 // migration projects, instance profiles and homogeneous data migrations, each answering
 // InvalidOperationFault "... is not supported by dms-local".
 void register_unsupported_features(OperationTable& table);
+// assessment_runs.cpp: Start/Describe/Cancel/DeleteReplicationTaskAssessmentRun(s),
+// DescribeReplicationTaskIndividualAssessments, DescribeApplicableIndividualAssessments.
+void register_assessment_runs(ControlPlane& plane, OperationTable& table);
 
 }  // namespace dagster_dms::server

@@ -39,6 +39,8 @@ std::string table_of(ResourceKind kind) {
       return "event_subscriptions";
     case ResourceKind::kCertificate:
       return "certificates";
+    case ResourceKind::kAssessmentRun:
+      return "replication_task_assessment_runs";
   }
   throw std::logic_error("unknown resource kind");
 }
@@ -183,7 +185,8 @@ void Store::migrate() {
     for (const auto kind :
          {ResourceKind::kEndpoint, ResourceKind::kInstance, ResourceKind::kTask,
           ResourceKind::kConnection, ResourceKind::kReplicationConfig, ResourceKind::kSubnetGroup,
-          ResourceKind::kEvent, ResourceKind::kEventSubscription, ResourceKind::kCertificate}) {
+          ResourceKind::kEvent, ResourceKind::kEventSubscription, ResourceKind::kCertificate,
+          ResourceKind::kAssessmentRun}) {
       const auto table = table_of(kind);
       exec(fmt::format("CREATE TABLE IF NOT EXISTS {0} (arn TEXT PRIMARY KEY, identifier TEXT NOT "
                        "NULL, account TEXT NOT NULL, region TEXT NOT NULL, doc TEXT NOT NULL, "

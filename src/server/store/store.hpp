@@ -46,7 +46,7 @@ struct Record {
 // service serializes access.
 class Store {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   explicit Store(const std::filesystem::path& state_dir);
   ~Store();

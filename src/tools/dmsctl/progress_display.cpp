@@ -18,8 +18,11 @@ std::string ProgressDisplay::describe(const orchestrate::Progress& progress) {
 }
 
 void ProgressDisplay::update(const orchestrate::Progress& progress) {
-  const std::string text = describe(progress);
-  const std::string elapsed = format_elapsed(progress.waited.count() / 1000);
+  show(describe(progress), progress.waited.count() / 1000);
+}
+
+void ProgressDisplay::show(const std::string& text, long long waited_seconds) {
+  const std::string elapsed = format_elapsed(waited_seconds);
   if (live_) {
     // Carriage return + "erase to end of line" redraws the same line in place.
     fmt::print(out_, "\r\x1b[K{}: {} [{}]", label_, text, elapsed);

@@ -22,6 +22,8 @@ class ProgressDisplay {
   static ProgressDisplay for_stderr(std::string label);
 
   void update(const orchestrate::Progress& progress);
+  // The same for any wait: `text` is what changed, `waited_seconds` the time so far.
+  void show(const std::string& text, long long waited_seconds);
   // Ends the live line so what follows starts on a clean line. Safe to call more than once.
   void finish();
 
