@@ -821,6 +821,7 @@ class Engine {
 }  // namespace
 
 CdcResult run_cdc(const CdcRequest& request, CdcObserver& observer) {
+  if (request.other_capture) return request.other_capture->run(request, observer);
   return Engine(request, observer).run();
 }
 

@@ -7,6 +7,7 @@
 
 #include "replicate/cdc.hpp"
 #include "replicate/full_load.hpp"
+#include "replicate/mysql/mysql_endpoint.hpp"
 #include "replicate/pg_connection.hpp"
 #include "server/execution/task_executor.hpp"
 
@@ -35,5 +36,10 @@ bool captures_postgres_changes(const TaskRun& run);
 // An endpoint as libpq connects to it.
 replicate::PgEndpoint pg_endpoint(const dms::Endpoint& endpoint,
                                   const std::optional<std::string>& password);
+
+// A MySQL-family endpoint as the client library connects to it: the top level first,
+// MySQLSettings (where DMS mirrors the connection members) second.
+replicate::mysql::MySqlEndpoint mysql_endpoint(const dms::Endpoint& endpoint,
+                                               const std::optional<std::string>& password);
 
 }  // namespace dagster_dms::server
