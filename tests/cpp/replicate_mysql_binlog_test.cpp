@@ -83,6 +83,13 @@ TEST(MySqlBinlogRows, StringsEnumsSetsBitsAndBytes) {
   blob.encoding = ValueEncoding::kBytes;
   EXPECT_EQ(decode_one(blob, std::string("\x02\x00\x00\xff", 4)), "\\x00ff");
 
+  // BINARY(4) (CHAR's type, real type 254, 4 bytes): logged without its trailing zeros.
+  std::vector<BinlogColumn> fixed{column(0)};
+  read_table_map_metadata(std::string{static_cast<char>(kString)}, std::string("\xfe\x04", 2),
+                          fixed);
+  fixed[0].encoding = ValueEncoding::kBytes;
+  EXPECT_EQ(decode_one(fixed[0], std::string("\x01\xab", 2)), "\\xab000000");
+
   std::vector<BinlogColumn> columns{column(0), column(0)};
   // ENUM (real type 247, 1 byte) and SET (real type 248, 1 byte) as table-map metadata.
   read_table_map_metadata(std::string{static_cast<char>(kString), static_cast<char>(kString)},

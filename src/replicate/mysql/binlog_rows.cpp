@@ -354,7 +354,15 @@ std::optional<std::string> decode_value(std::string_view& data, const BinlogColu
       const std::size_t length_bytes = meta > 255 ? 2 : 1;
       const auto length = static_cast<std::size_t>(little_endian(take(data, length_bytes)));
       const auto bytes = take(data, length);
-      if (column.encoding == ValueEncoding::kBytes) return hex_bytes(bytes);
+      if (column.encoding == ValueEncoding::kBytes) {
+        // BINARY(n) is logged without its trailing zero bytes; the column's value has them.
+        if (column.type == kString && bytes.size() < static_cast<std::size_t>(meta)) {
+          std::string padded(bytes);
+          padded.resize(static_cast<std::size_t>(meta), '\0');
+          return hex_bytes(padded);
+        }
+        return hex_bytes(bytes);
+      }
       return to_utf8(bytes, column.charset);
     }
     case kTinyBlob:
