@@ -104,6 +104,17 @@ struct CdcResult {
   std::vector<TableStatus> tables;
 };
 
+// A cdc task's target tables, created where missing (a cdc task without a full load replicates
+// into the tables as they are; DMS creates those that do not exist).
+void create_missing_cdc_tables(PgConnection& target, const std::vector<TablePlan>& plans);
+
+// The tables a CDC run starts with, one per plan, in plan order: `Before load` for a run that
+// loads first, otherwise as the previous run left them (resume) or completed. TargetSchema
+// (non-empty `target_schema`) is applied to the plans on the way.
+std::vector<TableStatus> starting_cdc_tables(std::vector<TablePlan>& plans,
+                                             const CdcRequest& request,
+                                             const std::string& target_schema);
+
 // Runs a cdc or full-load-and-cdc task from a source other than PostgreSQL, with run_cdc's
 // contract.
 class ChangeCapture {

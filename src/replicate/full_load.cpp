@@ -142,9 +142,7 @@ class Engine {
     }
     if (plans_.empty()) {
       if (settings_.fail_on_no_tables) {
-        return fail(
-            "No tables were found at task initialization. Either the selected table(s) or "
-            "schemas(s) no longer exist or no table(s) match the selection rules.");
+        return fail(kNoTablesFound);
       }
       log(LogSeverity::kWarning, "TASK_MANAGER", "No tables match the selection rules.");
       return;

@@ -123,6 +123,11 @@ class FullLoadObserver {
                       std::string_view /*message*/) {}
 };
 
+// DMS's failure when the mappings select nothing and FailOnNoTablesCaptured is on.
+inline constexpr const char* kNoTablesFound =
+    "No tables were found at task initialization. Either the selected table(s) or schemas(s) no "
+    "longer exist or no table(s) match the selection rules.";
+
 enum class FullLoadOutcome {
   kFinished,  // every table was attempted; some may be in "Table error" (see tables_errored)
   kStopped,   // the stop token fired

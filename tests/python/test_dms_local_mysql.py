@@ -202,10 +202,17 @@ def test_test_connection_really_connects_and_reports_mysql_errors(
 # --- DMS's checks before change capture ----------------------------------------------------
 
 
-def start_cdc_task(
-    dms: Any, source: str, pg_cluster: PgCluster, databases: list[str], name: str
-) -> dict[str, Any]:
-    target_db = f"mysql_cdc_check_{name.replace('-', '_')}"
+def run_task(
+    dms: Any,
+    source: str,
+    pg_cluster: PgCluster,
+    databases: list[str],
+    name: str,
+    migration_type: str = "full-load",
+) -> tuple[str, str]:
+    """Starts a task from `source` (every table of schema `shop`) into a new PostgreSQL database
+    and waits until it stopped or failed; returns its ARN and the target database."""
+    target_db = f"mysql_{name.replace('-', '_')}"
     pg_cluster.create_database(target_db)
     databases.append(target_db)
     target = create_postgres_endpoint(
@@ -217,25 +224,29 @@ def start_cdc_task(
         username=pg_cluster.user,
         password="unused",
     )
-    instance = create_available_instance(dms, f"inst-{name}")
     arn = create_task(
         dms,
         name,
         source=source,
         target=target,
-        instance=instance,
+        instance=create_available_instance(dms, f"inst-{name}"),
         table_mappings=selection_rules("shop"),
-        migration_type="full-load-and-cdc",
+        migration_type=migration_type,
     )
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    seen: dict[str, Any] = {}
+    wait_until(
+        lambda: describe_task(dms, arn)["Status"] in ("stopped", "failed"),
+        f"task {name} ended",
+        timeout=300,
+    )
+    return arn, target_db
 
-    def ended() -> bool:
-        seen.update(describe_task(dms, arn))
-        return seen["Status"] in ("stopped", "failed")
 
-    wait_until(ended, f"task {name} ended", timeout=120)
-    return seen
+def start_cdc_task(
+    dms: Any, source: str, pg_cluster: PgCluster, databases: list[str], name: str
+) -> dict[str, Any]:
+    arn, _ = run_task(dms, source, pg_cluster, databases, name, "full-load-and-cdc")
+    return describe_task(dms, arn)
 
 
 @pytest.mark.parametrize(
@@ -364,39 +375,6 @@ def typed_source(mariadb: MariaDbCluster) -> str:
     return "shop"
 
 
-def run_full_load(
-    dms: Any, source: str, pg_cluster: PgCluster, databases: list[str], name: str
-) -> tuple[str, str]:
-    target_db = f"mysql_fl_{name.replace('-', '_')}"
-    pg_cluster.create_database(target_db)
-    databases.append(target_db)
-    target = create_postgres_endpoint(
-        dms,
-        f"dst-{name}",
-        "target",
-        port=pg_cluster.port,
-        database=target_db,
-        username=pg_cluster.user,
-        password="unused",
-    )
-    instance = create_available_instance(dms, f"inst-{name}")
-    arn = create_task(
-        dms,
-        name,
-        source=source,
-        target=target,
-        instance=instance,
-        table_mappings=selection_rules("shop"),
-    )
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    wait_until(
-        lambda: describe_task(dms, arn)["Status"] in ("stopped", "failed"),
-        f"task {name} ended",
-        timeout=300,
-    )
-    return arn, target_db
-
-
 def test_full_load_maps_every_mysql_type_as_dms_does(
     server: DmsLocalServer,
     mariadb: MariaDbCluster,
@@ -406,7 +384,7 @@ def test_full_load_maps_every_mysql_type_as_dms_does(
 ) -> None:
     dms = boto3_dms(server.url)
     source = mysql_endpoint(dms, "src", mariadb, typed_source)
-    arn, target_db = run_full_load(dms, source, pg_cluster, databases, "types")
+    arn, target_db = run_task(dms, source, pg_cluster, databases, "types")
     task = describe_task(dms, arn)
     assert task["StopReason"] == "Stop Reason FULL_LOAD_ONLY_FINISHED", task
 

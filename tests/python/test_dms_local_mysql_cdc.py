@@ -174,23 +174,44 @@ def make_source(mariadb: MariaDbCluster, name: str) -> str:
     return name
 
 
-def make_path(
-    dms: Any, mariadb: MariaDbCluster, pg: PgCluster, databases: list[str], source_db: str
-) -> tuple[str, str, str, str]:
-    target_db = f"{source_db}_target"
-    pg.create_database(target_db)
-    databases.append(target_db)
-    source = mysql_endpoint(dms, "src", mariadb, source_db)
-    target = create_postgres_endpoint(
+def make_task(
+    dms: Any,
+    mariadb: MariaDbCluster,
+    pg: PgCluster,
+    databases: list[str],
+    source_db: str,
+    name: str,
+    migration_type: str = "full-load-and-cdc",
+    table: str = "%",
+    target_db: str | None = None,
+    **extra: Any,
+) -> tuple[str, str]:
+    """A task (and its endpoints and instance) from `source_db` into a PostgreSQL database,
+    `<source_db>_target` made anew unless `target_db` names an existing one; returns the task's
+    ARN and the target database."""
+    if target_db is None:
+        target_db = f"{source_db}_target"
+        pg.create_database(target_db)
+        databases.append(target_db)
+    arn = create_task(
         dms,
-        "dst",
-        "target",
-        port=pg.port,
-        database=target_db,
-        username=pg.user,
-        password="unused",
+        name,
+        source=mysql_endpoint(dms, f"src-{name}", mariadb, source_db),
+        target=create_postgres_endpoint(
+            dms,
+            f"dst-{name}",
+            "target",
+            port=pg.port,
+            database=target_db,
+            username=pg.user,
+            password="unused",
+        ),
+        instance=create_available_instance(dms, f"inst-{name}"),
+        table_mappings=selection_rules(source_db, table),
+        migration_type=migration_type,
+        **extra,
     )
-    return source, target, create_available_instance(dms, "local"), target_db
+    return arn, target_db
 
 
 def table_stats(dms: Any, arn: str) -> dict[str, dict[str, Any]]:
@@ -203,16 +224,7 @@ def test_full_load_and_cdc_keeps_the_target_equal_under_a_steady_write_load(
 ) -> None:
     source_db = make_source(mariadb, "steady")
     dms = boto3_dms(server.url)
-    source, target, instance, target_db = make_path(dms, mariadb, pg_cluster, databases, source_db)
-    arn = create_task(
-        dms,
-        "steady",
-        source=source,
-        target=target,
-        instance=instance,
-        table_mappings=selection_rules(source_db),
-        migration_type="full-load-and-cdc",
-    )
+    arn, target_db = make_task(dms, mariadb, pg_cluster, databases, source_db, "steady")
     with SourceLoad(mariadb, source_db, random.Random(17)) as load:
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
@@ -291,16 +303,7 @@ def test_every_type_arrives_through_the_binlog_as_the_full_load_writes_it(
     mariadb.create_database("typed")
     mariadb.sql(TYPES_SQL, "typed")
     dms = boto3_dms(server.url)
-    source, target, instance, target_db = make_path(dms, mariadb, pg_cluster, databases, "typed")
-    arn = create_task(
-        dms,
-        "typed",
-        source=source,
-        target=target,
-        instance=instance,
-        table_mappings=selection_rules("typed"),
-        migration_type="full-load-and-cdc",
-    )
+    arn, target_db = make_task(dms, mariadb, pg_cluster, databases, "typed", "typed")
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_until(
         lambda: (
@@ -365,7 +368,9 @@ def test_cdc_start_position_in_binlog_form_and_a_purged_binlog(
 ) -> None:
     source_db = make_source(mariadb, "positions")
     dms = boto3_dms(server.url)
-    source, target, instance, target_db = make_path(dms, mariadb, pg_cluster, databases, source_db)
+    target_db = f"{source_db}_target"
+    pg_cluster.create_database(target_db)
+    databases.append(target_db)
     # The target already holds the tables as they were at `position` (a load done elsewhere).
     pg_cluster.psql(
         f"CREATE SCHEMA {source_db}; CREATE TABLE {source_db}.changelog (txn bigint NOT NULL, "
@@ -374,17 +379,23 @@ def test_cdc_start_position_in_binlog_form_and_a_purged_binlog(
     )
     position = master_position(mariadb)
     mariadb.sql("INSERT INTO changelog VALUES (5001, 'after', 1), (5002, 'after', 2);", source_db)
-    mappings = selection_rules(source_db, "changelog")
-    arn = create_task(
-        dms,
-        "from-position",
-        source=source,
-        target=target,
-        instance=instance,
-        table_mappings=mappings,
-        migration_type="cdc",
-        CdcStartPosition=position,
-    )
+
+    def from_position(name: str) -> str:
+        arn, _ = make_task(
+            dms,
+            mariadb,
+            pg_cluster,
+            databases,
+            source_db,
+            name,
+            migration_type="cdc",
+            table="changelog",
+            target_db=target_db,
+            CdcStartPosition=position,
+        )
+        return arn
+
+    arn = from_position("from-position")
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_until(
         lambda: (
@@ -404,16 +415,7 @@ def test_cdc_start_position_in_binlog_form_and_a_purged_binlog(
     mariadb.sql("FLUSH BINARY LOGS;")
     current = master_position(mariadb).split(":")[0]
     mariadb.sql(f"PURGE BINARY LOGS TO '{current}';")
-    purged = create_task(
-        dms,
-        "purged",
-        source=source,
-        target=target,
-        instance=instance,
-        table_mappings=mappings,
-        migration_type="cdc",
-        CdcStartPosition=position,
-    )
+    purged = from_position("purged")
     dms.start_replication_task(
         ReplicationTaskArn=purged, StartReplicationTaskType="start-replication"
     )
@@ -427,16 +429,7 @@ def test_cdc_start_position_in_binlog_form_and_a_purged_binlog(
     assert position in task["LastFailureMessage"], task
 
     with pytest.raises(ClientError, match="InvalidParameterValueException"):
-        create_task(
-            dms,
-            "bad-position",
-            source=source,
-            target=target,
-            instance=instance,
-            table_mappings=mappings,
-            migration_type="cdc",
-            CdcStartPosition="not-a-position",
-        )
+        dms.modify_replication_task(ReplicationTaskArn=purged, CdcStartPosition="not-a-position")
 
 
 def crash_rounds() -> int:
@@ -453,16 +446,7 @@ def test_sigkill_rounds_with_resume_processing_keep_the_target_exact(
     rounds = crash_rounds()
     source_db = make_source(mariadb, "crash")
     dms = boto3_dms(server.url)
-    source, target, instance, target_db = make_path(dms, mariadb, pg_cluster, databases, source_db)
-    arn = create_task(
-        dms,
-        "crash",
-        source=source,
-        target=target,
-        instance=instance,
-        table_mappings=selection_rules(source_db),
-        migration_type="full-load-and-cdc",
-    )
+    arn, target_db = make_task(dms, mariadb, pg_cluster, databases, source_db, "crash")
     with SourceLoad(mariadb, source_db, rng) as load:
         start_type = "start-replication"
         for round_ in range(rounds):

@@ -15,7 +15,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dagster_dms.testing import processes
+from dagster_dms.testing.postgres import _free_port as free_port
 
 SERVER_USER = "mysql"
 
@@ -36,12 +36,6 @@ def find_server() -> Path:
     if found:
         return Path(found)
     raise FileNotFoundError("no MariaDB server (mariadbd) found; install `mariadb-server`")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def quote_identifier(name: str) -> str:
@@ -154,20 +148,24 @@ class MariaDbCluster:
         # A free port can be taken between the probe and the bind: try a few.
         last_error = ""
         for _ in range(5):
-            self.port = _free_port()
-            self._process = processes.spawn(
-                self._server_args(),
-                label="MariaDB",
-                cwd=self._root,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                **self._account_kwargs(),
-            )
-            if self._wait_ready(timeout):
+            self.port = free_port()
+            if self._serve(timeout):
                 return
             last_error = self.server_log_tail()
             self._stop_process()
         raise RuntimeError(f"MariaDB did not start:\n{last_error}")
+
+    def _serve(self, timeout: float) -> bool:
+        """Starts the server process; whether it answers within `timeout` seconds."""
+        self._process = processes.spawn(
+            self._server_args(),
+            label="MariaDB",
+            cwd=self._root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            **self._account_kwargs(),
+        )
+        return self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -206,15 +204,7 @@ class MariaDbCluster:
     def restart(self, timeout: float = 120.0) -> None:
         """Starts the server again on the same port and data (after :meth:`kill` or a stop)."""
         self._stop_process()
-        self._process = processes.spawn(
-            self._server_args(),
-            label="MariaDB",
-            cwd=self._root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            **self._account_kwargs(),
-        )
-        if not self._wait_ready(timeout):
+        if not self._serve(timeout):
             raise RuntimeError(f"MariaDB did not restart:\n{self.server_log_tail()}")
 
     def __enter__(self) -> MariaDbCluster:

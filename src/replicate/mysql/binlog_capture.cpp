@@ -11,11 +11,9 @@
 #include <set>
 
 #include "replicate/cdc_apply.hpp"
-#include "replicate/ddl.hpp"
 #include "replicate/mysql/binlog_rows.hpp"
 #include "replicate/mysql/catalog.hpp"
 #include "replicate/mysql/connection.hpp"
-#include "replicate/target_lock.hpp"
 #include "replicate/task_settings.hpp"
 #include "replicate/txn_state.hpp"
 
@@ -178,31 +176,13 @@ class Engine {
     }
     if (plans_.empty()) {
       if (settings_.fail_on_no_tables) {
-        return fail(
-            "No tables were found at task initialization. Either the selected table(s) or "
-            "schemas(s) no longer exist or no table(s) match the selection rules.");
+        return fail(kNoTablesFound);
       }
       observer_.on_log(LogSeverity::kWarning, "TASK_MANAGER",
                        "No tables match the selection rules.");
       return;
     }
-    for (auto& plan : plans_) {
-      if (!settings_.target_schema.empty() && plan.target.schema == plan.source.schema) {
-        plan.target.schema = settings_.target_schema;
-      }
-      TableStatus status;
-      status.source = plan.source;
-      status.target = plan.target;
-      status.state = request_.full_load && !request_.resume_from ? TableState::kBeforeLoad
-                                                                 : TableState::kCompleted;
-      status.last_update_time = Clock::now();
-      for (const auto& previous : request_.previous_tables) {
-        if (previous.source != plan.source || !request_.resume_from) continue;
-        status = previous;
-        status.target = plan.target;
-      }
-      tables_.push_back(std::move(status));
-    }
+    tables_ = starting_cdc_tables(plans_, request_, settings_.target_schema);
     const auto* target = std::get_if<PostgresTarget>(&request_.load.target);
     if (target == nullptr) {
       return fail("dms-local applies changes from MySQL-family sources to postgres targets only.");
@@ -282,7 +262,7 @@ class Engine {
         return false;
       }
     } else if (!request_.resume_from) {
-      prepare_target_tables();
+      create_missing_cdc_tables(*target_, plans_);
     }
     // From here a resume continues from the binary log, not from a new load.
     observer_.on_checkpoint(start_);
@@ -305,21 +285,6 @@ class Engine {
         "again.",
         file));
     return false;
-  }
-
-  void prepare_target_tables() {
-    for (const auto& plan : plans_) {
-      target_->exec("BEGIN");
-      lock_target_schema(*target_, plan.target.schema);
-      target_->exec(create_schema_sql(plan.target.schema));
-      lock_target_table(*target_, plan.target);
-      const auto exists = target_->exec_params("SELECT to_regclass($1) IS NOT NULL",
-                                               {quote_qualified(plan.target)});
-      if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") {
-        target_->exec(create_table_sql(plan));
-      }
-      target_->exec("COMMIT");
-    }
   }
 
   std::uint32_t relation_id(const QualifiedName& name) {
