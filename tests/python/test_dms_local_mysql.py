@@ -4,10 +4,12 @@ driven by boto3."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +26,12 @@ from dagster_dms.testing.account import (
 )
 from dagster_dms.testing.mariadb import MariaDbCluster
 from dms_local_fixture import (  # noqa: F401  (fixtures)
+    DATA_PLANE_ARGS,
     boto3_dms,
     databases_fixture,
     server_args_fixture,
     server_fixture,
+    serving,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 
@@ -512,3 +516,47 @@ def test_full_load_streams_a_large_table_and_reports_like_postgres(
     table = dms.describe_table_statistics(ReplicationTaskArn=arn)["TableStatistics"][0]
     assert table["FullLoadRows"] == BULK_ROWS and table["TableState"] == "Table completed"
     print(f"MariaDB -> PostgreSQL full load of {BULK_ROWS} rows: {elapsed:.2f} s end to end")
+
+
+def test_full_load_into_s3_files(
+    tmp_path: Path,
+    aws_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mariadb: MariaDbCluster,
+    typed_source: str,
+) -> None:
+    root = tmp_path / "s3"
+    with serving(tmp_path, monkeypatch, [*DATA_PLANE_ARGS, "--s3-root", str(root)]) as server:
+        dms = boto3_dms(server.url)
+        lake = dms.create_endpoint(
+            EndpointIdentifier="lake",
+            EndpointType="target",
+            EngineName="s3",
+            S3Settings={"BucketName": "lake"},
+        )["Endpoint"]["EndpointArn"]
+        arn = create_task(
+            dms,
+            "to-lake",
+            source=mysql_endpoint(dms, "src", mariadb, typed_source),
+            target=lake,
+            instance=create_available_instance(dms, "local"),
+            table_mappings=selection_rules("shop"),
+        )
+        dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+        )
+        wait_until(
+            lambda: describe_task(dms, arn)["Status"] in ("stopped", "failed"), "load", timeout=120
+        )
+        assert describe_task(dms, arn)["StopReason"] == "Stop Reason FULL_LOAD_ONLY_FINISHED"
+    [load] = sorted((root / "lake" / "shop" / "types").glob("LOAD*.csv"))
+    with load.open(newline="") as file:
+        rows = {
+            row[0]: dict(zip(["id", *EXPECTED_TYPES], row, strict=True)) for row in csv.reader(file)
+        }
+    assert sorted(rows) == ["1", "2", "3"]
+    assert rows["1"]["u64"] == "18446744073709551615" and rows["1"]["flag"] == "true"
+    assert rows["1"]["name"] == "héllo wörld ✓" and rows["1"]["bin"] == "\\x00ff10ab"
+    assert rows["1"]["note"] == "tab\there\nnewline \\ backslash"
+    assert rows["1"]["dt"] == "2024-02-29 23:59:59.123456"
+    assert rows["2"]["day"] == "" and rows["2"]["flag"] == "false"  # a zero date is NULL
