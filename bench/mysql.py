@@ -78,7 +78,11 @@ def copy_pipe(mariadb: MariaDbCluster, pg: PgCluster) -> float:
     return time.perf_counter() - start
 
 
-def task_path(dms: Any, mariadb: MariaDbCluster, pg: PgCluster, database: str) -> tuple[str, str]:
+def maria_task(
+    dms: Any, mariadb: MariaDbCluster, pg: PgCluster, database: str, migration_type: str
+) -> str:
+    """A task from MariaDB database `database` into PostgreSQL database `dst`, with its
+    endpoints and instance; returns its ARN."""
     source = str(
         dms.create_endpoint(
             EndpointIdentifier="maria",
@@ -94,25 +98,30 @@ def task_path(dms: Any, mariadb: MariaDbCluster, pg: PgCluster, database: str) -
     target = create_postgres_endpoint(
         dms, "pg", "target", port=pg.port, database="dst", username=pg.user, password=None
     )
-    return source, target
+    return create_task(
+        dms,
+        f"maria-{database}",
+        source=source,
+        target=target,
+        instance=create_available_instance(dms, "bench"),
+        table_mappings=selection_rules(database),
+        migration_type=migration_type,
+    )
 
 
-def dms_full_load(mariadb: MariaDbCluster, pg: PgCluster, work: Path) -> float:
+def fresh_server(work: Path) -> Any:
     server = bench_server(
         Path(tempfile.mkdtemp(prefix="maria-", dir=work)) / "state", SHORT_DELAY_ARGS
     )
     server.start()
+    return server
+
+
+def dms_full_load(mariadb: MariaDbCluster, pg: PgCluster, work: Path) -> float:
+    server = fresh_server(work)
     try:
         dms = dms_client(server.url)
-        source, target = task_path(dms, mariadb, pg, "src")
-        arn = create_task(
-            dms,
-            "maria-load",
-            source=source,
-            target=target,
-            instance=create_available_instance(dms, "bench"),
-            table_mappings=selection_rules("src"),
-        )
+        arn = maria_task(dms, mariadb, pg, "src", "full-load")
         start = time.perf_counter()
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
@@ -136,22 +145,10 @@ def cdc_drain(mariadb: MariaDbCluster, pg: PgCluster, work: Path, backlog: int) 
     mariadb.create_database("drain")
     mariadb.sql(DDL + ";" + FILL.format(rows=1000), "drain")
     pg.create_database("dst")
-    server = bench_server(
-        Path(tempfile.mkdtemp(prefix="drain-", dir=work)) / "state", SHORT_DELAY_ARGS
-    )
-    server.start()
+    server = fresh_server(work)
     try:
         dms = dms_client(server.url)
-        source, target = task_path(dms, mariadb, pg, "drain")
-        arn = create_task(
-            dms,
-            "maria-drain",
-            source=source,
-            target=target,
-            instance=create_available_instance(dms, "bench"),
-            table_mappings=selection_rules("drain"),
-            migration_type="full-load-and-cdc",
-        )
+        arn = maria_task(dms, mariadb, pg, "drain", "full-load-and-cdc")
         dms.start_replication_task(
             ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
         )
