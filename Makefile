@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 JOBS ?= $(shell nproc)
 # ccache (installed by bootstrap) makes rebuilds after small changes quick.
-CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+CMAKE_FLAGS := -G Ninja -DDAGSTER_DMS_TESTS=ON -DDAGSTER_DMS_MYSQL=ON -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 # Paths relative to the checkout, so clones in other folders share the cache.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1

@@ -1,8 +1,9 @@
 """Runs the benchmarks and writes docs/benchmarks.md (`make bench`).
 
-BENCH_PARTS (1,2,3,4,5) chooses what to measure: parts 1 and 2 come from one run of
+BENCH_PARTS (1,2,3,4,5,6) chooses what to measure: parts 1 and 2 come from one run of
 bench/api_scale.py, part 3 from bench/full_load.py, part 4 from bench/cdc.py; part 5 (memory) is
-read during the full loads and during CDC, so it runs both. Each script's figures go to its own
+read during the full loads and during CDC, so it runs both; part 6 (MariaDB -> PostgreSQL) from
+bench/mysql.py. Each script's figures go to its own
 file in build/bench (api.json, full_load.json, cdc.json) and the page is written from every file
 there, so a part measured earlier keeps its figures when another is measured again.
 ``--render-only`` rewrites the page from those files without measuring.
@@ -33,7 +34,7 @@ DOC = REPO_ROOT / "docs" / "benchmarks.md"
 # What a profile of the CDC path found, written by whoever profiled it (with the date and the
 # engine it describes): the page carries it beside the figures it explains.
 FINDINGS = REPO_ROOT / "bench" / "cdc_findings.md"
-ALL_PARTS = {1, 2, 3, 4, 5}
+ALL_PARTS = {1, 2, 3, 4, 5, 6}
 
 
 def _calls(counts: dict[str, int]) -> str:
@@ -358,6 +359,37 @@ def cdc_rows(cdc: dict[str, Any]) -> tuple[list[str], list[str], list[str], list
     return rows, memory, notes, misses
 
 
+def mysql_rows(result: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Part 6 rows and explanations: MariaDB -> PostgreSQL."""
+    n = result["rows"]
+    copy_rate = n / result["copy_wall"]["median"]
+    dms_rate = n / result["dms_wall"]["median"]
+    ratio = dms_rate / copy_rate
+    drain = result["drain"]
+    rows = [
+        f"| 6 | full load MariaDB -> PG, {n:,} rows: rows/s, median of {result['repeat']} "
+        f"(spread of the time) | dms-local {dms_rate:,.0f} rows/s "
+        f"({_spread_text(result['dms_wall'], _ms)}) | `mariadb --batch --raw \\| COPY FROM STDIN` "
+        f"{copy_rate:,.0f} rows/s ({_spread_text(result['copy_wall'], _ms)}) | {ratio:.2f}x | | |",
+        f"| 6 | binlog CDC MariaDB -> PG: drain of a {drain['backlog']:,}-row backlog "
+        f"({drain['rows_per_tx']} rows per tx) | dms-local {drain['backlog'] / drain['wall']:,.0f} "
+        f"rows/s ({_ms(drain['wall'])}) | MariaDB wrote it at "
+        f"{drain['backlog'] / drain['write_wall']:,.0f} rows/s | | | |",
+    ]
+    notes = [
+        f"- **MariaDB** (part 6, measured {_when(result)}, load average "
+        f"{result['load_average_before']} -> {result['load_average_after']}): a MariaDB server "
+        "(binary log ROW/FULL) and a PostgreSQL cluster (fsync off) on loopback; table `t` "
+        "(bigint unsigned key, varchar, decimal, double, datetime, date, tinyint). The reference "
+        "pipes the `mariadb` client's tab-separated output into `COPY FROM STDIN` (the rows hold "
+        "nothing that needs escaping); the task maps the types as DMS does and streams the table "
+        f"(reference rows {result['ref_count']:,}; the task's row count is checked each run). The "
+        "drain stops a full-load-and-cdc task, writes the backlog, and times `resume-processing` "
+        "until the target holds every row (0.2 s poll). Script: `bench/mysql.py`.",
+    ]
+    return rows, notes
+
+
 def _missing(part: str, parts: str) -> str:
     return f"| {part} | **not measured yet**: `BENCH_PARTS={parts} make bench` | | | | | |"
 
@@ -393,6 +425,13 @@ def render(results: dict[str, dict[str, Any]], host: dict[str, Any]) -> str:
         misses += missed
     else:
         table.append(_missing("4", "4"))
+    mysql = results.get("mysql")
+    if mysql:
+        rows, more = mysql_rows(mysql)
+        table += rows
+        notes += more
+    else:
+        table.append(_missing("6", "6"))
     table += memory
     lines = [
         "# Benchmarks",
@@ -431,15 +470,17 @@ def render(results: dict[str, dict[str, Any]], host: dict[str, Any]) -> str:
         "PYTHONPATH=bench .venv/bin/python bench/cdc.py  # one script alone, JSON on stdout",
         "```",
         "",
-        "Variables: `BENCH_PARTS` (1-5; 5 runs the full loads and CDC, which it is measured "
-        "in), `BENCH_REPEAT`, `BENCH_TASKS`, `BENCH_ENDPOINTS`, `BENCH_INSTANCES` (within "
+        "Variables: `BENCH_PARTS` (1-6; 5 runs the full loads and CDC, which it is measured "
+        "in; 6 is MariaDB -> PostgreSQL), `BENCH_REPEAT`, `BENCH_MYSQL_ROWS`, "
+        "`BENCH_MYSQL_BACKLOG`, `BENCH_TASKS`, `BENCH_ENDPOINTS`, `BENCH_INSTANCES` (within "
         "DMS's quotas: 200 tasks and 100 endpoints per instance), `BENCH_RUNNING_CDC`, "
         "`BENCH_ROWS` (sizes separated by commas), `BENCH_CDC_RATES` (rows/s, separated by "
         "commas), `BENCH_CDC_SECONDS`, `BENCH_CDC_BACKLOG`, `BENCH_CDC_ROWS_PER_TX`. Raw "
-        "results: `build/bench/api.json`, `full_load.json`, `cdc.json`. Scripts: "
+        "results: `build/bench/api.json`, `full_load.json`, `cdc.json`, `mysql.json`. Scripts: "
         "`bench/api_scale.py` (parts 1 and 2), `bench/full_load.py` (parts 3 and 5), "
-        "`bench/cdc.py` (parts 4 and 5), `bench/run.py` (this page). The 10M-row full load "
-        "needs about 8 GB of free disk for its cluster (three copies of the table and WAL). "
+        "`bench/cdc.py` (parts 4 and 5), `bench/mysql.py` (part 6), `bench/run.py` (this "
+        "page). The 10M-row full load needs about 8 GB of free disk for its cluster (three "
+        "copies of the table and WAL). "
         "`make bench` is not part of `make test`.",
         "",
     ]
@@ -454,10 +495,10 @@ def selected_parts() -> set[int]:
         parts = {int(part) for part in value.replace(" ", "").split(",") if part}
     except ValueError:
         raise SystemExit(
-            f"BENCH_PARTS={value!r}: expected part numbers 1-5, e.g. 4 or 3,4,5"
+            f"BENCH_PARTS={value!r}: expected part numbers 1-6, e.g. 4 or 3,4,5"
         ) from None
     if not parts or not parts <= ALL_PARTS:
-        raise SystemExit(f"BENCH_PARTS={value!r}: parts are 1 to 5, e.g. BENCH_PARTS=3,4,5")
+        raise SystemExit(f"BENCH_PARTS={value!r}: parts are 1 to 6, e.g. BENCH_PARTS=3,4,5")
     return parts
 
 
@@ -487,8 +528,12 @@ def main() -> None:
                 import cdc
 
                 _save("cdc", cdc.run(Path(tmp)))
+            if 6 in parts:
+                import mysql
+
+                _save("mysql", mysql.run(Path(tmp)))
     results = {}
-    for name in ("api", "full_load", "cdc"):
+    for name in ("api", "full_load", "cdc", "mysql"):
         path = OUT / f"{name}.json"
         if path.exists():
             results[name] = json.loads(path.read_text())

@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libtinyxml2-dev libre2-dev
   libpq-dev libsqlite3-dev libcpp-httplib-dev postgresql awscli
+  libmariadb-dev mariadb-server  # MySQL-family sources: the client library, and servers for tests
   libyaml-cpp-dev clang clang-format clang-tidy ccache chromium
   libclang-rt-14-dev  # the ASan, UBSan and libFuzzer runtimes clang links (only recommended by clang)
 )
@@ -43,7 +44,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   # The C++ unit tests are built in the same (Release) build tree as the extension, so
   # `make test` compiles the core once for them and once more under the sanitizers.
   "$VENV/bin/python" -m pip install -q --no-build-isolation -e '.[test]' \
-    -C cmake.define.DAGSTER_DMS_TESTS=ON \
+    -C cmake.define.DAGSTER_DMS_TESTS=ON -C cmake.define.DAGSTER_DMS_MYSQL=ON \
     -C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache
   echo "$digest" > "$stamp"
 fi

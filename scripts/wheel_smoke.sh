@@ -18,7 +18,7 @@ rm -rf "$out"
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 # The same settings as scripts/bootstrap.sh, so the build tree is reused as it is.
 "$VENV/bin/python" -m pip wheel --no-deps --no-build-isolation -q -w "$out/raw" \
-  -C build-dir=build/python -C cmake.define.DAGSTER_DMS_TESTS=ON \
+  -C build-dir=build/python -C cmake.define.DAGSTER_DMS_TESTS=ON -C cmake.define.DAGSTER_DMS_MYSQL=ON \
   -C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache .
 # Debian's shared libraries are bundled here, hence the higher tag than the release wheels'.
 PATH="$PWD/$tools/bin:$PATH" auditwheel repair --plat "manylinux_2_35_$(uname -m)" -w "$out" \

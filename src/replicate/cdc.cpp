@@ -239,33 +239,13 @@ class Engine {
                     });
     if (plans_.empty()) {
       if (settings.fail_on_no_tables) {
-        return fail(
-            "No tables were found at task initialization. Either the selected table(s) or "
-            "schemas(s) no longer exist or no table(s) match the selection rules.");
+        return fail(kNoTablesFound);
       }
       log("TASK_MANAGER", "No tables match the selection rules.", LogSeverity::kWarning);
       return;
     }
-    for (auto& plan : plans_) {
-      if (!settings.target_schema.empty() && plan.target.schema == plan.source.schema) {
-        plan.target.schema = settings.target_schema;
-      }
-      TableStatus status;
-      status.source = plan.source;
-      status.target = plan.target;
-      status.state = request_.full_load && !request_.resume_from ? TableState::kBeforeLoad
-                                                                 : TableState::kCompleted;
-      status.last_update_time = Clock::now();
-      if (request_.resume_from) {
-        for (const auto& previous : request_.previous_tables) {
-          if (previous.source != plan.source) continue;
-          status = previous;
-          status.target = plan.target;
-        }
-      }
-      tables_.push_back(std::move(status));
-      schema_->follow(plan);
-    }
+    tables_ = starting_cdc_tables(plans_, request_, settings.target_schema);
+    for (const auto& plan : plans_) schema_->follow(plan);
     // A start position on a slot that exists reads the WAL that slot kept: its publications
     // must be the ones that WAL was written under, so they are kept too.
     keep_slot_ =
@@ -377,18 +357,7 @@ class Engine {
   // A cdc-only task replicates into tables that exist; missing ones are created like a load's.
   void prepare_target_tables() {
     auto target = open_target();
-    for (const auto& plan : plans_) {
-      target.exec("BEGIN");
-      lock_target_schema(target, plan.target.schema);
-      target.exec(create_schema_sql(plan.target.schema));
-      lock_target_table(target, plan.target);
-      const auto exists =
-          target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
-      if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") {
-        target.exec(create_table_sql(plan));
-      }
-      target.exec("COMMIT");
-    }
+    create_missing_cdc_tables(target, plans_);
   }
 
   // Creates the slot (fresh runs) and runs the full load in its snapshot; returns the stream,
@@ -820,7 +789,49 @@ class Engine {
 
 }  // namespace
 
+void create_missing_cdc_tables(PgConnection& target, const std::vector<TablePlan>& plans) {
+  for (const auto& plan : plans) {
+    target.exec("BEGIN");
+    lock_target_schema(target, plan.target.schema);
+    target.exec(create_schema_sql(plan.target.schema));
+    lock_target_table(target, plan.target);
+    const auto exists =
+        target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
+    if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") {
+      target.exec(create_table_sql(plan));
+    }
+    target.exec("COMMIT");
+  }
+}
+
+std::vector<TableStatus> starting_cdc_tables(std::vector<TablePlan>& plans,
+                                             const CdcRequest& request,
+                                             const std::string& target_schema) {
+  std::vector<TableStatus> tables;
+  for (auto& plan : plans) {
+    if (!target_schema.empty() && plan.target.schema == plan.source.schema) {
+      plan.target.schema = target_schema;
+    }
+    TableStatus status;
+    status.source = plan.source;
+    status.target = plan.target;
+    status.state = request.full_load && !request.resume_from ? TableState::kBeforeLoad
+                                                             : TableState::kCompleted;
+    status.last_update_time = Clock::now();
+    if (request.resume_from) {
+      for (const auto& previous : request.previous_tables) {
+        if (previous.source != plan.source) continue;
+        status = previous;
+        status.target = plan.target;
+      }
+    }
+    tables.push_back(std::move(status));
+  }
+  return tables;
+}
+
 CdcResult run_cdc(const CdcRequest& request, CdcObserver& observer) {
+  if (request.other_capture) return request.other_capture->run(request, observer);
   return Engine(request, observer).run();
 }
 

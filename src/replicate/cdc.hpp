@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -53,6 +54,8 @@ class CdcObserver : public FullLoadObserver {
   virtual void on_tables_reloaded(const std::vector<TableStatus>& /*tables*/) {}
 };
 
+class ChangeCapture;
+
 struct CdcRequest {
   FullLoadRequest load;   // source, target (postgres only), mappings, settings, stop token
   std::string slot;       // replication_slot_name(task resource id)
@@ -80,6 +83,9 @@ struct CdcRequest {
   // reload is over, just before the observer hears of it.
   std::function<std::vector<QualifiedName>()> take_reloads;
   std::function<void(const std::vector<QualifiedName>&)> reloads_finished;
+  // Change capture from a source other than PostgreSQL (the MySQL family's binary log); when
+  // set, run_cdc hands the whole run to it.
+  std::shared_ptr<ChangeCapture> other_capture;
 };
 
 enum class CdcOutcome {
@@ -96,6 +102,25 @@ struct CdcResult {
   ErrorKind error_kind = ErrorKind::kFatal;
   std::string stop_reason;  // kFinished: Stop Reason STOPPED_AFTER_FULL_LOAD or ..._CACHED_EVENTS
   std::vector<TableStatus> tables;
+};
+
+// A cdc task's target tables, created where missing (a cdc task without a full load replicates
+// into the tables as they are; DMS creates those that do not exist).
+void create_missing_cdc_tables(PgConnection& target, const std::vector<TablePlan>& plans);
+
+// The tables a CDC run starts with, one per plan, in plan order: `Before load` for a run that
+// loads first, otherwise as the previous run left them (resume) or completed. TargetSchema
+// (non-empty `target_schema`) is applied to the plans on the way.
+std::vector<TableStatus> starting_cdc_tables(std::vector<TablePlan>& plans,
+                                             const CdcRequest& request,
+                                             const std::string& target_schema);
+
+// Runs a cdc or full-load-and-cdc task from a source other than PostgreSQL, with run_cdc's
+// contract.
+class ChangeCapture {
+ public:
+  virtual ~ChangeCapture() = default;
+  virtual CdcResult run(const CdcRequest& request, CdcObserver& observer) = 0;
 };
 
 // DMS's RecoveryCheckpoint form of a confirmed position,

@@ -68,8 +68,12 @@ class FileSink : public RowSink {
 // state by a failed table is replaced before the next one.
 struct WorkerConnections {
   std::optional<PgConnection> source;
+  std::unique_ptr<TableSourceSession> other_source;  // FullLoadRequest::other_source's
   std::optional<PgConnection> target;
 };
+
+// Streams one table's rows to a sink: from a PostgreSQL source or another kind.
+using TableReader = std::function<CopyOutcome(RowSink&, bool for_files)>;
 
 class Engine {
  public:
@@ -121,9 +125,12 @@ class Engine {
     } catch (const MappingError& error) {
       return fail(error.what());
     }
-    PgConnection source = open_source();
+    std::optional<PgConnection> source;
+    if (!request_.other_source) source = open_source();
     try {
-      plans_ = plan_tables(mapping, read_catalog(source, mapping.wants_views()));
+      plans_ = plan_tables(mapping, request_.other_source
+                                        ? request_.other_source->read_catalog(mapping.wants_views())
+                                        : read_catalog(*source, mapping.wants_views()));
     } catch (const MappingError& error) {
       return fail(error.what());
     }
@@ -135,9 +142,7 @@ class Engine {
     }
     if (plans_.empty()) {
       if (settings_.fail_on_no_tables) {
-        return fail(
-            "No tables were found at task initialization. Either the selected table(s) or "
-            "schemas(s) no longer exist or no table(s) match the selection rules.");
+        return fail(kNoTablesFound);
       }
       log(LogSeverity::kWarning, "TASK_MANAGER", "No tables match the selection rules.");
       return;
@@ -147,7 +152,10 @@ class Engine {
         plan.target.schema = settings_.target_schema;
       }
       // Never-analysed tables have no estimate; count them so the percentage means something.
-      if (plan.estimated_rows < 0) plan.estimated_rows = count_rows(source, plan.source);
+      if (plan.estimated_rows < 0) {
+        plan.estimated_rows = request_.other_source ? request_.other_source->count_rows(plan.source)
+                                                    : count_rows(*source, plan.source);
+      }
       TableStatus status;
       status.source = plan.source;
       status.target = plan.target;
@@ -283,7 +291,24 @@ class Engine {
       observer_.on_progress(progress_locked());
     };
     try {
-      if (!connections.source || !connections.source->healthy()) connections.source = open_source();
+      TableReader read;
+      if (request_.other_source) {
+        if (!connections.other_source || !connections.other_source->healthy()) {
+          connections.other_source = request_.other_source->open_session();
+        }
+        read = [&](RowSink& sink, bool for_files) {
+          return connections.other_source->copy_table(plan, for_files, sink, abort_.get_token(),
+                                                      on_rows);
+        };
+      } else {
+        if (!connections.source || !connections.source->healthy()) {
+          connections.source = open_source();
+        }
+        read = [&](RowSink& sink, bool for_files) {
+          return stream_copy_out(*connections.source, copy_out_sql(plan, for_files), sink,
+                                 abort_.get_token(), on_rows);
+        };
+      }
       if (!request_.source_snapshot.empty()) {
         // The slot's snapshot: the rows as of its consistent point, no more and no less.
         connections.source->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -295,10 +320,9 @@ class Engine {
         if (!connections.target || !connections.target->healthy()) {
           connections.target = open_target(*target);
         }
-        outcome = load_into_postgres(plan, *connections.source, *connections.target, on_rows);
+        outcome = load_into_postgres(plan, read, *connections.target);
       } else {
-        outcome = load_into_files(plan, std::get<FileTarget>(request_.target), *connections.source,
-                                  on_rows);
+        outcome = load_into_files(plan, std::get<FileTarget>(request_.target), read);
       }
       if (outcome.cancelled) {
         set_state(index, TableState::kCancelled, outcome.rows);
@@ -338,6 +362,7 @@ class Engine {
     set_state(index, TableState::kCancelled, 0);
     log(LogSeverity::kWarning, "TARGET_LOAD", message);
     connections.source.reset();
+    connections.other_source.reset();
     connections.target.reset();
     {
       const std::lock_guard lock(mutex_);
@@ -377,8 +402,8 @@ class Engine {
     abort_.request_stop();
   }
 
-  CopyOutcome load_into_postgres(const TablePlan& plan, PgConnection& source, PgConnection& target,
-                                 const std::function<void(std::int64_t)>& on_rows) {
+  CopyOutcome load_into_postgres(const TablePlan& plan, const TableReader& read,
+                                 PgConnection& target) {
     // One transaction per table: the target never shows a half-prepared or half-loaded table.
     target.exec("BEGIN");
     lock_target_table(target, plan.target);
@@ -399,8 +424,7 @@ class Engine {
         break;
     }
     PgCopyInSink sink(target, copy_in_sql(plan));
-    const auto outcome =
-        stream_copy_out(source, copy_out_sql(plan, false), sink, abort_.get_token(), on_rows);
+    const auto outcome = read(sink, false);
     if (outcome.cancelled) {
       sink.abort("full load stopped");
       target.exec("ROLLBACK");
@@ -411,8 +435,8 @@ class Engine {
     return outcome;
   }
 
-  CopyOutcome load_into_files(const TablePlan& plan, const FileTarget& target, PgConnection& source,
-                              const std::function<void(std::int64_t)>& on_rows) {
+  CopyOutcome load_into_files(const TablePlan& plan, const FileTarget& target,
+                              const TableReader& read) {
     const auto folder = table_folder(target, plan.target);
     const auto& root = *files_root_;
     std::uint32_t first_index = 1;
@@ -434,8 +458,7 @@ class Engine {
     }
     LoadFileWriter writer(root, folder, target.csv, max_kb * 1024, names, first_index);
     FileSink sink(writer, target.include_op_for_full_load, std::move(timestamp));
-    const auto outcome =
-        stream_copy_out(source, copy_out_sql(plan, true), sink, abort_.get_token(), on_rows);
+    const auto outcome = read(sink, true);
     if (!outcome.cancelled) writer.finish();
     return outcome;
   }

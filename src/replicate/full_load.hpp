@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -14,6 +15,7 @@
 #include "replicate/csv_writer.hpp"
 #include "replicate/pg_connection.hpp"
 #include "replicate/recoverable_errors.hpp"
+#include "replicate/table_source.hpp"
 
 namespace dagster_dms::replicate {
 
@@ -57,6 +59,8 @@ struct FullLoadRequest {
   // An exported snapshot (a CDC slot's consistent point) every table is read in, so the load
   // and the changes after it meet exactly; empty: each table reads the latest data.
   std::string source_snapshot;
+  // A source other than PostgreSQL (MySQL family); when set, `source` is not used.
+  std::shared_ptr<TableSource> other_source;
 };
 
 // DescribeTableStatistics' TableState values.
@@ -118,6 +122,11 @@ class FullLoadObserver {
   virtual void on_log(LogSeverity /*severity*/, std::string_view /*component*/,
                       std::string_view /*message*/) {}
 };
+
+// DMS's failure when the mappings select nothing and FailOnNoTablesCaptured is on.
+inline constexpr const char* kNoTablesFound =
+    "No tables were found at task initialization. Either the selected table(s) or schemas(s) no "
+    "longer exist or no table(s) match the selection rules.";
 
 enum class FullLoadOutcome {
   kFinished,  // every table was attempted; some may be in "Table error" (see tables_errored)

@@ -704,9 +704,9 @@ def test_seed_creates_resources_once(
         dms = client(server)
         first = snapshot(dms)
         assert [len(first[k]) for k in ("endpoints", "instances", "tasks", "configs")] == [
-            3,
+            4,
             1,
-            1,
+            2,
             1,
         ]
         # Usable at once: the instance is available, the task ready.

@@ -7,8 +7,10 @@
 #include <random>
 #include <system_error>
 
+#include "replicate/mysql/mysql_endpoint.hpp"
 #include "replicate/pg_connection.hpp"
 #include "replicate/s3_path.hpp"
+#include "server/dms_api/service_catalog.hpp"
 #include "server/execution/task_plan.hpp"
 
 namespace dagster_dms::server {
@@ -46,6 +48,19 @@ std::optional<std::string> test_postgres(const ConnectionTestRequest& request) {
           : fmt::format("connection to server at \"{}\", port {} failed: {}", host, port, error);
   return connection_failure_message(answered ? kRefusedSummary : kNetworkSummary, "08001", 101,
                                     detail);
+}
+
+std::optional<std::string> test_mysql(const ConnectionTestRequest& request) {
+  if (!rep::mysql::mysql_support_built()) {
+    return fmt::format("Test Endpoint failed: {}", rep::mysql::kNoMySqlSupport);
+  }
+  auto endpoint = mysql_endpoint(request.endpoint, request.password);
+  endpoint.connect_timeout_seconds = static_cast<int>(request.connect_timeout.count());
+  const auto failure = rep::mysql::test_connection(endpoint);
+  if (!failure) return std::nullopt;
+  return connection_failure_message(failure->server_answered ? kRefusedSummary : kNetworkSummary,
+                                    failure->sqlstate, static_cast<int>(failure->error_number),
+                                    failure->message);
 }
 
 }  // namespace
@@ -95,6 +110,7 @@ std::optional<std::string> test_s3_bucket(const std::optional<std::filesystem::p
 std::optional<std::string> test_endpoint_connection(const ConnectionTestRequest& request) {
   const auto& engine = request.endpoint.engine_name;
   if (is_postgres(engine)) return test_postgres(request);
+  if (is_mysql_family(engine.value_or(""))) return test_mysql(request);
   if (engine == "s3") {
     const auto settings = request.endpoint.s3_settings.value_or(dms::S3Settings{});
     return test_s3_bucket(request.s3_root, settings.bucket_name.value_or(""),

@@ -22,8 +22,9 @@ struct ConnectionTestRequest {
   std::chrono::seconds connect_timeout{5};
 };
 
-// Really connects: libpq for postgres and aurora-postgresql endpoints, a write into
-// <s3-root>/<bucket> for s3 endpoints. Returns nullopt on success, or the failure in DMS's
+// Really connects: libpq for postgres and aurora-postgresql endpoints, MariaDB Connector/C for
+// mysql, mariadb and aurora endpoints (which also runs MySQLSettings.AfterConnectScript), a write
+// into <s3-root>/<bucket> for s3 endpoints. Returns nullopt on success, or the failure in DMS's
 // words (LastFailureMessage). Blocks up to the connect timeout.
 std::optional<std::string> test_endpoint_connection(const ConnectionTestRequest& request);
 

@@ -28,11 +28,12 @@ std::optional<std::string> stored_password(const Record& endpoint) {
   if (endpoint.internal.contains("Password") && endpoint.internal["Password"].is_string()) {
     return endpoint.internal["Password"].get<std::string>();
   }
-  const auto& settings = endpoint.internal.contains("PostgreSQLSettings")
-                             ? endpoint.internal["PostgreSQLSettings"]
-                             : nlohmann::json::object();
-  if (settings.is_object() && settings.contains("Password") && settings["Password"].is_string()) {
-    return settings["Password"].get<std::string>();
+  for (const char* name : {"PostgreSQLSettings", "MySQLSettings"}) {
+    const auto& settings =
+        endpoint.internal.contains(name) ? endpoint.internal[name] : nlohmann::json::object();
+    if (settings.is_object() && settings.contains("Password") && settings["Password"].is_string()) {
+      return settings["Password"].get<std::string>();
+    }
   }
   return std::nullopt;
 }

@@ -47,13 +47,18 @@ constexpr const char* kCopiedMembers[] = {"Username",
                                           "ServiceAccessRoleArn",
                                           "ExternalTableDefinition",
                                           "PostgreSQLSettings",
+                                          "MySQLSettings",
                                           "S3Settings"};
 
-// Mirrors the connection members into PostgreSQLSettings as DMS does for PostgreSQL engines.
-void mirror_postgres_settings(nlohmann::json& doc) {
+// Mirrors the connection members into the engine's settings object (PostgreSQLSettings,
+// MySQLSettings) as DMS does.
+void mirror_connection_settings(nlohmann::json& doc) {
   const auto engine = doc.value("EngineName", "");
-  if (engine != "postgres" && engine != "aurora-postgresql") return;
-  auto& settings = doc["PostgreSQLSettings"];
+  const char* name = nullptr;
+  if (engine == "postgres" || engine == "aurora-postgresql") name = "PostgreSQLSettings";
+  if (is_mysql_family(engine)) name = "MySQLSettings";
+  if (name == nullptr) return;
+  auto& settings = doc[name];
   if (!settings.is_object()) settings = nlohmann::json::object();
   for (const char* name : {"DatabaseName", "Port", "ServerName", "Username"}) {
     if (doc.contains(name)) settings[name] = doc[name];
@@ -77,10 +82,38 @@ void apply_members(const nlohmann::json& body, Record& record) {
     record.internal["Password"] = body["Password"];
   }
   move_secrets(record.doc, record.internal);
-  mirror_postgres_settings(record.doc);
+  mirror_connection_settings(record.doc);
+}
+
+// MySQLSettings members dms-local uses, checked as DMS checks them.
+void check_mysql_settings(const nlohmann::json& doc) {
+  if (!is_mysql_family(doc.value("EngineName", ""))) return;
+  const auto& settings = doc.contains("MySQLSettings") && doc["MySQLSettings"].is_object()
+                             ? doc["MySQLSettings"]
+                             : nlohmann::json::object();
+  const auto integer_at_least = [&](const char* name, std::int64_t minimum, std::int64_t maximum) {
+    if (!settings.contains(name) || settings[name].is_null()) return;
+    if (!settings[name].is_number_integer() || settings[name].get<std::int64_t>() < minimum ||
+        settings[name].get<std::int64_t>() > maximum) {
+      throw invalid_parameter(
+          fmt::format("Invalid value {} for MySQLSettings.{}: expected an integer from {} to {}.",
+                      settings[name].dump(), name, minimum, maximum));
+    }
+  };
+  integer_at_least("Port", 1, 65535);
+  integer_at_least("EventsPollInterval", 1, 86400);
+  integer_at_least("ParallelLoadThreads", 1, 16);
+  if (settings.contains("ServerTimezone") &&
+      (!settings["ServerTimezone"].is_string() ||
+       settings["ServerTimezone"].get<std::string>().empty())) {
+    throw invalid_parameter(
+        "Invalid value for MySQLSettings.ServerTimezone: expected a time zone name such as "
+        "US/Pacific or UTC.");
+  }
 }
 
 void check_endpoint_settings(const nlohmann::json& doc) {
+  check_mysql_settings(doc);
   if (doc.value("EngineName", "") == "s3") {
     const auto& s3 = doc.contains("S3Settings") ? doc["S3Settings"] : nlohmann::json::object();
     if (!s3.is_object() || !s3.contains("BucketName") || !s3["BucketName"].is_string() ||
@@ -183,7 +216,7 @@ nlohmann::json modify_endpoint(ControlPlane& plane, const RequestContext& contex
   if (request.endpoint_type) record.doc["EndpointType"] = endpoint_type(*request.endpoint_type);
   if (request.exact_settings.value_or(false)) {
     // ExactSettings: the given settings objects replace the stored ones instead of merging.
-    for (const char* name : {"PostgreSQLSettings", "S3Settings"}) {
+    for (const char* name : {"PostgreSQLSettings", "MySQLSettings", "S3Settings"}) {
       if (body.contains(name)) record.doc.erase(name);
     }
   }

@@ -35,7 +35,7 @@ const std::vector<SectionSpec>& sections() {
        {"EndpointType", "EngineName"},
        {"Username", "Password", "ServerName", "Port", "DatabaseName", "ExtraConnectionAttributes",
         "KmsKeyId", "CertificateArn", "SslMode", "ServiceAccessRoleArn", "ExternalTableDefinition",
-        "PostgreSQLSettings", "S3Settings", "ResourceIdentifier", "Tags"}},
+        "PostgreSQLSettings", "MySQLSettings", "S3Settings", "ResourceIdentifier", "Tags"}},
       {"instances",
        "ReplicationInstanceIdentifier",
        {},

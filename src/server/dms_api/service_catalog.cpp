@@ -22,9 +22,13 @@ namespace {
 // engines and their settings). The values are those AWS documents, cut down to what dms-local
 // really runs, so a tool that checks its configuration against the catalogue is told the truth.
 
-constexpr std::array<SupportedEngine, 3> kEngines{{
+constexpr std::array<SupportedEngine, 6> kEngines{{
     {"postgres", "PostgreSQL", true, true},
     {"aurora-postgresql", "Amazon Aurora PostgreSQL", true, true},
+    // MySQL-family sources (full load, and change capture from the binary log).
+    {"mysql", "MySQL", true, false},
+    {"mariadb", "MariaDB", true, false},
+    {"aurora", "Amazon Aurora MySQL", true, false},
     // dms-local writes S3-style files under --s3-root; it does not read them as a source.
     {"s3", "Amazon S3", false, true},
 }};
@@ -90,6 +94,17 @@ const std::vector<Setting>& postgres_settings() {
        "",
        {"no-preference", "test-decoding", "pglogical"}},
       {"slotName", "string", "source", "", ""},
+  };
+  return settings;
+}
+
+// MySQLSettings as dms-local reads them (sources only).
+const std::vector<Setting>& mysql_settings() {
+  static const std::vector<Setting> settings{
+      {"afterConnectScript", "string", "source-target", "", ""},
+      {"eventsPollInterval", "integer", "source", "5", "seconds", {}, 1, {}},
+      {"parallelLoadThreads", "integer", "target", "1", "", {}, 1, 16},
+      {"serverTimezone", "string", "source", "", ""},
   };
   return settings;
 }
@@ -226,7 +241,9 @@ nlohmann::json describe_endpoint_settings(ControlPlane& /*plane*/,
                                           const nlohmann::json& body) {
   const auto request = parse_request<dms::DescribeEndpointSettingsMessage>(body);
   const auto& engine = require_supported_engine(request.engine_name);
-  const auto& settings = engine.name == "s3" ? s3_settings() : postgres_settings();
+  const auto& settings = engine.name == "s3"            ? s3_settings()
+                         : is_mysql_family(engine.name) ? mysql_settings()
+                                                        : postgres_settings();
   std::vector<nlohmann::json> items;
   for (const auto& setting : settings) items.push_back(setting_document(setting));
   return catalogue_page(items, {std::nullopt, request.max_records, request.marker}, kNoFilters,
@@ -234,6 +251,10 @@ nlohmann::json describe_endpoint_settings(ControlPlane& /*plane*/,
 }
 
 }  // namespace
+
+bool is_mysql_family(std::string_view engine) {
+  return engine == "mysql" || engine == "mariadb" || engine == "aurora";
+}
 
 const SupportedEngine& require_supported_engine(std::string_view engine) {
   for (const auto& supported : kEngines) {

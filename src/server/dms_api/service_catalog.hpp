@@ -16,6 +16,9 @@ struct SupportedEngine {
   bool target;                    // and writes it as a target endpoint
 };
 
+// mysql, mariadb and aurora (Aurora MySQL): the engines read through MySQLSettings.
+bool is_mysql_family(std::string_view engine);
+
 // InvalidParameterValueException naming the supported engines when `engine` is not one of them.
 const SupportedEngine& require_supported_engine(std::string_view engine);
 

@@ -7,7 +7,11 @@
 #include <utility>
 
 #include "replicate/cdc_positions.hpp"
+#include "replicate/mysql/binlog_capture.hpp"
+#include "replicate/mysql/binlog_rows.hpp"
+#include "replicate/mysql/table_source.hpp"
 #include "replicate/replication_stream.hpp"
+#include "server/dms_api/service_catalog.hpp"
 #include "server/execution/table_statistics_mapping.hpp"
 
 namespace dagster_dms::server {
@@ -68,6 +72,30 @@ rep::PgEndpoint source_pg_endpoint(const TaskRun& run) {
 
 rep::PgEndpoint target_pg_endpoint(const TaskRun& run) {
   return pg_endpoint(run.target, run.target_password, run.target_certificate_pem);
+}
+
+rep::mysql::MySqlEndpoint mysql_endpoint(const dms::Endpoint& endpoint,
+                                         const std::optional<std::string>& password) {
+  const dms::MySQLSettings settings = endpoint.mysql_settings.value_or(dms::MySQLSettings{});
+  const auto pick = [](const std::optional<std::string>& top,
+                       const std::optional<std::string>& nested) {
+    if (top && !top->empty()) return *top;
+    return nested.value_or("");
+  };
+  rep::mysql::MySqlEndpoint out;
+  out.host = pick(endpoint.server_name, settings.server_name);
+  if (out.host.empty()) out.host = "127.0.0.1";
+  if (endpoint.port) {
+    out.port = static_cast<int>(*endpoint.port);
+  } else if (settings.port) {
+    out.port = static_cast<int>(*settings.port);
+  }
+  out.database = pick(endpoint.database_name, settings.database_name);
+  out.user = pick(endpoint.username, settings.username);
+  if (password) out.password = aws::Secret(*password);
+  out.server_timezone = settings.server_timezone.value_or("");
+  out.after_connect_script = settings.after_connect_script.value_or("");
+  return out;
 }
 
 namespace {
@@ -193,10 +221,33 @@ std::variant<TaskPlan, std::string> plan_task_run(
         "aurora-postgresql and s3 targets only.",
         task_id, migration);
   }
-  if (!is_postgres(run.source.engine_name)) {
+  const bool mysql_source = is_mysql_family(run.source.engine_name.value_or(""));
+  if (mysql_source) {
+    if (!rep::mysql::mysql_support_built()) {
+      return fmt::format("Source endpoint {}: {}", endpoint_name(run.source),
+                         rep::mysql::kNoMySqlSupport);
+    }
+    if (migration != "full-load" && run.target.engine_name == "s3") {
+      return fmt::format(
+          "Task {} has MigrationType {}; dms-local applies changes from {} sources to postgres "
+          "and aurora-postgresql targets only.",
+          task_id, migration, *run.source.engine_name);
+    }
+    if (migration != "full-load" && task.cdc_stop_position) {
+      return fmt::format("Task {}: CdcStopPosition is not supported with {} sources in dms-local.",
+                         task_id, *run.source.engine_name);
+    }
+    if (migration == "cdc" && run.cdc_start_position &&
+        !rep::mysql::parse_start_position(*run.cdc_start_position)) {
+      return fmt::format(
+          "Task {} has CdcStartPosition '{}'; expected a binary log position such as "
+          "mysql-bin-changelog.000024:373 or a RecoveryCheckpoint.",
+          task_id, *run.cdc_start_position);
+    }
+  } else if (!is_postgres(run.source.engine_name)) {
     return fmt::format(
-        "Source endpoint {} has engine {}; dms-local reads from postgres and aurora-postgresql "
-        "sources only.",
+        "Source endpoint {} has engine {}; dms-local reads from postgres, aurora-postgresql, "
+        "mysql, mariadb and aurora sources only.",
         endpoint_name(run.source), run.source.engine_name.value_or("(none)"));
   }
   if (migration != "full-load" && task.cdc_stop_position &&
@@ -206,7 +257,7 @@ std::variant<TaskPlan, std::string> plan_task_run(
         "commit_time:YYYY-MM-DDTHH:MM:SS.",
         task_id, *task.cdc_stop_position);
   }
-  if (migration == "cdc" && run.cdc_start_position &&
+  if (migration == "cdc" && run.cdc_start_position && !mysql_source &&
       !rep::parse_cdc_start_position(*run.cdc_start_position)) {
     return fmt::format(
         "Task {} has CdcStartPosition '{}'; expected an LSN such as 4AF/B00000D0 or a "
@@ -214,7 +265,14 @@ std::variant<TaskPlan, std::string> plan_task_run(
         task_id, *run.cdc_start_position);
   }
   rep::FullLoadRequest request;
-  request.source = source_pg_endpoint(run);
+  std::shared_ptr<rep::mysql::MySqlTableSource> mysql_table_source;
+  if (mysql_source) {
+    mysql_table_source =
+        rep::mysql::make_table_source(mysql_endpoint(run.source, run.source_password));
+    request.other_source = mysql_table_source;
+  } else {
+    request.source = source_pg_endpoint(run);
+  }
   if (is_postgres(run.target.engine_name)) {
     request.target = rep::PostgresTarget{target_pg_endpoint(run)};
   } else if (run.target.engine_name == "s3") {
@@ -229,7 +287,14 @@ std::variant<TaskPlan, std::string> plan_task_run(
   }
   request.table_mappings = task.table_mappings.value_or("");
   request.task_settings = task.replication_task_settings.value_or("");
-  return TaskPlan{std::move(request), cdc_request(run, task_resource_id)};
+  auto cdc = cdc_request(run, task_resource_id);
+  if (cdc && mysql_table_source) {
+    cdc->other_capture = rep::mysql::make_binlog_capture(mysql_table_source);
+    if (migration == "cdc" && run.cdc_start_position) {
+      cdc->start_position = rep::mysql::parse_start_position(*run.cdc_start_position);
+    }
+  }
+  return TaskPlan{std::move(request), std::move(cdc)};
 }
 
 bool captures_postgres_changes(const TaskRun& run) {

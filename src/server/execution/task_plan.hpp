@@ -7,6 +7,7 @@
 
 #include "replicate/cdc.hpp"
 #include "replicate/full_load.hpp"
+#include "replicate/mysql/mysql_endpoint.hpp"
 #include "replicate/pg_connection.hpp"
 #include "server/execution/task_executor.hpp"
 
@@ -40,5 +41,10 @@ replicate::PgEndpoint pg_endpoint(const dms::Endpoint& endpoint,
 // A run's source and target endpoints as libpq connects to them.
 replicate::PgEndpoint source_pg_endpoint(const TaskRun& run);
 replicate::PgEndpoint target_pg_endpoint(const TaskRun& run);
+
+// A MySQL-family endpoint as the client library connects to it: the top level first,
+// MySQLSettings (where DMS mirrors the connection members) second.
+replicate::mysql::MySqlEndpoint mysql_endpoint(const dms::Endpoint& endpoint,
+                                               const std::optional<std::string>& password);
 
 }  // namespace dagster_dms::server
