@@ -73,13 +73,7 @@ class Statement {
                : std::string_view(reinterpret_cast<const char*>(data),
                                   static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
   }
-  [[nodiscard]] std::string text(int column) const {
-    const auto* data = sqlite3_column_text(stmt_, column);
-    return data == nullptr
-               ? std::string()
-               : std::string(reinterpret_cast<const char*>(data),
-                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
-  }
+  [[nodiscard]] std::string text(int column) const { return std::string(view(column)); }
   [[nodiscard]] std::int64_t integer(int column) const {
     return sqlite3_column_int64(stmt_, column);
   }
