@@ -11,6 +11,10 @@ state, and one sensor tick. Wall and CPU times are medians of BENCH_REPEAT (3) r
 directly against dms-local; API calls are counted in a separate run through a counting proxy
 (its own process), and cross-checked with dms-local's request counter.
 
+Then BENCH_CLIENTS (20) concurrent clients poll DescribeReplicationTasks for
+BENCH_DESCRIBE_SECONDS (20) against one client alone, the no-load reference
+(bench/describe_latency.py says how).
+
 Then dms-local is restarted with ``--fault-throttle`` (a bucket of 200, refilled at 8/s) and a
 refresh and a tick run with the component's default retry settings, once with a full bucket and
 once after another client drained it; the throttling errors met come from /_dms-local/faults.
@@ -31,6 +35,7 @@ import dagster as dg
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
+import describe_latency
 from common import bench_server, env_int, load_average, server_args
 from dagster_dms import AWSDMSComponent
 from dagster_dms.component.state import DmsState
@@ -331,6 +336,13 @@ def run(work: Path) -> dict[str, Any]:
         wall, cpu, _ = timed(lambda: naive_tick(server.url, listed, names), repeat)
         calls = counted(counter, lambda: naive_tick(counter.url, listed, names))
         out["naive_tick"] = {"wall": wall, "cpu": cpu, "calls": calls}
+        out["describe_load_average_before"] = load_average()
+        out["describe_latency"] = describe_latency.under_load(
+            server.url,
+            [t["ReplicationTaskArn"] for t in listed],
+            env_int("BENCH_CLIENTS", 20),
+            env_int("BENCH_DESCRIBE_SECONDS", 20),
+        )
         out["load_average_after"] = load_average()
         proxy.close()
         proxy = None

@@ -6,11 +6,13 @@ For each size of BENCH_ROWS (1000000,10000000), one throw-away cluster
 table `public.t` of that many rows of mixed types (bigint, text, numeric, double, timestamptz,
 date, boolean, jsonb, uuid). The reference is ``psql -c "COPY t TO STDOUT" | psql -c "COPY t FROM
 STDIN"`` into an empty copy of the table in database `ref` of the same cluster; then a dms-local
-full-load task copies `src` into database `dst` (DROP_AND_CREATE). Each is timed from its start
-to the last row committed (the task: from StartReplicationTask to status `stopped`, polled every
-0.2 s). The two alternate BENCH_REPEAT (3) times; the page shows medians and the spread. Each
-task run gets a fresh dms-local, whose VmHWM (peak RSS) is read from /proc/<pid>/status every
-50 ms. Afterwards the three tables are compared by row count and an order-independent digest.
+full-load task copies `src` into database `dst` (DROP_AND_CREATE), and another into database
+`par` with a table-settings `parallel-load` rule: `ranges` on `id` cutting the table into
+BENCH_SEGMENTS (4) equal segments. Each is timed from its start to the last row committed (a
+task: from StartReplicationTask to status `stopped`, polled every 0.2 s). The three alternate
+BENCH_REPEAT (3) times; the page shows medians and the spread. Each task run gets a fresh
+dms-local, whose VmHWM (peak RSS) is read from /proc/<pid>/status every 50 ms. Afterwards the
+four tables are compared by row count and an order-independent digest.
 """
 
 from __future__ import annotations
@@ -62,7 +64,39 @@ def copy_pipe(cluster: PgCluster) -> float:
     return time.perf_counter() - start
 
 
-def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
+def parallel_mappings(rows: int, segments: int) -> str:
+    """Table `public.t` in `segments` id ranges of equal size (ids run from 1 to `rows`)."""
+    boundaries = [[str(1 + rows * i // segments)] for i in range(1, segments)]
+    locator = {"schema-name": "public", "table-name": "t"}
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rule-type": "selection",
+                    "rule-id": "1",
+                    "rule-name": "t",
+                    "object-locator": locator,
+                    "rule-action": "include",
+                },
+                {
+                    "rule-type": "table-settings",
+                    "rule-id": "2",
+                    "rule-name": "t-parallel",
+                    "object-locator": locator,
+                    "parallel-load": {
+                        "type": "ranges",
+                        "columns": ["id"],
+                        "boundaries": boundaries,
+                    },
+                },
+            ]
+        }
+    )
+
+
+def dms_full_load(
+    cluster: PgCluster, work: Path, target_db: str = "dst", mappings: str | None = None
+) -> dict[str, Any]:
     # A fresh state per run: the endpoints and the task are created again each time.
     server = bench_server(
         Path(tempfile.mkdtemp(prefix="load-", dir=work)) / "state",
@@ -72,7 +106,7 @@ def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
     try:
         dms = dms_client(server.url)
         arns = {}
-        for name, kind, db in (("src", "source", "src"), ("dst", "target", "dst")):
+        for name, kind, db in (("src", "source", "src"), ("dst", "target", target_db)):
             arns[name] = create_cluster_endpoint(dms, name, kind, cluster, db)
         instance = create_available_instance(dms, "bench", instance_class="dms.t3.large")
         task = create_task(
@@ -81,7 +115,7 @@ def dms_full_load(cluster: PgCluster, work: Path) -> dict[str, Any]:
             source=arns["src"],
             target=arns["dst"],
             instance=instance,
-            table_mappings=selection_rules("public", "t", rule_name="t"),
+            table_mappings=mappings or selection_rules("public", "t", rule_name="t"),
         )
 
         def status() -> dict[str, Any]:
@@ -118,10 +152,10 @@ DIGEST = """SELECT count(*), coalesce(sum(hashtextextended(
     (id, name, amount, ratio, created, day, active, payload, uid)::text, 0)), 0) FROM public.t"""
 
 
-def one_size(rows: int, repeat: int, work: Path) -> dict[str, Any]:
-    out: dict[str, Any] = {"rows": rows, "repeat": repeat}
+def one_size(rows: int, repeat: int, segments: int, work: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": rows, "repeat": repeat, "segments": segments}
     with PgCluster() as cluster:
-        for db in ("src", "ref", "dst"):
+        for db in ("src", "ref", "dst", "par"):
             cluster.create_database(db)
         cluster.psql(DDL, "src")
         cluster.psql(DDL, "ref")
@@ -132,16 +166,24 @@ def one_size(rows: int, repeat: int, work: Path) -> dict[str, Any]:
             "SELECT pg_size_pretty(pg_total_relation_size('public.t'))", "src"
         ).strip()
         out["load_average_before"] = load_average()
-        copies, loads = [], []
+        copies, loads, parallel = [], [], []
         for _ in range(repeat):
             copies.append(copy_pipe(cluster))
             loads.append(dms_full_load(cluster, work))
-            print(f"full load {rows:,}: copy {copies[-1]:.1f} s, dms-local {loads[-1]}", flush=True)
+            parallel.append(dms_full_load(cluster, work, "par", parallel_mappings(rows, segments)))
+            print(
+                f"full load {rows:,}: copy {copies[-1]:.1f} s, dms-local {loads[-1]}, "
+                f"parallel-load {parallel[-1]}",
+                flush=True,
+            )
         out["load_average_after"] = load_average()
         out["copy_wall"] = spread(copies)
         out["dms_wall"] = spread([float(r["wall"]) for r in loads])
         out["dms_runs"] = loads
         out["elapsed_ms_reported"] = spread([float(r["elapsed_ms_reported"]) for r in loads])
+        out["parallel_wall"] = spread([float(r["wall"]) for r in parallel])
+        out["parallel_runs"] = parallel
+        out["parallel_hwm_kib"] = max(int(r["hwm_kib"]) for r in parallel)
         out["dms_hwm_kib"] = max(int(r["hwm_kib"]) for r in loads)
         out["idle_hwm_kib"] = max(int(r["idle_hwm_kib"]) for r in loads)
         out["dst_has_primary_key"] = (
@@ -152,17 +194,23 @@ def one_size(rows: int, repeat: int, work: Path) -> dict[str, Any]:
             ).strip()
             == "1"
         )
-        digests = {db: cluster.psql(DIGEST, db).strip() for db in ("src", "ref", "dst")}
+        digests = {db: cluster.psql(DIGEST, db).strip() for db in ("src", "ref", "dst", "par")}
         out["ref_count"] = int(digests["ref"].split("|")[0])
         out["dst_count"] = int(digests["dst"].split("|")[0])
+        out["par_count"] = int(digests["par"].split("|")[0])
         out["digests_equal"] = digests["src"] == digests["ref"] == digests["dst"]
+        out["parallel_digest_equal"] = digests["src"] == digests["par"]
     return out
 
 
 def run(work: Path) -> dict[str, Any]:
     sizes = env_ints("BENCH_ROWS", [1_000_000, 10_000_000])
     repeat = env_int("BENCH_REPEAT", 3)
-    return {"repeat": repeat, "sizes": [one_size(rows, repeat, work) for rows in sizes]}
+    segments = env_int("BENCH_SEGMENTS", 4)
+    return {
+        "repeat": repeat,
+        "sizes": [one_size(rows, repeat, segments, work) for rows in sizes],
+    }
 
 
 if __name__ == "__main__":

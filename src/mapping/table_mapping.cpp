@@ -215,6 +215,9 @@ TableMapping::Rule parse_rule(const json& item) {
         rule.locator.table.find('%') != std::string::npos) {
       invalid(rule.id, "Exact schema and table name required when using table settings rule.");
     }
+    if (const auto section = item.find("parallel-load"); section != item.end()) {
+      rule.parallel_load = parse_parallel_load(rule.id, *section);
+    }
   } else {
     invalid(rule.id, fmt::format("Unknown rule-type '{}'.", rule.type));
   }
@@ -275,6 +278,17 @@ QualifiedName TableMapping::target_of(const QualifiedName& source) const {
     }
   }
   return target;
+}
+
+const ParallelLoad* TableMapping::parallel_load_of(const QualifiedName& source) const {
+  const ParallelLoad* found = nullptr;
+  for (const auto& rule : rules_) {
+    if (rule.type == "table-settings" && rule.parallel_load &&
+        rule.locator.schema == source.schema && rule.locator.table == source.table) {
+      found = &*rule.parallel_load;
+    }
+  }
+  return found;
 }
 
 bool TableMapping::wants_views() const {

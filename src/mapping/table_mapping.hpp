@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mapping/parallel_load.hpp"
 #include "mapping/qualified_name.hpp"
 
 namespace dagster_dms::mapping {
@@ -21,7 +22,7 @@ class MappingError : public std::runtime_error {
 enum class ObjectKind { kTable, kView, kUnknown };
 
 // A parsed `{"rules": [...]}` document: selection rules (with filters) and transformation rules,
-// in rule-id order. table-settings rules are validated (exact names) but otherwise not acted upon.
+// in rule-id order. Of table-settings rules (exact names only), `parallel-load` is acted upon.
 class TableMapping {
  public:
   // Throws MappingError for malformed JSON, unknown rule types/actions and missing fields.
@@ -52,6 +53,7 @@ class TableMapping {
     std::vector<std::string> primary_key_columns;
     std::vector<Filter> filters;
     int load_order = 0;
+    std::optional<ParallelLoad> parallel_load;  // table-settings
   };
 
   // Whether any selection rule could select a view (table-type `view` or `all`).
@@ -64,6 +66,10 @@ class TableMapping {
   // Where `source` lands: its schema and table name after every schema and table transformation
   // rule that matches it, applied in rule-id order.
   [[nodiscard]] QualifiedName target_of(const QualifiedName& source) const;
+
+  // How `source` is split for its full load: the last table-settings rule naming it that has a
+  // parallel-load section, or nullptr (loaded in one piece).
+  [[nodiscard]] const ParallelLoad* parallel_load_of(const QualifiedName& source) const;
 
   [[nodiscard]] const std::vector<Rule>& rules() const { return rules_; }
 

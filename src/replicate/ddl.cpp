@@ -96,7 +96,7 @@ std::string file_projection(const MappedColumn& column) {
 
 }  // namespace
 
-std::string copy_out_sql(const TablePlan& plan, bool for_files) {
+std::string select_sql(const TablePlan& plan, bool for_files) {
   std::vector<std::string> columns;
   for (const auto& column : plan.columns) {
     columns.push_back(for_files ? file_projection(column) : quote_ident(column.source.name));
@@ -104,7 +104,11 @@ std::string copy_out_sql(const TablePlan& plan, bool for_files) {
   std::string select =
       fmt::format("SELECT {} FROM {}", fmt::join(columns, ", "), quote_qualified(plan.source));
   if (!plan.source_filter.empty()) select += " WHERE " + plan.source_filter;
-  return "COPY (" + select + ") TO STDOUT";
+  return select;
+}
+
+std::string copy_out_sql(const TablePlan& plan, bool for_files) {
+  return "COPY (" + select_sql(plan, for_files) + ") TO STDOUT";
 }
 
 std::string copy_in_sql(const TablePlan& plan) {

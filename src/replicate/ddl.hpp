@@ -31,6 +31,8 @@ std::string alter_column_type_sql(const QualifiedName& target, const MappedColum
 // are rendered the way the file target writes them (booleans as true/false, timestamps with
 // microseconds, timestamptz in UTC).
 std::string copy_out_sql(const TablePlan& plan, bool for_files);
+// The SELECT inside copy_out_sql.
+std::string select_sql(const TablePlan& plan, bool for_files);
 // `COPY target (cols) FROM STDIN` on the target.
 std::string copy_in_sql(const TablePlan& plan);
 

@@ -13,6 +13,7 @@
 #include "replicate/copy_stream.hpp"
 #include "replicate/copy_text.hpp"
 #include "replicate/ddl.hpp"
+#include "replicate/parallel_load.hpp"
 #include "replicate/s3_path.hpp"
 #include "replicate/table_mapping.hpp"
 #include "replicate/target_lock.hpp"
@@ -74,6 +75,25 @@ struct WorkerConnections {
 
 // Streams one table's rows to a sink: from a PostgreSQL source or another kind.
 using TableReader = std::function<CopyOutcome(RowSink&, bool for_files)>;
+
+// A table split by a parallel-load rule: its segments load side by side, each in a target
+// transaction of its own, after one of them has prepared the table (created, truncated...).
+// Fields other than the preparation's are guarded by the engine's mutex.
+struct SegmentedTable {
+  std::vector<LoadSegment> segments;
+  std::vector<std::int64_t> rows;  // per segment, as loaded so far
+  std::size_t completed = 0;       // segments committed
+  bool started = false;            // the table shows "Full load" from its first segment on
+  bool ended = false;              // in error or cancelled: the remaining segments are skipped
+  std::mutex preparation;          // held while the first segment prepares the target table
+  bool prepared = false;           // under `preparation`
+};
+
+// One unit a worker loads: a whole table, or one segment of a segmented table.
+struct WorkItem {
+  std::size_t table;
+  std::optional<std::size_t> segment;
+};
 
 class Engine {
  public:
@@ -147,6 +167,8 @@ class Engine {
       log(LogSeverity::kWarning, "TASK_MANAGER", "No tables match the selection rules.");
       return;
     }
+    plan_work(mapping, source);
+    if (result_.outcome != FullLoadOutcome::kFinished) return;
     for (auto& plan : plans_) {
       if (!settings_.target_schema.empty() && plan.target.schema == plan.source.schema) {
         plan.target.schema = settings_.target_schema;
@@ -188,6 +210,49 @@ class Engine {
     observer_.on_tables_planned(tables_);
   }
 
+  // The work items: every table in load order, a segmented table as one item per segment.
+  // `source` is empty for another source kind, whose tables load in one piece.
+  void plan_work(const TableMapping& mapping, std::optional<PgConnection>& source) {
+    segmented_.resize(plans_.size());
+    for (std::size_t index = 0; index < plans_.size(); ++index) {
+      const auto& plan = plans_[index];
+      const auto* rule = mapping.parallel_load_of(plan.source);
+      std::vector<LoadSegment> segments;
+      if (rule != nullptr && std::holds_alternative<FileTarget>(request_.target)) {
+        log(LogSeverity::kWarning, "TASK_MANAGER",
+            fmt::format("parallel-load of table {} applies to database targets only; the table "
+                        "is loaded in one piece.",
+                        plan.source.display()));
+      } else if (rule != nullptr && !source) {
+        log(LogSeverity::kWarning, "TASK_MANAGER",
+            fmt::format("parallel-load of table {} applies to PostgreSQL sources only; the table "
+                        "is loaded in one piece.",
+                        plan.source.display()));
+      } else if (rule != nullptr) {
+        try {
+          segments = plan_segments(plan, *rule, *source);
+        } catch (const MappingError& error) {
+          return fail(error.what());
+        }
+      }
+      if (segments.empty()) {
+        work_.push_back({index, std::nullopt});
+        continue;
+      }
+      log(LogSeverity::kInfo, "TASK_MANAGER",
+          fmt::format("Table {} is loaded in {} segments (parallel-load {}).",
+                      plan.source.display(), segments.size(),
+                      mapping::parallel_load_type_name(rule->type)));
+      for (std::size_t segment = 0; segment < segments.size(); ++segment) {
+        work_.push_back({index, segment});
+      }
+      auto table = std::make_unique<SegmentedTable>();
+      table->rows.assign(segments.size(), 0);
+      table->segments = std::move(segments);
+      segmented_[index] = std::move(table);
+    }
+  }
+
   PgConnection open_source() { return open_task_source(request_.source, kApplicationName); }
 
   PgConnection open_target(const PostgresTarget& target) {
@@ -197,8 +262,9 @@ class Engine {
   void load_all() {
     // A failed task stops the other subtasks; so does the caller's stop request.
     std::stop_callback forward(request_.stop, [this] { abort_.request_stop(); });
+    // MaxFullLoadSubTasks bounds the tables and segments loaded at once.
     const auto workers =
-        std::min<std::size_t>(static_cast<std::size_t>(settings_.max_subtasks), plans_.size());
+        std::min<std::size_t>(static_cast<std::size_t>(settings_.max_subtasks), work_.size());
     log(LogSeverity::kInfo, "TASK_MANAGER",
         fmt::format("Full load started: {} tables selected, up to {} loaded in parallel.",
                     plans_.size(), workers));
@@ -206,9 +272,14 @@ class Engine {
       WorkerConnections connections;
       for (;;) {
         if (abort_.stop_requested()) return;
-        const std::size_t index = next_table_.fetch_add(1);
-        if (index >= plans_.size()) return;
-        load_table(index, worker + 1, connections);
+        const std::size_t next = next_item_.fetch_add(1);
+        if (next >= work_.size()) return;
+        const auto& item = work_[next];
+        if (item.segment) {
+          load_segment(item.table, *item.segment, worker + 1, connections);
+        } else {
+          load_table(item.table, worker + 1, connections);
+        }
       }
     });
     if (failed_) {
@@ -291,35 +362,10 @@ class Engine {
       observer_.on_progress(progress_locked());
     };
     try {
-      TableReader read;
-      if (request_.other_source) {
-        if (!connections.other_source || !connections.other_source->healthy()) {
-          connections.other_source = request_.other_source->open_session();
-        }
-        read = [&](RowSink& sink, bool for_files) {
-          return connections.other_source->copy_table(plan, for_files, sink, abort_.get_token(),
-                                                      on_rows);
-        };
-      } else {
-        if (!connections.source || !connections.source->healthy()) {
-          connections.source = open_source();
-        }
-        read = [&](RowSink& sink, bool for_files) {
-          return stream_copy_out(*connections.source, copy_out_sql(plan, for_files), sink,
-                                 abort_.get_token(), on_rows);
-        };
-      }
-      if (!request_.source_snapshot.empty()) {
-        // The slot's snapshot: the rows as of its consistent point, no more and no less.
-        connections.source->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-        connections.source->exec(
-            fmt::format("SET TRANSACTION SNAPSHOT {}", quote_literal(request_.source_snapshot)));
-      }
+      const auto read = open_table_reader(plan, connections, on_rows);
       CopyOutcome outcome;
       if (const auto* target = std::get_if<PostgresTarget>(&request_.target)) {
-        if (!connections.target || !connections.target->healthy()) {
-          connections.target = open_target(*target);
-        }
+        open_target_write(*target, connections);
         outcome = load_into_postgres(plan, read, *connections.target);
       } else {
         outcome = load_into_files(plan, std::get<FileTarget>(request_.target), read);
@@ -345,13 +391,158 @@ class Engine {
       if (const auto kind = classify_error(error); kind != ErrorKind::kFatal) {
         return interrupt(index, kind, message, connections);
       }
-      set_state(index, TableState::kError, -1, message);
-      log(LogSeverity::kError, "TARGET_LOAD", message);
-      if (connections.target && PQtransactionStatus(connections.target->get()) != PQTRANS_IDLE) {
+      fail_table(index, message, connections);
+    }
+  }
+
+  void fail_table(std::size_t index, const std::string& message, WorkerConnections& connections) {
+    set_state(index, TableState::kError, -1, message);
+    log(LogSeverity::kError, "TARGET_LOAD", message);
+    if (connections.target && PQtransactionStatus(connections.target->get()) != PQTRANS_IDLE) {
+      PgResult ignored{PQexec(connections.target->get(), "ROLLBACK")};
+    }
+    escalate();
+  }
+
+  // How the worker reads one whole table: from the other source kind's session, or from its
+  // PostgreSQL source connection (see open_source_read).
+  TableReader open_table_reader(const TablePlan& plan, WorkerConnections& connections,
+                                const std::function<void(std::int64_t)>& on_rows) {
+    if (request_.other_source) {
+      if (!connections.other_source || !connections.other_source->healthy()) {
+        connections.other_source = request_.other_source->open_session();
+      }
+      return [this, &plan, &connections, on_rows](RowSink& sink, bool for_files) {
+        return connections.other_source->copy_table(plan, for_files, sink, abort_.get_token(),
+                                                    on_rows);
+      };
+    }
+    open_source_read(connections);
+    return [this, &plan, &connections, on_rows](RowSink& sink, bool for_files) {
+      return stream_copy_out(*connections.source, copy_out_sql(plan, for_files), sink,
+                             abort_.get_token(), on_rows);
+    };
+  }
+
+  // The worker's source connection, (re)opened if needed, inside the slot's snapshot when the
+  // load has one: the rows as of its consistent point, no more and no less.
+  void open_source_read(WorkerConnections& connections) {
+    if (!connections.source || !connections.source->healthy()) connections.source = open_source();
+    if (!request_.source_snapshot.empty()) {
+      connections.source->exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+      connections.source->exec(
+          fmt::format("SET TRANSACTION SNAPSHOT {}", quote_literal(request_.source_snapshot)));
+    }
+  }
+
+  void open_target_write(const PostgresTarget& target, WorkerConnections& connections) {
+    if (!connections.target || !connections.target->healthy()) {
+      connections.target = open_target(target);
+    }
+  }
+
+  // One segment of a segmented table (database targets only). The first segment a worker
+  // starts prepares the table in a transaction of its own; every segment then commits its rows
+  // on its own, so a failed or stopped load leaves the table partly loaded (and not
+  // "Table completed"), as DMS's commits every CommitRate rows do.
+  void load_segment(std::size_t index, std::size_t segment, std::size_t subtask,
+                    WorkerConnections& connections) {
+    const auto& plan = plans_[index];
+    auto& table = *segmented_[index];
+    bool first = false;
+    {
+      const std::lock_guard lock(mutex_);
+      if (table.ended) return;  // a sibling segment failed or was cancelled
+      first = !table.started;
+      table.started = true;
+    }
+    if (first) set_state(index, TableState::kFullLoad, 0);
+    const auto& part = table.segments[segment];
+    log(LogSeverity::kInfo, "TASK_MANAGER",
+        fmt::format("Start loading segment {} ({} of {}) of table {} (Id = {}) by subtask {}.",
+                    part.name, segment + 1, table.segments.size(), plan.source.display(), index + 1,
+                    subtask));
+    const auto on_rows = [this, index, segment, &table](std::int64_t rows) {
+      const std::lock_guard lock(mutex_);
+      table.rows[segment] = rows;
+      update_rows_locked(index, table);
+    };
+    try {
+      open_source_read(connections);
+      open_target_write(std::get<PostgresTarget>(request_.target), connections);
+      auto& target = *connections.target;
+      {
+        const std::lock_guard prepared(table.preparation);
+        if (!table.prepared) {
+          target.exec("BEGIN");
+          prepare_target_table(plan, target);
+          target.exec("COMMIT");
+          table.prepared = true;
+        }
+      }
+      target.exec("BEGIN");
+      PgCopyInSink sink(target, copy_in_sql(plan));
+      const auto outcome =
+          stream_copy_out(*connections.source, segment_copy_out_sql(plan, part, false), sink,
+                          abort_.get_token(), on_rows);
+      if (outcome.cancelled) {
+        sink.abort("full load stopped");
+        target.exec("ROLLBACK");
+        if (end_segmented(index)) set_state(index, TableState::kCancelled);
+        return;
+      }
+      sink.finish();
+      target.exec("COMMIT");
+      if (!request_.source_snapshot.empty()) connections.source->exec("COMMIT");
+      std::int64_t total = 0;
+      bool all_done = false;
+      {
+        const std::lock_guard lock(mutex_);
+        bytes_loaded_ += outcome.bytes;
+        table.rows[segment] = outcome.rows;
+        for (const auto rows : table.rows) total += rows;
+        all_done = ++table.completed == table.segments.size() && !table.ended;
+      }
+      if (!all_done) return;
+      set_state(index, TableState::kCompleted, total);
+      log(LogSeverity::kInfo, "TARGET_LOAD",
+          fmt::format("Load finished for table {} (Id = {}). {} rows received in {} segments. 0 "
+                      "rows skipped.",
+                      plan.target.display(), index + 1, total, table.segments.size()));
+    } catch (const std::exception& error) {
+      const std::string message =
+          fmt::format("Failed to load segment {} of table {} into {}: {}", part.name,
+                      plan.source.display(), plan.target.display(), error.what());
+      if (const auto kind = classify_error(error); kind != ErrorKind::kFatal) {
+        end_segmented(index);
+        return interrupt(index, kind, message, connections);
+      }
+      if (end_segmented(index)) {
+        fail_table(index, message, connections);
+      } else if (connections.target &&
+                 PQtransactionStatus(connections.target->get()) != PQTRANS_IDLE) {
         PgResult ignored{PQexec(connections.target->get(), "ROLLBACK")};
       }
-      escalate();
     }
+  }
+
+  // Marks a segmented table over before all its segments committed; true for the first
+  // segment to do so (which reports the table's new state), false for the others.
+  bool end_segmented(std::size_t index) {
+    const std::lock_guard lock(mutex_);
+    auto& table = *segmented_[index];
+    const bool first = !table.ended;
+    table.ended = true;
+    return first;
+  }
+
+  void update_rows_locked(std::size_t index, const SegmentedTable& table) {
+    auto& status = tables_[index];
+    status.full_load_rows = 0;
+    for (const auto rows : table.rows) status.full_load_rows += rows;
+    status.last_update_time = Clock::now();
+    observer_.on_table_changed(status);
+    observer_.on_progress(progress_locked());
   }
 
   // A lost connection is not the table's fault: the table's transaction is gone with it (or
@@ -406,6 +597,22 @@ class Engine {
                                  PgConnection& target) {
     // One transaction per table: the target never shows a half-prepared or half-loaded table.
     target.exec("BEGIN");
+    prepare_target_table(plan, target);
+    PgCopyInSink sink(target, copy_in_sql(plan));
+    const auto outcome = read(sink, false);
+    if (outcome.cancelled) {
+      sink.abort("full load stopped");
+      target.exec("ROLLBACK");
+      return outcome;
+    }
+    sink.finish();
+    target.exec("COMMIT");
+    return outcome;
+  }
+
+  // TargetTablePrepMode applied to `plan`'s target table, inside the caller's transaction
+  // (which holds the table's lock until it ends).
+  void prepare_target_table(const TablePlan& plan, PgConnection& target) {
     lock_target_table(target, plan.target);
     const auto exists =
         target.exec_params("SELECT to_regclass($1) IS NOT NULL", {quote_qualified(plan.target)});
@@ -423,16 +630,6 @@ class Engine {
         if (!present) target.exec(create_table_sql(plan));
         break;
     }
-    PgCopyInSink sink(target, copy_in_sql(plan));
-    const auto outcome = read(sink, false);
-    if (outcome.cancelled) {
-      sink.abort("full load stopped");
-      target.exec("ROLLBACK");
-      return outcome;
-    }
-    sink.finish();
-    target.exec("COMMIT");
-    return outcome;
   }
 
   CopyOutcome load_into_files(const TablePlan& plan, const FileTarget& target,
@@ -471,7 +668,9 @@ class Engine {
   std::optional<ConfinedDirectory> files_root_;  // the s3 root, for a file target
   FullLoadResult result_;
   mutable std::mutex mutex_;
-  std::atomic<std::size_t> next_table_{0};
+  std::vector<WorkItem> work_;
+  std::vector<std::unique_ptr<SegmentedTable>> segmented_;  // per table; null: loaded whole
+  std::atomic<std::size_t> next_item_{0};
   std::stop_source abort_;
   bool failed_ = false;
   std::string escalation_message_;

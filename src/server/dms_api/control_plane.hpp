@@ -90,8 +90,11 @@ T parse_request(const nlohmann::json& body) {
 }
 
 // What every DMS resource's handlers share: the store, the clock, the data plane and the one
-// mutex that serializes the control plane. Handlers run with `mutex` held (DmsService takes it);
-// anything that calls into the data plane is deferred with after_unlock().
+// mutex that serializes the control plane's writers. Handlers run with `mutex` held (DmsService
+// takes it), except that a Describe/List operation is first tried without it inside a
+// Store::ReadScope: a handler that then needs to write (a due status change, deferred work)
+// throws WriteInReadScope and is run again as a writer. Anything that calls into the data plane
+// is deferred with after_unlock().
 class ControlPlane {
  public:
   // A time-based status change that is due (`ready_at_ms` has passed), such as creating ->
@@ -131,7 +134,10 @@ class ControlPlane {
   [[nodiscard]] std::int64_t now_millis() const;
 
   // Work to run once the mutex is released (calls into the data plane).
-  void after_unlock(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+  void after_unlock(std::function<void()> work) {
+    if (Store::reading()) throw WriteInReadScope();
+    deferred_.push_back(std::move(work));
+  }
   // The deferred work of the operation that just ended (and none left behind).
   std::vector<std::function<void()>> take_deferred();
   void drop_deferred() { deferred_.clear(); }

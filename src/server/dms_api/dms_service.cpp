@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 #include "server/dms_api/assessment_runs.hpp"
 #include "server/dms_api/connections.hpp"
 #include "server/dms_api/replication_runs.hpp"
@@ -11,6 +13,15 @@
 #include "server/front/api_error.hpp"
 
 namespace dagster_dms::server {
+
+namespace {
+
+// Describe* and List* operations only read, apart from the due status changes they record.
+bool is_read_operation(std::string_view operation) {
+  return operation.starts_with("Describe") || operation.starts_with("List");
+}
+
+}  // namespace
 
 DmsService::DmsService(Store& store, TaskExecutor& executor, const aws::Clock& clock,
                        ServiceOptions options)
@@ -53,6 +64,15 @@ nlohmann::json DmsService::handle(const RequestContext& context, const std::stri
   if (!body.is_object())
     throw ApiError(400, "SerializationException", "Start of structure expected");
 
+  if (is_read_operation(operation)) {
+    try {
+      // Readers answer from a snapshot beside the writers instead of queueing behind them.
+      const Store::ReadScope snapshot(plane_.store);
+      return handler->second(context, body);
+    } catch (const WriteInReadScope&) {
+      // A due status change to record (creating -> available, ...): answered as a writer.
+    }
+  }
   std::vector<std::function<void()>> deferred;
   nlohmann::json result;
   {

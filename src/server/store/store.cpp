@@ -69,13 +69,15 @@ class Statement {
     if (rc == SQLITE_DONE) return false;
     throw std::runtime_error(fmt::format("SQLite step failed: {}", sqlite3_errmsg(db_)));
   }
-  [[nodiscard]] std::string text(int column) const {
+  // Valid until the next step.
+  [[nodiscard]] std::string_view view(int column) const {
     const auto* data = sqlite3_column_text(stmt_, column);
     return data == nullptr
-               ? std::string()
-               : std::string(reinterpret_cast<const char*>(data),
-                             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+               ? std::string_view()
+               : std::string_view(reinterpret_cast<const char*>(data),
+                                  static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
   }
+  [[nodiscard]] std::string text(int column) const { return std::string(view(column)); }
   [[nodiscard]] std::int64_t integer(int column) const {
     return sqlite3_column_int64(stmt_, column);
   }
@@ -87,14 +89,21 @@ class Statement {
 
 constexpr const char* kRecordColumns = "arn, identifier, account, region, doc, internal";
 
-Record read_record(const Statement& statement) {
+// The store and connection of the calling thread's ReadScope, if it is in one.
+struct ThreadReadScope {
+  const Store* store = nullptr;
+  sqlite3* connection = nullptr;
+};
+thread_local ThreadReadScope t_read_scope;
+
+Record read_record(const Statement& statement, const ParsedDocuments& documents) {
   Record record;
   record.arn = statement.text(0);
   record.identifier = statement.text(1);
   record.account = statement.text(2);
   record.region = statement.text(3);
-  record.doc = nlohmann::json::parse(statement.text(4));
-  record.internal = nlohmann::json::parse(statement.text(5));
+  record.doc = documents.parse(record.arn + " doc", statement.view(4));
+  record.internal = documents.parse(record.arn + " internal", statement.view(5));
   return record;
 }
 
@@ -137,32 +146,102 @@ Store::Store(const std::filesystem::path& state_dir)
     : lock_(state_dir), path_(state_dir / kFileName) {
   // Create the file owner-only before SQLite opens it; its -wal/-shm files copy these rights.
   const mode_t old_mask = ::umask(0077);
-  const int rc =
-      sqlite3_open_v2(path_.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  ::umask(old_mask);
-  if (rc != SQLITE_OK) {
-    const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error(fmt::format("cannot open state file {}: {}", path_.string(), message));
+  try {
+    db_ = open_connection(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX);
+  } catch (...) {
+    ::umask(old_mask);
+    throw;
   }
+  ::umask(old_mask);
   std::filesystem::permissions(
       path_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
       std::filesystem::perm_options::replace);
-  sqlite3_busy_timeout(db_, 5000);
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=ON");
   migrate();
 }
 
-Store::~Store() {
-  sqlite3_close(db_);
+Store::~Store() = default;
+
+void Store::CloseConnection::operator()(sqlite3* connection) const {
+  sqlite3_close(connection);
+}
+
+Store::Connection Store::open_connection(int flags) const {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path_.c_str(), &raw, flags, nullptr);
+  Connection connection(raw);
+  if (rc != SQLITE_OK) {
+    const std::string message = raw != nullptr ? sqlite3_errmsg(raw) : "out of memory";
+    throw std::runtime_error(fmt::format("cannot open state file {}: {}", path_.string(), message));
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  // Listings read every record of a kind (task documents carry their settings: several KB each,
+  // in overflow pages). Through read() calls that is a copy of megabytes per request out of the
+  // page cache on every connection; mapped, the pages are read where they are.
+  sqlite3_exec(raw, "PRAGMA mmap_size=268435456", nullptr, nullptr, nullptr);
+  return connection;
+}
+
+Store::Connection Store::take_read_connection() const {
+  {
+    const std::lock_guard lock(idle_readers_mutex_);
+    if (!idle_readers_.empty()) {
+      auto connection = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return connection;
+    }
+  }
+  // One thread uses a read connection at a time: no SQLite mutex needed.
+  return open_connection(SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+}
+
+void Store::return_read_connection(Connection connection) const {
+  const std::lock_guard lock(idle_readers_mutex_);
+  idle_readers_.push_back(std::move(connection));
+}
+
+Store::ReadScope::ReadScope(const Store& store)
+    : store_(store), connection_(store.take_read_connection()) {
+  if (t_read_scope.store != nullptr) throw std::logic_error("nested store read scopes");
+  // The snapshot begins with the first read and lasts until COMMIT.
+  if (sqlite3_exec(connection_.get(), "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(fmt::format("SQLite failed: {}", sqlite3_errmsg(connection_.get())));
+  }
+  t_read_scope = {&store, connection_.get()};
+}
+
+Store::ReadScope::~ReadScope() {
+  t_read_scope = {};
+  // Ending a read-only transaction cannot fail in a way that matters: a connection that is
+  // still inside one is dropped instead of reused.
+  if (sqlite3_exec(connection_.get(), "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) {
+    store_.return_read_connection(std::move(connection_));
+  }
+}
+
+bool Store::reading() {
+  return t_read_scope.store != nullptr;
+}
+
+sqlite3* Store::reader() const {
+  return t_read_scope.store == this ? t_read_scope.connection : db_.get();
+}
+
+sqlite3* Store::writer() const {
+  if (t_read_scope.store != nullptr) throw WriteInReadScope();
+  return db_.get();
+}
+
+void Store::begin_write() {
+  if (t_read_scope.store != nullptr) throw WriteInReadScope();
+  exec("BEGIN IMMEDIATE");
 }
 
 void Store::exec(const char* sql) const {
   char* error = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &error) != SQLITE_OK) {
     const std::string message = error != nullptr ? error : "unknown error";
     sqlite3_free(error);
     throw std::runtime_error(fmt::format("SQLite failed: {}", message));
@@ -170,7 +249,7 @@ void Store::exec(const char* sql) const {
 }
 
 void Store::migrate() {
-  Statement version_query(db_, "PRAGMA user_version");
+  Statement version_query(db_.get(), "PRAGMA user_version");
   version_query.step();
   const auto version = version_query.integer(0);
   if (version > kSchemaVersion) {
@@ -206,54 +285,58 @@ void Store::migrate() {
 
 std::optional<Record> Store::find_by_arn(ResourceKind kind, const std::string& arn) const {
   Statement statement(
-      db_, fmt::format("SELECT {} FROM {} WHERE arn = ?", kRecordColumns, table_of(kind)));
+      reader(), fmt::format("SELECT {} FROM {} WHERE arn = ?", kRecordColumns, table_of(kind)));
   statement.bind(1, arn);
   if (!statement.step()) return std::nullopt;
-  return read_record(statement);
+  return read_record(statement, documents_);
 }
 
 std::optional<Record> Store::find_by_identifier(ResourceKind kind, const std::string& account,
                                                 const std::string& region,
                                                 const std::string& identifier) const {
-  Statement statement(db_, fmt::format("SELECT {} FROM {} WHERE account = ? AND region = ? AND "
-                                       "identifier = ?",
-                                       kRecordColumns, table_of(kind)));
+  Statement statement(reader(),
+                      fmt::format("SELECT {} FROM {} WHERE account = ? AND region = ? AND "
+                                  "identifier = ?",
+                                  kRecordColumns, table_of(kind)));
   statement.bind(1, account).bind(2, region).bind(3, identifier);
   if (!statement.step()) return std::nullopt;
-  return read_record(statement);
+  return read_record(statement, documents_);
 }
 
 std::vector<Record> Store::list(ResourceKind kind, const std::string& account,
                                 const std::string& region) const {
-  Statement statement(db_, fmt::format("SELECT {} FROM {} WHERE account = ? AND region = ? ORDER "
-                                       "BY identifier",
-                                       kRecordColumns, table_of(kind)));
+  Statement statement(reader(),
+                      fmt::format("SELECT {} FROM {} WHERE account = ? AND region = ? ORDER "
+                                  "BY identifier",
+                                  kRecordColumns, table_of(kind)));
   statement.bind(1, account).bind(2, region);
   std::vector<Record> out;
-  while (statement.step()) out.push_back(read_record(statement));
+  while (statement.step()) out.push_back(read_record(statement, documents_));
   return out;
 }
 
 std::vector<Record> Store::list_all(ResourceKind kind) const {
-  Statement statement(db_, fmt::format("SELECT {} FROM {} ORDER BY account, region, identifier",
-                                       kRecordColumns, table_of(kind)));
+  Statement statement(reader(),
+                      fmt::format("SELECT {} FROM {} ORDER BY account, region, identifier",
+                                  kRecordColumns, table_of(kind)));
   std::vector<Record> out;
-  while (statement.step()) out.push_back(read_record(statement));
+  while (statement.step()) out.push_back(read_record(statement, documents_));
   return out;
 }
 
 std::int64_t Store::count(ResourceKind kind, const std::string& account,
                           const std::string& region) const {
   Statement statement(
-      db_, fmt::format("SELECT COUNT(*) FROM {} WHERE account = ? AND region = ?", table_of(kind)));
+      reader(),
+      fmt::format("SELECT COUNT(*) FROM {} WHERE account = ? AND region = ?", table_of(kind)));
   statement.bind(1, account).bind(2, region);
   statement.step();
   return statement.integer(0);
 }
 
 void Store::insert(ResourceKind kind, const Record& record) {
-  Statement statement(db_, fmt::format("INSERT INTO {} ({}) VALUES (?, ?, ?, ?, ?, ?)",
-                                       table_of(kind), kRecordColumns));
+  Statement statement(writer(), fmt::format("INSERT INTO {} ({}) VALUES (?, ?, ?, ?, ?, ?)",
+                                            table_of(kind), kRecordColumns));
   statement.bind(1, record.arn)
       .bind(2, record.identifier)
       .bind(3, record.account)
@@ -264,9 +347,9 @@ void Store::insert(ResourceKind kind, const Record& record) {
 }
 
 void Store::update(ResourceKind kind, const Record& record) {
-  Statement statement(db_, fmt::format("UPDATE {} SET identifier = ?, doc = ?, internal = ? "
-                                       "WHERE arn = ?",
-                                       table_of(kind)));
+  Statement statement(writer(), fmt::format("UPDATE {} SET identifier = ?, doc = ?, internal = ? "
+                                            "WHERE arn = ?",
+                                            table_of(kind)));
   statement.bind(1, record.identifier)
       .bind(2, record.doc.dump())
       .bind(3, record.internal.dump())
@@ -275,19 +358,19 @@ void Store::update(ResourceKind kind, const Record& record) {
 }
 
 void Store::remove(ResourceKind kind, const std::string& arn) {
-  Statement statement(db_, fmt::format("DELETE FROM {} WHERE arn = ?", table_of(kind)));
+  Statement statement(writer(), fmt::format("DELETE FROM {} WHERE arn = ?", table_of(kind)));
   statement.bind(1, arn);
   statement.step();
-  Statement tags(db_, "DELETE FROM tags WHERE arn = ?");
+  Statement tags(writer(), "DELETE FROM tags WHERE arn = ?");
   tags.bind(1, arn);
   tags.step();
-  Statement stats(db_, "DELETE FROM table_statistics WHERE task_arn = ?");
+  Statement stats(writer(), "DELETE FROM table_statistics WHERE task_arn = ?");
   stats.bind(1, arn);
   stats.step();
 }
 
 Store::Tags Store::tags(const std::string& arn) const {
-  Statement statement(db_, "SELECT key, value FROM tags WHERE arn = ? ORDER BY key");
+  Statement statement(reader(), "SELECT key, value FROM tags WHERE arn = ? ORDER BY key");
   statement.bind(1, arn);
   Tags out;
   while (statement.step()) out.emplace_back(statement.text(0), statement.text(1));
@@ -296,7 +379,7 @@ Store::Tags Store::tags(const std::string& arn) const {
 
 void Store::put_tags(const std::string& arn, const Tags& tags) {
   for (const auto& [key, value] : tags) {
-    Statement statement(db_,
+    Statement statement(writer(),
                         "INSERT INTO tags (arn, key, value) VALUES (?, ?, ?) ON CONFLICT(arn, "
                         "key) DO UPDATE SET value = excluded.value");
     statement.bind(1, arn).bind(2, key).bind(3, value);
@@ -306,14 +389,15 @@ void Store::put_tags(const std::string& arn, const Tags& tags) {
 
 void Store::remove_tags(const std::string& arn, const std::vector<std::string>& keys) {
   for (const auto& key : keys) {
-    Statement statement(db_, "DELETE FROM tags WHERE arn = ? AND key = ?");
+    Statement statement(writer(), "DELETE FROM tags WHERE arn = ? AND key = ?");
     statement.bind(1, arn).bind(2, key);
     statement.step();
   }
 }
 
 std::vector<nlohmann::json> Store::table_statistics(const std::string& task_arn) const {
-  Statement statement(db_, "SELECT doc FROM table_statistics WHERE task_arn = ? ORDER BY position");
+  Statement statement(reader(),
+                      "SELECT doc FROM table_statistics WHERE task_arn = ? ORDER BY position");
   statement.bind(1, task_arn);
   std::vector<nlohmann::json> out;
   while (statement.step()) out.push_back(nlohmann::json::parse(statement.text(0)));
@@ -322,11 +406,11 @@ std::vector<nlohmann::json> Store::table_statistics(const std::string& task_arn)
 
 void Store::replace_table_statistics(const std::string& task_arn,
                                      const std::vector<nlohmann::json>& tables) {
-  Statement clear(db_, "DELETE FROM table_statistics WHERE task_arn = ?");
+  Statement clear(writer(), "DELETE FROM table_statistics WHERE task_arn = ?");
   clear.bind(1, task_arn);
   clear.step();
   for (std::size_t i = 0; i < tables.size(); ++i) {
-    Statement statement(db_,
+    Statement statement(writer(),
                         "INSERT INTO table_statistics (task_arn, position, doc) VALUES (?, ?, ?)");
     statement.bind(1, task_arn).bind(2, std::to_string(i)).bind(3, tables[i].dump());
     statement.step();

@@ -2,13 +2,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "server/dms_api/identifiers.hpp"
+#include "server/store/parsed_documents.hpp"
 
 struct sqlite3;
 
@@ -41,12 +45,41 @@ struct Record {
   nlohmann::json internal = nlohmann::json::object();
 };
 
+// A store write attempted inside a Store::ReadScope. The caller reruns its work as a writer.
+class WriteInReadScope : public std::logic_error {
+ public:
+  WriteInReadScope() : std::logic_error("store write inside a read scope") {}
+};
+
 // dms-local's control-plane state: one SQLite file under the state directory, readable by its
-// owner only (it holds endpoint passwords), served by one process at a time. Not thread-safe: the
-// service serializes access.
+// owner only (it holds endpoint passwords), served by one process at a time. Writes are not
+// thread-safe (the service serializes its writers); reads inside a ReadScope may run on any
+// number of threads beside them.
 class Store {
  public:
   static constexpr int kSchemaVersion = 5;
+
+  struct CloseConnection {
+    void operator()(sqlite3* connection) const;
+  };
+  using Connection = std::unique_ptr<sqlite3, CloseConnection>;
+
+  // A consistent read-only view of the store for the calling thread, on a connection of its
+  // own. While it lives, this thread's reads see one snapshot and never wait for a writer (WAL
+  // lets readers proceed beside the one writer), and any write throws WriteInReadScope.
+  class ReadScope {
+   public:
+    explicit ReadScope(const Store& store);
+    ~ReadScope();
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+
+   private:
+    const Store& store_;
+    Connection connection_;
+  };
+  // Whether the calling thread is inside a ReadScope (of any store).
+  [[nodiscard]] static bool reading();
 
   explicit Store(const std::filesystem::path& state_dir);
   ~Store();
@@ -85,7 +118,7 @@ class Store {
   // Runs `body` in one transaction (rolled back if it throws).
   template <class F>
   void transaction(F&& body) {
-    exec("BEGIN IMMEDIATE");
+    begin_write();
     try {
       body();
       exec("COMMIT");
@@ -96,12 +129,26 @@ class Store {
   }
 
  private:
+  // The connection this thread reads with: its ReadScope's, else the writer's.
+  [[nodiscard]] sqlite3* reader() const;
+  // The writer's connection; throws WriteInReadScope inside a ReadScope.
+  [[nodiscard]] sqlite3* writer() const;
   void exec(const char* sql) const;
+  // BEGIN IMMEDIATE on the writer's connection; throws WriteInReadScope inside a ReadScope.
+  void begin_write();
   void migrate();
+  [[nodiscard]] Connection open_connection(int flags) const;
+  [[nodiscard]] Connection take_read_connection() const;
+  void return_read_connection(Connection connection) const;
 
   StateDirectoryLock lock_;  // first: taken before the state file is opened
   std::filesystem::path path_;
-  sqlite3* db_ = nullptr;
+  Connection db_;
+  // Read connections not in use; one is opened whenever every existing one is busy, so there
+  // are at most as many as the server ever had concurrent readers.
+  mutable std::mutex idle_readers_mutex_;
+  mutable std::vector<Connection> idle_readers_;
+  ParsedDocuments documents_;
 };
 
 }  // namespace dagster_dms::server
