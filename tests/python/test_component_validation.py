@@ -100,7 +100,8 @@ def test_validation_checks_fail_naming_the_mismatched_table(
             if c.check_name == "dms_table_healthy"
         ]
         assert [c.passed for c in healthy] == [False], healthy
-        assert "Mismatched records" in (healthy[0].description or ""), healthy[0]
+        assert "Mismatched records' (2 failed" in (healthy[0].description or ""), healthy[0]
+        assert healthy[0].metadata["validation_failed_records"].value == 2
         assert validation_states(dms, arn)["alpha"] == "Mismatched records"
 
         # The task's check fails too, naming the table and counting its failed records.
