@@ -75,21 +75,43 @@ def resource_id(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
 
 
-def test_cdc_task_validates_and_validate_only_reload_finds_target_changes(
-    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
-) -> None:
-    source = make_db(pg_cluster, databases, "validation_source", SCHEMA_SQL)
-    target = make_db(pg_cluster, databases, "validation_target", "")
+def started_task(
+    server: DmsLocalServer,
+    cluster: PgCluster,
+    databases: list[str],
+    name: str,
+    migration: str = "full-load",
+    **extra: Any,
+) -> tuple[Any, str, str]:
+    """A task over schema app from a seeded source to an empty target, started; returns the
+    client, the task ARN and the target database."""
+    db = name.replace("-", "_")
+    source = make_db(cluster, databases, f"{db}_source", SCHEMA_SQL)
+    target = make_db(cluster, databases, f"{db}_target", "")
     dms = boto3_dms(server.url)
     arn = create_task(
         dms,
-        "validated",
-        *create_migration_path(dms, pg_cluster, source, target, password=PASSWORD),
+        name,
+        *create_migration_path(dms, cluster, source, target, password=PASSWORD),
         select_schema("app"),
+        migration,
+        **extra,
+    )
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    return dms, arn, target
+
+
+def test_cdc_task_validates_and_validate_only_reload_finds_target_changes(
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    dms, arn, target = started_task(
+        server,
+        pg_cluster,
+        databases,
+        "validated",
         "full-load-and-cdc",
         ReplicationTaskSettings=settings(),
     )
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_cdc(dms, arn)
     stats = wait_validation(
         dms, arn, {"alpha": "Validated", "beta": "Validated", "gamma": "No primary key"}
@@ -174,17 +196,9 @@ def test_cdc_task_validates_and_validate_only_reload_finds_target_changes(
 def test_full_load_task_validates_before_it_finishes(
     server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
-    source = make_db(pg_cluster, databases, "validation_fl_source", SCHEMA_SQL)
-    target = make_db(pg_cluster, databases, "validation_fl_target", "")
-    dms = boto3_dms(server.url)
-    arn = create_task(
-        dms,
-        "validated-load",
-        *create_migration_path(dms, pg_cluster, source, target, password=PASSWORD),
-        select_schema("app"),
-        ReplicationTaskSettings=settings(),
+    dms, arn, _ = started_task(
+        server, pg_cluster, databases, "validated-load", ReplicationTaskSettings=settings()
     )
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     task = wait_for_end(dms, arn, timeout=180)
     assert task["StopReason"] == "Stop Reason FULL_LOAD_ONLY_FINISHED", task
     stats = statistics(dms, arn)
@@ -198,16 +212,7 @@ def test_full_load_task_validates_before_it_finishes(
 def test_validation_is_not_enabled_by_default(
     server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
-    source = make_db(pg_cluster, databases, "validation_off_source", SCHEMA_SQL)
-    target = make_db(pg_cluster, databases, "validation_off_target", "")
-    dms = boto3_dms(server.url)
-    arn = create_task(
-        dms,
-        "not-validated",
-        *create_migration_path(dms, pg_cluster, source, target, password=PASSWORD),
-        select_schema("app"),
-    )
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    dms, arn, target = started_task(server, pg_cluster, databases, "not-validated")
     wait_for_end(dms, arn, timeout=180)
     states = {stat["ValidationState"] for stat in statistics(dms, arn).values()}
     assert states == {"Not enabled"}
