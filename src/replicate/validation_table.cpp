@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "replicate/ddl.hpp"
+#include "replicate/table_mapping.hpp"
 #include "replicate/thread_pool.hpp"
 #include "replicate/validation_failures.hpp"
 #include "replicate/validation_rules.hpp"
@@ -46,8 +47,9 @@ bool is_lob(std::string_view type) {
 class SideQuery {
  public:
   SideQuery(const SourceTable& table, const std::vector<std::string>& key,
-            const std::vector<std::string>& columns) {
+            const std::vector<std::string>& columns, const std::string& filter) {
     table_ = quote_qualified(table.name);
+    if (!filter.empty()) where_ = fmt::format("({})", filter);
     for (const auto& name : key) {
       const auto* column = column_named(table, name);
       const std::string type = column ? column->type : "text";
@@ -59,7 +61,10 @@ class SideQuery {
     for (const auto& name : columns) select_.push_back(quote_ident(name) + "::text");
   }
 
-  [[nodiscard]] std::string count() const { return fmt::format("SELECT count(*) FROM {}", table_); }
+  [[nodiscard]] std::string count() const {
+    return fmt::format("SELECT count(*) FROM {}{}", table_,
+                       where_.empty() ? "" : " WHERE " + where_);
+  }
 
   // Every `size`th key in key order: the upper bounds of the partitions.
   [[nodiscard]] std::string boundaries() const {
@@ -72,14 +77,15 @@ class SideQuery {
       inner += fmt::format("{}{} AS k{}", i == 0 ? "" : ", ", select_[i], i);
     }
     return fmt::format(
-        "SELECT {} FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS n FROM {}) AS numbered "
+        "SELECT {} FROM (SELECT {}, row_number() OVER (ORDER BY {}) AS n FROM {}{}) AS numbered "
         "WHERE n % $1::bigint = 0 ORDER BY n",
-        keys, inner, join(order_), table_);
+        keys, inner, join(order_), table_, where_.empty() ? "" : " WHERE " + where_);
   }
 
   // The rows of a partition with its bounds as parameters, lower first.
   [[nodiscard]] std::string rows(const Partition& partition) const {
     std::vector<std::string> conditions;
+    if (!where_.empty()) conditions.push_back(where_);
     int parameter = 1;
     const auto bound = [&](const char* op) {
       std::vector<std::string> values;
@@ -101,6 +107,7 @@ class SideQuery {
   }
 
   std::string table_;
+  std::string where_;  // the selection filter; empty: every row
   std::vector<std::string> order_, casts_, select_;
 };
 
@@ -253,19 +260,47 @@ TableValidation validate_table(const TableValidationRequest& request, Validation
       return fail(ValidationState::kTableError,
                   fmt::format("Table {} does not exist on the target.", name));
     }
-    // Compared: the source's non-key columns the target also has.
-    std::vector<std::string> columns;
-    std::vector<ComparedColumn> rules;
+    // The table as the task maps it: which rows it selects, what its columns are called on the
+    // target.
+    std::optional<TablePlan> plan;
+    if (!request.table_mappings.empty()) {
+      for (auto& planned :
+           plan_tables(TableMapping::parse(request.table_mappings), {*source_table})) {
+        if (planned.source == request.source_table) plan = std::move(planned);
+      }
+    }
+    const auto target_name = [&](const std::string& source_name) -> std::optional<std::string> {
+      if (!plan) return source_name;
+      for (const auto& column : plan->columns) {
+        if (column.source.name == source_name) return column.target_name;
+      }
+      return std::nullopt;  // removed by a transformation
+    };
     const auto& key = source_table->primary_key;
+    std::vector<std::string> target_key;
+    for (const auto& key_column : key) {
+      const auto mapped = target_name(key_column);
+      if (!mapped || column_named(*target_table, *mapped) == nullptr) {
+        return fail(
+            ValidationState::kError,
+            fmt::format("Key column {} of table {} is not on the target.", key_column, name));
+      }
+      target_key.push_back(*mapped);
+    }
+    // Compared: the source's non-key columns the target also has.
+    std::vector<std::string> columns, target_columns;
+    std::vector<ComparedColumn> rules;
     for (const auto& column : source_table->columns) {
       if (std::find(key.begin(), key.end(), column.name) != key.end()) continue;
-      if (column_named(*target_table, column.name) == nullptr) continue;
+      const auto mapped = target_name(column.name);
+      if (!mapped || column_named(*target_table, *mapped) == nullptr) continue;
       if (request.settings.skip_lob_columns && is_lob(column.type)) continue;
       columns.push_back(column.name);
+      target_columns.push_back(*mapped);
       rules.push_back({column.name, compare_as(column.type)});
     }
-    const SideQuery source_query(*source_table, key, columns);
-    const SideQuery target_query(*target_table, key, columns);
+    const SideQuery source_query(*source_table, key, columns, plan ? plan->source_filter : "");
+    const SideQuery target_query(*target_table, target_key, target_columns, "");
 
     const auto counted = source.exec(source_query.count());
     const std::int64_t rows = std::stoll(PQgetvalue(counted.get(), 0, 0));

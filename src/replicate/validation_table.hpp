@@ -37,6 +37,9 @@ struct TableValidationRequest {
   QualifiedName target_table;
   std::string task_name;       // the task resource id (TASK_NAME of the failures table)
   std::string control_schema;  // ControlTablesSettings.ControlSchema
+  // The task's TableMappings: the table's selection filters narrow the source rows, and its
+  // column transformations name the target columns. Empty: all rows, columns by name.
+  std::string table_mappings;
   ValidationSettings settings;
   std::stop_token stop;  // checked between partitions
   // Optional: the table's validation while it goes on (rows compared so far).

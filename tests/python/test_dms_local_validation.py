@@ -81,6 +81,7 @@ def started_task(
     databases: list[str],
     name: str,
     migration: str = "full-load",
+    mappings: str = "",
     **extra: Any,
 ) -> tuple[Any, str, str]:
     """A task over schema app from a seeded source to an empty target, started; returns the
@@ -93,7 +94,7 @@ def started_task(
         dms,
         name,
         *create_migration_path(dms, cluster, source, target, password=PASSWORD),
-        select_schema("app"),
+        mappings or select_schema("app"),
         migration,
         **extra,
     )
@@ -351,3 +352,67 @@ def test_validation_settings_dms_refuses_are_refused_on_create_and_modify(
     )["ReplicationTasks"][0]
     validation = json.loads(stored["ReplicationTaskSettings"])["ValidationSettings"]
     assert validation["ValidationOnly"] is True
+
+
+def test_validation_compares_what_the_mappings_select_and_rename(
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    def selection(rule: int, table: str, **extra: Any) -> dict[str, Any]:
+        locator = {"schema-name": "app", "table-name": table}
+        return {
+            "rule-type": "selection",
+            "rule-id": str(rule),
+            "rule-name": str(rule),
+            "object-locator": locator,
+            "rule-action": "include",
+            **extra,
+        }
+
+    half = {
+        "filters": [
+            {
+                "filter-type": "source",
+                "column-name": "id",
+                "filter-conditions": [{"filter-operator": "lte", "value": "500"}],
+            }
+        ]
+    }
+    rename = {
+        "rule-type": "transformation",
+        "rule-id": "3",
+        "rule-name": "3",
+        "rule-target": "column",
+        "object-locator": {"schema-name": "app", "table-name": "beta", "column-name": "note"},
+        "rule-action": "rename",
+        "value": "remark",
+    }
+    mappings = json.dumps({"rules": [selection(1, "alpha", **half), selection(2, "beta"), rename]})
+    dms, arn, target = started_task(
+        server,
+        pg_cluster,
+        databases,
+        "mapped-validation",
+        "full-load-and-cdc",
+        mappings=mappings,
+        ReplicationTaskSettings=settings(),
+    )
+    wait_cdc(dms, arn)
+    stats = wait_validation(dms, arn, {"alpha": "Validated", "beta": "Validated"})
+    # Only the 500 selected rows of alpha are on the target: the others are not missing there.
+    assert stats["alpha"]["FullLoadRows"] == 500, stats["alpha"]
+    assert stats["alpha"]["ValidationFailedRecords"] == 0, stats["alpha"]
+    # beta's note is the target's remark, and it is compared.
+    pg_cluster.psql("UPDATE app.beta SET remark = 'changed' WHERE n = 1", target)
+    dms.reload_tables(
+        ReplicationTaskArn=arn,
+        TablesToReload=[{"SchemaName": "app", "TableName": "beta"}],
+        ReloadOption="validate-only",
+    )
+    stats = wait_validation(dms, arn, {"beta": "Mismatched records"})
+    assert stats["beta"]["ValidationFailedRecords"] == 1, stats["beta"]
+    details = pg_cluster.psql(
+        'SELECT "DETAILS" FROM awsdms_control.awsdms_validation_failures_v1', target
+    )
+    assert json.loads(details) == {"source": {"note": "n1"}, "target": {"note": "changed"}}
+    dms.stop_replication_task(ReplicationTaskArn=arn)
+    wait_for_end(dms, arn, timeout=120)

@@ -35,6 +35,7 @@ std::unique_ptr<RunValidation> run_validation(const TaskPlan& plan,
   context.target = target->endpoint;
   context.task_name = task_resource_id;
   context.control_schema = rep::parse_full_load_settings(plan.load.task_settings).control_schema;
+  context.table_mappings = plan.load.table_mappings;
   context.settings = settings;
   return std::make_unique<RunValidation>(std::move(context));
 }

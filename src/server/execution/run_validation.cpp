@@ -184,6 +184,7 @@ void RunValidation::run_job(const Job& job, const std::stop_token& stop) {
   request.target_table = job.table.target;
   request.task_name = context.task_name;
   request.control_schema = context.control_schema;
+  request.table_mappings = context.table_mappings;
   request.settings = context.settings;
   request.stop = stop;
   request.on_progress = [&](const rep::TableValidation& progress) {

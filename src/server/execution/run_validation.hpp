@@ -26,6 +26,7 @@ struct RunValidationContext {
   replicate::PgEndpoint target;
   std::string task_name;       // the task resource id
   std::string control_schema;  // ControlTablesSettings.ControlSchema
+  std::string table_mappings;  // the task's TableMappings
   replicate::ValidationSettings settings;
 };
 
