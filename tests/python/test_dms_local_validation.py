@@ -416,3 +416,31 @@ def test_validation_compares_what_the_mappings_select_and_rename(
     assert json.loads(details) == {"source": {"note": "n1"}, "target": {"note": "changed"}}
     dms.stop_replication_task(ReplicationTaskArn=arn)
     wait_for_end(dms, arn, timeout=120)
+
+
+def test_cdc_changes_are_validated_after_the_delay(
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    dms, arn, target = started_task(
+        server,
+        pg_cluster,
+        databases,
+        "cdc-validation",
+        "full-load-and-cdc",
+        ReplicationTaskSettings=settings(ValidationQueryCdcDelaySeconds=1),
+    )
+    wait_cdc(dms, arn)
+    wait_validation(dms, arn, {"alpha": "Validated", "beta": "Validated"})
+    # A row changed on the target only is not seen until a change to its table is replicated:
+    # the table is then compared again, without any ReloadTables.
+    pg_cluster.psql("UPDATE app.alpha SET price = 0 WHERE id = 9", target)
+    source = target.replace("_target", "_source")
+    pg_cluster.psql("INSERT INTO app.alpha VALUES (2000, 'new', 1, NULL)", source)
+    stats = wait_validation(dms, arn, {"alpha": "Mismatched records"})
+    assert stats["alpha"]["ValidationFailedRecords"] == 1, stats["alpha"]
+    assert stats["alpha"]["AppliedInserts"] == 1, stats["alpha"]
+    assert stats["beta"]["ValidationState"] == "Validated", stats["beta"]
+    rows = pg_cluster.psql(FAILURES_SQL, target).splitlines()
+    assert [row.split("|")[4:] for row in rows] == [['{"key": ["9"]}', "RECORD_DIFF"]], rows
+    dms.stop_replication_task(ReplicationTaskArn=arn)
+    wait_for_end(dms, arn, timeout=120)
