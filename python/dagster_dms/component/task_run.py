@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 
 from dagster_dms import models
-from dagster_dms._native import is_table_errored
+from dagster_dms._native import is_table_errored, table_failure
 from dagster_dms.client import (
     DmsClient,
     MetricTask,
@@ -236,16 +236,65 @@ def check_results(
     if task.is_cdc:
         checks.append(latency_check_result(asset_key, latency, settings))
     if task.validation_enabled:
-        failed = sum(t.validation_failed_records or 0 for t in result.table_statistics or [])
+        verdict = validation_verdict(result.table_statistics or [])
         checks.append(
             dg.AssetCheckResult(
                 asset_key=asset_key,
                 check_name=CHECK_VALIDATION,
-                passed=failed == 0,
-                metadata={"validation_failed_records": failed},
+                passed=verdict.passed,
+                description=verdict.description,
+                metadata=verdict.metadata,
             )
         )
     return checks
+
+
+#: How many failing tables a validation check names in its description and metadata.
+VALIDATION_TABLES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class ValidationVerdict:
+    passed: bool
+    description: str
+    metadata: dict[str, Any]
+
+
+def validation_verdict(tables: Sequence[models.TableStatistics]) -> ValidationVerdict:
+    """The task's data validation, judged table by table: it fails when a table's
+    ValidationState is a failed validation (orchestrate::table_failure decides which) or a table
+    counts failed records. Names the first failing tables with their state and counts."""
+    failing: list[str] = []
+    failed_records = 0
+    for table in tables:
+        failed = table.validation_failed_records or 0
+        failed_records += failed
+        state = table.validation_state or ""
+        if failed == 0 and table_failure("", state) is None:
+            continue
+        line = f"{table.schema_name}.{table.table_name}: {state} ({failed} failed"
+        line += f", {table.validation_suspended_records or 0} suspended records)"
+        if table.validation_state_details:
+            line += f" {table.validation_state_details}"
+        failing.append(line)
+    pending = sum(t.validation_pending_records or 0 for t in tables)
+    metadata: dict[str, Any] = {
+        "validation_failed_records": failed_records,
+        "validation_pending_records": pending,
+        "tables_failing_validation": len(failing),
+        "first_failures": "\n".join(failing[:VALIDATION_TABLES_SHOWN]),
+    }
+    if not failing:
+        return ValidationVerdict(True, "No table failed validation.", metadata)
+    shown = "; ".join(failing[:VALIDATION_TABLES_SHOWN])
+    more = len(failing) - VALIDATION_TABLES_SHOWN
+    if more > 0:
+        shown += f"; and {more} more table(s)"
+    return ValidationVerdict(
+        False,
+        f"{failed_records} record(s) failed validation in {len(failing)} table(s): {shown}",
+        metadata,
+    )
 
 
 def latency_check_result(

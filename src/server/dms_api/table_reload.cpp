@@ -71,7 +71,6 @@ void check_reload(const ReloadTarget& target, const std::vector<dms::TableToRelo
           fmt::format("ReloadOption validate-only needs data validation, which {} does not enable.",
                       target.what));
     }
-    throw invalid_parameter("dms-local does not validate data; validate-only cannot run.");
   }
 }
 
@@ -99,7 +98,7 @@ std::vector<dms::TableToReload> tables_of(const nlohmann::json& body) {
 }
 
 void reload_known_tables(ControlPlane& plane, const std::string& arn, const std::string& what,
-                         const std::vector<dms::TableToReload>& tables) {
+                         const std::vector<dms::TableToReload>& tables, bool validate_only) {
   // Each table must be one the replication knows (it is in its table statistics).
   auto statistics = plane.store.table_statistics(arn);
   std::vector<std::string> problems;
@@ -112,7 +111,8 @@ void reload_known_tables(ControlPlane& plane, const std::string& arn, const std:
   }
   if (problems.empty()) {
     // Executor calls take only the executor's own locks, never the service's: safe here.
-    const auto answers = plane.executor.reload(arn, tables);
+    const auto answers =
+        validate_only ? plane.executor.validate(arn, tables) : plane.executor.reload(arn, tables);
     for (std::size_t i = 0; i < answers.size() && i < tables.size(); ++i) {
       if (answers[i].empty()) continue;
       problems.push_back(
@@ -128,7 +128,13 @@ void reload_known_tables(ControlPlane& plane, const std::string& arn, const std:
   // is done.
   for (auto& stat : statistics) {
     for (const auto& table : tables) {
-      if (same_table(stat, table)) stat["TableState"] = "Table is being reloaded";
+      if (!same_table(stat, table)) continue;
+      // validate-only leaves the data alone: only the table's validation starts again.
+      if (validate_only) {
+        stat["ValidationState"] = "Pending revalidation";
+      } else {
+        stat["TableState"] = "Table is being reloaded";
+      }
     }
   }
   plane.store.replace_table_statistics(arn, statistics);
@@ -143,8 +149,10 @@ nlohmann::json reload_task_tables(ControlPlane& plane, const RequestContext& con
                             status == TaskStatus::kRunning, to_wire(status),
                             record.doc.value("MigrationType", "full-load"),
                             record.doc.value("ReplicationTaskSettings", "")};
-  check_reload(target, request.tables_to_reload, request.reload_option.value_or("data-reload"));
-  reload_known_tables(plane, record.arn, target.what, request.tables_to_reload);
+  const auto option = request.reload_option.value_or("data-reload");
+  check_reload(target, request.tables_to_reload, option);
+  reload_known_tables(plane, record.arn, target.what, request.tables_to_reload,
+                      option == "validate-only");
   return {{"ReplicationTaskArn", record.arn}};
 }
 
@@ -169,7 +177,7 @@ nlohmann::json reload_replication_tables(ControlPlane& plane, const RequestConte
                             record.doc.value("ReplicationType", "full-load"),
                             record.doc.value("ReplicationSettings", "")};
   check_reload(target, tables, option);
-  reload_known_tables(plane, record.arn, target.what, tables);
+  reload_known_tables(plane, record.arn, target.what, tables, option == "validate-only");
   return {{"ReplicationConfigArn", record.arn}};
 }
 

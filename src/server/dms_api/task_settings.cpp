@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replicate/task_settings_defaults.hpp"
+#include "replicate/validation_settings.hpp"
 #include "server/front/api_error.hpp"
 #include "server/front/json_nesting.hpp"
 
@@ -108,6 +109,17 @@ std::string complete_task_settings(const std::optional<std::string>& given,
     logging["CloudWatchLogStream"] = nullptr;
   }
   return settings.dump();
+}
+
+void check_validation_settings(const std::string& settings, std::string_view migration_type,
+                               const std::optional<std::string>& stored) {
+  const auto problem = replicate::validation_settings_problem(settings, migration_type);
+  if (!problem.empty()) throw invalid_parameter(problem);
+  if (stored && replicate::parse_validation_settings(*stored).validation_only !=
+                    replicate::parse_validation_settings(settings).validation_only) {
+    throw invalid_parameter(
+        "ValidationSettings.ValidationOnly cannot be changed after the task is created.");
+  }
 }
 
 void validate_table_mappings(const std::string& mappings) {

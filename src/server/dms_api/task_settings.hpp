@@ -30,6 +30,13 @@ std::string complete_task_settings(const std::optional<std::string>& given,
                                    const std::string& instance_id,
                                    const std::string& task_resource_id, bool on_create);
 
+// DMS's ValidationSettings rules for a complete settings document of a task of
+// `migration_type` (replicate/validation_settings.hpp): ranges, ROW_LEVEL only, and ValidationOnly
+// with DO_NOTHING on a full-load or cdc task. `stored`, on modify, is the document before the
+// change: ValidationOnly cannot change after creation. Throws InvalidParameterValueException.
+void check_validation_settings(const std::string& settings, std::string_view migration_type,
+                               const std::optional<std::string>& stored = std::nullopt);
+
 // Throws InvalidParameterValueException unless `mappings` is a JSON object (nesting at most
 // kMaxNestingDepth levels) with a "rules" list holding at least one selection rule.
 void validate_table_mappings(const std::string& mappings);

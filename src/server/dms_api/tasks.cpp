@@ -108,6 +108,8 @@ nlohmann::json create_task(ControlPlane& plane, const RequestContext& context,
       {"ReplicationTaskCreationDate", plane.now_json()},
       {"ReplicationTaskArn", record.arn},
   };
+  check_validation_settings(record.doc["ReplicationTaskSettings"].get<std::string>(),
+                            request.migration_type);
   set_status(record.doc, TaskStatus::kCreating);
   if (request.cdc_start_position) record.doc["CdcStartPosition"] = *request.cdc_start_position;
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;
@@ -186,9 +188,12 @@ nlohmann::json modify_task(ControlPlane& plane, const RequestContext& context,
     const auto merged =
         merge_task_settings_change(record.doc.value("ReplicationTaskSettings", "{}"),
                                    *request.replication_task_settings, "ReplicationTaskSettings");
+    const auto stored = record.doc.value("ReplicationTaskSettings", "");
     record.doc["ReplicationTaskSettings"] =
         complete_task_settings(merged, instance ? instance->identifier : "",
                                arn_resource_id(record.arn), /*on_create=*/false);
+    check_validation_settings(record.doc["ReplicationTaskSettings"].get<std::string>(),
+                              record.doc.value("MigrationType", "full-load"), stored);
   }
   if (request.cdc_start_position) record.doc["CdcStartPosition"] = *request.cdc_start_position;
   if (request.cdc_stop_position) record.doc["CdcStopPosition"] = *request.cdc_stop_position;

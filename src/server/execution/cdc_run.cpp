@@ -10,7 +10,9 @@ namespace dagster_dms::server {
 namespace rep = replicate;
 
 void run_cdc_task(rep::CdcRequest request, RunReporter& reporter, ReloadRequests& reloads,
+                  RunValidation& validation,
                   const std::function<std::chrono::milliseconds()>& apply_delay) {
+  validation.start_background();
   request.take_reloads = [&reloads] { return reloads.take(); };
   request.reloads_finished = [&reloads](const std::vector<rep::QualifiedName>& tables) {
     reloads.finished(tables);
@@ -22,6 +24,8 @@ void run_cdc_task(rep::CdcRequest request, RunReporter& reporter, ReloadRequests
   }
   const auto result = rep::run_cdc_recovering(request, reporter);
   reloads.close_and_forget();
+  // Comparisons still under way end with the run; their tables keep their last state.
+  validation.stop();
   // Tables whose reload was asked for but never began are not being reloaded any more.
   reporter.on_cdc_tables(result.tables);
   RunEnd end;

@@ -8,15 +8,39 @@
 
 #include "replicate/cdc.hpp"
 #include "replicate/replication_stream.hpp"
+#include "replicate/task_settings.hpp"
+#include "replicate/validation_settings.hpp"
 #include "server/execution/cdc_run.hpp"
 #include "server/execution/full_load_run.hpp"
 #include "server/execution/run_end.hpp"
 #include "server/execution/run_reporter.hpp"
 #include "server/execution/task_plan.hpp"
+#include "server/execution/validation_only_run.hpp"
 
 namespace dagster_dms::server {
 
 namespace rep = replicate;
+
+namespace {
+
+// The run's validation: enabled by ValidationSettings.EnableValidation on a postgres target.
+// Throws std::invalid_argument for settings a run cannot use.
+std::unique_ptr<RunValidation> run_validation(const TaskPlan& plan,
+                                              const std::string& task_resource_id) {
+  auto settings = rep::parse_validation_settings(plan.load.task_settings);
+  const auto* target = std::get_if<rep::PostgresTarget>(&plan.load.target);
+  if (!settings.enabled || target == nullptr) return std::make_unique<RunValidation>(std::nullopt);
+  RunValidationContext context;
+  context.source = plan.load.source;
+  context.target = target->endpoint;
+  context.task_name = task_resource_id;
+  context.control_schema = rep::parse_full_load_settings(plan.load.task_settings).control_schema;
+  context.table_mappings = plan.load.table_mappings;
+  context.settings = settings;
+  return std::make_unique<RunValidation>(std::move(context));
+}
+
+}  // namespace
 
 DataPlaneExecutor::DataPlaneExecutor(DataPlaneExecutorOptions options)
     : options_(std::move(options)) {}
@@ -55,8 +79,32 @@ void DataPlaneExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks>
     return;
   }
 
+  std::unique_ptr<RunValidation> validation;
+  std::string refusal;
+  try {
+    validation = run_validation(std::get<TaskPlan>(planned), identity.task_resource_id);
+  } catch (const std::invalid_argument& error) {
+    refusal = fmt::format("Invalid task settings: {}.", error.what());
+  }
+  const bool validation_only =
+      validation && validation->settings() && validation->settings()->validation_only;
+  if (validation_only && std::get<TaskPlan>(planned).cdc) {
+    refusal = fmt::format(
+        "Task {} is a validation-only cdc task; dms-local runs validation-only full-load tasks "
+        "only.",
+        identity.task_identifier);
+  }
+  if (!refusal.empty()) {
+    RunEnd end;
+    end.kind = RunEnd::Kind::kFailed;
+    end.failure_message = std::move(refusal);
+    report_run_end(end, *callbacks, telemetry, identity, identity.task_identifier);
+    return;
+  }
+
   std::unique_ptr<Run> previous;
   auto next = std::make_unique<Run>();
+  next->validation = std::move(validation);
   Run* const slot = next.get();
   {
     const std::lock_guard lock(mutex_);
@@ -82,17 +130,21 @@ void DataPlaneExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks>
     options_.logger->log(LogLevel::kInfo,
                          fmt::format("task {}: full load starting ({})", task_id, run.start_type));
   }
-  slot->thread = std::jthread([this, slot, task_id, task_start, identity,
+  slot->thread = std::jthread([this, slot, task_id, task_start, identity, validation_only,
                                plan = std::get<TaskPlan>(std::move(planned)),
                                callbacks = std::move(callbacks)](std::stop_token stop) mutable {
     try {
       plan.load.stop = std::move(stop);
-      RunReporter reporter(callbacks, options_, task_id, task_start, identity, slot->reloads);
-      if (plan.cdc) {
+      RunReporter reporter(callbacks, options_, task_id, task_start, identity, slot->reloads,
+                           *slot->validation);
+      if (validation_only) {
+        run_validation_only_task(plan.load, reporter, *slot->validation);
+      } else if (plan.cdc) {
         plan.cdc->load = std::move(plan.load);
-        run_cdc_task(std::move(*plan.cdc), reporter, slot->reloads, options_.cdc_apply_delay);
+        run_cdc_task(std::move(*plan.cdc), reporter, slot->reloads, *slot->validation,
+                     options_.cdc_apply_delay);
       } else {
-        run_full_load_task(plan.load, reporter, slot->reloads);
+        run_full_load_task(plan.load, reporter, slot->reloads, *slot->validation);
       }
     } catch (const std::exception& error) {
       // Never let a thread end the process: the task fails and says why.
@@ -126,6 +178,16 @@ std::vector<std::string> DataPlaneExecutor::reload(const std::string& task_arn,
     return std::vector<std::string>(tables.size(), "the task's run has ended");
   }
   return it->second->reloads.add(tables);
+}
+
+std::vector<std::string> DataPlaneExecutor::validate(
+    const std::string& task_arn, const std::vector<dms::TableToReload>& tables) {
+  const std::lock_guard lock(mutex_);
+  const auto it = runs_.find(task_arn);
+  if (it == runs_.end() || it->second->done) {
+    return std::vector<std::string>(tables.size(), "the task's run has ended");
+  }
+  return it->second->validation->revalidate(tables);
 }
 
 void DataPlaneExecutor::task_deleted(const TaskRun& run) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/execution/reload_requests.hpp"
+#include "server/execution/run_validation.hpp"
 #include "server/execution/task_executor.hpp"
 #include "server/runtime/logger.hpp"
 #include "server/telemetry/task_telemetry.hpp"
@@ -53,12 +54,16 @@ class DataPlaneExecutor final : public TaskExecutor {
   // run that has ended (or is ending) refuses.
   std::vector<std::string> reload(const std::string& task_arn,
                                   const std::vector<dms::TableToReload>& tables) override;
+  // ReloadTables validate-only: the run compares the tables again (run_validation.hpp).
+  std::vector<std::string> validate(const std::string& task_arn,
+                                    const std::vector<dms::TableToReload>& tables) override;
   // Drops a CDC task's replication slot and publications from its source.
   void task_deleted(const TaskRun& run) override;
 
  private:
   struct Run {
     ReloadRequests reloads;
+    std::unique_ptr<RunValidation> validation;
     std::atomic<bool> done{false};
     std::jthread thread;  // last: joined before `done` goes away
   };

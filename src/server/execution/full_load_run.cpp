@@ -31,7 +31,8 @@ class ReloadObserver final : public rep::FullLoadObserver {
 
 // Reloads one batch of tables after the load; a stop during it stops the run.
 void reload_batch(const rep::FullLoadRequest& request, std::vector<rep::QualifiedName> tables,
-                  RunReporter& reporter, ReloadRequests& reloads, rep::FullLoadResult& result) {
+                  RunReporter& reporter, ReloadRequests& reloads, RunValidation& validation,
+                  rep::FullLoadResult& result) {
   auto reload_request = request;
   reload_request.only_tables = std::move(tables);
   reporter.on_log(
@@ -42,6 +43,8 @@ void reload_batch(const rep::FullLoadRequest& request, std::vector<rep::Qualifie
   // Reported once the batch no longer counts as reloading.
   reloads.batch_finished();
   reporter.finish_reload(reload);
+  validation.queue(reload.tables);
+  validation.validate_waiting(request.stop);
   if (reload.outcome == rep::FullLoadOutcome::kStopped) {
     result.outcome = rep::FullLoadOutcome::kStopped;
   } else if (reload.outcome == rep::FullLoadOutcome::kFailed) {
@@ -75,14 +78,23 @@ RunEnd run_end_of(const rep::FullLoadResult& result) {
 }  // namespace
 
 void run_full_load_task(const rep::FullLoadRequest& request, RunReporter& reporter,
-                        ReloadRequests& reloads) {
+                        ReloadRequests& reloads, RunValidation& validation) {
   auto result = rep::run_full_load_recovering(request, reporter);
+  if (result.outcome == rep::FullLoadOutcome::kFinished) {
+    validation.queue(result.tables);
+    validation.validate_waiting(request.stop);
+  }
   while (result.outcome == rep::FullLoadOutcome::kFinished) {
     auto batch = reloads.next_batch();
     if (!batch) break;
-    reload_batch(request, std::move(*batch), reporter, reloads, result);
+    reload_batch(request, std::move(*batch), reporter, reloads, validation, result);
   }
   reloads.close();
+  // validate-only reloads asked for meanwhile.
+  if (result.outcome == rep::FullLoadOutcome::kFinished) validation.validate_waiting(request.stop);
+  if (request.stop.stop_requested() && result.outcome == rep::FullLoadOutcome::kFinished) {
+    result.outcome = rep::FullLoadOutcome::kStopped;
+  }
   reporter.finish(result);
   reporter.report_end(run_end_of(result));
 }

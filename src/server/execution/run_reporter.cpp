@@ -60,16 +60,33 @@ constexpr std::array<CdcGauge, 9> kCdcGauges = {{
 RunReporter::RunReporter(std::shared_ptr<TaskCallbacks> callbacks,
                          const DataPlaneExecutorOptions& options, std::string task_id,
                          rep::Clock::time_point task_start, TaskTelemetryIdentity identity,
-                         const ReloadRequests& reloads)
+                         const ReloadRequests& reloads, RunValidation& validation)
     : callbacks_(std::move(callbacks)),
       options_(options),
       identity_(std::move(identity)),
       task_id_(std::move(task_id)),
       task_start_(task_start),
       load_start_(rep::Clock::now()),
-      reloads_(reloads) {}
+      reloads_(reloads),
+      validation_(validation) {
+  validation_.set_listener(
+      [this] {
+        publish_validation_metrics();
+        const std::lock_guard lock(mutex_);
+        publish_tables();
+      },
+      [this](rep::LogSeverity severity, std::string_view message) {
+        on_log(severity, "VALIDATOR", message);
+      });
+}
+
+RunReporter::~RunReporter() {
+  // The validation may outlive this reporter: it must not call back into it.
+  validation_.set_listener({}, {});
+}
 
 void RunReporter::finish_reload(const rep::FullLoadResult& reload) {
+  const std::lock_guard lock(mutex_);
   for (const auto& table : reload.tables) {
     replace(tables_, table);
     replace(reloaded_tables_, table);
@@ -78,6 +95,8 @@ void RunReporter::finish_reload(const rep::FullLoadResult& reload) {
 }
 
 void RunReporter::on_tables_planned(const std::vector<rep::TableStatus>& tables) {
+  validation_.tables_known(tables);
+  const std::lock_guard lock(mutex_);
   tables_ = tables;
   progress_.tables_queued = static_cast<int>(tables.size());
   // The plan is worth showing at once: every table "Before load".
@@ -88,6 +107,7 @@ void RunReporter::on_table_changed(const rep::TableStatus& table) {
   // A table changing state (loading, completed, error) is shown at once, unthrottled: a long
   // load of another table may not report progress for a while. Row counts wait for the next
   // throttled report.
+  const std::lock_guard lock(mutex_);
   const bool state_changed = std::none_of(tables_.begin(), tables_.end(), [&](const auto& known) {
     return known.source == table.source && known.state == table.state;
   });
@@ -96,6 +116,7 @@ void RunReporter::on_table_changed(const rep::TableStatus& table) {
 }
 
 void RunReporter::on_progress(const rep::FullLoadProgress& progress) {
+  const std::lock_guard lock(mutex_);
   progress_ = progress;
   if (options_.telemetry != nullptr) {
     options_.telemetry->full_load_totals(identity_, progress.rows_loaded, progress.bytes_loaded);
@@ -119,8 +140,64 @@ void RunReporter::on_log(rep::LogSeverity severity, std::string_view component,
 }
 
 void RunReporter::on_cdc_tables(const std::vector<rep::TableStatus>& tables) {
+  track_cdc_changes(tables);
+  const std::lock_guard lock(mutex_);
   tables_ = tables;
   publish_tables();
+}
+
+void RunReporter::publish_validation_metrics() {
+  if (options_.telemetry == nullptr) return;
+  const auto totals = validation_.totals();
+  const auto gauge = [&](std::string_view name, std::string_view unit, double value) {
+    options_.telemetry->gauge(identity_, name, unit, value);
+  };
+  // DMS's Validation* metrics (CHAP_Validating), over the run's latest comparisons.
+  const auto compared = static_cast<double>(totals.compared_records);
+  const auto failed = static_cast<double>(totals.failed_records);
+  gauge("ValidationAttemptedRecordCount", "Count", compared);
+  gauge("ValidationSucceededRecordCount", "Count", std::max(0.0, compared - failed));
+  gauge("ValidationFailedOverallCount", "Count", failed);
+  gauge("ValidationSuspendedOverallCount", "Count", static_cast<double>(totals.suspended_records));
+  gauge("ValidationPendingOverallCount", "Count", static_cast<double>(totals.pending_records));
+  gauge("ValidationBulkQuerySourceLatency", "Seconds", totals.source_query_seconds);
+  gauge("ValidationBulkQueryTargetLatency", "Seconds", totals.target_query_seconds);
+}
+
+void RunReporter::on_full_load_done(const rep::FullLoadResult& result) {
+  if (result.outcome == rep::FullLoadOutcome::kFinished) {
+    {
+      const std::lock_guard lock(mutex_);
+      for (const auto& table : result.tables) {
+        applied_changes_[table.source] =
+            table.applied_inserts + table.applied_updates + table.applied_deletes;
+      }
+    }
+    validation_.queue(result.tables);
+  }
+  finish(result);
+}
+
+void RunReporter::track_cdc_changes(const std::vector<rep::TableStatus>& tables) {
+  if (!validation_.enabled()) return;
+  std::vector<rep::TableStatus> unseen;
+  std::vector<std::pair<rep::TableStatus, std::int64_t>> changed;
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& table : tables) {
+      const auto applied = table.applied_inserts + table.applied_updates + table.applied_deletes;
+      const auto known = applied_changes_.find(table.source);
+      if (known == applied_changes_.end()) {
+        unseen.push_back(table);
+      } else if (applied > known->second) {
+        changed.emplace_back(table, applied - known->second);
+      }
+      applied_changes_[table.source] = applied;
+    }
+  }
+  // Outside the lock: the validation reports back through it.
+  if (!unseen.empty()) validation_.queue(unseen);
+  for (const auto& [table, changes] : changed) validation_.changed(table, changes);
 }
 
 void RunReporter::on_checkpoint(rep::Lsn confirmed) {
@@ -128,6 +205,16 @@ void RunReporter::on_checkpoint(rep::Lsn confirmed) {
 }
 
 void RunReporter::on_tables_reloaded(const std::vector<rep::TableStatus>& tables) {
+  {
+    const std::lock_guard lock(mutex_);
+    for (const auto& table : tables) {
+      applied_changes_[table.source] =
+          table.applied_inserts + table.applied_updates + table.applied_deletes;
+    }
+  }
+  // Reloaded data is compared again.
+  validation_.queue(tables);
+  const std::lock_guard lock(mutex_);
   for (const auto& table : tables) {
     replace(tables_, table);
     replace(reloaded_tables_, table);
@@ -143,6 +230,7 @@ void RunReporter::on_cdc_metrics(const rep::CdcMetrics& metrics) {
 }
 
 void RunReporter::finish(const rep::FullLoadResult& result) {
+  const std::lock_guard lock(mutex_);
   tables_ = result.tables;
   for (const auto& table : reloaded_tables_) replace(tables_, table);
   progress_ = result.progress;
@@ -187,7 +275,8 @@ void RunReporter::publish_tables() {
   statistics.reserve(tables_.size());
   for (const auto& table : tables_) {
     statistics.push_back(table_statistics(table, contains(reloading, table.source),
-                                          contains(reloaded_tables_, table.source)));
+                                          contains(reloaded_tables_, table.source),
+                                          validation_.state_of(table.source)));
   }
   callbacks_->on_table_statistics(statistics);
 }

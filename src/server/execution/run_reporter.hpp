@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,19 +14,24 @@
 #include "server/execution/data_plane_executor.hpp"
 #include "server/execution/reload_requests.hpp"
 #include "server/execution/run_end.hpp"
+#include "server/execution/run_validation.hpp"
 #include "server/execution/task_executor.hpp"
 #include "server/telemetry/task_telemetry.hpp"
 
 namespace dagster_dms::server {
 
 // Turns the engine's events into the task's stored state, its log and its metrics. The engine
-// calls one method at a time, so the state here needs no lock; reports are throttled because
-// each one is a SQLite write under the control plane's lock.
+// calls one method at a time; the run's validation reports from its own thread, hence the lock.
+// Reports are throttled because each one is a SQLite write under the control plane's lock.
 class RunReporter final : public replicate::CdcObserver {
  public:
   RunReporter(std::shared_ptr<TaskCallbacks> callbacks, const DataPlaneExecutorOptions& options,
               std::string task_id, replicate::Clock::time_point task_start,
-              TaskTelemetryIdentity identity, const ReloadRequests& reloads);
+              TaskTelemetryIdentity identity, const ReloadRequests& reloads,
+              RunValidation& validation);
+  ~RunReporter() override;
+  RunReporter(const RunReporter&) = delete;
+  RunReporter& operator=(const RunReporter&) = delete;
 
   // A table of a reload run changed: it replaces the first load's status.
   void on_reload_table_changed(const replicate::TableStatus& table) { on_table_changed(table); }
@@ -40,7 +47,8 @@ class RunReporter final : public replicate::CdcObserver {
   void on_progress(const replicate::FullLoadProgress& progress) override;
   void on_log(replicate::LogSeverity severity, std::string_view component,
               std::string_view message) override;
-  void on_full_load_done(const replicate::FullLoadResult& result) override { finish(result); }
+  // The load of a CDC run ended: its tables are validated while replication goes on.
+  void on_full_load_done(const replicate::FullLoadResult& result) override;
   void on_cdc_tables(const std::vector<replicate::TableStatus>& tables) override;
   void on_checkpoint(replicate::Lsn confirmed) override;
   void on_capturing() override { callbacks_->on_running(); }
@@ -49,8 +57,14 @@ class RunReporter final : public replicate::CdcObserver {
   void on_cdc_metrics(const replicate::CdcMetrics& metrics) override;
 
  private:
+  // Both expect mutex_ held.
   void publish(std::optional<replicate::Clock::time_point> finish_date);
   void publish_tables();
+  // CDC validation: tables whose applied changes grew since the last look wait for their
+  // comparison; tables seen for the first time (a run without a load) are compared whole.
+  void track_cdc_changes(const std::vector<replicate::TableStatus>& tables);
+  // The Validation* CloudWatch metrics from the run's validation (any thread).
+  void publish_validation_metrics();
 
   std::shared_ptr<TaskCallbacks> callbacks_;
   const DataPlaneExecutorOptions& options_;
@@ -61,6 +75,9 @@ class RunReporter final : public replicate::CdcObserver {
   std::vector<replicate::TableStatus> tables_;
   std::vector<replicate::TableStatus> reloaded_tables_;
   const ReloadRequests& reloads_;
+  RunValidation& validation_;
+  std::map<replicate::QualifiedName, std::int64_t> applied_changes_;  // CDC validation's baseline
+  std::mutex mutex_;  // the members above, against the validation's thread
   replicate::FullLoadProgress progress_;
   std::chrono::steady_clock::time_point last_report_{};
 };

@@ -6,8 +6,8 @@ namespace dagster_dms::server {
 
 namespace rep = replicate;
 
-dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reloading,
-                                      bool reloaded) {
+dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reloading, bool reloaded,
+                                      const rep::TableValidation& validation) {
   dms::TableStatistics out;
   // DMS names a table by its source schema and name, whatever the mapping renamed it to.
   out.schema_name = table.source.schema;
@@ -23,10 +23,11 @@ dms::TableStatistics table_statistics(const rep::TableStatus& table, bool reload
   // A reload shows as its own state until the table is loaded again (DMS's wording).
   out.table_state = reloading ? std::string("Table is being reloaded")
                               : std::string(rep::table_state_name(table.state));
-  out.validation_pending_records = 0;
-  out.validation_failed_records = 0;
-  out.validation_suspended_records = 0;
-  out.validation_state = "Not enabled";
+  out.validation_pending_records = validation.pending_records;
+  out.validation_failed_records = validation.failed_records;
+  out.validation_suspended_records = validation.suspended_records;
+  out.validation_state = std::string(rep::validation_state_name(validation.state));
+  if (!validation.details.empty()) out.validation_state_details = validation.details;
   return out;
 }
 

@@ -78,6 +78,14 @@ class TaskExecutor {
     (void)task_arn;
     return std::vector<std::string>(tables.size(), "this dms-local executor cannot reload tables");
   }
+  // ReloadTables validate-only for a running run: compares the given source tables again and
+  // shows it in their ValidationState. Answers as reload() does; by default nothing validates.
+  virtual std::vector<std::string> validate(const std::string& task_arn,
+                                            const std::vector<dms::TableToReload>& tables) {
+    (void)task_arn;
+    return std::vector<std::string>(tables.size(),
+                                    "this dms-local executor does not validate data");
+  }
   // The task was deleted: release what its runs left on the endpoints (a CDC slot).
   virtual void task_deleted(const TaskRun& /*run*/) {}
 };

@@ -32,5 +32,6 @@ void add_logs_commands(CLI::App& app, CommandContext& context);
 void add_metrics_commands(CLI::App& app, CommandContext& context);
 void add_events_commands(CLI::App& app, CommandContext& context);
 void add_assessments_commands(CLI::App& app, CommandContext& context);
+void add_tables_commands(CLI::App& app, CommandContext& context);
 
 }  // namespace dagster_dms::dmsctl

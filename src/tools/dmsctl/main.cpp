@@ -76,6 +76,7 @@ int run(int argc, char** argv) {
   add_metrics_commands(app, context);
   add_events_commands(app, context);
   add_assessments_commands(app, context);
+  add_tables_commands(app, context);
 
   try {
     app.parse(argc, argv);
