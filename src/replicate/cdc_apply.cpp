@@ -17,6 +17,7 @@ const char* param(const pgoutput::TupleValue& value) {
 }  // namespace
 
 std::optional<std::size_t> ChangeApplier::on_relation(const pgoutput::Relation& relation) {
+  send_run();
   relations_.erase(relation.id);
   auto matched = match_relation(plans_, relation);
   if (!matched) return std::nullopt;
@@ -53,14 +54,85 @@ void ChangeApplier::enter_pipeline() {
   pipeline_ = true;
 }
 
-void ChangeApplier::send(const std::string& name) {
+void ChangeApplier::send(const std::string& name, const std::vector<const char*>& values) {
   enter_pipeline();
-  if (PQsendQueryPrepared(target_.get(), name.c_str(), static_cast<int>(values_.size()),
-                          values_.data(), nullptr, nullptr, 0) != 1) {
+  if (PQsendQueryPrepared(target_.get(), name.c_str(), static_cast<int>(values.size()),
+                          values.data(), nullptr, nullptr, 0) != 1) {
     throw target_.error_from(nullptr);
   }
-  ++group_statements_;
   if (++in_flight_ >= kMaxInFlight) settle(false);
+}
+
+const std::unordered_map<std::string, std::string>& ChangeApplier::column_types(std::size_t plan) {
+  const auto known = column_types_.find(plan);
+  if (known != column_types_.end()) return known->second;
+  // Read synchronously: the answers sent for so far are read first.
+  settle(true);
+  const auto result = target_.exec_params(
+      "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+      "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+      {quote_qualified(plans_[plan].target)});
+  auto& types = column_types_[plan];
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    types.emplace(PQgetvalue(result.get(), row, 0), PQgetvalue(result.get(), row, 1));
+  }
+  return types;
+}
+
+std::string ChangeApplier::run_sql(const Binding& bound, const std::string& shape) {
+  const auto& types = column_types(bound.plan);
+  const auto column = [&](std::size_t index) {
+    const auto& name = bound.targets[index];
+    const auto type = types.find(name);
+    if (type == types.end()) {
+      throw PgError("42703", fmt::format("column \"{}\" of relation {} does not exist", name,
+                                         quote_qualified(plans_[bound.plan].target)));
+    }
+    return RunColumn{name, type->second};
+  };
+  std::vector<RunColumn> keys;
+  for (const auto index : bound.key) keys.push_back(column(index));
+  const auto& table = plans_[bound.plan].target;
+  // The shape names the columns sent: 'v' sent, '-' not (see the apply() overloads).
+  std::vector<RunColumn> columns;
+  for (std::size_t i = 1; i < shape.size(); ++i) {
+    if (shape[i] == 'v') columns.push_back(column(i - 1));
+  }
+  switch (shape[0]) {
+    case 'I':
+      return insert_run_sql(table, columns);
+    case 'U':
+      return update_run_sql(table, columns, keys);
+    default:
+      return delete_run_sql(table, keys);
+  }
+}
+
+void ChangeApplier::add_to_run(Binding& bound, const std::vector<const char*>* update_key) {
+  // A run updates each row once: a second change to a row starts a new run.
+  const bool joins = run_binding_ == &bound && run_.continues(shape_) &&
+                     (update_key == nullptr || run_.remember_key(*update_key));
+  if (!joins) {
+    send_run();
+    run_.start(shape_, values_.size());
+    run_binding_ = &bound;
+    if (update_key != nullptr) run_.remember_key(*update_key);
+  }
+  const auto before = run_.bytes();
+  run_.add(values_);
+  ++group_changes_;
+  group_bytes_ += run_.bytes() - before;
+  if (run_.rows() >= kMaxRunRows || run_.bytes() >= kMaxRunBytes) send_run();
+}
+
+void ChangeApplier::send_run() {
+  if (run_.rows() == 0) return;
+  // run_binding_ is in relations_: a run is sent before its binding is replaced.
+  auto& bound = *run_binding_;
+  const auto& name =
+      statement(bound, "S" + run_.shape(), [&] { return run_sql(bound, run_.shape()); });
+  send(name, run_.parameters());
+  run_.clear();
 }
 
 void ChangeApplier::send_text(const char* sql) {
@@ -110,8 +182,8 @@ void ChangeApplier::settle(bool leave) {
 }
 
 template <typename Build>
-const std::string& ChangeApplier::statement(Binding& bound, Build build) {
-  auto& name = bound.statements[shape_];
+const std::string& ChangeApplier::statement(Binding& bound, const std::string& shape, Build build) {
+  auto& name = bound.statements[shape];
   if (name.empty()) {
     const auto sql = build();
     auto prepared = fmt::format("dms_local_apply_{}", statements_prepared_++);
@@ -129,6 +201,7 @@ void ChangeApplier::begin(const pgoutput::Begin& begin) {
   if (!target_open_) {
     send_text("BEGIN");
     target_open_ = true;
+    group_started_ = Clock::now();
   }
   open_ = true;
   commit_time_ = begin.commit_time;
@@ -141,25 +214,48 @@ void ChangeApplier::commit(Lsn end_lsn) {
   group_commit_time_ = commit_time_;
 }
 
+bool ChangeApplier::group_due() const {
+  const auto age = Clock::now() - group_started_;
+  if (tuning_.batch_apply) {
+    if (age >= tuning_.batch_timeout_max) return true;
+    if (tuning_.batch_split_size > 0 && group_changes_ >= tuning_.batch_split_size) return true;
+    if (group_bytes_ >= tuning_.batch_memory_limit_bytes) return true;
+    return !backlog_ && age >= tuning_.batch_timeout_min;
+  }
+  // Source transactions with no change to apply count too: the group's position moves on.
+  const auto size = std::max<std::uint64_t>(group_changes_, static_cast<std::uint64_t>(grouped_));
+  return !backlog_ || size >= tuning_.min_transaction_size || age >= tuning_.commit_timeout;
+}
+
+bool ChangeApplier::holding() const {
+  if (grouped_ == 0) return false;
+  return !tuning_.batch_apply || Clock::now() - group_started_ >= tuning_.batch_timeout_min;
+}
+
 void ChangeApplier::flush(bool force) {
   if (grouped_ == 0 || open_) return;
-  if (!force && backlog_ && group_statements_ < kMaxGroup && grouped_ < kMaxGroup) return;
-  commit_group();
+  if (force || group_due()) commit_group();
 }
 
 void ChangeApplier::commit_group() {
+  send_run();
   // In the same target transaction: the target's data and position always agree.
   if (positions_ != nullptr) positions_->record(group_end_, group_commit_time_);
   send_text("COMMIT");
   settle(false);
   target_open_ = false;
   grouped_ = 0;
-  group_statements_ = 0;
+  group_changes_ = 0;
+  group_bytes_ = 0;
   durable_ = group_end_;
 }
 
 void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) {
+  send_run();
   settle(true);
+  // Statements cast to the column types they were built with; the relation that follows this
+  // change rebinds the table and builds them again.
+  column_types_.erase(plan);
   const auto& table = plans_[plan].target;
   for (const auto& name : alteration.dropped) {
     target_.exec(drop_column_sql(table, name));
@@ -194,10 +290,12 @@ void ChangeApplier::rollback() noexcept {
     PQexitPipelineMode(conn);
     pipeline_ = false;
   }
+  run_.clear();
   open_ = false;
   failed_ = false;
   grouped_ = 0;
-  group_statements_ = 0;
+  group_changes_ = 0;
+  group_bytes_ = 0;
   if (target_open_) {
     target_open_ = false;
     PgResult ignored(PQexec(conn, "ROLLBACK"));
@@ -224,24 +322,27 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Insert& change) 
   auto* bound = binding(change.relation);
   if (bound == nullptr) return std::nullopt;
   const auto width = std::min(change.new_tuple.size(), bound->targets.size());
-  shape_ = fmt::format("I{}", width);
+  shape_.assign(1, 'I');
   values_.clear();
   for (std::size_t i = 0; i < width; ++i) {
-    if (!bound->targets[i].empty()) values_.push_back(param(change.new_tuple[i]));
+    const bool sent = !bound->targets[i].empty();
+    shape_ += sent ? 'v' : '-';
+    if (sent) values_.push_back(param(change.new_tuple[i]));
   }
-  const auto& name = statement(*bound, [&] {
-    std::string columns, values;
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < width; ++i) {
-      if (bound->targets[i].empty()) continue;
-      columns += fmt::format("{}{}", columns.empty() ? "" : ", ", quote_ident(bound->targets[i]));
-      values += fmt::format("{}${}", values.empty() ? "" : ", ", ++n);
-    }
-    return fmt::format("INSERT INTO {} ({}) VALUES ({})",
-                       quote_qualified(plans_[bound->plan].target), columns, values);
-  });
-  send(name);
+  add_to_run(*bound);
   return bound->plan;
+}
+
+bool ChangeApplier::same_key(const Binding& bound, const pgoutput::Tuple& old_row,
+                             const pgoutput::Tuple& new_row) {
+  for (const auto index : bound.key) {
+    if (index >= old_row.size() || index >= new_row.size()) return false;
+    const auto& before = old_row[index];
+    const auto& after = new_row[index];
+    if (after.kind == pgoutput::ValueKind::kUnchangedToast) continue;
+    if (before.kind != after.kind || before.text != after.text) return false;
+  }
+  return true;
 }
 
 std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Update& change) {
@@ -263,8 +364,18 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Update& change) 
   const auto set_count = values_.size();
   // The old key when the key changed (or the whole old row under REPLICA IDENTITY FULL),
   // otherwise the new row carries the unchanged key.
-  key_values(*bound, change.old_kind != 0 ? change.old_tuple : change.new_tuple);
-  const auto& name = statement(*bound, [&] {
+  const bool has_old = change.old_kind != 0;
+  key_values(*bound, has_old ? change.old_tuple : change.new_tuple);
+  if (!has_old || same_key(*bound, change.old_tuple, change.new_tuple)) {
+    const std::vector<const char*> key(values_.begin() + static_cast<std::ptrdiff_t>(set_count),
+                                       values_.end());
+    add_to_run(*bound, &key);
+    return bound->plan;
+  }
+  // The key itself changes: on its own, so rows that take over each other's keys in one source
+  // transaction (a swap through a third key) are updated in the source's order.
+  send_run();
+  const auto& name = statement(*bound, shape_, [&] {
     std::string sets;
     std::size_t n = 0;
     for (std::size_t i = 0; i < width; ++i) {
@@ -275,7 +386,8 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Update& change) 
     return fmt::format("UPDATE {} SET {}{}", quote_qualified(plans_[bound->plan].target), sets,
                        where_key(*bound, set_count + 1));
   });
-  send(name);
+  send(name, values_);
+  ++group_changes_;
   return bound->plan;
 }
 
@@ -285,11 +397,7 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Delete& change) 
   shape_.assign(1, 'D');
   values_.clear();
   key_values(*bound, change.old_tuple);
-  const auto& name = statement(*bound, [&] {
-    return fmt::format("DELETE FROM {}{}", quote_qualified(plans_[bound->plan].target),
-                       where_key(*bound, 1));
-  });
-  send(name);
+  add_to_run(*bound);
   return bound->plan;
 }
 
@@ -298,6 +406,7 @@ std::vector<std::size_t> ChangeApplier::apply(const pgoutput::Truncate& change) 
   for (const auto relation : change.relations) {
     const auto* bound = binding(relation);
     if (bound == nullptr) continue;
+    send_run();
     settle(true);
     target_.exec(truncate_table_sql(plans_[bound->plan].target));
     out.push_back(bound->plan);
