@@ -82,9 +82,11 @@ class ChangeApplier final : public ChangeSink {
  private:
   // Statements sent but not answered before the applier reads their answers.
   static constexpr int kMaxInFlight = 1000;
-  // A run is sent once it holds this many rows or bytes, which bounds the memory it takes.
-  static constexpr std::size_t kMaxRunRows = 10000;
-  static constexpr std::size_t kMaxRunBytes = std::size_t{8} << 20;
+  // A run is sent once it holds this many rows or bytes: the target then executes it while the
+  // next run is decoded (a run held to the group's COMMIT would leave the target idle while the
+  // stream is read, and dms-local idle while the target works), and its memory stays small.
+  static constexpr std::size_t kMaxRunRows = 200;
+  static constexpr std::size_t kMaxRunBytes = std::size_t{1} << 20;
 
   struct Binding {
     std::size_t plan = 0;
