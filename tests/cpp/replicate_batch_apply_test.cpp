@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <tuple>
 
 #include "replicate/batch_apply.hpp"
 #include "replicate/task_settings.hpp"
@@ -78,15 +79,21 @@ TEST(ChangeRun, RemembersUpdateKeysSoNoRowIsUpdatedTwiceInOneStatement) {
   EXPECT_TRUE(run.remember_key({"1", "a"}));
 }
 
+namespace {
+
+// Every member, to compare a whole tuning at once: batch_apply, the batch timeouts (s), memory
+// limit (MB), split size, MinTransactionSize and CommitTimeout (s).
+auto members(const rep::ChangeProcessingTuning& t) {
+  return std::make_tuple(t.batch_apply, t.batch_timeout_min.count(), t.batch_timeout_max.count(),
+                         t.batch_memory_limit_bytes / (1024 * 1024), t.batch_split_size,
+                         t.min_transaction_size, t.commit_timeout.count());
+}
+
+}  // namespace
+
 TEST(ChangeProcessingTuning, DefaultsAreDmsTransactionalMode) {
-  const auto tuning = rep::parse_full_load_settings("").change_tuning;
-  EXPECT_FALSE(tuning.batch_apply);
-  EXPECT_EQ(tuning.batch_timeout_min, std::chrono::seconds(1));
-  EXPECT_EQ(tuning.batch_timeout_max, std::chrono::seconds(30));
-  EXPECT_EQ(tuning.batch_memory_limit_bytes, 500U * 1024 * 1024);
-  EXPECT_EQ(tuning.batch_split_size, 0U);
-  EXPECT_EQ(tuning.min_transaction_size, 1000U);
-  EXPECT_EQ(tuning.commit_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(members(rep::parse_full_load_settings("").change_tuning),
+            std::make_tuple(false, 1, 30, 500U, 0U, 1000U, 1));
 }
 
 TEST(ChangeProcessingTuning, ReadsBatchApplySettings) {
@@ -96,13 +103,7 @@ TEST(ChangeProcessingTuning, ReadsBatchApplySettings) {
                               "BatchApplyTimeoutMax":5,"BatchApplyMemoryLimit":20,
                               "BatchSplitSize":100,"MinTransactionSize":50,"CommitTimeout":2}})")
                           .change_tuning;
-  EXPECT_TRUE(tuning.batch_apply);
-  EXPECT_EQ(tuning.batch_timeout_min, std::chrono::seconds(0));
-  EXPECT_EQ(tuning.batch_timeout_max, std::chrono::seconds(5));
-  EXPECT_EQ(tuning.batch_memory_limit_bytes, 20U * 1024 * 1024);
-  EXPECT_EQ(tuning.batch_split_size, 100U);
-  EXPECT_EQ(tuning.min_transaction_size, 50U);
-  EXPECT_EQ(tuning.commit_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(members(tuning), std::make_tuple(true, 0, 5, 20U, 100U, 50U, 2));
 }
 
 TEST(ChangeProcessingTuning, RefusesValuesOutOfRangeNamingTheMember) {
