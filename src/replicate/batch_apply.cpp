@@ -96,6 +96,45 @@ std::string delete_run_sql(const QualifiedName& table, const std::vector<RunColu
                      unnest_from(keys.size()), key_match(keys, 1));
 }
 
+std::string copy_run_sql(const QualifiedName& table, const std::vector<std::string>& columns) {
+  std::string names;
+  for (const auto& column : columns) {
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", quote_ident(column));
+  }
+  return fmt::format("COPY {} ({}) FROM STDIN", quote_qualified(table), names);
+}
+
+void append_copy_text_row(std::string& line, const std::vector<const char*>& values) {
+  bool first = true;
+  for (const char* value : values) {
+    if (!first) line += '\t';
+    first = false;
+    if (value == nullptr) {
+      line += "\\N";
+      continue;
+    }
+    for (const char* c = value; *c != '\0'; ++c) {
+      switch (*c) {
+        case '\\':
+          line += "\\\\";
+          break;
+        case '\t':
+          line += "\\t";
+          break;
+        case '\n':
+          line += "\\n";
+          break;
+        case '\r':
+          line += "\\r";
+          break;
+        default:
+          line += *c;
+      }
+    }
+  }
+  line += '\n';
+}
+
 void ChangeRun::start(std::string shape, std::size_t columns) {
   clear();
   shape_ = std::move(shape);

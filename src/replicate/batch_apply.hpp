@@ -14,7 +14,9 @@ namespace dagster_dms::replicate {
 // that the statement unnests and casts to the column's type, so the target plans and executes
 // one statement per run; the per-row work of the SQL executor (bind, portal, result message)
 // is what bounded the row-by-row apply (bench/cdc_findings.md). Within a run rows keep their
-// order; runs are sent in stream order, so the target sees the same end state.
+// order; runs are sent in stream order, so the target sees the same end state. While a backlog
+// waits, a run of inserts streams into the target with COPY instead, row by row as the changes
+// are decoded: the target's cheapest way in, and it works while dms-local reads on.
 
 // The values of one column of a run, as the text of a PostgreSQL text[] literal.
 class TextArray {
@@ -47,6 +49,12 @@ std::string update_run_sql(const QualifiedName& table, const std::vector<RunColu
                            const std::vector<RunColumn>& keys);
 // DELETE FROM table USING unnest(...) WHERE key = the key: one parameter per key column.
 std::string delete_run_sql(const QualifiedName& table, const std::vector<RunColumn>& keys);
+
+// COPY table (c...) FROM STDIN, in COPY's text format.
+std::string copy_run_sql(const QualifiedName& table, const std::vector<std::string>& columns);
+// Appends one row in COPY's text format to `line`: fields separated by tabs, `\N` for NULL
+// (nullptr), backslash, tab, newline and carriage return escaped, a newline at the end.
+void append_copy_text_row(std::string& line, const std::vector<const char*>& values);
 
 // The changes of one run, column by column, waiting to be sent as one statement.
 class ChangeRun {

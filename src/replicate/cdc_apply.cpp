@@ -17,7 +17,7 @@ const char* param(const pgoutput::TupleValue& value) {
 }  // namespace
 
 std::optional<std::size_t> ChangeApplier::on_relation(const pgoutput::Relation& relation) {
-  send_run();
+  finish_runs();
   relations_.erase(relation.id);
   auto matched = match_relation(plans_, relation);
   if (!matched) return std::nullopt;
@@ -108,7 +108,66 @@ std::string ChangeApplier::run_sql(const Binding& bound, const std::string& shap
   }
 }
 
+void ChangeApplier::copy_row(Binding& bound) {
+  PGconn* const conn = target_.get();
+  if (copy_binding_ != &bound || copy_shape_ != shape_) {
+    finish_runs();
+    // COPY cannot share libpq's pipeline: the answers sent for so far are read first.
+    settle(true);
+    std::vector<std::string> columns;
+    for (std::size_t i = 1; i < shape_.size(); ++i) {
+      if (shape_[i] == 'v') columns.push_back(bound.targets[i - 1]);
+    }
+    const auto sql = copy_run_sql(plans_[bound.plan].target, columns);
+    if (PQsendQuery(conn, sql.c_str()) != 1) throw target_.error_from(nullptr);
+    PgResult started(PQgetResult(conn));
+    if (!started || PQresultStatus(started.get()) != PGRES_COPY_IN) {
+      failed_ = true;
+      const auto error = target_.error_from(started.get());
+      drain_results();
+      throw error;
+    }
+    copy_binding_ = &bound;
+    copy_shape_ = shape_;
+  }
+  copy_line_.clear();
+  append_copy_text_row(copy_line_, values_);
+  if (PQputCopyData(conn, copy_line_.data(), static_cast<int>(copy_line_.size())) != 1) {
+    copy_binding_ = nullptr;
+    failed_ = true;
+    // The target may have refused a row already: its message says why.
+    throw drain_results().value_or(target_.error_from(nullptr));
+  }
+  ++group_changes_;
+  group_bytes_ += copy_line_.size();
+}
+
+void ChangeApplier::end_copy() {
+  if (copy_binding_ == nullptr) return;
+  copy_binding_ = nullptr;
+  PGconn* const conn = target_.get();
+  const bool ended = PQputCopyEnd(conn, nullptr) == 1;
+  auto error = drain_results();
+  if (!ended && !error) error = target_.error_from(nullptr);
+  if (error) {
+    failed_ = true;
+    throw *error;
+  }
+}
+
+std::optional<PgError> ChangeApplier::drain_results() {
+  std::optional<PgError> error;
+  while (PgResult result{PQgetResult(target_.get())}) {
+    const auto status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_COPY_IN && !error) {
+      error = target_.error_from(result.get());
+    }
+  }
+  return error;
+}
+
 void ChangeApplier::add_to_run(Binding& bound, const std::vector<const char*>* update_key) {
+  end_copy();
   // A run updates each row once: a second change to a row starts a new run.
   const bool joins = run_binding_ == &bound && run_.continues(shape_) &&
                      (update_key == nullptr || run_.remember_key(*update_key));
@@ -238,7 +297,8 @@ void ChangeApplier::flush(bool force) {
 }
 
 void ChangeApplier::commit_group() {
-  send_run();
+  finish_runs();
+  enter_pipeline();
   // In the same target transaction: the target's data and position always agree.
   if (positions_ != nullptr) positions_->record(group_end_, group_commit_time_);
   send_text("COMMIT");
@@ -251,7 +311,7 @@ void ChangeApplier::commit_group() {
 }
 
 void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) {
-  send_run();
+  finish_runs();
   settle(true);
   // Statements cast to the column types they were built with; the relation that follows this
   // change rebinds the table and builds them again.
@@ -272,6 +332,10 @@ void ChangeApplier::rollback() noexcept {
   // Whole source transactions waiting for their COMMIT stay for flush().
   if (!open_ && !failed_) return;
   PGconn* const conn = target_.get();
+  if (copy_binding_ != nullptr) {
+    copy_binding_ = nullptr;
+    if (PQputCopyEnd(conn, "the source transaction was not applied") == 1) drain_results();
+  }
   if (pipeline_) {
     // Reads (and drops) every answer still due, to leave pipeline mode.
     if (in_flight_ > 0 && PQpipelineSync(conn) == 1) {
@@ -329,7 +393,13 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Insert& change) 
     shape_ += sent ? 'v' : '-';
     if (sent) values_.push_back(param(change.new_tuple[i]));
   }
-  add_to_run(*bound);
+  // While a backlog waits, inserts stream in with COPY; otherwise they go as a run, which
+  // shares the pipeline with the transaction's other statements (no wait for the target).
+  if (backlog_) {
+    copy_row(*bound);
+  } else {
+    add_to_run(*bound);
+  }
   return bound->plan;
 }
 
@@ -374,7 +444,7 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Update& change) 
   }
   // The key itself changes: on its own, so rows that take over each other's keys in one source
   // transaction (a swap through a third key) are updated in the source's order.
-  send_run();
+  finish_runs();
   const auto& name = statement(*bound, shape_, [&] {
     std::string sets;
     std::size_t n = 0;
@@ -406,7 +476,7 @@ std::vector<std::size_t> ChangeApplier::apply(const pgoutput::Truncate& change) 
   for (const auto relation : change.relations) {
     const auto* bound = binding(relation);
     if (bound == nullptr) continue;
-    send_run();
+    finish_runs();
     settle(true);
     target_.exec(truncate_table_sql(plans_[bound->plan].target));
     out.push_back(bound->plan);

@@ -119,6 +119,18 @@ class ChangeApplier final : public ChangeSink {
   void add_to_run(Binding& bound, const std::vector<const char*>* update_key = nullptr);
   // Sends the run as one statement, if it holds any row.
   void send_run();
+  // Streams values_ into the open COPY of `bound`'s table, starting one for `shape_` when none
+  // is open for it (inserts while a backlog waits).
+  void copy_row(Binding& bound);
+  // Ends the open COPY, if any, and reads its answer: throws the target's refusal.
+  void end_copy();
+  // Reads every result due outside the pipeline; the first failure among them.
+  std::optional<PgError> drain_results();
+  // Whatever the open run or COPY holds goes to the target (before any other statement).
+  void finish_runs() {
+    end_copy();
+    send_run();
+  }
   // The set-based statement for a run of `shape` to `bound`'s table.
   std::string run_sql(const Binding& bound, const std::string& shape);
   // The target columns' types (format_type without modifier) of a plan's table, read once.
@@ -141,7 +153,10 @@ class ChangeApplier final : public ChangeSink {
   std::map<std::uint32_t, Binding> relations_;
   std::map<std::size_t, std::unordered_map<std::string, std::string>> column_types_;
   ChangeRun run_;
-  Binding* run_binding_ = nullptr;  // the table of run_
+  Binding* run_binding_ = nullptr;   // the table of run_
+  Binding* copy_binding_ = nullptr;  // the table of the open COPY, if one is open
+  std::string copy_shape_;           // and the columns it writes
+  std::string copy_line_;
   std::size_t statements_prepared_ = 0;
   std::string shape_;                // of the change being applied
   std::vector<const char*> values_;  // its parameters, pointing into the change

@@ -129,3 +129,13 @@ TEST(ChangeProcessingTuning, RefusesValuesOutOfRangeNamingTheMember) {
   EXPECT_EQ(message(R"({"TargetMetadata":{"BatchApplyEnabled":"yes"}})"),
             "TargetMetadata.BatchApplyEnabled must be true or false");
 }
+
+TEST(CopyRun, RowsInCopyTextFormat) {
+  EXPECT_EQ(rep::copy_run_sql({"s", "T"}, {"id", "a b"}),
+            R"(COPY "s"."T" ("id", "a b") FROM STDIN)");
+  std::string line;
+  rep::append_copy_text_row(line, {"1", nullptr, "", "\\N", "tab\there\nnew\rline\\"});
+  EXPECT_EQ(line, "1\t\\N\t\t\\\\N\ttab\\there\\nnew\\rline\\\\\n");
+  rep::append_copy_text_row(line, {"2"});
+  EXPECT_EQ(line.substr(line.size() - 2), "2\n");
+}

@@ -44,7 +44,7 @@ INSERT INTO app.notes SELECT 'n' || g, NULL FROM generate_series(1, 100) g;
 # touches. Every kind of change, in runs and mixed within transactions.
 CHANGES_SQL = """
 INSERT INTO app.items (id, name, qty, tags, doc, raw, code, big)
-  SELECT g, E'q"uo\\\\te, {{b}} NULL', g, ARRAY[NULL, g], '{{"a": [1, "x"]}}', '\\x00ff',
+  SELECT g, E'q"uo\\\\te, {{b}} NULL \\t\\n\\r', g, ARRAY[NULL, g], '{{"a": [1, "x"]}}', '\\x00ff',
   '', repeat('z', 9000) FROM generate_series(100000 + {k} * 1000, 100000 + {k} * 1000 + 300) g;
 UPDATE app.items SET qty = qty + 1, name = name || ' (upd)' WHERE id % 7 = {k};
 UPDATE app.items SET big = big || 'tail' WHERE id % 13 = {k};
@@ -102,8 +102,14 @@ def test_mixed_changes_leave_the_target_equal_to_the_source(
     dms, arn = setup_task(server, pg_cluster, source, target, "cdc", MODES[mode])
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_replicating(dms, arn)
-    for k in range(5):
+    for k in range(3):
         pg_cluster.psql(CHANGES_SQL.format(k=k), source)
+    # Changes made while the task is stopped wait as a backlog at the resume: inserts then stream
+    # in with COPY.
+    stop(dms, arn)
+    for k in range(3, 6):
+        pg_cluster.psql(CHANGES_SQL.format(k=k), source)
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     wait_until(lambda: keyed_tables_equal(pg_cluster, source, target), timeout=120, interval=0.3)
     wait_until(
         lambda: notes_equal_but_for_the_dropped_update(pg_cluster, source, target),
@@ -161,6 +167,31 @@ def test_transactional_mode_shows_a_large_transaction_all_at_once(
         watcher.join()
     assert seen <= {"0", "30000"}, seen
     stop(dms, arn)
+
+
+def test_a_row_the_target_refuses_in_a_backlog_fails_the_task_with_its_message(
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
+) -> None:
+    """Inserts of a backlog stream in with COPY: a refused row still names the constraint."""
+    source = make_db(pg_cluster, databases, "apply_refused_source", SCHEMA_SQL)
+    target = make_db(pg_cluster, databases, "apply_refused_target", SCHEMA_SQL)
+    pg_cluster.psql("INSERT INTO app.pairs VALUES (150, 'b', 'already here')", target)
+    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    wait_replicating(dms, arn)
+    stop(dms, arn)
+    pg_cluster.psql(
+        "".join(f"INSERT INTO app.pairs VALUES ({i}, 'b', 'v');\n" for i in range(1, 201)), source
+    )
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
+    task = wait_for_end(dms, arn, timeout=60)
+    assert task["Status"] == "failed", task
+    assert "23505" in task["LastFailureMessage"], task
+    assert "pairs_pkey" in task["LastFailureMessage"], task
+    # The target holds whole source transactions in order up to before the refused one (the
+    # group it shared a target transaction with is rolled back with it), nothing after.
+    prefix = "SELECT count(*) = coalesce(max(a), 0) AND coalesce(max(a), 0) < 150 FROM app.pairs"
+    assert scalar(pg_cluster, prefix + " WHERE val = 'v'", target) == "t", task
 
 
 def test_batch_settings_out_of_range_fail_the_run_naming_the_member(
