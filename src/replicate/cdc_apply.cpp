@@ -393,9 +393,12 @@ std::optional<std::size_t> ChangeApplier::apply(const pgoutput::Insert& change) 
     shape_ += sent ? 'v' : '-';
     if (sent) values_.push_back(param(change.new_tuple[i]));
   }
-  // While a backlog waits, inserts stream in with COPY; otherwise they go as a run, which
-  // shares the pipeline with the transaction's other statements (no wait for the target).
-  if (backlog_) {
+  // Inserts go as a run, which shares the pipeline with the transaction's other statements (no
+  // wait for the target). Once a backlog has filled a run's worth of the target transaction they
+  // stream in with COPY, which costs a wait for the answers sent before it: worth it for a
+  // drain, not for the short bursts of a paced stream, whose latency it would add to.
+  const bool copying = copy_binding_ == bound && copy_shape_ == shape_;
+  if (copying || (backlog_ && group_changes_ >= kMaxRunRows)) {
     copy_row(*bound);
   } else {
     add_to_run(*bound);

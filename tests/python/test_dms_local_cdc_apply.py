@@ -175,14 +175,17 @@ def test_a_row_the_target_refuses_in_a_backlog_fails_the_task_with_its_message(
     """Inserts of a backlog stream in with COPY: a refused row still names the constraint."""
     source = make_db(pg_cluster, databases, "apply_refused_source", SCHEMA_SQL)
     target = make_db(pg_cluster, databases, "apply_refused_target", SCHEMA_SQL)
-    pg_cluster.psql("INSERT INTO app.pairs VALUES (150, 'b', 'already here')", target)
+    pg_cluster.psql("INSERT INTO app.pairs VALUES (450, 'b', 'already here')", target)
     dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
     wait_replicating(dms, arn)
     stop(dms, arn)
-    pg_cluster.psql(
-        "".join(f"INSERT INTO app.pairs VALUES ({i}, 'b', 'v');\n" for i in range(1, 201)), source
+    # Ten source transactions of 100 rows; the fifth holds the refused row.
+    batches = (
+        f"INSERT INTO app.pairs SELECT g, 'b', 'v' FROM generate_series({lo}, {lo + 99}) g;\n"
+        for lo in range(1, 1001, 100)
     )
+    pg_cluster.psql("".join(batches), source)
     dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing")
     task = wait_for_end(dms, arn, timeout=60)
     assert task["Status"] == "failed", task
@@ -190,7 +193,7 @@ def test_a_row_the_target_refuses_in_a_backlog_fails_the_task_with_its_message(
     assert "pairs_pkey" in task["LastFailureMessage"], task
     # The target holds whole source transactions in order up to before the refused one (the
     # group it shared a target transaction with is rolled back with it), nothing after.
-    prefix = "SELECT count(*) = coalesce(max(a), 0) AND coalesce(max(a), 0) < 150 FROM app.pairs"
+    prefix = "SELECT count(*) = coalesce(max(a), 0) AND coalesce(max(a), 0) < 450 FROM app.pairs"
     assert scalar(pg_cluster, prefix + " WHERE val = 'v'", target) == "t", task
 
 
