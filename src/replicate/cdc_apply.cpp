@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "replicate/ddl.hpp"
 
@@ -202,41 +203,64 @@ void ChangeApplier::send_text(const char* sql) {
   ++in_flight_;
 }
 
+void ChangeApplier::sync(std::optional<Lsn> commits) {
+  if (PQpipelineSync(target_.get()) != 1) throw target_.error_from(nullptr);
+  in_flight_ = 0;
+  syncs_.push_back(commits);
+}
+
 void ChangeApplier::settle(bool leave) {
   if (!pipeline_) return;
+  if (in_flight_ > 0) sync(std::nullopt);
+  collect(true);
+  if (leave) {
+    if (PQexitPipelineMode(target_.get()) != 1) throw target_.error_from(nullptr);
+    pipeline_ = false;
+  }
+}
+
+void ChangeApplier::collect(bool wait) {
   PGconn* const conn = target_.get();
-  if (in_flight_ > 0) {
-    if (PQpipelineSync(conn) != 1) throw target_.error_from(nullptr);
-    in_flight_ = 0;
-    std::optional<PgError> error;
-    int idle = 0;
-    for (;;) {
-      PgResult result(PQgetResult(conn));
-      if (!result) {
-        // Each statement's answers end with a null; two in a row mean nothing more is coming.
-        if (++idle > 1 || PQstatus(conn) == CONNECTION_BAD) {
-          failed_ = true;
-          throw error ? *error : target_.error_from(nullptr);
-        }
-        continue;
+  int idle = 0;
+  while (!syncs_.empty()) {
+    if (!wait) {
+      if (PQconsumeInput(conn) != 1) {
+        failed_ = true;
+        throw target_.error_from(nullptr);
       }
-      idle = 0;
-      const auto status = PQresultStatus(result.get());
-      if (status == PGRES_PIPELINE_SYNC) break;
-      // After a failure the target skips the rest up to the sync: PGRES_PIPELINE_ABORTED.
-      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
-          status != PGRES_PIPELINE_ABORTED && !error) {
-        error = target_.error_from(result.get());
-      }
+      if (PQisBusy(conn) == 1) break;
     }
-    if (error) {
-      failed_ = true;
-      throw *error;
+    PgResult result(PQgetResult(conn));
+    if (!result) {
+      // Each statement's answers end with a null; two in a row mean nothing more is coming.
+      if (++idle > 1 || PQstatus(conn) == CONNECTION_BAD) {
+        failed_ = true;
+        auto error = error_.value_or(target_.error_from(nullptr));
+        error_.reset();
+        throw error;
+      }
+      continue;
+    }
+    idle = 0;
+    const auto status = PQresultStatus(result.get());
+    if (status == PGRES_PIPELINE_SYNC) {
+      // Everything before this sync is answered: a COMMIT among it is durable unless a
+      // statement failed (the target then skipped the rest, COMMIT included).
+      if (!error_ && syncs_.front()) durable_ = *syncs_.front();
+      syncs_.pop_front();
+      continue;
+    }
+    // After a failure the target skips the rest up to the sync: PGRES_PIPELINE_ABORTED.
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+        status != PGRES_PIPELINE_ABORTED && !error_) {
+      error_ = target_.error_from(result.get());
     }
   }
-  if (leave) {
-    if (PQexitPipelineMode(conn) != 1) throw target_.error_from(nullptr);
-    pipeline_ = false;
+  if (error_) {
+    failed_ = true;
+    auto error = *error_;
+    error_.reset();
+    throw error;
   }
 }
 
@@ -268,6 +292,7 @@ void ChangeApplier::begin(const pgoutput::Begin& begin) {
 
 void ChangeApplier::commit(Lsn end_lsn) {
   open_ = false;
+  committed_since_flush_ = true;
   ++grouped_;
   group_end_ = end_lsn;
   group_commit_time_ = commit_time_;
@@ -287,13 +312,21 @@ bool ChangeApplier::group_due() const {
 }
 
 bool ChangeApplier::holding() const {
+  // COMMIT answers are due: the engine reads on at once, and waits for them when it finds
+  // nothing (flush() on a quiet stream).
+  if (!syncs_.empty()) return true;
   if (grouped_ == 0) return false;
   return !tuning_.batch_apply || Clock::now() - group_started_ >= tuning_.batch_timeout_min;
 }
 
 void ChangeApplier::flush(bool force) {
-  if (grouped_ == 0 || open_) return;
-  if (force || group_due()) commit_group();
+  const bool after_commit = std::exchange(committed_since_flush_, false);
+  if (grouped_ > 0 && !open_ && (force || group_due())) commit_group();
+  if (syncs_.empty() || open_) return;
+  // Right after a source transaction's commit the stream may already hold the next one: its
+  // statements then go out behind this COMMIT while the target works on it, and the answers
+  // are read as they come. Forced, or on a quiet stream, wait for them.
+  collect(force || !after_commit);
 }
 
 void ChangeApplier::commit_group() {
@@ -302,12 +335,12 @@ void ChangeApplier::commit_group() {
   // In the same target transaction: the target's data and position always agree.
   if (positions_ != nullptr) positions_->record(group_end_, group_commit_time_);
   send_text("COMMIT");
-  settle(false);
+  // durable_ moves once the answers are read (collect()).
+  sync(group_end_);
   target_open_ = false;
   grouped_ = 0;
   group_changes_ = 0;
   group_bytes_ = 0;
-  durable_ = group_end_;
 }
 
 void ChangeApplier::alter(std::size_t plan, const TargetAlteration& alteration) {
@@ -337,24 +370,19 @@ void ChangeApplier::rollback() noexcept {
     if (PQputCopyEnd(conn, "the source transaction was not applied") == 1) drain_results();
   }
   if (pipeline_) {
-    // Reads (and drops) every answer still due, to leave pipeline mode.
-    if (in_flight_ > 0 && PQpipelineSync(conn) == 1) {
-      int idle = 0;
-      for (;;) {
-        PgResult result(PQgetResult(conn));
-        if (!result) {
-          if (++idle > 1 || PQstatus(conn) == CONNECTION_BAD) break;
-          continue;
-        }
-        idle = 0;
-        if (PQresultStatus(result.get()) == PGRES_PIPELINE_SYNC) break;
-      }
+    // Reads every answer still due, to leave pipeline mode: the groups committed before a
+    // failure still count as durable.
+    try {
+      if (in_flight_ > 0) sync(std::nullopt);
+      collect(true);
+    } catch (const std::exception&) {
+      // The failure was reported where it happened; a lost connection ends here too.
     }
+    syncs_.clear();
     in_flight_ = 0;
     PQexitPipelineMode(conn);
     pipeline_ = false;
   }
-  run_.clear();
   open_ = false;
   failed_ = false;
   grouped_ = 0;

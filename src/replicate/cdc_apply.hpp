@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -143,7 +144,13 @@ class ChangeApplier final : public ChangeSink {
   // Reads every answer sent for so far; throws the first failure. Leaves pipeline mode when
   // `leave` (before a statement run synchronously).
   void settle(bool leave);
-  // Commits the open target transaction (its position recorded in it).
+  // Ends a pipeline segment; `commits` is the group end its COMMIT makes durable, if any.
+  void sync(std::optional<Lsn> commits);
+  // Reads the answers due up to the last sync, or (without `wait`) those already arrived;
+  // throws the first failure.
+  void collect(bool wait);
+  // Sends the open target transaction's COMMIT (its position recorded in it); durable() moves
+  // once its answer is read.
   void commit_group();
 
   PgConnection& target_;
@@ -164,6 +171,10 @@ class ChangeApplier final : public ChangeSink {
   bool target_open_ = false;         // a target transaction is open
   bool failed_ = false;              // a statement failed: only a rollback is left
   bool pipeline_ = false;
+  // One entry per sync sent and not yet answered: the group end a COMMIT before it confirms.
+  std::deque<std::optional<Lsn>> syncs_;
+  std::optional<PgError> error_;  // the first failure read since the last throw
+  bool committed_since_flush_ = false;
   int in_flight_ = 0;                // statements sent, answers not read
   std::uint64_t group_changes_ = 0;  // changes of the open target transaction
   std::uint64_t group_bytes_ = 0;    // their parameters' size
