@@ -38,9 +38,11 @@ enum class ChangeKind { kInsert, kUpdate, kDelete, kDdl };
 //
 // Consecutive changes of one kind and shape to one table form a run, sent as one set-based
 // statement (batch_apply.hpp). Statements go out in libpq's pipeline mode: they are sent without
-// waiting for each answer, and the answers are read at COMMIT (or every kMaxInFlight
-// statements, which bounds what libpq buffers). The first failed statement fails the target
-// transaction with the target's message, as a synchronous apply would.
+// waiting for each answer, and the answers are read after the target transaction's COMMIT (or
+// every kMaxInFlight statements, which bounds what libpq buffers). A COMMIT's answers are read
+// while the stream moves on, so the next source transaction goes out behind it; durable() moves
+// once they arrive. The first failed statement fails the target transaction with the target's
+// message, as a synchronous apply would.
 class ChangeApplier final : public ChangeSink {
  public:
   // `positions`, when given, records each target transaction's end in the target's
