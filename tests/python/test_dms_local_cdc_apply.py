@@ -77,6 +77,24 @@ BATCH_SETTINGS: dict[str, Any] = {
 MODES = {"transactional": None, "batch": BATCH_SETTINGS}
 
 
+def replicating_task(
+    server: DmsLocalServer,
+    cluster: PgCluster,
+    databases: list[str],
+    name: str,
+    seed_sql: str = "",
+    settings: dict[str, Any] | None = None,
+) -> tuple[Any, str, str, str]:
+    """A running cdc task between two fresh databases of SCHEMA_SQL (both seeded with
+    `seed_sql`): the client, the task ARN, the source and the target."""
+    source = make_db(cluster, databases, f"{name}_source", SCHEMA_SQL + seed_sql)
+    target = make_db(cluster, databases, f"{name}_target", SCHEMA_SQL + seed_sql)
+    dms, arn = setup_task(server, cluster, source, target, "cdc", settings)
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
+    wait_replicating(dms, arn)
+    return dms, arn, source, target
+
+
 def scalar(cluster: PgCluster, sql: str, db: str) -> str:
     return cluster.psql(sql, db).strip()
 
@@ -97,11 +115,9 @@ def notes_equal_but_for_the_dropped_update(cluster: PgCluster, source: str, targ
 def test_mixed_changes_leave_the_target_equal_to_the_source(
     server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], mode: str
 ) -> None:
-    source = make_db(pg_cluster, databases, f"apply_{mode}_source", SCHEMA_SQL + SEED_SQL)
-    target = make_db(pg_cluster, databases, f"apply_{mode}_target", SCHEMA_SQL + SEED_SQL)
-    dms, arn = setup_task(server, pg_cluster, source, target, "cdc", MODES[mode])
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    wait_replicating(dms, arn)
+    dms, arn, source, target = replicating_task(
+        server, pg_cluster, databases, f"apply_{mode}", SEED_SQL, MODES[mode]
+    )
     for k in range(3):
         pg_cluster.psql(CHANGES_SQL.format(k=k), source)
     # Changes made while the task is stopped wait as a backlog at the resume: inserts then stream
@@ -138,11 +154,7 @@ def test_transactional_mode_shows_a_large_transaction_all_at_once(
 ) -> None:
     """30,000 inserts of one source transaction go out in several runs; the target shows none of
     them or all of them, never a part."""
-    source = make_db(pg_cluster, databases, "apply_atomic_source", SCHEMA_SQL)
-    target = make_db(pg_cluster, databases, "apply_atomic_target", SCHEMA_SQL)
-    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    wait_replicating(dms, arn)
+    dms, arn, source, target = replicating_task(server, pg_cluster, databases, "apply_atomic")
     seen: set[str] = set()
     done = threading.Event()
 
@@ -173,13 +185,9 @@ def test_a_row_the_target_refuses_in_a_backlog_fails_the_task_with_its_message(
     server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
 ) -> None:
     """Inserts of a backlog stream in with COPY: a refused row still names the constraint."""
-    source = make_db(pg_cluster, databases, "apply_refused_source", SCHEMA_SQL)
-    target = make_db(pg_cluster, databases, "apply_refused_target", SCHEMA_SQL)
-    pg_cluster.psql("INSERT INTO app.pairs VALUES (450, 'b', 'already here')", target)
-    dms, arn = setup_task(server, pg_cluster, source, target, "cdc")
-    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="start-replication")
-    wait_replicating(dms, arn)
+    dms, arn, source, target = replicating_task(server, pg_cluster, databases, "apply_refused")
     stop(dms, arn)
+    pg_cluster.psql("INSERT INTO app.pairs VALUES (450, 'b', 'already here')", target)
     # Ten source transactions of 100 rows; the fifth holds the refused row.
     batches = (
         f"INSERT INTO app.pairs SELECT g, 'b', 'v' FROM generate_series({lo}, {lo + 99}) g;\n"
