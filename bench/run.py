@@ -322,17 +322,27 @@ def cdc_rows(cdc: dict[str, Any]) -> tuple[list[str], list[str], list[str], list
         ours_p99 = spread([r["p99_ms"] for r in ours])["median"]
         native_p99 = spread([r["p99_ms"] for r in native])["median"]
         ratio = ours_p99 / native_p99
+        # The contenders alternate, so round i of each ran side by side: the ratio per round
+        # shows whether the median hides an unstable tail.
+        rounds = [o["p99_ms"] / n["p99_ms"] for o, n in zip(ours, native, strict=False)]
+        per_round = ", ".join(f"{r:.2f}x" for r in rounds)
+        # The target at the higher rate (p99 <= 1.0x native in every round); at lower
+        # rates the earlier bound (2x) stays.
+        bound = 1.0 if rate >= 10_000 else 2.0
+        met = ratio <= bound and (bound > 1.0 or all(r <= bound for r in rounds))
         rows.append(
             f"| 4 | CDC latency, source commit to target row, at {rate:,} rows/s "
             f"({rate / per_tx:,.0f} tx/s x {per_tx} rows): p50 / p99 / max, medians of {repeat} "
-            f"| dms-local `cdc` task: {figures(ours)} | native logical replication: "
-            f"{figures(native)} | p99 {_times(ratio)} native | p99 <= 2x native | "
-            f"{_yes(ratio <= 2)} |"
+            f"| dms-local `cdc` task (transactional apply, DMS's default): {figures(ours)} "
+            f"| native logical replication: {figures(native)} | p99 {ratio:.2f}x native "
+            f"(per round {per_round}) | p99 <= {bound:g}x native"
+            f"{' in every round' if bound <= 1.0 else ''} | {_yes(met)} |"
         )
-        if ratio > 2:
+        if not met:
             misses.append(
-                f"- CDC p99 latency at {rate:,} rows/s is {_times(ratio)} native's "
-                f"({_latency(ours_p99)} ms against {_latency(native_p99)} ms): see below."
+                f"- CDC p99 latency at {rate:,} rows/s is {ratio:.2f}x native's "
+                f"({_latency(ours_p99)} ms against {_latency(native_p99)} ms; per round "
+                f"{per_round}): see below."
             )
     ours_drain = cdc["drain"]["dms-local"]
     native_drain = cdc["drain"]["native"]
@@ -348,10 +358,14 @@ def cdc_rows(cdc: dict[str, Any]) -> tuple[list[str], list[str], list[str], list
         f"({per_tx} rows per tx), median of {repeat} | dms-local "
         f"{_spread_text(ours_rate, rate_text)} rows/s | native "
         f"{_spread_text(native_rate, rate_text)} rows/s | "
-        f"{throughput_ratio:.2f}x | >= 0.5x | {_yes(throughput_ratio >= 0.5)} |"
+        f"{throughput_ratio:.2f}x | >= 1.2x (floor 1.0x) | "
+        f"{_yes(throughput_ratio >= 1.2)} |"
     )
-    if throughput_ratio < 0.5:
-        misses.append(f"- Sustained CDC throughput is {throughput_ratio:.2f}x native's: see below.")
+    if throughput_ratio < 1.2:
+        misses.append(
+            f"- Sustained CDC throughput is {throughput_ratio:.2f}x native's (target 1.2x, "
+            f"floor 1.0x{': floor met' if throughput_ratio >= 1.0 else ''}): see below."
+        )
     drain_hwm = max(int(r["hwm_kib"]) for r in ours_drain) / 1024
     top_rate = str(max(cdc["rates"]))
     paced_hwm = max(int(r["hwm_kib"]) for r in cdc["paced"]["dms-local"][top_rate]) / 1024

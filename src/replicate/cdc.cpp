@@ -172,7 +172,7 @@ class Engine {
     target_.emplace(open_target());
     open_txn_state();
     if (request_.resume_from) forget_columns_missing_on_target();
-    return std::make_unique<ChangeApplier>(*target_, plans_, &*txn_state_);
+    return std::make_unique<ChangeApplier>(*target_, plans_, settings_.change_tuning, &*txn_state_);
   }
 
   // A resumed run starts from today's source catalog: the columns added while the task was

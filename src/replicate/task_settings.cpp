@@ -83,6 +83,32 @@ RecoverableErrorPolicy recoverable_policy(const Section& errors) {
   return policy;
 }
 
+// TargetMetadata.BatchApplyEnabled and the ChangeProcessingTuning members CDC applies with.
+ChangeProcessingTuning change_tuning(const Section& metadata, const Section& tuning) {
+  constexpr long long kMaxSeconds = 86400;
+  constexpr long long kMaxMegabytes = 1024 * 1024;
+  constexpr long long kMaxCount = 1000000000;
+  ChangeProcessingTuning out;
+  out.batch_apply = metadata.flag("BatchApplyEnabled");
+  out.batch_timeout_min =
+      std::chrono::seconds(tuning.integer("BatchApplyTimeoutMin", 0, kMaxSeconds));
+  out.batch_timeout_max =
+      std::chrono::seconds(tuning.integer("BatchApplyTimeoutMax", 1, kMaxSeconds));
+  if (out.batch_timeout_min > out.batch_timeout_max) {
+    throw std::invalid_argument(
+        "ChangeProcessingTuning.BatchApplyTimeoutMin must not be greater than "
+        "ChangeProcessingTuning.BatchApplyTimeoutMax");
+  }
+  out.batch_memory_limit_bytes =
+      static_cast<std::uint64_t>(tuning.integer("BatchApplyMemoryLimit", 1, kMaxMegabytes)) * 1024 *
+      1024;
+  out.batch_split_size = static_cast<std::uint64_t>(tuning.integer("BatchSplitSize", 0, kMaxCount));
+  out.min_transaction_size =
+      static_cast<std::uint64_t>(tuning.integer("MinTransactionSize", 1, kMaxCount));
+  out.commit_timeout = std::chrono::seconds(tuning.integer("CommitTimeout", 1, kMaxSeconds));
+  return out;
+}
+
 }  // namespace
 
 FullLoadSettings parse_full_load_settings(std::string_view text) {
@@ -119,6 +145,7 @@ FullLoadSettings parse_full_load_settings(std::string_view text) {
   }
   out.load_max_file_kb = static_cast<std::uint64_t>(size);
   out.target_schema = metadata.text("TargetSchema");
+  out.change_tuning = change_tuning(metadata, Section(settings, "ChangeProcessingTuning"));
 
   out.control_schema = Section(settings, "ControlTablesSettings").text("ControlSchema");
 

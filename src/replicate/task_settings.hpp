@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "replicate/change_processing_tuning.hpp"
 #include "replicate/recoverable_errors.hpp"
 
 namespace dagster_dms::replicate {
@@ -34,6 +35,8 @@ struct FullLoadSettings {
   bool handle_source_table_altered = false;
   // ErrorBehavior.Recoverable*: how a run retries lost connections (full load and CDC alike).
   RecoverableErrorPolicy recoverable;
+  // TargetMetadata.BatchApplyEnabled and ChangeProcessingTuning: how CDC commits on the target.
+  ChangeProcessingTuning change_tuning;
 };
 
 // Reads a ReplicationTaskSettings JSON document merged over DMS's defaults (empty text = all

@@ -8,6 +8,7 @@ replays a run: the seed is printed with every failure.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -181,9 +182,21 @@ def alive(task: dict[str, Any], seed: int, round_: int) -> None:
     )
 
 
+# Both of DMS's apply modes: transactional (its default) and batch optimized apply, whose
+# batches are held longer (BatchApplyTimeoutMin) and so are often cut by a kill.
+APPLY_MODES: dict[str, dict[str, Any]] = {
+    "transactional": {},
+    "batch": {
+        "TargetMetadata": {"BatchApplyEnabled": True},
+        "ChangeProcessingTuning": {"BatchApplyTimeoutMin": 1, "BatchApplyTimeoutMax": 3},
+    },
+}
+
+
 @pytest.mark.timeout(1800)
+@pytest.mark.parametrize("apply_mode", sorted(APPLY_MODES))
 def test_sigkill_at_random_moments_keeps_the_target_exact(
-    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str]
+    server: DmsLocalServer, pg_cluster: PgCluster, databases: list[str], apply_mode: str
 ) -> None:
     seed = int(os.environ.get("DMS_CRASH_SEED", str(random.SystemRandom().randrange(2**32))))
     print(f"crash test seed: {seed} (DMS_CRASH_SEED={seed} replays it)")
@@ -193,7 +206,8 @@ def test_sigkill_at_random_moments_keeps_the_target_exact(
     target = make_db(pg_cluster, databases, "crash_target", "")
     dms = client(server, "dms")
     path = create_migration_path(dms, pg_cluster, source, target, password=PASSWORD)
-    arn = create_task(dms, "crash", *path, MAPPINGS, "full-load-and-cdc")
+    settings = {"ReplicationTaskSettings": json.dumps(APPLY_MODES[apply_mode])}
+    arn = create_task(dms, "crash", *path, MAPPINGS, "full-load-and-cdc", **settings)
 
     with SourceLoad(pg_cluster, source, rng) as load:
         start_type = "start-replication"
