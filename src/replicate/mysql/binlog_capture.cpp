@@ -429,7 +429,7 @@ class Engine {
   }
 
   void replicate() {
-    applier_.emplace(*target_, plans_, &*txn_state_);
+    applier_.emplace(*target_, plans_, settings_.change_tuning, &*txn_state_);
     const auto file = fmt::format("{}.{:06}", basename_, position_file(start_));
     BinlogReader reader(source_.endpoint(), file, position_offset(start_));
     log("SOURCE_CAPTURE",
