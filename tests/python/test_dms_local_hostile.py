@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from api_calls import error_of
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
@@ -51,13 +51,6 @@ def dms_client(server: DmsLocalServer, key: str = "test", secret: str = "test") 
         aws_secret_access_key=secret,
         config=Config(retries={"max_attempts": 1}, read_timeout=60, connect_timeout=30),
     )
-
-
-def error_of(call: Callable[[], object]) -> tuple[str, str]:
-    with pytest.raises(botocore.exceptions.ClientError) as info:
-        call()
-    error = info.value.response["Error"]
-    return str(error["Code"]), str(error.get("Message", ""))
 
 
 def assert_still_serving(server: DmsLocalServer) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -14,10 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
 import pytest
 import yaml
 
+from api_calls import aws_dms_cli as aws_cli
+from api_calls import error_of
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
@@ -48,13 +47,6 @@ def client(server: DmsLocalServer) -> Any:
     return local_client(server.url)
 
 
-def error_of(call: Callable[[], object]) -> tuple[str, str]:
-    with pytest.raises(botocore.exceptions.ClientError) as info:
-        call()
-    err = info.value.response["Error"]
-    return str(err["Code"]), str(err.get("Message", ""))
-
-
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -66,18 +58,6 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def aws_cli(server: DmsLocalServer, *args: str) -> dict[str, Any]:
-    assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
-    out = subprocess.run(
-        ["aws", "dms", *args, "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-    )
-    return dict(json.loads(out.stdout)) if out.stdout.strip() else {}
 
 
 def make_instance(dms: Any, name: str = "ops-instance") -> str:

@@ -4,16 +4,12 @@ the read-only catalogue, RebootReplicationInstance and DeleteConnection."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from collections.abc import Callable
 from typing import Any
 
-import botocore.exceptions
 import pytest
 
+from api_calls import aws_dms_cli as aws_cli
+from api_calls import error_of
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
@@ -27,29 +23,6 @@ from dagster_dms.testing.account import (
 from dms_local_fixture import dms_local_fixture  # noqa: F401  (the fixture)
 
 SUBNETS = ["subnet-0a1b2c3d", "subnet-0b1b2c3d", "subnet-0c1b2c3d"]
-
-
-def error_of(call: Callable[[], object]) -> tuple[str, str]:
-    """The error code and message a call answers; fails when it succeeds."""
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call()
-    error = raised.value.response["Error"]
-    return str(error["Code"]), str(error["Message"])
-
-
-def aws_cli(server: DmsLocalServer, *args: str, check: bool = True) -> Any:
-    assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
-    done = subprocess.run(
-        ["aws", "dms", *args, "--endpoint-url", server.url, "--output", "json"],
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if not check:
-        return done
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
 def postgres_endpoint(dms: Any, name: str, kind: str, *, port: int) -> str:
@@ -268,6 +241,9 @@ def test_endpoint_types_list_what_dms_local_runs(dms_local: DmsLocalServer) -> N
         ("aurora-postgresql", "source"),
         ("aurora-postgresql", "target"),
         ("s3", "target"),
+        ("mysql", "source"),
+        ("mariadb", "source"),
+        ("aurora", "source"),
     }
     targets = dms.describe_endpoint_types(
         Filters=[
@@ -280,12 +256,12 @@ def test_endpoint_types_list_what_dms_local_runs(dms_local: DmsLocalServer) -> N
         ("s3", "Amazon S3"),
     ]
     # Every engine listed is one CreateEndpoint accepts; one it refuses is not listed.
-    mysql = {"EngineName": "mysql", "ServerName": "localhost", "Port": 3306}
+    oracle = {"EngineName": "oracle", "ServerName": "localhost", "Port": 1521}
     code, message = error_of(
-        lambda: dms.create_endpoint(EndpointIdentifier="my", EndpointType="source", **mysql)
+        lambda: dms.create_endpoint(EndpointIdentifier="ora", EndpointType="source", **oracle)
     )
     assert code == "InvalidParameterValueException" and "postgres" in message
-    assert all(t["EngineName"] != "mysql" for t in types)
+    assert all(t["EngineName"] != "oracle" for t in types)
 
 
 def test_endpoint_settings_per_engine(dms_local: DmsLocalServer) -> None:

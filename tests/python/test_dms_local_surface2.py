@@ -7,16 +7,14 @@ leaves out on purpose."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import botocore.exceptions
 import pytest
 
+from api_calls import aws_dms_cli as aws_cli
+from api_calls import error_of
 from dagster_dms.testing import DmsLocalServer
 from dagster_dms.testing.account import (
     create_available_instance,
@@ -35,29 +33,6 @@ from pg_cluster import PgCluster
 SOURCE_DB = "surface2_source"
 TARGET_DB = "surface2_target"
 ROWS = 500
-
-
-def error_of(call: Callable[[], object]) -> tuple[str, str]:
-    """The error code and message a call answers; fails when it succeeds."""
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
-        call()
-    error = raised.value.response["Error"]
-    return str(error["Code"]), str(error["Message"])
-
-
-def aws_cli(server: DmsLocalServer, *args: str, check: bool = True) -> Any:
-    assert shutil.which("aws"), "the AWS CLI is not installed: run `make bootstrap`"
-    done = subprocess.run(
-        ["aws", "dms", *args, "--endpoint-url", server.url, "--output", "json"],
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if not check:
-        return done
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
 @pytest.fixture(scope="module")
