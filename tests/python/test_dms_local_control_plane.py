@@ -249,6 +249,22 @@ def test_start_stop_lifecycle_and_start_type_rules(dms_local: DmsLocalServer) ->
     assert stats["ReplicationTaskArn"] == arn and stats["TableStatistics"] == []
 
 
+def test_held_cdc_tasks_reach_running(dms_local: DmsLocalServer) -> None:
+    # A run that captures changes shows `running` once the executor says it is under way; the
+    # hold executor must say so too, or its CDC tasks stay `starting` for ever.
+    dms = client(dms_local)
+    setup = make_setup(dms)
+    for migration in ("cdc", "full-load-and-cdc"):
+        arn = make_task(dms, setup, f"held-{migration}", migration)
+        wait_for(lambda arn=arn: task_status(dms, arn) == "ready")
+        dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+        )
+        wait_for(lambda arn=arn: task_status(dms, arn) == "running")
+        dms.stop_replication_task(ReplicationTaskArn=arn)
+        wait_for(lambda arn=arn: task_status(dms, arn) == "stopped")
+
+
 def test_without_data_plane_a_start_fails_and_says_why(dms_local: DmsLocalServer) -> None:
     dms_local.stop()
     dms_local.extra_args = [a for a in dms_local.extra_args if a != "hold"] + ["none"]

@@ -9,8 +9,13 @@ void NoDataPlaneExecutor::start(const TaskRun& /*run*/, std::shared_ptr<TaskCall
 void NoDataPlaneExecutor::stop(const std::string& /*task_arn*/) {}
 
 void HoldExecutor::start(const TaskRun& run, std::shared_ptr<TaskCallbacks> callbacks) {
-  const std::lock_guard lock(mutex_);
-  runs_[run.task.replication_task_arn.value_or("")] = std::move(callbacks);
+  {
+    const std::lock_guard lock(mutex_);
+    runs_[run.task.replication_task_arn.value_or("")] = callbacks;
+  }
+  // A run that captures changes shows `running` only once it says so (there is no slot to wait
+  // for here). Outside our lock: the callback takes the service's lock.
+  callbacks->on_running();
 }
 
 void HoldExecutor::stop(const std::string& task_arn) {
