@@ -284,9 +284,14 @@ def readme_iam_actions() -> list[str]:
     section = README.read_text(encoding="utf-8").split("## IAM permissions", 1)[1]
     section = section.split("\n## ", 1)[0]
     actions: list[str] = []
-    for action in re.findall(r"`((?:dms|cloudwatch|logs):[A-Za-z]+)`", section):
-        if action not in actions:
-            actions.append(action)
+    for line in section.splitlines():
+        if "premigration" in line:
+            # Needed by the premigration-assessment features only, which this matrix does not
+            # run (tests/python/test_component_assessment.py covers them).
+            continue
+        for action in re.findall(r"`((?:dms|cloudwatch|logs):[A-Za-z]+)`", line):
+            if action not in actions:
+                actions.append(action)
     return actions
 
 
