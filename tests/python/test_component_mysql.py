@@ -4,7 +4,6 @@ changes captured from the binary log in its statistics."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,10 +25,6 @@ from dagster_dms.testing.mariadb import MariaDbCluster
 from dms_local_fixture import DATA_PLANE_ARGS, boto3_dms, serving
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_mysql import DMS_PASSWORD, DMS_USER, mysql_endpoint
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("mariadb-install-db") is None, reason="MariaDB (mariadb-server) is not installed"
-)
 
 KEY = "dms_task_maria_orders"
 TARGET_DB = "component_maria_target"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,10 +33,6 @@ from dms_local_fixture import (  # noqa: F401  (fixtures)
     serving,
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("mariadb-install-db") is None, reason="MariaDB (mariadb-server) is not installed"
-)
 
 DMS_USER = "dms_user"
 DMS_PASSWORD = "maria-secret-pw-7"  # checked by the server; must never appear in any answer

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import threading
@@ -39,10 +38,6 @@ from dms_local_fixture import (  # noqa: F401  (fixtures)
 )
 from pg_cluster import PgCluster, pg_cluster_fixture  # noqa: F401  (provides `pg_cluster`)
 from test_dms_local_mysql import DMS_PASSWORD, DMS_USER, EXPECTED_TYPES, TYPES_SQL, mysql_endpoint
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("mariadb-install-db") is None, reason="MariaDB (mariadb-server) is not installed"
-)
 
 SCHEMA_SQL = """
 CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL, note varchar(40));
