@@ -238,9 +238,12 @@ def test_serverless_metrics_are_listed_with_dimensions_boto3_can_send_back(
     for metric in metrics:
         assert all(d["Value"] != "" for d in metric["Dimensions"]), metric
         assert metric["Dimensions"] == expected, metric
-    # What ListMetrics answers, boto3 can send back (it refused an empty dimension value).
-    now = datetime.datetime.now(datetime.timezone.utc)
-    for metric in listed():
+
+    # What ListMetrics answers, boto3 can send back (it refused an empty dimension value). The
+    # metric is listed from its first interval on, which may come before any row was loaded: the
+    # run's last interval, with the rows, is published at the publisher's next tick.
+    def rows_published(metric: dict[str, Any]) -> bool:
+        now = datetime.datetime.now(datetime.timezone.utc)
         points = cw.get_metric_statistics(
             Namespace="AWS/DMS",
             MetricName=metric["MetricName"],
@@ -250,4 +253,7 @@ def test_serverless_metrics_are_listed_with_dimensions_boto3_can_send_back(
             Period=60,
             Statistics=["Sum"],
         )["Datapoints"]
-        assert sum(p["Sum"] for p in points) > 0, points
+        return sum(p["Sum"] for p in points) > 0
+
+    for metric in listed():
+        wait_until(lambda metric=metric: rows_published(metric), timeout=60)
